@@ -1,0 +1,64 @@
+"""Dev CLI: python -m supalocal {up,down,reset,status,keys,jwt,gateway}."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from supalocal import cluster
+from supalocal.keys import anon_key, learner_jwt, service_role_key
+from supalocal.settings import load_settings
+
+
+def _print_connection_info() -> None:
+    settings = load_settings()
+    print(f"API URL:          {settings.api_url}  (REST: /rest/v1, functions: /functions/v1/<name>)")
+    print(f"DB URL:           postgresql://postgres:{settings.db_password}@{settings.db_host}:{settings.db_port}/postgres")
+    print(f"anon key:         {anon_key()}")
+    print(f"service_role key: {service_role_key()}")
+    print("learner JWT:      python -m supalocal jwt <user-uuid>   (HS256, local JWT secret)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="supalocal", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="install if needed, init, start and load the database")
+    sub.add_parser("down", help="stop the database (and leave its data)")
+    sub.add_parser("reset", help="destroy and rebuild the database from migrations + seed")
+    sub.add_parser("status", help="print whether the database runs")
+    sub.add_parser("keys", help="print URL and keys")
+    jwt_cmd = sub.add_parser("jwt", help="mint a learner JWT")
+    jwt_cmd.add_argument("user_id")
+    jwt_cmd.add_argument("--ttl", type=int, default=3600)
+    gw = sub.add_parser("gateway", help="serve /rest/v1 and /functions/v1 in the foreground")
+    gw.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args(argv)
+    settings = load_settings()
+
+    if args.command == "up":
+        took = cluster.up(settings)
+        print(f"database up in {took:.2f}s")
+        _print_connection_info()
+    elif args.command == "down":
+        cluster.stop(settings)
+        print("database stopped")
+    elif args.command == "reset":
+        took = cluster.reset(settings)
+        print(f"database rebuilt in {took:.2f}s")
+    elif args.command == "status":
+        running = cluster.is_running(settings)
+        print("running" if running else "stopped")
+        return 0 if running else 3
+    elif args.command == "keys":
+        _print_connection_info()
+    elif args.command == "jwt":
+        print(learner_jwt(args.user_id, ttl_seconds=args.ttl))
+    elif args.command == "gateway":
+        from supalocal.gateway.server import serve  # imported late: needs the [local] extras
+
+        serve(settings, threads=args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

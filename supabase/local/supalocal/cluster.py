@@ -1,0 +1,179 @@
+"""A private PostgreSQL 15 cluster for development and tests (Debian packages, no Docker).
+
+Postgres refuses to run as root, so when invoked as root every server command runs as the Debian
+`postgres` system user via runuser; the data folder lives in the git-ignored .local/ of the repo.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from supalocal.settings import PG_BIN, SUPABASE_DIR, StackSettings
+
+APT_PACKAGES = ("postgresql-15", "postgresql-15-pgtap", "postgresql-15-cron")
+_EXTENSION_DIR = Path("/usr/share/postgresql/15/extension")
+BOOTSTRAP_SQL = Path(__file__).resolve().parent.parent / "sql" / "bootstrap.sql"
+
+
+class ClusterError(RuntimeError):
+    """The local cluster could not be installed, started, stopped or loaded."""
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _as_server_user(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if _is_root() else cmd
+
+
+def _run(cmd: list[str], *, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise ClusterError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout
+
+
+def packages_present() -> bool:
+    return (PG_BIN / "postgres").exists() and all(
+        (_EXTENSION_DIR / f"{name}.control").exists() for name in ("pgtap", "pg_cron")
+    )
+
+
+def ensure_packages() -> None:
+    """Install the Debian packages if missing (needs root, as on CI)."""
+    if packages_present():
+        return
+    if not _is_root():
+        raise ClusterError(f"missing PostgreSQL packages; run as root: apt-get install {' '.join(APT_PACKAGES)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["apt-get", "update", "-qq"], env=env)
+    _run(["apt-get", "install", "-y", "-qq", *APT_PACKAGES], env=env)
+
+
+def _prepare_dirs(settings: StackSettings) -> None:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.state_dir, 0o755)
+    for folder in (settings.pgdata, settings.socket_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+        if _is_root():
+            shutil.chown(folder, user="postgres", group="postgres")
+    os.chmod(settings.pgdata, 0o700)
+    if _is_root() and not settings.log_file.exists():
+        settings.log_file.touch()
+        shutil.chown(settings.log_file, user="postgres", group="postgres")
+
+
+def is_initialised(settings: StackSettings) -> bool:
+    return (settings.pgdata / "PG_VERSION").exists()
+
+
+def initdb(settings: StackSettings) -> None:
+    _prepare_dirs(settings)
+    pwfile = settings.state_dir / "run" / "pwfile"
+    pwfile.write_text(settings.db_password + "\n")
+    if _is_root():
+        shutil.chown(pwfile, user="postgres", group="postgres")
+    try:
+        _run(_as_server_user([
+            str(PG_BIN / "initdb"), "-D", str(settings.pgdata), "-U", "postgres", f"--pwfile={pwfile}",
+            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8",
+            "--no-sync",
+        ]))
+    finally:
+        pwfile.unlink(missing_ok=True)
+    conf = settings.pgdata / "postgresql.conf"
+    # Dev/test tuning: fsync off only risks data on an OS crash; commits stay synchronous so an
+    # acknowledged write survives a Postgres restart (the fault tests rely on it).
+    extra = f"""
+listen_addresses = '{settings.db_host}'
+port = {settings.db_port}
+unix_socket_directories = '{settings.socket_dir}'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = '{settings.db_name}'
+max_connections = 200
+shared_buffers = 512MB
+fsync = off
+full_page_writes = off
+timezone = 'UTC'
+log_timezone = 'UTC'
+"""
+    with conf.open("a") as handle:
+        handle.write(extra)
+
+
+def is_running(settings: StackSettings) -> bool:
+    if not is_initialised(settings):
+        return False
+    proc = subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "status", "-D", str(settings.pgdata)]),
+                          capture_output=True, text=True, check=False)
+    return proc.returncode == 0
+
+
+def start(settings: StackSettings) -> None:
+    if is_running(settings):
+        return
+    _run(_as_server_user([
+        str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "30", "-D", str(settings.pgdata),
+        "-l", str(settings.log_file),
+    ]))
+
+
+def stop(settings: StackSettings, *, mode: str = "fast") -> None:
+    if not is_running(settings):
+        return
+    _run(_as_server_user([str(PG_BIN / "pg_ctl"), "stop", "-w", "-t", "30", "-m", mode,
+                          "-D", str(settings.pgdata)]))
+
+
+def destroy(settings: StackSettings) -> None:
+    stop(settings)
+    shutil.rmtree(settings.pgdata, ignore_errors=True)
+    shutil.rmtree(settings.socket_dir, ignore_errors=True)
+    settings.log_file.unlink(missing_ok=True)
+
+
+def psql_file(settings: StackSettings, path: Path, *, single_transaction: bool = True) -> str:
+    cmd = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", settings.db_host, "-p", str(settings.db_port),
+           "-U", "postgres", "-d", settings.db_name, "-f", str(path)]
+    if single_transaction:
+        cmd.insert(1, "--single-transaction")
+    return _run(cmd, env={**os.environ, "PGPASSWORD": settings.db_password})
+
+
+def migration_files() -> list[Path]:
+    return sorted((SUPABASE_DIR / "migrations").glob("*.sql"))
+
+
+def load_schema(settings: StackSettings) -> list[str]:
+    """Bootstrap, every migration in name order, then seed.sql. Returns the files applied."""
+    applied = [BOOTSTRAP_SQL, *migration_files()]
+    seed = SUPABASE_DIR / "seed.sql"
+    if seed.exists():
+        applied.append(seed)
+    for path in applied:
+        psql_file(settings, path)
+    return [p.name for p in applied]
+
+
+def up(settings: StackSettings) -> float:
+    """Install if needed, create and load the cluster if new, start it. Returns seconds taken."""
+    t0 = time.perf_counter()
+    ensure_packages()
+    fresh = not is_initialised(settings)
+    if fresh:
+        initdb(settings)
+    start(settings)
+    if fresh:
+        load_schema(settings)
+    return time.perf_counter() - t0
+
+
+def reset(settings: StackSettings) -> float:
+    """Throw the cluster away and build it again from the migrations."""
+    destroy(settings)
+    return up(settings)

@@ -1,0 +1,51 @@
+"""JWT minting for the local stack: the anon key, the service-role key and learner tokens.
+
+Claims follow Supabase Auth's shape (iss, ref-less; role, aud, sub, exp, iat) so function code cannot
+tell a local token from a hosted one except by the secret.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import jwt
+
+from supalocal.settings import load_settings
+
+_TEN_YEARS_S = 10 * 365 * 24 * 3600
+
+
+def mint_jwt(
+    *,
+    role: str,
+    secret: str | None = None,
+    sub: str | None = None,
+    ttl_seconds: int = 3600,
+    now: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    issued = int(time.time() if now is None else now)
+    claims: dict[str, Any] = {"iss": "supabase-local", "role": role, "iat": issued, "exp": issued + ttl_seconds}
+    if sub is not None:
+        claims["sub"] = sub
+        claims["aud"] = "authenticated"
+    if extra:
+        claims.update(extra)
+    return jwt.encode(claims, secret or load_settings().jwt_secret, algorithm="HS256")
+
+
+def anon_key(secret: str | None = None) -> str:
+    # Fixed iat so the key is stable across runs (it is printed and pasted into clients).
+    return mint_jwt(role="anon", secret=secret, ttl_seconds=_TEN_YEARS_S, now=1_700_000_000)
+
+
+def service_role_key(secret: str | None = None) -> str:
+    return mint_jwt(role="service_role", secret=secret, ttl_seconds=_TEN_YEARS_S, now=1_700_000_000)
+
+
+def learner_jwt(user_id: uuid.UUID | str, *, email: str | None = None, ttl_seconds: int = 3600,
+                secret: str | None = None) -> str:
+    extra: dict[str, Any] = {"email": email} if email else {}
+    return mint_jwt(role="authenticated", sub=str(user_id), ttl_seconds=ttl_seconds, secret=secret, extra=extra)

@@ -1,0 +1,67 @@
+"""Fixed settings of the local (dev/test only) Supabase-compatible stack.
+
+Values mirror `supabase start` defaults (ports 54321/54322, the well-known local JWT secret) so the
+same client code runs against the real CLI stack and this one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SUPABASE_DIR = REPO_ROOT / "supabase"
+LOCAL_STATE_DIR = REPO_ROOT / ".local"
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+# Supabase CLI's local JWT secret: a dev-only, publicly known value, never used outside this stack.
+DEFAULT_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
+
+
+@dataclass(frozen=True, slots=True)
+class StackSettings:
+    db_host: str
+    db_port: int
+    db_name: str
+    db_password: str
+    api_host: str
+    api_port: int
+    jwt_secret: str
+    state_dir: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.state_dir / "pgdata"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "postgres.log"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    def dsn(self, *, user: str = "postgres") -> str:
+        return (
+            f"host={self.db_host} port={self.db_port} dbname={self.db_name} "
+            f"user={user} password={self.db_password}"
+        )
+
+
+def load_settings() -> StackSettings:
+    """Settings from the environment (SP_LOCAL_*), defaulting to the CLI-compatible ports."""
+    env = os.environ
+    return StackSettings(
+        db_host=env.get("SP_LOCAL_DB_HOST", "127.0.0.1"),
+        db_port=int(env.get("SP_LOCAL_DB_PORT", "54322")),
+        db_name="postgres",
+        db_password=env.get("SP_LOCAL_DB_PASSWORD", "postgres"),
+        api_host=env.get("SP_LOCAL_API_HOST", "127.0.0.1"),
+        api_port=int(env.get("SP_LOCAL_API_PORT", "54321")),
+        jwt_secret=env.get("SP_LOCAL_JWT_SECRET", DEFAULT_JWT_SECRET),
+        state_dir=Path(env.get("SP_LOCAL_STATE_DIR", str(LOCAL_STATE_DIR))),
+    )

@@ -1,0 +1,67 @@
+"""The private cluster starts from nothing, resets, and stops leaving no process behind.
+
+Uses its own state folder and port so it never disturbs the cluster other tests share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from supalocal import cluster
+from supalocal.settings import StackSettings, load_settings
+
+pytestmark = pytest.mark.stack
+
+
+def _postgres_pids_for(pgdata: Path) -> list[int]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines()[1:] if str(pgdata) in line and "postgres" in line]
+
+
+@pytest.fixture()
+def scratch_settings(tmp_path_factory: pytest.TempPathFactory) -> StackSettings:
+    state = Path(tmp_path_factory.mktemp("cluster", numbered=True))
+    state.chmod(0o755)
+    for parent in state.parents:  # the server user must be able to traverse to its data folder
+        if str(parent).startswith("/tmp/pytest"):
+            parent.chmod(0o755)
+    return dataclasses.replace(load_settings(), db_port=54391, state_dir=state)
+
+
+def _count_skills_table(settings: StackSettings) -> int:
+    with psycopg.connect(settings.dsn()) as conn:
+        row = conn.execute("select count(*) from pg_roles where rolname in "
+                           "('anon','authenticated','service_role','authenticator')").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_cluster_starts_from_nothing_resets_and_stops_cleanly(scratch_settings: StackSettings) -> None:
+    settings = scratch_settings
+    assert not cluster.is_initialised(settings)
+
+    t0 = time.perf_counter()
+    cluster.up(settings)
+    cold = time.perf_counter() - t0
+    assert cluster.is_running(settings)
+    assert _count_skills_table(settings) == 4
+    print(f"cold start incl. migrations and seed: {cold:.2f}s")
+
+    with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+        conn.execute("create table public.scratch_marker (id int)")
+    cluster.reset(settings)
+    with psycopg.connect(settings.dsn()) as conn:
+        row = conn.execute("select to_regclass('public.scratch_marker') is null").fetchone()
+        assert row == (True,)
+
+    cluster.stop(settings)
+    assert not cluster.is_running(settings)
+    assert _postgres_pids_for(settings.pgdata) == []
+    cluster.destroy(settings)
+    assert not settings.pgdata.exists()

@@ -1,0 +1,198 @@
+"""EM fitting of BKT: exact oracles on tiny data, parameter recovery, padding, bounds, determinism."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from smartpractice.learner.bkt import BKTParamArrays, BKTParams, ParamsValidationError, update_known
+from smartpractice.learner.bkt_em import (
+    EMConfig,
+    ResponseSequences,
+    fit_bkt,
+    knowledge_after_sequences,
+    log_likelihood,
+    predict_one_step,
+)
+from smartpractice.learner.simulation import simulate_bkt_sequences
+
+A = BKTParams(p_init=0.3, p_learn=0.1, p_guess=0.2, p_slip=0.1, p_forget=0.05)
+TINY = [[1, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 0], [0, 1, 0, 1], [0, 0], [1]]
+
+
+def _paths(params: BKTParams, obs: list[int]) -> list[tuple[tuple[int, ...], float]]:
+    """Every hidden path with its joint probability P(path, obs)."""
+    out = []
+    for path in itertools.product([0, 1], repeat=len(obs)):
+        weight = params.p_init if path[0] else 1 - params.p_init
+        for now, nxt in itertools.pairwise(path):
+            if now:
+                weight *= params.p_forget if not nxt else 1 - params.p_forget
+            else:
+                weight *= params.p_learn if nxt else 1 - params.p_learn
+        for state, o in zip(path, obs, strict=True):
+            p_right = 1 - params.p_slip if state else params.p_guess
+            weight *= p_right if o else 1 - p_right
+        out.append((path, weight))
+    return out
+
+
+def _brute_force_em_step(params: BKTParams, sequences: list[list[int]]) -> tuple[float, BKTParams]:
+    """Log-likelihood and one maximum-likelihood M-step, by enumerating hidden paths."""
+    counts = dict.fromkeys(["init", "n_init", "learn", "n_learn", "forget", "n_forget", "guess", "n_guess",
+                            "slip", "n_slip"], 0.0)
+    total_ll = 0.0
+    for obs in sequences:
+        paths = _paths(params, obs)
+        evidence = sum(w for _, w in paths)
+        total_ll += math.log(evidence)
+        for path, w in paths:
+            q = w / evidence
+            counts["init"] += q * path[0]
+            counts["n_init"] += q
+            for now, nxt in itertools.pairwise(path):
+                key = "forget" if now else "learn"
+                counts["n_" + key] += q
+                counts[key] += q * (nxt != now)
+            for state, o in zip(path, obs, strict=True):
+                key = "slip" if state else "guess"
+                counts["n_" + key] += q
+                counts[key] += q * (o == 0 if state else o == 1)
+    new = BKTParams(
+        p_init=counts["init"] / counts["n_init"],
+        p_learn=counts["learn"] / counts["n_learn"],
+        p_guess=counts["guess"] / counts["n_guess"],
+        p_slip=counts["slip"] / counts["n_slip"],
+        p_forget=counts["forget"] / counts["n_forget"],
+    )
+    return total_ll, new
+
+
+def _one_skill(sequences: list[list[int]]) -> ResponseSequences:
+    return ResponseSequences.from_lists(sequences=sequences, skill_index=[0] * len(sequences), n_skills=1)
+
+
+WIDE_MLE = EMConfig(
+    max_iterations=1, n_restarts=1, prior_strength=0.0, prior_mean=A, init_bounds=(0.0, 1.0),
+    learn_bounds=(0.0, 1.0), guess_bounds=(0.0, 0.49), slip_bounds=(0.0, 0.49), forget_bounds=(0.0, 1.0),
+)
+
+
+def test_log_likelihood_pinned_by_hand() -> None:
+    # P(o1=1) = 0.41 ; P(L) after = 0.6597560976 ; P(o2=0) = 1 − (0.6597560976·0.9 + 0.3402439024·0.2)
+    #         = 1 − 0.6618292683 = 0.3381707317 ;  LL = ln 0.41 + ln 0.3381707317
+    ll = log_likelihood(data=_one_skill([[1, 0]]), params=BKTParamArrays.stack([A]))
+    assert float(ll[0]) == pytest.approx(math.log(0.41) + math.log(0.33817073170731704), abs=1e-12)
+
+
+def test_log_likelihood_and_one_em_step_match_path_enumeration() -> None:
+    expected_ll, expected_params = _brute_force_em_step(A, TINY)
+    data = _one_skill(TINY)
+    assert float(log_likelihood(data=data, params=BKTParamArrays.stack([A]))[0]) == pytest.approx(
+        expected_ll, abs=1e-12
+    )
+    fitted = fit_bkt(data=data, rng=np.random.default_rng(0), config=WIDE_MLE)
+    assert fitted.iterations.tolist() == [1]
+    got = fitted.params[0]
+    for name in ("p_init", "p_learn", "p_guess", "p_slip", "p_forget"):
+        assert getattr(got, name) == pytest.approx(getattr(expected_params, name), abs=1e-12), name
+
+
+def test_online_update_and_forward_pass_agree() -> None:
+    # Mastery recomputed by the batch forward pass equals chaining the per-answer update.
+    rng = np.random.default_rng(4)
+    sequences = [list(rng.integers(0, 2, size=n)) for n in (1, 5, 9, 13)]
+    data = _one_skill(sequences)
+    params = BKTParamArrays.stack([A])
+    after = knowledge_after_sequences(data=data, params=params)
+    one_step = predict_one_step(data=data, params=params)
+    for row, sequence in enumerate(sequences):
+        p = A.p_init
+        for t, answer in enumerate(sequence):
+            assert one_step[row, t] == pytest.approx(p * 0.9 + (1 - p) * 0.2, abs=1e-12)
+            p = update_known(p_known=p, is_correct=bool(answer), params=A)
+        assert after[row] == pytest.approx(p, abs=1e-12)
+
+
+def test_padding_does_not_change_the_fit() -> None:
+    data = _one_skill(TINY)
+    wider = ResponseSequences(
+        np.pad(data.responses, ((0, 0), (0, 3))), np.pad(data.mask, ((0, 0), (0, 3))), data.skill_index, 1
+    )
+    a = fit_bkt(data=data, rng=np.random.default_rng(1), config=EMConfig(n_restarts=2))
+    b = fit_bkt(data=wider, rng=np.random.default_rng(1), config=EMConfig(n_restarts=2))
+    assert a.params == b.params
+    np.testing.assert_allclose(a.log_likelihood, b.log_likelihood, rtol=0, atol=1e-12)
+
+
+TRUE = (
+    BKTParams(p_init=0.3, p_learn=0.15, p_guess=0.2, p_slip=0.1, p_forget=0.02),
+    BKTParams(p_init=0.5, p_learn=0.08, p_guess=0.25, p_slip=0.15, p_forget=0.05),
+    BKTParams(p_init=0.2, p_learn=0.25, p_guess=0.1, p_slip=0.05, p_forget=0.0),
+)
+RECOVERY_TOLERANCE = 0.05  # absolute, every parameter of every skill
+
+
+def test_em_recovers_known_parameters_for_three_skills_in_one_call() -> None:
+    # 1000 learners × 30 opportunities per skill (90 000 observations), three skills fitted together.
+    simulation = simulate_bkt_sequences(params=TRUE, n_learners=1000, n_opportunities=30,
+                                        rng=np.random.default_rng(2024))
+    result = fit_bkt(data=simulation.data, rng=np.random.default_rng(7))
+    assert result.n_obs.tolist() == [30_000, 30_000, 30_000]
+    assert result.converged.all()
+    assert (result.iterations < EMConfig().max_iterations).all()
+    for truth, fitted in zip(TRUE, result.params, strict=True):
+        for name in ("p_init", "p_learn", "p_guess", "p_slip", "p_forget"):
+            error = abs(getattr(fitted, name) - getattr(truth, name))
+            assert error <= RECOVERY_TOLERANCE, (name, truth, fitted)
+    # The fit explains the data at least as well as the truth (it is the maximiser, up to the prior).
+    true_ll = log_likelihood(data=simulation.data, params=BKTParamArrays.stack(TRUE))
+    assert (result.log_likelihood >= true_ll - 1.0).all()
+
+
+def test_same_seed_gives_the_same_fit() -> None:
+    simulation = simulate_bkt_sequences(params=TRUE[:1], n_learners=200, n_opportunities=15,
+                                        rng=np.random.default_rng(3), min_opportunities=5)
+    config = EMConfig(n_restarts=3)
+    first = fit_bkt(data=simulation.data, rng=np.random.default_rng(11), config=config)
+    second = fit_bkt(data=simulation.data, rng=np.random.default_rng(11), config=config)
+    assert first.params == second.params
+    np.testing.assert_array_equal(first.log_likelihood, second.log_likelihood)
+
+
+def test_bounds_hold_on_degenerate_data_and_empty_skill_gets_prior() -> None:
+    # Skill 0: everyone always right (guess/slip unidentifiable); skill 1: no data at all.
+    data = ResponseSequences.from_lists(sequences=[[1] * 10] * 50, skill_index=[0] * 50, n_skills=2)
+    result = fit_bkt(data=data, rng=np.random.default_rng(0))
+    fitted = result.params[0]
+    assert 0.01 <= fitted.p_guess <= 0.3 and 0.01 <= fitted.p_slip <= 0.3
+    assert result.n_obs.tolist() == [500, 0]
+    assert result.params[1] == EMConfig().prior_mean
+    assert result.log_likelihood[1] == 0.0 and result.iterations[1] == 0
+
+
+def test_without_forgetting_the_forget_rate_stays_zero() -> None:
+    simulation = simulate_bkt_sequences(params=TRUE[:1], n_learners=300, n_opportunities=10,
+                                        rng=np.random.default_rng(5))
+    result = fit_bkt(data=simulation.data, rng=np.random.default_rng(0), config=EMConfig(fit_forget=False))
+    assert result.params[0].p_forget == 0.0
+
+
+def test_config_validation_reports_all_errors() -> None:
+    with pytest.raises(ParamsValidationError) as caught:
+        EMConfig(max_iterations=0, tolerance=0.0, guess_bounds=(0.2, 0.6), slip_bounds=(0.5, 0.4))
+    assert [e.field for e in caught.value.errors] == [
+        "max_iterations", "tolerance", "slip_bounds", "guess_bounds+slip_bounds"
+    ]
+
+
+def test_sequences_validation() -> None:
+    gap = np.array([[True, False, True]])
+    with pytest.raises(ValueError, match="prefix"):
+        ResponseSequences(np.zeros((1, 3), np.int8), gap, np.zeros(1, np.int64), 1)
+    with pytest.raises(ValueError, match="0 or 1"):
+        ResponseSequences(np.full((1, 2), 2, np.int8), np.ones((1, 2), bool), np.zeros(1, np.int64), 1)
+    with pytest.raises(ValueError, match="skill_index"):
+        ResponseSequences(np.zeros((1, 2), np.int8), np.ones((1, 2), bool), np.ones(1, np.int64), 1)

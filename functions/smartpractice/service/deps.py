@@ -1,0 +1,54 @@
+"""What a service call needs from the outside world, built once per request by the handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from smartpractice.config import Settings
+from smartpractice.db.clients import ClientFactory, shared_factory
+from smartpractice.db.repository import LearnerStore, ServiceStore
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_conflict_retries: int = 3
+    backoff_ms: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerDeps:
+    learner: LearnerStore  # acting as the learner: RLS applies
+    service: ServiceStore  # service role: answer keys and write RPCs only
+    now: datetime
+    rng: np.random.Generator
+    retry: RetryPolicy = RetryPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceDeps:
+    service: ServiceStore
+    now: datetime
+
+
+def factory_for(settings: Settings) -> ClientFactory:
+    return shared_factory(url=settings.supabase_url, anon_key=settings.supabase_anon_key,
+                          service_role_key=settings.supabase_service_role_key.get_secret_value())
+
+
+def learner_deps(*, settings: Settings, jwt: str, factory: ClientFactory | None = None) -> LearnerDeps:
+    clients = factory or factory_for(settings)
+    return LearnerDeps(
+        learner=LearnerStore(clients.for_learner(jwt)),
+        service=ServiceStore(clients.for_service()),
+        now=datetime.now(UTC),
+        rng=np.random.default_rng(),
+        retry=RetryPolicy(settings.conflict_max_retries, settings.conflict_backoff_ms),
+    )
+
+
+def maintenance_deps(*, settings: Settings, factory: ClientFactory | None = None) -> MaintenanceDeps:
+    clients = factory or factory_for(settings)
+    return MaintenanceDeps(service=ServiceStore(clients.for_service()), now=datetime.now(UTC))

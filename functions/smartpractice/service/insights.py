@@ -1,0 +1,205 @@
+"""insights: one call for the learner's dashboard, computed from the learner's own rows (RLS) and
+the k-anonymous cohort distribution. All math lives in learner/; this module gathers and shapes."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+
+from smartpractice.api.models import (
+    Alert,
+    ConfidenceBucket,
+    ConfidenceCalibration,
+    InsightsRequest,
+    InsightsResponse,
+    KnowledgeGap,
+    PeerPercentile,
+    Readiness,
+    SkillHighlight,
+    SkillMastery,
+    StudyPatterns,
+)
+from smartpractice.learner import alerts, calibration, gaps, memory, performance, readiness, trends
+from smartpractice.learner.insights import accuracy_by_time_of_day, session_length_stats
+from smartpractice.service import scoring
+from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.states import parse_time
+
+Row = dict[str, Any]
+HIGHLIGHTS = 3
+MAX_GAPS = 5
+_RECOMMENDATIONS = {
+    gaps.GapSeverity.CRITICAL: "Start here: review the fundamentals, then practise easier questions on this skill.",
+    gaps.GapSeverity.HIGH: "Schedule focused practice on this skill in your next sessions.",
+    gaps.GapSeverity.MEDIUM: "Mix a few questions on this skill into your practice.",
+    gaps.GapSeverity.LOW: "Keep it fresh with occasional review.",
+}
+
+
+def percentile_from_breakpoints(*, value: float, breakpoints: Row) -> float:
+    """Place a value within a cohort known only by its k-anonymous percentile breakpoints."""
+    xs = [float(breakpoints[k]) for k in ("p10", "p25", "p50", "p75", "p90")]
+    return float(np.interp(value, xs, [10.0, 25.0, 50.0, 75.0, 90.0], left=5.0, right=95.0))
+
+
+def _effective_now(rows: list[Row], now: datetime) -> dict[int, float]:
+    if not rows:
+        return {}
+    days = memory.elapsed_days(last_reviews=[parse_time(r.get("last_review")) for r in rows], now=now)
+    stability = np.array([np.nan if r.get("stability") is None else float(r["stability"]) for r in rows])
+    values = memory.effective_mastery_array(p_known=[float(r["p_mastery"]) for r in rows], stability=stability,
+                                            elapsed_days=days)
+    return {int(r["skill_id"]): float(v) for r, v in zip(rows, values, strict=True)}
+
+
+def _skill_series(history: list[Row]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    grouped: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for h in history:
+        stamp = parse_time(h["created_at"])
+        assert stamp is not None
+        grouped[int(h["skill_id"])].append((stamp.timestamp(), float(h["mastery_after"])))
+    return {k: (np.array([t for t, _ in v]), np.array([m for _, m in v])) for k, v in grouped.items()}
+
+
+def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> InsightsResponse:
+    now, days = deps.now, body.days
+    since = (now - timedelta(days=days)).isoformat()
+    store = deps.learner
+    rows = store.mastery()
+    skills = {int(s["id"]): s for s in store.skills()}
+    topics = store.topics()
+    topic_names = {int(t["id"]): str(t["name"]) for t in topics}
+    weights = scoring.skill_weights(skills=list(skills.values()), topics=topics)
+    effective = _effective_now(rows, now)
+    series = _skill_series(store.history_since(since))
+    attempts = [a for a in store.attempts_since(since) if a.get("is_correct") is not None]
+
+    mastery_out: list[SkillMastery] = []
+    velocities: list[float] = []
+    levels = performance.mastery_levels(accuracy=[effective[int(r["skill_id"])] for r in rows],
+                                        attempts=[int(r["total_attempts"]) for r in rows])
+    for row, level in zip(rows, levels, strict=True):
+        sid = int(row["skill_id"])
+        times, values = series.get(sid, (np.array([]), np.array([])))
+        trend = trends.linear_trend(times_s=times, values=values, now=now, window_days=days)
+        velocity = trends.learning_velocity(times_s=times, values=values, now=now, window_days=days)
+        plateau = trends.detect_plateau(times_s=times, values=values, now=now)
+        if velocity is not None:
+            velocities.append(velocity)
+        skill = skills.get(sid, {})
+        mastery_out.append(SkillMastery(
+            skill_id=sid, skill_name=str(skill.get("name", sid)), topic=topic_names.get(int(skill.get("topic_id", 0))),
+            effective_mastery=effective[sid], p_mastery=float(row["p_mastery"]), level=level.value,
+            trend=trend.direction.value, velocity=velocity or 0.0,
+            plateau=plateau.is_plateau or bool(row["plateau_flag"]), next_review_at=parse_time(row.get("due"))))
+    ranked = sorted(mastery_out, key=lambda m: m.effective_mastery)
+    highlight = [SkillHighlight(skill_id=m.skill_id, skill_name=m.skill_name, effective_mastery=m.effective_mastery)
+                 for m in ranked]
+    velocity = float(np.mean(velocities)) if velocities else None
+    prediction = scoring.predict_exam(mastery_by_skill=effective, weights=weights)
+
+    return InsightsResponse(
+        window_days=days, mastery=mastery_out, strongest=highlight[::-1][:HIGHLIGHTS], weakest=highlight[:HIGHLIGHTS],
+        learning_velocity=velocity,
+        knowledge_gaps=_gaps(rows=rows, effective=effective, weights=weights, skills=skills, attempts=attempts,
+                             deps=deps),
+        confidence_calibration=_calibration(attempts),
+        study_patterns=_patterns(attempts, store.sessions_since(since)),
+        readiness=_readiness(prediction, velocity),
+        peer_percentile=_peer(rows, store.cohort_distribution()),
+        alerts=_alerts(attempts, now),
+    )
+
+
+def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, float], skills: dict[int, Row],
+          attempts: list[Row], deps: LearnerDeps) -> list[KnowledgeGap]:
+    if not rows:
+        return []
+    dependents = Counter(int(p["prerequisite_skill_id"]) for p in deps.learner.prerequisites())
+    question_skills = {int(q["id"]): [int(s) for s in q["skill_ids"]] for q in
+                       deps.learner.catalog(question_ids=sorted({int(a["question_id"]) for a in attempts}))} \
+        if attempts else {}
+    tried: Counter[int] = Counter()
+    failed: Counter[int] = Counter()
+    for a in attempts:
+        for sid in question_skills.get(int(a["question_id"]), []):
+            tried[sid] += 1
+            failed[sid] += 0 if a["is_correct"] else 1
+    ids = [int(r["skill_id"]) for r in rows]
+    result = gaps.knowledge_gaps(
+        mastery=[effective[s] for s in ids], exam_weight=[weights.get(s, 0.0) for s in ids],
+        dependent_skills=[dependents[s] for s in ids], recent_failures=[failed[s] for s in ids],
+        recent_attempts=[tried[s] for s in ids])
+    out = []
+    for index in result.ranking[:MAX_GAPS]:
+        severity = result.severity[int(index)]
+        if severity == gaps.GapSeverity.LOW:
+            continue
+        sid = ids[int(index)]
+        out.append(KnowledgeGap(skill_id=sid, skill_name=str(skills.get(sid, {}).get("name", sid)),
+                                severity=severity.value,  # type: ignore[arg-type]  # same four values
+                                priority=float(result.priority[int(index)]),
+                                recommendation=_RECOMMENDATIONS[severity]))
+    return out
+
+
+def _calibration(attempts: list[Row]) -> ConfidenceCalibration:
+    result = calibration.confidence_calibration(confidence=[int(a["confidence_score"]) for a in attempts],
+                                                correct=[bool(a["is_correct"]) for a in attempts])
+    return ConfidenceCalibration(
+        brier=result.brier_score, calibration_error=result.calibration_error,
+        overconfident=result.label == calibration.CalibrationLabel.OVERCONFIDENT,
+        underconfident=result.label == calibration.CalibrationLabel.UNDERCONFIDENT,
+        by_confidence=[ConfidenceBucket(confidence=lv.level, answered=lv.answers, accuracy=lv.accuracy)
+                       for lv in result.levels])
+
+
+def _patterns(attempts: list[Row], sessions: list[Row]) -> StudyPatterns:
+    hours = [parse_time(a["answered_at"]).hour for a in attempts]  # type: ignore[union-attr]
+    by_time = accuracy_by_time_of_day(local_hours=hours, correct=[bool(a["is_correct"]) for a in attempts])
+    durations = [(end - start).total_seconds() / 60.0 for s in sessions
+                 if (start := parse_time(s.get("started_at"))) and (end := parse_time(s.get("ended_at")))]
+    lengths = session_length_stats(durations_minutes=durations) if durations else None
+    return StudyPatterns(
+        accuracy_by_hour_bucket={b.name: b.accuracy for b in by_time.buckets if b.accuracy is not None},
+        avg_session_minutes=None if lengths is None else lengths.mean_minutes, sessions=len(sessions))
+
+
+def _readiness(prediction: scoring.ExamPrediction, velocity: float | None) -> Readiness:
+    span = scoring.SCALE.maximum - scoring.SCALE.minimum
+    days = None if velocity is None else readiness.days_to_target(
+        current=prediction.score, target=scoring.CUT_SCORE, velocity_per_day=velocity * span)
+    return Readiness(
+        predicted_score=prediction.score, low=prediction.low, high=prediction.high,
+        pass_probability=prediction.pass_probability,
+        readiness_pct=readiness.readiness_percent(predicted_score=prediction.score, target_score=scoring.CUT_SCORE,
+                                                  scale=scoring.SCALE),
+        days_to_ready=days)
+
+
+def _peer(rows: list[Row], cohort: list[Row]) -> PeerPercentile:
+    if not cohort or not rows:
+        return PeerPercentile(percentile=None, cohort_size=int(cohort[0]["learners"]) if cohort else 0,
+                              k_anonymous=bool(cohort))
+    mine = float(np.mean([float(r["effective_mastery"]) for r in rows]))
+    return PeerPercentile(percentile=percentile_from_breakpoints(value=mine, breakpoints=cohort[0]),
+                          cohort_size=int(cohort[0]["learners"]), k_anonymous=True)
+
+
+def _alerts(attempts: list[Row], now: datetime) -> list[Alert]:
+    by_session: dict[str, list[bool]] = defaultdict(list)
+    for a in attempts:
+        by_session[str(a["session_id"])].append(bool(a["is_correct"]))
+    correct = [bool(a["is_correct"]) for a in attempts]
+    half = len(correct) // 2
+    found = [
+        alerts.performance_drop_alert(session_accuracy=[float(np.mean(v)) for v in by_session.values()], now=now),
+        alerts.streak_break_alert(answers_correct=correct, now=now),
+        alerts.milestone_alert(previous_accuracy=float(np.mean(correct[:half])),
+                               current_accuracy=float(np.mean(correct[half:])), now=now) if half >= 5 else None,
+    ]
+    return [Alert(type=a.kind.value, severity=a.urgency.value, message=a.message) for a in found if a is not None]

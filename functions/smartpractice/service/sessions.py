@@ -1,0 +1,106 @@
+"""start_session and complete_session, and the ownership/status check every session call shares."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from smartpractice.api.errors import Conflict, NotFound
+from smartpractice.api.models import (
+    CompleteSessionRequest,
+    SessionFilters,
+    SessionSnapshot,
+    SessionSnapshotResponse,
+    StartSessionRequest,
+    StartSessionResponse,
+)
+from smartpractice.db.repository import LearnerStore
+from smartpractice.service import scoring
+from smartpractice.service.deps import LearnerDeps
+
+DEFAULT_TARGET_QUESTIONS = 20
+
+
+def active_session(store: LearnerStore, session_id: UUID) -> dict[str, Any]:
+    """The learner's own active session; someone else's session is indistinguishable from none (RLS)."""
+    session = store.session(session_id)
+    if session is None:
+        raise NotFound("practice session not found", code="session_not_found")
+    if session["status"] != "active":
+        raise Conflict("the practice session is no longer active", code="session_not_active", retryable=False)
+    return session
+
+
+def target_questions(session: dict[str, Any]) -> int:
+    return int((session.get("filters") or {}).get("target_questions") or DEFAULT_TARGET_QUESTIONS)
+
+
+def start_session(*, user_id: UUID, body: StartSessionRequest, deps: LearnerDeps) -> StartSessionResponse:
+    filters = body.model_dump(exclude={"mode"}, exclude_none=True)
+    filters.setdefault("target_questions", DEFAULT_TARGET_QUESTIONS)
+    if body.subject_id is not None and not deps.learner.catalog(subject_id=body.subject_id)[:1]:
+        raise NotFound("subject not found or has no questions", code="subject_not_found")
+    row = deps.service.start_session(user_id=user_id, mode=body.mode, filters=filters)
+    return StartSessionResponse(
+        session_id=row["id"], mode=row["mode"], status="active", started_at=row["started_at"],
+        target_questions=filters["target_questions"],
+        filters=SessionFilters.model_validate({k: v for k, v in filters.items() if k != "target_questions"}),
+    )
+
+
+def _mastery_gained(answers: list[dict[str, Any]]) -> dict[str, float]:
+    gained: dict[str, float] = defaultdict(float)
+    for answer in answers:
+        for skill in (answer.get("response") or {}).get("skills", []):
+            gained[str(skill["skill_id"])] += float(skill["mastery_after"]) - float(skill["mastery_before"])
+    return dict(gained)
+
+
+def _snapshot_out(row: dict[str, Any], session_id: UUID, *, already: bool) -> SessionSnapshotResponse:
+    data = row.get("snapshot_data") or {}
+    answered = int(row["questions_answered"])
+    correct = int(row["correct_answers"])
+    return SessionSnapshotResponse(
+        session_id=session_id, status="completed", already_completed=already,
+        snapshot=SessionSnapshot(
+            avg_mastery=float(row.get("avg_mastery") or 0.0),
+            predicted_score=row.get("predicted_score"),
+            predicted_score_low=row.get("predicted_score_low"),
+            predicted_score_high=row.get("predicted_score_high"),
+            pass_probability=data.get("pass_probability"),
+            total_answered=answered, total_correct=correct,
+            accuracy=(correct / answered) if answered else None,
+            time_spent_seconds=float(data.get("time_spent_seconds") or 0.0),
+            mastery_gained=data.get("mastery_gained") or {},
+            created_at=datetime.fromisoformat(row["created_at"]),
+        ),
+    )
+
+
+def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: LearnerDeps) -> SessionSnapshotResponse:
+    session = deps.learner.session(body.session_id)
+    if session is None:
+        raise NotFound("practice session not found", code="session_not_found")
+    answers = [a for a in deps.learner.session_questions(body.session_id) if a.get("answered_at")]
+    mastery = {int(r["skill_id"]): float(r["effective_mastery"]) for r in deps.learner.mastery()}
+    weights = scoring.skill_weights(skills=deps.learner.skills(), topics=deps.learner.topics())
+    prediction = scoring.predict_exam(mastery_by_skill=mastery, weights=weights)
+    gained = _mastery_gained(answers)
+    snapshot = {
+        "avg_mastery": (sum(mastery.values()) / len(mastery)) if mastery else 0.0,
+        "predicted_score": prediction.score,
+        "predicted_score_low": prediction.low,
+        "predicted_score_high": prediction.high,
+        "mastery_gained": gained,
+        "total_interactions": len(answers),
+        "snapshot_data": {
+            "pass_probability": prediction.pass_probability,
+            "time_spent_seconds": sum(float(a.get("time_spent_seconds") or 0.0) for a in answers),
+            "mastery_gained": gained,
+            "cut_score": scoring.CUT_SCORE,
+        },
+    }
+    result = deps.service.complete_session(user_id=user_id, session_id=body.session_id, snapshot=snapshot)
+    return _snapshot_out(result["snapshot"], body.session_id, already=result["status"] == "already_completed")

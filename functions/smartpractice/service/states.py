@@ -1,0 +1,82 @@
+"""Conversions between database rows (JSON) and the learner dataclasses, in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from smartpractice.learner import knowledge
+from smartpractice.learner.bkt import BKTParams
+from smartpractice.learner.memory import MemoryState, new_memory_state
+
+Row = dict[str, Any]
+DEFAULT_BKT = BKTParams(p_init=0.2, p_learn=0.15, p_guess=0.2, p_slip=0.1, p_forget=0.0)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def bkt_params(row: Row | None) -> BKTParams:
+    if row is None:
+        return DEFAULT_BKT
+    return BKTParams(p_init=float(row["p_init"]), p_learn=float(row["p_learn"]), p_guess=float(row["p_guess"]),
+                     p_slip=float(row["p_slip"]), p_forget=float(row["p_forget"]))
+
+
+def memory_state(row: Row, *, now: datetime) -> MemoryState:
+    due = parse_time(row.get("due"))
+    if due is None:
+        return new_memory_state(now=now)
+    return MemoryState(
+        due=due,
+        state=int(row["memory_state"]) if row.get("memory_state") is not None else 1,
+        step=row.get("memory_step"),
+        stability=row.get("stability"),
+        difficulty=row.get("difficulty"),
+        last_review=parse_time(row.get("last_review")),
+        reps=int(row.get("reps") or 0),
+        lapses=int(row.get("lapses") or 0),
+    )
+
+
+def skill_state(*, skill_id: int, row: Row | None, params: BKTParams, now: datetime) -> knowledge.SkillState:
+    if row is None:
+        return knowledge.initial_state(skill_id=skill_id, params=params, now=now)
+    return knowledge.SkillState(
+        skill_id=skill_id,
+        p_mastery=float(row["p_mastery"]),
+        elo_rating=float(row["elo_rating"]),
+        elo_count=int(row["elo_count"]),
+        memory=memory_state(row, now=now),
+        total_attempts=int(row["total_attempts"]),
+        correct_attempts=int(row["correct_attempts"]),
+        learning_velocity=float(row["learning_velocity"]),
+        plateau_flag=bool(row["plateau_flag"]),
+        version=int(row["version"]),
+    )
+
+
+def mastery_payload(change: knowledge.SkillChange) -> Row:
+    """One item of record_answer's p_mastery: the new state plus the version it was computed from."""
+    after = change.after
+    mem = after.memory
+    return {
+        "skill_id": after.skill_id,
+        "expected_version": change.before.version,
+        "p_mastery": after.p_mastery,
+        "effective_mastery": change.effective_mastery,
+        "elo_rating": after.elo_rating,
+        "elo_uncertainty": change.elo_uncertainty,
+        "elo_count": after.elo_count,
+        "stability": mem.stability,
+        "difficulty": mem.difficulty,
+        "memory_state": mem.state,
+        "memory_step": mem.step,
+        "last_review": None if mem.last_review is None else mem.last_review.isoformat(),
+        "due": mem.due.isoformat(),
+        "reps": mem.reps,
+        "lapses": mem.lapses,
+        "learning_velocity": after.learning_velocity,
+        "plateau_flag": after.plateau_flag,
+    }

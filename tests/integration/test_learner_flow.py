@@ -1,0 +1,113 @@
+"""Full flow through the real functions and gateway: start → next → submit ×N → complete → insights."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+from tests.integration.conftest import Learner, LiveStack
+
+pytestmark = pytest.mark.stack
+
+
+def _answer_key(stack: LiveStack, question_id: int) -> list[str]:
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        row = conn.execute("select correct_answer from question_answer_keys where question_id = %s",
+                           (question_id,)).fetchone()
+    assert row is not None
+    return list(row[0])
+
+
+def _count(stack: LiveStack, sql: str, *args: object) -> int:
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        row = conn.execute(sql, args).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_full_practice_flow(live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    started = live_stack.call("start_session", token=learner.token, json={"mode": "adaptive"})
+    assert started.status_code == 201, started.text
+    session_id = started.json()["session_id"]
+
+    answered = 0
+    for i in range(6):
+        nxt = live_stack.call("next_question", token=learner.token, json={"session_id": session_id})
+        assert nxt.status_code == 200, nxt.text
+        body = nxt.json()
+        assert body["status"] == "served"
+        question = body["question"]
+        assert "correct_answer" not in question
+        assert 0.0 <= body["reason"]["predicted_p_correct"] <= 1.0
+        key = _answer_key(live_stack, question["id"])
+        answer = key if i % 3 else ["definitely-wrong"]
+        submit = live_stack.call("submit_answer", token=learner.token, json={
+            "session_id": session_id, "question_id": question["id"], "user_answer": answer,
+            "confidence_score": 4, "time_spent_seconds": 40.0, "idempotency_key": f"k-{uuid.uuid4()}"})
+        assert submit.status_code == 200, submit.text
+        result = submit.json()
+        assert result["is_correct"] is (i % 3 != 0)
+        assert result["correct_answer"] == key
+        answered += 1
+        assert result["session_progress"]["answered"] == answered
+        for skill in result["skills"]:
+            moved = skill["mastery_after"] - skill["mastery_before"]
+            assert moved > 0 if result["is_correct"] else moved < 0
+
+    done = live_stack.call("complete_session", token=learner.token, json={"session_id": session_id})
+    assert done.status_code == 200, done.text
+    snapshot = done.json()["snapshot"]
+    assert snapshot["total_answered"] == 6 and snapshot["total_correct"] == 4
+    assert 200 <= snapshot["predicted_score_low"] <= snapshot["predicted_score"] <= snapshot["predicted_score_high"]
+    again = live_stack.call("complete_session", token=learner.token, json={"session_id": session_id})
+    assert again.status_code == 200 and again.json()["already_completed"] is True
+    assert _count(live_stack, "select count(*) from user_performance_snapshots where related_id = %s",
+                  uuid.UUID(session_id)) == 1
+
+    insights = live_stack.call("insights", token=learner.token, json={"days": 30})
+    assert insights.status_code == 200, insights.text
+    data = insights.json()
+    assert len(data["mastery"]) == _count(live_stack, "select count(*) from user_skill_mastery where user_id = %s",
+                                          learner.user_id)
+    assert data["study_patterns"]["sessions"] == 1
+    # history rows: exactly one per mastery change (the trigger), i.e. one per skill per answer
+    assert _count(live_stack, "select count(*) from mastery_history where user_id = %s", learner.user_id) == \
+        _count(live_stack, "select coalesce(sum(total_attempts), 0) from user_skill_mastery where user_id = %s",
+               learner.user_id)
+
+
+def test_retry_with_same_key_replays_and_changes_nothing(live_stack: LiveStack,
+                                                         make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+    question = live_stack.call("next_question", token=learner.token, json={"session_id": session_id}).json()
+    payload = {"session_id": session_id, "question_id": question["question"]["id"], "user_answer": ["A"],
+               "time_spent_seconds": 30, "idempotency_key": "retry-key-0001"}
+    first = live_stack.call("submit_answer", token=learner.token, json=payload)
+    assert first.status_code == 200, first.text
+    history = _count(live_stack, "select count(*) from mastery_history where user_id = %s", learner.user_id)
+    for _ in range(3):
+        again = live_stack.call("submit_answer", token=learner.token, json=payload)
+        assert again.status_code == 200
+        assert again.json()["replayed"] is True
+        assert {k: v for k, v in again.json().items() if k != "replayed"} == \
+            {k: v for k, v in first.json().items() if k != "replayed"}
+    assert _count(live_stack, "select count(*) from mastery_history where user_id = %s", learner.user_id) == history
+    assert _count(live_stack, "select count(*) from session_questions where user_id = %s and answered_at is not null",
+                  learner.user_id) == 1
+
+
+def test_other_learners_session_is_not_found(live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    owner, intruder = make_learner(), make_learner()
+    session_id = live_stack.call("start_session", token=owner.token, json={}).json()["session_id"]
+    question = live_stack.call("next_question", token=owner.token, json={"session_id": session_id}).json()
+    response = live_stack.call("submit_answer", token=intruder.token, json={
+        "session_id": session_id, "question_id": question["question"]["id"], "user_answer": ["A"],
+        "time_spent_seconds": 30, "idempotency_key": "intruder-0001"})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "session_not_found"
+    assert _count(live_stack, "select count(*) from session_questions where user_id = %s", intruder.user_id) == 0

@@ -149,7 +149,10 @@ def update_on_answer(
             p_mastery=new_p,
             elo_rating=float(rating_update.learner_ratings[k]),
             elo_count=int(rating_update.learner_attempts[k]),
-            memory=memory.review(memory=state.memory, rating=rating, now=now),
+            # Concurrent answers (or clock skew between instances) can leave a stored review slightly
+            # after this request's `now`; reviewing at the later instant keeps fsrs's time monotone.
+            memory=memory.review(memory=state.memory, rating=rating,
+                                 now=max(now, state.memory.last_review or now)),
             total_attempts=attempts,
             correct_attempts=state.correct_attempts + int(observation.is_correct),
             learning_velocity=velocity,

@@ -69,7 +69,8 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
         except _VersionConflictError:
             if attempt == deps.retry.max_conflict_retries:
                 break
-            time.sleep(deps.retry.backoff_ms * (attempt + 1) / 1000.0)
+            # Jittered linear backoff so colliding requests do not collide again in lockstep.
+            time.sleep(deps.retry.backoff_ms * (attempt + 1) * (0.5 + float(deps.rng.random())) / 1000.0)
     raise Conflict("your progress changed while this answer was processed; retry", code=_VERSION_CONFLICT,
                    retryable=True)
 

@@ -77,3 +77,14 @@ def test_mismatched_skills_are_rejected() -> None:
     with pytest.raises(ValueError, match="same skills"):
         knowledge.update_on_answer(states=[_state(1)], question_skills=[knowledge.QuestionSkill(2, 1200.0, 0)],
                                    params=[PARAMS], observation=_obs(True), now=NOW)
+
+
+def test_review_stored_after_now_is_tolerated() -> None:
+    later = NOW + timedelta(seconds=2)
+    first = knowledge.update_on_answer(states=[_state(7)], question_skills=[knowledge.QuestionSkill(7, 1200.0, 0)],
+                                       params=[PARAMS], observation=_obs(True), now=later)
+    stored = first.changes[0].after
+    again = knowledge.update_on_answer(states=[stored], question_skills=[knowledge.QuestionSkill(7, 1200.0, 1)],
+                                       params=[PARAMS], observation=_obs(True), now=NOW)
+    assert again.changes[0].after.memory.last_review == later
+    assert again.changes[0].after.memory.reps == 2

@@ -1,0 +1,114 @@
+"""Comparative and behavioural insights: cohort percentile (k-anonymous) and study patterns.
+
+The other insight maths lives next to this module: ``trends`` (trend, velocity,
+plateau), ``gaps`` (knowledge-gap priority/severity), ``calibration`` (confidence vs
+correctness), ``performance`` (accuracy/speed/consistency/progress, mastery levels) and
+``alerts``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+MIN_COHORT_SIZE = 10
+TIME_OF_DAY_BUCKETS: tuple[tuple[str, int, int], ...] = (
+    ("night", 0, 6),
+    ("morning", 6, 12),
+    ("afternoon", 12, 18),
+    ("evening", 18, 24),
+)
+
+
+def cohort_percentile(
+    *, value: float, cohort: npt.ArrayLike, min_cohort: int = MIN_COHORT_SIZE
+) -> float | None:
+    """Mid-rank percentile of ``value`` among the cohort (other learners' values), 0–100.
+
+    100 · (below + ½ · equal) / n, so a learner tied with everyone sits at 50. Returns None
+    when the cohort has fewer than ``min_cohort`` learners: a percentile among a handful of
+    peers would let a learner infer individual results (k-anonymity).
+    """
+    values = np.asarray(cohort, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if values.size < max(min_cohort, 1):
+        return None
+    below = np.count_nonzero(values < value)
+    equal = np.count_nonzero(values == value)
+    return 100.0 * (below + 0.5 * equal) / values.size
+
+
+@dataclass(frozen=True, slots=True)
+class BucketAccuracy:
+    name: str
+    answers: int
+    accuracy: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOfDayPattern:
+    """Accuracy per local time-of-day bucket; ``best_bucket`` only among buckets with enough answers."""
+
+    buckets: tuple[BucketAccuracy, ...]
+    best_bucket: str | None
+
+
+def accuracy_by_time_of_day(
+    *, local_hours: npt.ArrayLike, correct: npt.ArrayLike, min_answers: int = 20, shrinkage: float = 10.0
+) -> TimeOfDayPattern:
+    """Bucket answers by the learner's local hour (0–23, converted by the caller).
+
+    The best bucket compares accuracies shrunk towards the learner's overall accuracy with
+    ``shrinkage`` pseudo-answers, so a small lucky bucket does not win on noise.
+    """
+    hours = np.asarray(local_hours, dtype=np.int64)
+    outcome = np.asarray(correct, dtype=np.float64)
+    if hours.ndim != 1 or hours.shape != outcome.shape:
+        raise ValueError("local_hours and correct must be 1-D arrays of one length")
+    if np.any((hours < 0) | (hours > 23)) or np.any((outcome != 0.0) & (outcome != 1.0)):
+        raise ValueError("hours must lie in 0..23 and correct must be 0/1")
+    overall = float(outcome.mean()) if outcome.size else 0.0
+    buckets: list[BucketAccuracy] = []
+    best_name: str | None = None
+    best_shrunk = -np.inf
+    for name, start, end in TIME_OF_DAY_BUCKETS:
+        inside = (hours >= start) & (hours < end)
+        answers = int(inside.sum())
+        hits = float(outcome[inside].sum())
+        buckets.append(BucketAccuracy(name, answers, hits / answers if answers else None))
+        shrunk = (hits + shrinkage * overall) / (answers + shrinkage)
+        if answers >= min_answers and shrunk > best_shrunk:
+            best_name, best_shrunk = name, shrunk
+    return TimeOfDayPattern(tuple(buckets), best_name)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLengthStats:
+    sessions: int
+    total_minutes: float
+    mean_minutes: float
+    median_minutes: float
+    p25_minutes: float
+    p75_minutes: float
+    p90_minutes: float
+
+
+def session_length_stats(*, durations_minutes: npt.ArrayLike) -> SessionLengthStats | None:
+    """Summary of session durations; None when there are no sessions."""
+    durations = np.asarray(durations_minutes, dtype=np.float64)
+    if durations.ndim != 1 or np.any(durations < 0.0) or np.any(np.isnan(durations)):
+        raise ValueError("durations must be a 1-D array of non-negative numbers")
+    if durations.size == 0:
+        return None
+    p25, median, p75, p90 = (float(q) for q in np.percentile(durations, [25, 50, 75, 90]))
+    return SessionLengthStats(
+        sessions=int(durations.size),
+        total_minutes=float(durations.sum()),
+        mean_minutes=float(durations.mean()),
+        median_minutes=median,
+        p25_minutes=p25,
+        p75_minutes=p75,
+        p90_minutes=p90,
+    )

@@ -1,0 +1,260 @@
+"""Next-question selection by Thompson sampling on a target success band.
+
+Per candidate, P(correct) has a Beta posterior with mean ``predicted_p`` (from the
+learner's Elo/BKT/IRT state and the question's parameters) and concentration
+κ = prior_concentration + min(evidence, max_evidence), i.e. Beta(p·κ, (1 − p)·κ).
+One draw per candidate (from the caller's rng) is scored against the target band:
+uncertain candidates are sometimes drawn into the band and so get explored, while
+well-known ones are chosen only when they really sit in it.
+
+Each candidate gets six component scores in [0, 1] (1 = better), combined by a
+normalised weighted sum; the highest total wins (exact ties broken by the rng):
+
+    band          1 inside [band_low, band_high], falling linearly to 0 at band_falloff outside
+    weakness      the question's skill weakness (e.g. 1 − mastery)
+    due           review due-ness of the skill (e.g. 1 − retrievability)
+    prerequisite  readiness of the prerequisites (e.g. min mastery over prerequisites)
+    recency       1 − 2^(−seconds_since_seen / half_life); never seen → 1 (the penalty is 1 − score)
+    exposure      1 − exposure_count / max(exposure_count) (relative over-use penalty)
+
+Mapping of the seed's weights (Elo match 40, Thompson sample 30, skill coverage 20,
+recency 10): the seed's "Elo match" and "Thompson sample" both judge the success chance,
+and adding the raw sampled p (as the seed does) rewards easy questions against the
+desirable-difficulty target; here the band is scored *on* the Thompson draw and takes
+the Elo-match 40. Skill coverage 20 → weakness 20, recency 10 → recency 10, and the
+Thompson 30 is re-spent on due review 15, prerequisites 10 and exposure 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartpractice.learner.irt import FloatArray
+
+COMPONENTS = ("band", "weakness", "due", "prerequisite", "recency", "exposure")
+_P_CLIP = 1e-3  # Beta parameters must stay positive
+_TIE_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionWeights:
+    band: float = 0.40
+    weakness: float = 0.20
+    due: float = 0.15
+    prerequisite: float = 0.10
+    recency: float = 0.10
+    exposure: float = 0.05
+
+    def __post_init__(self) -> None:
+        values = self.as_array()
+        if np.any(values < 0.0) or values.sum() <= 0.0:
+            raise ValueError("weights must be non-negative with a positive sum")
+
+    def as_array(self) -> FloatArray:
+        """Weights in COMPONENTS order, normalised to sum to 1."""
+        values = np.array([getattr(self, name) for name in COMPONENTS], dtype=np.float64)
+        total = values.sum()
+        return values / total if total > 0.0 else values
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionPolicy:
+    band_low: float = 0.60
+    band_high: float = 0.70
+    band_falloff: float = 0.30
+    weights: SelectionWeights = SelectionWeights()
+    prior_concentration: float = 2.0
+    max_evidence: float = 200.0  # caps κ so long histories keep a little exploration
+    recency_half_life_seconds: float = 86_400.0
+    min_prerequisite_readiness: float = 0.0  # hard gate; candidates below are skipped unless all are
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.band_low <= self.band_high <= 1.0:
+            raise ValueError("need 0 <= band_low <= band_high <= 1")
+        if self.band_falloff <= 0.0 or self.prior_concentration <= 0.0 or self.max_evidence < 0.0:
+            raise ValueError("band_falloff and prior_concentration must be positive, max_evidence >= 0")
+        if self.recency_half_life_seconds <= 0.0:
+            raise ValueError("recency_half_life_seconds must be positive")
+
+
+def _frozen_column(values: npt.ArrayLike, name: str, *, unit_interval: bool) -> FloatArray:
+    array = np.array(values, dtype=np.float64, copy=True)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D")
+    if unit_interval and np.any((array < 0.0) | (array > 1.0) | np.isnan(array)):
+        raise ValueError(f"{name} must lie in [0, 1]")
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionCandidates:
+    """Parallel arrays, one entry per candidate question.
+
+    ``seconds_since_seen``: inf or NaN for never seen. ``evidence``: effective number of
+    observations behind ``predicted_p`` (e.g. answers on the skill, or 1/variance-based).
+    """
+
+    question_ids: npt.NDArray[Any]
+    predicted_p: FloatArray
+    evidence: FloatArray
+    skill_weakness: FloatArray
+    due_score: FloatArray
+    prerequisite_readiness: FloatArray
+    seconds_since_seen: FloatArray
+    exposure_count: FloatArray
+
+    def __post_init__(self) -> None:
+        ids = np.array(self.question_ids, copy=True)
+        ids.setflags(write=False)
+        object.__setattr__(self, "question_ids", ids)
+        for name in ("predicted_p", "skill_weakness", "due_score", "prerequisite_readiness"):
+            object.__setattr__(self, name, _frozen_column(getattr(self, name), name, unit_interval=True))
+        for name in ("evidence", "seconds_since_seen", "exposure_count"):
+            column = _frozen_column(getattr(self, name), name, unit_interval=False)
+            if np.any(column < 0.0):
+                raise ValueError(f"{name} must be non-negative")
+            if name != "seconds_since_seen" and not np.all(np.isfinite(column)):
+                raise ValueError(f"{name} must be finite")
+            object.__setattr__(self, name, column)
+        lengths = {getattr(self, field.name).shape[0] for field in fields(self)}
+        if ids.ndim != 1 or len(lengths) != 1 or ids.shape[0] == 0:
+            raise ValueError("all candidate arrays must be 1-D, non-empty and of one length")
+
+    @property
+    def n_candidates(self) -> int:
+        return int(self.predicted_p.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentScores:
+    band: float
+    weakness: float
+    due: float
+    prerequisite: float
+    recency: float
+    exposure: float
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionReason:
+    """Why the chosen question won. ``dominant_component`` is the component whose weighted
+    score most exceeds the eligible candidates' average, i.e. what set this one apart."""
+
+    sampled_p: float
+    predicted_p: float
+    band_low: float
+    band_high: float
+    dominant_component: str
+    component_scores: ComponentScores
+    total_score: float
+    why_now: str
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    index: int
+    question_id: Any
+    reason: SelectionReason
+
+
+def band_score(*, p: FloatArray, low: float, high: float, falloff: float) -> FloatArray:
+    """1 inside [low, high], then linearly down to 0 at ``falloff`` outside the band."""
+    distance = np.maximum(low - p, 0.0) + np.maximum(p - high, 0.0)
+    result: FloatArray = np.clip(1.0 - distance / falloff, 0.0, 1.0)
+    return result
+
+
+def sample_success(*, candidates: SelectionCandidates, policy: SelectionPolicy,
+                   rng: np.random.Generator) -> FloatArray:
+    """One Thompson draw of P(correct) per candidate from Beta(p·κ, (1 − p)·κ)."""
+    p = np.clip(candidates.predicted_p, _P_CLIP, 1.0 - _P_CLIP)
+    concentration = policy.prior_concentration + np.minimum(candidates.evidence, policy.max_evidence)
+    draws: FloatArray = rng.beta(p * concentration, (1.0 - p) * concentration)
+    return draws
+
+
+def component_scores(*, candidates: SelectionCandidates, sampled_p: FloatArray,
+                     policy: SelectionPolicy) -> FloatArray:
+    """Component scores, shape (len(COMPONENTS), n_candidates), rows in COMPONENTS order."""
+    since = np.nan_to_num(candidates.seconds_since_seen, nan=np.inf)
+    freshness = 1.0 - np.exp2(-since / policy.recency_half_life_seconds)
+    most_exposed = candidates.exposure_count.max()
+    exposure = (1.0 - candidates.exposure_count / most_exposed) if most_exposed > 0.0 \
+        else np.ones_like(freshness)
+    band = band_score(p=sampled_p, low=policy.band_low, high=policy.band_high, falloff=policy.band_falloff)
+    return np.stack([
+        band, candidates.skill_weakness, candidates.due_score,
+        candidates.prerequisite_readiness, freshness, exposure,
+    ])
+
+
+def _describe_wait(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "you have not seen it before"
+    for unit_seconds, unit in ((86_400.0, "day"), (3_600.0, "hour"), (60.0, "minute")):
+        if seconds >= unit_seconds:
+            count = int(seconds // unit_seconds)
+            return f"you last saw it {count} {unit}{'s' if count != 1 else ''} ago"
+    return "you saw it moments ago"
+
+
+def _why_now(*, dominant: str, index: int, candidates: SelectionCandidates, sampled: float,
+             policy: SelectionPolicy) -> str:
+    predicted = float(candidates.predicted_p[index])
+    band_text = f"{policy.band_low:.0%}–{policy.band_high:.0%}"
+    in_band = policy.band_low <= sampled <= policy.band_high
+    main = {
+        "band": (f"its chance of success sits in your {band_text} target band" if in_band
+                 else f"it is the closest match to your {band_text} target band"),
+        "weakness": "it practises one of your weakest skills "
+                    f"(weakness {candidates.skill_weakness[index]:.2f})",
+        "due": f"its skill is due for review (due-ness {candidates.due_score[index]:.2f})",
+        "prerequisite": "you have the prerequisites for it "
+                        f"(readiness {candidates.prerequisite_readiness[index]:.2f})",
+        "recency": _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf))),
+        "exposure": "it has been served less often than the alternatives",
+    }[dominant]
+    return f"Chosen because {main}; predicted success {predicted:.0%} (sampled {sampled:.0%})."
+
+
+def select_next_question(
+    *, candidates: SelectionCandidates, rng: np.random.Generator, policy: SelectionPolicy | None = None
+) -> Selection:
+    """Score every candidate on one Thompson draw and return the best with its reason."""
+    chosen_policy = policy if policy is not None else SelectionPolicy()
+    sampled = sample_success(candidates=candidates, policy=chosen_policy, rng=rng)
+    scores = component_scores(candidates=candidates, sampled_p=sampled, policy=chosen_policy)
+    weights = chosen_policy.weights.as_array()
+    totals = weights @ scores
+    eligible = candidates.prerequisite_readiness >= chosen_policy.min_prerequisite_readiness
+    if not eligible.any():
+        eligible = np.ones_like(eligible)
+    eligible_totals = np.where(eligible, totals, -np.inf)
+    # Many candidates score exactly 1 on the band, so ties are common: break them with the rng,
+    # never by position (which would always favour whatever the caller listed first).
+    tied = np.flatnonzero(eligible_totals >= eligible_totals.max() - _TIE_TOLERANCE)
+    index = int(tied[rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
+    chosen = scores[:, index]
+    advantage = weights * (chosen - scores[:, eligible].mean(axis=1))
+    dominant = COMPONENTS[int(np.argmax(advantage))] if np.any(advantage > 0.0) \
+        else COMPONENTS[int(np.argmax(weights * chosen))]
+    reason = SelectionReason(
+        sampled_p=float(sampled[index]),
+        predicted_p=float(candidates.predicted_p[index]),
+        band_low=chosen_policy.band_low,
+        band_high=chosen_policy.band_high,
+        dominant_component=dominant,
+        component_scores=ComponentScores(*(float(value) for value in chosen)),
+        total_score=float(totals[index]),
+        why_now=_why_now(dominant=dominant, index=index, candidates=candidates,
+                         sampled=float(sampled[index]), policy=chosen_policy),
+    )
+    question_id = candidates.question_ids[index]
+    if isinstance(question_id, np.generic):
+        question_id = question_id.item()  # plain int/str for callers and JSON
+    return Selection(index=index, question_id=question_id, reason=reason)

@@ -1,0 +1,193 @@
+"""Closed-loop check of Thompson selection against the generative learner model (learner/simulation.py).
+
+World: 4 skills, 300 questions over 1–2 skills with difficulties b ~ N(0, 1.5), learners with
+θ = general + specific (cohort mean −0.5). The simulated learner learns from every question
+practising a skill (more after errors) and counts as mastered when every skill's true ability
+reaches ``mastery_theta`` (1.0). Each learner practises until mastered (cap 400 questions), one
+answer a minute (forgetting is negligible at this time scale).
+
+The selection inputs come from what the service would know — never from the true abilities:
+
+* predicted p: a logistic (Elo-style) estimate θ̂ per skill, started at the population mean and
+  updated by a stochastic-gradient step on each answer's log-likelihood under the same
+  conjunctive guess/slip form the bank is calibrated for (question difficulties are treated as
+  calibrated, i.e. known);
+* evidence: answers seen on the question's least-practised skill;
+* weakness: P(skill not yet mastered) = Φ((mastery_θ − θ̂)·sqrt(1 + 0.2·n)) (a normal posterior
+  whose precision grows by ≈ 0.2 per answer), summed over the question's skills and divided by 2
+  (the most skills a question has) — the amount of unmastered-skill practice the question delivers;
+* recency and exposure: this learner's own history of each question.
+
+Measured (60 learners per run; seeds 101/202/303): mean questions to mastery ours / random =
+0.855 / 0.852 / 0.839; realised success rate 0.62 / 0.61 / 0.60 under our selection versus
+0.54 / 0.52 / 0.52 under random selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from statistics import NormalDist
+
+import numpy as np
+
+from smartpractice.learner.selection import SelectionCandidates, select_next_question
+from smartpractice.learner.simulation import (
+    LearnerDynamics,
+    SimulatedCohort,
+    SimulatedQuestion,
+    make_question_bank,
+)
+
+N_SKILLS = 4
+N_QUESTIONS = 300
+N_LEARNERS = 60
+MAX_QUESTIONS = 400
+COHORT_MEAN_THETA = -0.5
+START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+ANSWER_INTERVAL = timedelta(minutes=1)
+DYNAMICS = LearnerDynamics()
+
+
+@dataclass(frozen=True, slots=True)
+class Bank:
+    difficulty: np.ndarray  # questions × skills (0 where the skill is absent)
+    has_skill: np.ndarray  # questions × skills, bool
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerEstimate:
+    """What the service knows about one learner: θ̂ per skill, answers per skill, question history."""
+
+    theta: np.ndarray
+    answers: np.ndarray
+    last_seen_s: np.ndarray
+    exposure: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    questions_to_mastery: np.ndarray
+    success_rate: float
+
+
+Chooser = Callable[[LearnerEstimate, np.ndarray, datetime, np.random.Generator], int]
+
+
+def _make_bank(seed: int) -> tuple[Bank, tuple[SimulatedQuestion, ...]]:
+    questions = make_question_bank(
+        n_questions=N_QUESTIONS, n_skills=N_SKILLS, rng=np.random.default_rng(seed), difficulty_sd=1.5
+    )
+    difficulty = np.zeros((N_QUESTIONS, N_SKILLS))
+    has_skill = np.zeros((N_QUESTIONS, N_SKILLS), dtype=bool)
+    for question in questions:
+        for skill, b in question.skill_difficulties.items():
+            difficulty[question.question_id, skill] = b
+            has_skill[question.question_id, skill] = True
+    return Bank(difficulty, has_skill), questions
+
+
+def _skill_success(estimate: LearnerEstimate, bank: Bank) -> np.ndarray:
+    success: np.ndarray = 1.0 / (1.0 + np.exp(-(estimate.theta[None, :] - bank.difficulty)))
+    return success
+
+
+def _predicted_p(estimate: LearnerEstimate, bank: Bank) -> tuple[np.ndarray, np.ndarray]:
+    """(P(correct) per question, all-skills-succeed product) under the conjunctive guess/slip form."""
+    all_skills = np.exp(np.sum(np.where(bank.has_skill, np.log(_skill_success(estimate, bank)), 0.0), axis=1))
+    return DYNAMICS.guess + (1.0 - DYNAMICS.guess - DYNAMICS.slip) * all_skills, all_skills
+
+
+def _updated(
+    estimate: LearnerEstimate, bank: Bank, question: int, correct: bool, now: datetime
+) -> LearnerEstimate:
+    p, all_skills = _predicted_p(estimate, bank)
+    skills = bank.has_skill[question]
+    per_skill = _skill_success(estimate, bank)[question]
+    # ∂ log-likelihood / ∂θ̂_k = (y − p)/(p(1 − p)) · (1 − g − s) · Π σ · (1 − σ_k)
+    gradient = (float(correct) - p[question]) / (p[question] * (1.0 - p[question])) * (
+        (1.0 - DYNAMICS.guess - DYNAMICS.slip) * all_skills[question] * (1.0 - per_skill)
+    )
+    step = np.maximum(0.3, 1.0 / (1.0 + 0.2 * estimate.answers))  # large first, floored to keep tracking
+    last_seen = estimate.last_seen_s.copy()
+    last_seen[question] = now.timestamp()
+    exposure = estimate.exposure.copy()
+    exposure[question] += 1.0
+    return LearnerEstimate(
+        theta=np.where(skills, estimate.theta + step * gradient, estimate.theta),
+        answers=estimate.answers + skills,
+        last_seen_s=last_seen,
+        exposure=exposure,
+    )
+
+
+def _thompson_chooser(bank: Bank) -> Chooser:
+    question_ids = np.arange(N_QUESTIONS)
+    normal = NormalDist()
+
+    def choose(
+        estimate: LearnerEstimate, predicted: np.ndarray, now: datetime, rng: np.random.Generator
+    ) -> int:
+        z = (DYNAMICS.mastery_theta - estimate.theta) * np.sqrt(1.0 + 0.2 * estimate.answers)
+        not_mastered = np.array([normal.cdf(float(value)) for value in z])
+        candidates = SelectionCandidates(
+            question_ids=question_ids,
+            predicted_p=predicted,
+            evidence=np.min(np.where(bank.has_skill, estimate.answers[None, :], np.inf), axis=1),
+            skill_weakness=np.where(bank.has_skill, not_mastered[None, :], 0.0).sum(axis=1) / 2.0,
+            due_score=np.zeros(N_QUESTIONS),
+            prerequisite_readiness=np.ones(N_QUESTIONS),
+            seconds_since_seen=now.timestamp() - estimate.last_seen_s,
+            exposure_count=estimate.exposure,
+        )
+        return select_next_question(candidates=candidates, rng=rng).index
+
+    return choose
+
+
+def _random_chooser(estimate: LearnerEstimate, predicted: np.ndarray, now: datetime,
+                    rng: np.random.Generator) -> int:
+    return int(rng.integers(N_QUESTIONS))
+
+
+def _practise(*, choose: Chooser, seed: int) -> Outcome:
+    """Every learner practises until all skills are truly mastered (or the cap)."""
+    bank, questions = _make_bank(seed)
+    cohort = SimulatedCohort.random(
+        n_learners=N_LEARNERS, n_skills=N_SKILLS, rng=np.random.default_rng(seed + 1),
+        mean_theta=COHORT_MEAN_THETA, dynamics=DYNAMICS,
+    )
+    rng = np.random.default_rng(seed + 2)
+    counts = np.zeros(N_LEARNERS, dtype=np.int64)
+    correct_total = 0
+    for learner in range(N_LEARNERS):
+        estimate = LearnerEstimate(np.full(N_SKILLS, COHORT_MEAN_THETA), np.zeros(N_SKILLS),
+                                   np.full(N_QUESTIONS, -np.inf), np.zeros(N_QUESTIONS))
+        now = START
+        while counts[learner] < MAX_QUESTIONS and not all(
+            cohort.true_mastery(learner=learner, skill=skill, now=now) for skill in range(N_SKILLS)
+        ):
+            predicted, _ = _predicted_p(estimate, bank)
+            question = choose(estimate, predicted, now, rng)
+            answer = cohort.answer(learner=learner, question=questions[question], now=now, rng=rng)
+            estimate = _updated(estimate, bank, question, answer.is_correct, now)
+            correct_total += int(answer.is_correct)
+            counts[learner] += 1
+            now += ANSWER_INTERVAL
+    return Outcome(counts, correct_total / max(int(counts.sum()), 1))
+
+
+def test_thompson_selection_hits_the_band_and_beats_random_to_mastery() -> None:
+    seed = 101
+    bank, _ = _make_bank(seed)
+    ours = _practise(choose=_thompson_chooser(bank), seed=seed)
+    uniform = _practise(choose=_random_chooser, seed=seed)
+    ratio = float(ours.questions_to_mastery.mean() / uniform.questions_to_mastery.mean())
+    # Target band 0.60–0.70 ± 5 points.
+    assert 0.55 <= ours.success_rate <= 0.75, ours.success_rate
+    # Random selection lands further from the band centre than ours does.
+    assert abs(ours.success_rate - 0.65) < abs(uniform.success_rate - 0.65)
+    assert np.all(ours.questions_to_mastery < MAX_QUESTIONS)
+    # Same learners, same bank: at least 10 % fewer questions to reach true mastery (measured 0.855).
+    assert ratio <= 0.90, ratio

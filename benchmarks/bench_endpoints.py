@@ -1,0 +1,103 @@
+"""Per-endpoint latency through the full local stack: gunicorn gateway -> functions -> gateway -> Postgres.
+
+Starts `python -m supalocal gateway` on a spare port with the functions' settings pointing back at it,
+creates learners, and drives start_session -> (next_question -> submit_answer) x N -> complete_session ->
+insights with real learner JWTs. Prints p50/p95/p99 per endpoint and the REST round trips each makes.
+
+    .venv/bin/python benchmarks/bench_endpoints.py [--learners 10] [--questions 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+
+import httpx
+import psycopg
+
+from supalocal import cluster
+from supalocal.keys import anon_key, learner_jwt, service_role_key
+from supalocal.settings import load_settings
+
+# REST calls each function makes (read off the service code; see db/repository.py).
+ROUND_TRIPS = {"start_session": 1, "next_question": 8, "submit_answer": 8, "complete_session": 6, "insights": 9}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--learners", type=int, default=10)
+    parser.add_argument("--questions", type=int, default=15)
+    parser.add_argument("--port", type=int, default=54361)
+    args = parser.parse_args()
+    settings = load_settings()
+    cluster.up(settings)
+    url = f"http://127.0.0.1:{args.port}"
+    env = {**os.environ, "SP_LOCAL_API_PORT": str(args.port), "SUPABASE_URL": url,
+           "SUPABASE_ANON_KEY": anon_key(), "SUPABASE_SERVICE_ROLE_KEY": service_role_key(),
+           "SUPABASE_JWT_SECRET": settings.jwt_secret}
+    server = subprocess.Popen([sys.executable, "-m", "supalocal", "gateway", "--threads", "16"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    timings: dict[str, list[float]] = defaultdict(list)
+    users: list[uuid.UUID] = []
+    try:
+        with httpx.Client(timeout=30.0) as http:
+            for _ in range(100):
+                try:
+                    http.get(f"{url}/rest/v1/", headers={"apikey": anon_key()})
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+
+            def call(name: str, token: str, body: dict[str, object]) -> dict[str, object]:
+                t0 = time.perf_counter()
+                response = http.post(f"{url}/functions/v1/{name}", json=body,
+                                     headers={"Authorization": f"Bearer {token}"})
+                timings[name].append((time.perf_counter() - t0) * 1000.0)
+                response.raise_for_status()
+                return dict(response.json())
+
+            with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+                keys = dict(conn.execute("select question_id, correct_answer from question_answer_keys").fetchall())
+                for _ in range(args.learners):
+                    user = uuid.uuid4()
+                    conn.execute("insert into auth.users (id) values (%s)", (user,))
+                    users.append(user)
+            for i, user in enumerate(users):
+                token = learner_jwt(user)
+                session = call("start_session", token, {})["session_id"]
+                for j in range(args.questions):
+                    served = call("next_question", token, {"session_id": session})
+                    question = served["question"]
+                    assert isinstance(question, dict)
+                    answer = keys[question["id"]] if (i + j) % 3 else ["Z"]
+                    call("submit_answer", token, {"session_id": session, "question_id": question["id"],
+                                                  "user_answer": answer, "time_spent_seconds": 30,
+                                                  "idempotency_key": f"b-{uuid.uuid4()}"})
+                call("complete_session", token, {"session_id": session})
+                call("insights", token, {"days": 30})
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+            for user in users:
+                conn.execute("delete from auth.users where id = %s", (user,))
+    print(f"{'endpoint':<18}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'REST calls':>12}")
+    for name, values in timings.items():
+        print(f"{name:<18}{len(values):>6}{_percentile(values, 0.5):>10.1f}{_percentile(values, 0.95):>10.1f}"
+              f"{_percentile(values, 0.99):>10.1f}{statistics.fmean(values):>10.1f}{ROUND_TRIPS[name]:>12}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

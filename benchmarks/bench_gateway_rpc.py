@@ -1,0 +1,140 @@
+"""Gateway RPC round trip through the official supabase client: in-process (httpx.WSGITransport) and over
+loopback (`python -m supalocal gateway`, gunicorn gthread), next to the bare database transaction the
+gateway runs per request (BEGIN; set_config role/claims/...; SELECT fn(); COMMIT) as the floor.
+
+    .venv/bin/python benchmarks/bench_gateway_rpc.py [--calls 1000] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+import psycopg
+from supabase import Client, ClientOptions, create_client
+
+from supalocal import cluster
+from supalocal.gateway import create_gateway_app
+from supalocal.gateway.app import authenticator_conninfo
+from supalocal.keys import anon_key, learner_jwt
+from supalocal.settings import StackSettings, load_settings
+
+
+def _report(label: str, samples_s: list[float]) -> None:
+    ordered = sorted(samples_s)
+    p50 = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    print(f"{label:<34} n={len(ordered):>5}  mean={statistics.fmean(ordered) * 1e3:7.3f} ms  "
+          f"p50={p50 * 1e3:7.3f} ms  p99={p99 * 1e3:7.3f} ms  max={ordered[-1] * 1e3:7.3f} ms")
+
+
+def _measure(call: Callable[[], object], *, calls: int, warmup: int = 50) -> list[float]:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+@contextmanager
+def _bench_function(settings: StackSettings) -> Iterator[str]:
+    name = f"benchgw_{secrets.token_hex(3)}_add"
+    with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+        conn.execute(f"create function public.{name}(a int, b int) returns int language sql stable "
+                     f"as $$ select a + b $$".encode())
+    try:
+        yield name
+    finally:
+        with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+            conn.execute(f"drop function if exists public.{name}(int, int)".encode())
+
+
+def _client(url: str, settings: StackSettings, http: httpx.Client) -> Client:
+    token = learner_jwt(uuid.uuid4(), secret=settings.jwt_secret)
+    return create_client(url, anon_key(secret=settings.jwt_secret),
+                         ClientOptions(headers={"Authorization": f"Bearer {token}"}, httpx_client=http))
+
+
+def _bench_database_floor(settings: StackSettings, function: str, calls: int) -> list[float]:
+    claims = json.dumps({"role": "authenticated", "sub": str(uuid.uuid4())})
+    with psycopg.connect(authenticator_conninfo(settings)) as conn:
+        def call() -> None:
+            conn.execute("select set_config('role', 'authenticated', true), "
+                         "set_config('request.jwt.claims', %s, true)", (claims,))
+            conn.execute(f"select public.{function}(%s, %s)".encode(), (1, 2)).fetchone()
+            conn.commit()
+        return _measure(call, calls=calls)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _served(threads: int) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "SP_LOCAL_API_HOST": "127.0.0.1", "SP_LOCAL_API_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "supalocal", "gateway", "--threads", str(threads)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/rest/v1/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+    settings = load_settings()
+    cluster.up(settings)
+    with _bench_function(settings) as function:
+        print(f"rpc {function}(a, b) as an authenticated learner; {args.calls} calls after 50 warm-up calls")
+        _report("database floor (psycopg, 1 conn)", _bench_database_floor(settings, function, args.calls))
+
+        app = create_gateway_app(settings, pool_size=4, listen=False)
+        try:
+            with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
+                client = _client(settings.api_url, settings, http)
+                assert client.rpc(function, {"a": 1, "b": 2}).execute().data == 3
+                _report("in-process (WSGITransport)",
+                        _measure(lambda: client.rpc(function, {"a": 1, "b": 2}).execute(), calls=args.calls))
+        finally:
+            app.close()
+
+        with _served(args.threads) as url, httpx.Client() as http:
+            client = _client(url, settings, http)
+            assert client.rpc(function, {"a": 1, "b": 2}).execute().data == 3
+            _report(f"loopback (gunicorn, {args.threads} threads)",
+                    _measure(lambda: client.rpc(function, {"a": 1, "b": 2}).execute(), calls=args.calls))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

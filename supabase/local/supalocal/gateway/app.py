@@ -1,0 +1,105 @@
+"""The gateway WSGI application: /rest/v1 (PostgREST behaviour) and /functions/v1 (function entry points).
+
+Dev/test only. `create_gateway_app(settings)` opens a psycopg pool as `authenticator` (like PostgREST),
+loads the schema cache and LISTENs for `NOTIFY pgrst, 'reload schema'`; call `close()` when done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import ConnectionPool
+from werkzeug.wrappers import Request
+
+from supalocal.gateway.auth import API_ROLES
+from supalocal.gateway.errors import ApiError
+from supalocal.gateway.executor import Executor
+from supalocal.gateway.functions_router import DEFAULT_FUNCTIONS_SOURCE, FunctionsRouter
+from supalocal.gateway.functions_router import PREFIX as FUNCTIONS_PREFIX
+from supalocal.gateway.negotiation import EXPOSED_SCHEMAS
+from supalocal.gateway.responses import error_response
+from supalocal.gateway.rest import RestHandler
+from supalocal.gateway.schema_cache import SchemaCache, SchemaCacheHolder
+from supalocal.settings import StackSettings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+_log = logging.getLogger(__name__)
+REST_PREFIX = "/rest/v1"
+# Set by sql/bootstrap.sql (`create role authenticator login noinherit password 'postgres'`).
+AUTHENTICATOR_PASSWORD = "postgres"
+
+
+def authenticator_conninfo(settings: StackSettings, *, application_name: str = "supalocal-gateway") -> str:
+    return make_conninfo(host=settings.db_host, port=settings.db_port, dbname=settings.db_name,
+                         user="authenticator", password=AUTHENTICATOR_PASSWORD,
+                         application_name=application_name)
+
+
+class GatewayApp:
+    """WSGI callable; thread-safe (one pooled connection per in-flight request)."""
+
+    def __init__(self, settings: StackSettings, *, functions_source: Path = DEFAULT_FUNCTIONS_SOURCE,
+                 pool_size: int = 10, listen: bool = True, clock: Callable[[], float] = time.time) -> None:
+        # Per-process name: pg_stat_activity tells this gateway's connections from any other one's.
+        self.application_name = f"supalocal-gateway-{os.getpid()}"
+        conninfo = authenticator_conninfo(settings, application_name=self.application_name)
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            conninfo, min_size=min(2, pool_size), max_size=pool_size, open=True, timeout=10.0,
+            kwargs={"autocommit": True}, name="supalocal-gateway")  # transactions are explicit in SQL
+        try:
+            self._pool.wait(timeout=10.0)
+            self._schema = SchemaCacheHolder(self._pool, schema=EXPOSED_SCHEMAS[0], roles=sorted(API_ROLES))
+        except BaseException:
+            self._pool.close()
+            raise
+        if listen:
+            self._schema.start_listener(conninfo)
+        self._rest = RestHandler(schema=self._schema, executor=Executor(self._pool, self._schema),
+                                 jwt_secret=settings.jwt_secret, clock=clock)
+        self._functions = FunctionsRouter(functions_source)
+
+    @property
+    def schema_cache(self) -> SchemaCache:
+        """The current schema-cache snapshot (replaced, never mutated, on reload)."""
+        return self._schema.current
+
+    def reload_schema(self) -> None:
+        """Reload the schema cache now (same as `NOTIFY pgrst, 'reload schema'`)."""
+        self._schema.reload()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "") or "/"
+        if path == FUNCTIONS_PREFIX or path.startswith(FUNCTIONS_PREFIX + "/"):
+            return self._functions(environ, start_response)
+        request = Request(environ)
+        try:
+            if path == REST_PREFIX or path.startswith(REST_PREFIX + "/"):
+                # request.path is PATH_INFO decoded as UTF-8 (the raw WSGI value is latin-1)
+                response = self._rest.handle(request, request.path.removeprefix(REST_PREFIX))
+            else:
+                response = error_response(ApiError(
+                    404, "PGRST125", "Invalid path specified in request URL",
+                    details="the local gateway serves /rest/v1 and /functions/v1 only"))
+        except Exception as exc:  # a gateway bug must still answer in PostgREST's shape, and be logged
+            _log.exception("gateway error on %s %s", request.method, path)
+            response = error_response(ApiError(500, "PGRSTX00", "Internal gateway error", details=repr(exc)))
+        return response(environ, start_response)
+
+    def close(self) -> None:
+        self._schema.close()
+        self._pool.close()
+
+
+def create_gateway_app(settings: StackSettings, *, functions_source: Path | None = None,
+                       pool_size: int = 10, listen: bool = True) -> GatewayApp:
+    """The gateway as a WSGI app; `functions_source` defaults to functions/main.py of this repo."""
+    return GatewayApp(settings, functions_source=functions_source or DEFAULT_FUNCTIONS_SOURCE,
+                      pool_size=pool_size, listen=listen)

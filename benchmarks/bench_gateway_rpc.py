@@ -1,6 +1,7 @@
 """Gateway RPC round trip through the official supabase client: in-process (httpx.WSGITransport) and over
-loopback (`python -m supalocal gateway`, gunicorn gthread), next to the bare database transaction the
-gateway runs per request (BEGIN; set_config role/claims/...; SELECT fn(); COMMIT) as the floor.
+loopback (`python -m supalocal gateway`, gunicorn gthread). For scale it also times the bare database
+work (BEGIN; set_config role/claims; SELECT fn(); COMMIT, one psycopg connection) and the gateway alone
+(a WSGI call without any HTTP client).
 
     .venv/bin/python benchmarks/bench_gateway_rpc.py [--calls 1000] [--threads 4]
 """
@@ -8,6 +9,7 @@ gateway runs per request (BEGIN; set_config role/claims/...; SELECT fn(); COMMIT
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import secrets
@@ -22,10 +24,11 @@ from contextlib import contextmanager
 
 import httpx
 import psycopg
-from supabase import Client, ClientOptions, create_client
+from werkzeug.test import EnvironBuilder
 
+from supabase import Client, ClientOptions, create_client
 from supalocal import cluster
-from supalocal.gateway import create_gateway_app
+from supalocal.gateway import GatewayApp, create_gateway_app
 from supalocal.gateway.app import authenticator_conninfo
 from supalocal.keys import anon_key, learner_jwt
 from supalocal.settings import StackSettings, load_settings
@@ -35,7 +38,7 @@ def _report(label: str, samples_s: list[float]) -> None:
     ordered = sorted(samples_s)
     p50 = ordered[len(ordered) // 2]
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    print(f"{label:<34} n={len(ordered):>5}  mean={statistics.fmean(ordered) * 1e3:7.3f} ms  "
+    print(f"{label:<38} n={len(ordered):>5}  mean={statistics.fmean(ordered) * 1e3:7.3f} ms  "
           f"p50={p50 * 1e3:7.3f} ms  p99={p99 * 1e3:7.3f} ms  max={ordered[-1] * 1e3:7.3f} ms")
 
 
@@ -80,6 +83,25 @@ def _bench_database_floor(settings: StackSettings, function: str, calls: int) ->
         return _measure(call, calls=calls)
 
 
+def _bench_wsgi_call(app: GatewayApp, settings: StackSettings, function: str, calls: int) -> list[float]:
+    """The gateway's own cost: a prepared WSGI environ, no HTTP client in the way."""
+    body = b'{"a":1,"b":2}'
+    token = learner_jwt(uuid.uuid4(), secret=settings.jwt_secret)
+    headers = [("apikey", anon_key(secret=settings.jwt_secret)), ("Authorization", f"Bearer {token}"),
+               ("Content-Type", "application/json")]
+    environ = EnvironBuilder(path=f"/rest/v1/rpc/{function}", method="POST", data=body,
+                             headers=headers).get_environ()
+    statuses: list[str] = []
+
+    def call() -> None:
+        request = {**environ, "wsgi.input": io.BytesIO(body)}
+        b"".join(app(request, lambda status, _headers: statuses.append(status)))  # type: ignore[arg-type]
+
+    samples = _measure(call, calls=calls)
+    assert set(statuses) == {"200 OK"}, set(statuses)
+    return samples
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -120,6 +142,7 @@ def main() -> int:
 
         app = create_gateway_app(settings, pool_size=4, listen=False)
         try:
+            _report("gateway alone (WSGI call, no client)", _bench_wsgi_call(app, settings, function, args.calls))
             with httpx.Client(transport=httpx.WSGITransport(app=app)) as http:
                 client = _client(settings.api_url, settings, http)
                 assert client.rpc(function, {"a": 1, "b": 2}).execute().data == 3

@@ -92,6 +92,7 @@ begin
 end $$;
 create function public.{p}_over(a int) returns text language sql as $$ select 'int' $$;
 create function public.{p}_over(a text) returns text language sql as $$ select 'text' $$;
+create function public.{p}_tz() returns text language sql stable as $$ select current_setting('TimeZone') $$;
 create function public.{p}_unnamed(int) returns int language sql as $$ select $1 $$;
 create function public.{p}_service_only(x int) returns int language sql as $$ select x * 2 $$;
 revoke execute on function public.{p}_service_only(int) from public, anon, authenticated;

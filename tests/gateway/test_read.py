@@ -141,5 +141,14 @@ def test_non_ascii_table_and_column_names(gw: Gateway, names: Names, pg: psycopg
     table = f"{names.prefix}_café"
     pg.execute(f'create table public."{table}" (id int primary key, "naïve é" text)'.encode())
     pg.execute(f"insert into public.\"{table}\" values (1, 'ü')".encode())
-    rows = gw.anon().table(table).select('id,"naïve é"').eq('"naïve é"', "ü").execute().data
+    rows = gw.anon().table(table).select('id,"naïve é"').eq("naïve é", "ü").execute().data
     assert rows == [{"id": 1, "naïve é": "ü"}]
+
+
+def test_prefer_timezone_is_applied_to_the_transaction(gw: Gateway, names: Names) -> None:
+    response = gw.raw("POST", f"/rest/v1/rpc/{names.fn('tz')}", json={}, headers={"Prefer": "timezone=Asia/Tokyo"})
+    assert (response.status_code, response.json()) == (200, "Asia/Tokyo")
+    assert response.headers["Preference-Applied"] == "timezone=Asia/Tokyo"
+    assert gw.anon().rpc(names.fn("tz"), {}).execute().data == "UTC"
+    invalid = gw.raw("GET", f"/rest/v1/{names.things}", headers={"Prefer": "timezone=Mars/Olympus"})
+    assert (invalid.status_code, invalid.json()["code"]) == (400, "22023")

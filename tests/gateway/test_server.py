@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from postgrest.exceptions import APIError
 
 from supabase import Client, ClientOptions, create_client
 from supalocal.keys import anon_key, learner_jwt
@@ -77,6 +78,9 @@ def test_rest_rpc_and_functions_over_loopback(served_url: str, http: httpx.Clien
     assert client.rpc(names.fn("whoami"), {}).execute().data["uid"] == str(USER_A)
     echoed = client.functions.invoke("echo", {"body": {"x": 1}, "responseType": "json"})
     assert echoed["json"] == {"x": 1}
+    with pytest.raises(APIError) as info:  # a UTF-8 path through a PEP 3333 server
+        client.table(f"{names.prefix}_ñandú").select("*").execute()
+    assert info.value.message == f"Could not find the table 'public.{names.prefix}_ñandú' in the schema cache"
 
 
 def test_concurrent_requests_each_get_their_own_transaction(served_url: str, http: httpx.Client,

@@ -43,6 +43,15 @@ def authenticator_conninfo(settings: StackSettings, *, application_name: str = "
                          application_name=application_name)
 
 
+def _decoded_path(path_info: str) -> str:
+    """PATH_INFO as text. PEP 3333 servers (gunicorn) pass UTF-8 bytes decoded as latin-1; httpx's
+    WSGITransport passes the already-decoded text. Accept both."""
+    try:
+        return path_info.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return path_info
+
+
 class GatewayApp:
     """WSGI callable; thread-safe (one pooled connection per in-flight request)."""
 
@@ -82,8 +91,7 @@ class GatewayApp:
         request = Request(environ)
         try:
             if path == REST_PREFIX or path.startswith(REST_PREFIX + "/"):
-                # request.path is PATH_INFO decoded as UTF-8 (the raw WSGI value is latin-1)
-                response = self._rest.handle(request, request.path.removeprefix(REST_PREFIX))
+                response = self._rest.handle(request, _decoded_path(path).removeprefix(REST_PREFIX))
             else:
                 response = error_response(ApiError(
                     404, "PGRST125", "Invalid path specified in request URL",

@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pyBKT.fit import EM_fit, M_step, predict_onestep
 from pyBKT.generate import random_model_uni
+
 from smartpractice.learner.bkt import BKTParams
 from smartpractice.learner.bkt_em import EMConfig, ResponseSequences, fit_bkt, predict_one_step
 from smartpractice.learner.simulation import roc_auc, simulate_bkt_sequences

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functions_framework
 from pydantic import BaseModel
+
 from smartpractice.api.http import RequestContext, endpoint
 from smartpractice.api.models import (
     CompleteSessionRequest,

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+
 from smartpractice.learner.bkt import BKTParamArrays, BKTParams, ParamsValidationError, update_known
 from smartpractice.learner.bkt_em import (
     EMConfig,

@@ -10,6 +10,7 @@ import pytest
 from fsrs import Rating, State
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from smartpractice.learner.memory import (
     DEFAULT_SCHEDULER,
     MemoryState,

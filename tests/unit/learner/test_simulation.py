@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+
 from smartpractice.learner.bkt import BKTParams
 from smartpractice.learner.simulation import (
     LearnerDynamics,

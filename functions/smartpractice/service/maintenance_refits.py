@@ -1,0 +1,209 @@
+"""Maintenance refits from recent answers: BKT parameters per skill and IRT item parameters.
+
+The fitting itself is learner.bkt_em / learner.irt; this module reads, reshapes arrays and writes.
+
+BKT: every answer is one opportunity for *each* skill of its question (single-skill attribution), a
+learner × skill sequence is ordered by answer time and keeps its first `bkt_max_sequence_length`
+opportunities in the window; skills with fewer than `bkt_min_observations` are left as they are.
+Skills are independent in EM, so they are fitted in groups sized to a padded-cell budget.
+
+IRT: each learner's first attempt at a question in the window (later attempts are practice effects),
+items with at least `irt_min_responses` such answers, calibrated per exam section (one ability per
+section); the guessing floor is fixed at 1/k for k-option multiple choice (3PL), 0 otherwise (2PL).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from smartpractice.learner import bkt_em, irt
+from smartpractice.service.maintenance_io import AttemptLog, Row, StepContext, log_event, read_attempts, read_table
+
+IntArray = NDArray[np.int64]
+
+
+# --- BKT --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SkillObservations:
+    """One observation per (answer, skill of its question), sorted by skill, learner, answer time."""
+
+    skill_id: IntArray
+    correct: NDArray[np.int8]
+    position: IntArray  # opportunity index within its learner × skill sequence
+    sequence: IntArray  # non-decreasing sequence number, one per learner × skill
+
+
+def skill_observations(*, attempts: AttemptLog, question_skills: list[Row], max_length: int) -> SkillObservations:
+    tagged_question = np.array([int(r["question_id"]) for r in question_skills], dtype=np.int64)
+    tagged_skill = np.array([int(r["skill_id"]) for r in question_skills], dtype=np.int64)
+    by_question = np.argsort(tagged_question, kind="stable")
+    tagged_question, tagged_skill = tagged_question[by_question], tagged_skill[by_question]
+    first = np.searchsorted(tagged_question, attempts.question_id, side="left")
+    n_skills = np.searchsorted(tagged_question, attempts.question_id, side="right") - first
+    # Ragged expansion: answer i repeated once per skill of its question.
+    answer = np.repeat(np.arange(attempts.size), n_skills)
+    within = np.arange(answer.size) - np.repeat(np.cumsum(n_skills) - n_skills, n_skills)
+    skill = tagged_skill[np.repeat(first, n_skills) + within]
+    learner = attempts.learner[answer]
+    order = np.lexsort((attempts.answered_epoch[answer], learner, skill))
+    skill, learner, correct = skill[order], learner[order], attempts.correct[answer][order]
+    starts = np.ones(skill.size, dtype=np.bool_)
+    starts[1:] = (skill[1:] != skill[:-1]) | (learner[1:] != learner[:-1])
+    sequence = np.cumsum(starts) - 1
+    position = np.arange(skill.size) - np.flatnonzero(starts)[sequence]
+    keep = position < max_length
+    return SkillObservations(skill[keep], correct[keep], position[keep], sequence[keep])
+
+
+def bkt_training_batches(
+    obs: SkillObservations, *, min_observations: int, cell_budget: int
+) -> list[tuple[IntArray, bkt_em.ResponseSequences]]:
+    """(skill ids, padded sequences) per EM call, for the skills with enough observations."""
+    skills, counts = np.unique(obs.skill_id, return_counts=True)
+    eligible = np.isin(obs.skill_id, skills[counts >= min_observations])
+    skill_id, correct, position = obs.skill_id[eligible], obs.correct[eligible], obs.position[eligible]
+    _, row = np.unique(obs.sequence[eligible], return_inverse=True)  # compact sequence rows, grouped by skill
+    sequence_skill = np.zeros(row.max(initial=-1) + 1, dtype=np.int64)
+    sequence_skill[row] = skill_id
+    sequence_length = np.bincount(row, minlength=sequence_skill.size)
+    fitted = np.unique(sequence_skill)
+    first_row = np.searchsorted(sequence_skill, fitted, side="left")
+    end_row = np.searchsorted(sequence_skill, fitted, side="right")
+    groups: list[tuple[int, int]] = []  # [first skill, last skill + 1) per EM call
+    start, width = 0, 0
+    for k in range(fitted.size):
+        k_width = int(sequence_length[first_row[k]:end_row[k]].max())
+        if k > start and (end_row[k] - first_row[start]) * max(width, k_width) > cell_budget:
+            groups.append((start, k))
+            start, width = k, 0
+        width = max(width, k_width)
+    if fitted.size:
+        groups.append((start, fitted.size))
+    batches = []
+    for lo, hi in groups:
+        rows = slice(int(first_row[lo]), int(end_row[hi - 1]))
+        in_group = (row >= rows.start) & (row < rows.stop)
+        local_row = row[in_group] - rows.start
+        shape = (rows.stop - rows.start, int(sequence_length[rows].max()))
+        responses, mask = np.zeros(shape, dtype=np.int8), np.zeros(shape, dtype=np.bool_)
+        responses[local_row, position[in_group]] = correct[in_group]
+        mask[local_row, position[in_group]] = True
+        skills_here = fitted[lo:hi]
+        data = bkt_em.ResponseSequences(responses, mask, np.searchsorted(skills_here, sequence_skill[rows]),
+                                        int(skills_here.size))
+        batches.append((skills_here, data))
+    return batches
+
+
+def run_bkt_refit(ctx: StepContext) -> dict[str, int]:
+    config = ctx.config
+    attempts = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.bkt_window_days), step="bkt_refit")
+    question_skills = read_table(ctx.store, "question_skills", "question_id,skill_id", order="question_id,skill_id",
+                                 page=config.read_page)
+    obs = skill_observations(attempts=attempts, question_skills=question_skills,
+                             max_length=config.bkt_max_sequence_length)
+    rng = np.random.default_rng(ctx.run_date.toordinal())  # EM restarts: reproducible per run date
+    rows: list[Row] = []
+    converged = 0
+    for skill_ids, data in bkt_training_batches(obs, min_observations=config.bkt_min_observations,
+                                                cell_budget=config.bkt_cell_budget):
+        result = bkt_em.fit_bkt(data=data, rng=rng)
+        converged += int(result.converged.sum())
+        for k, skill_id in enumerate(skill_ids):
+            params = result.params[k]
+            rows.append({"skill_id": int(skill_id), "p_init": params.p_init, "p_learn": params.p_learn,
+                         "p_guess": params.p_guess, "p_slip": params.p_slip, "p_forget": params.p_forget,
+                         "n_obs": int(result.n_obs[k]), "fitted_at": ctx.now.isoformat()})
+        log_event("maintenance bkt batch", step="bkt_refit", run_date=ctx.run_date_iso, skills=len(skill_ids),
+                  sequences=int(data.responses.shape[0]), width=int(data.responses.shape[1]))
+    written = int(ctx.store.call("upsert_bkt_params", {"p_rows": rows})) if rows else 0
+    return {"attempts_read": attempts.size, "learners": attempts.n_learners, "skills_fitted": written,
+            "skills_converged": converged, "observations": sum(int(r["n_obs"]) for r in rows),
+            "read_capped": int(attempts.capped)}
+
+
+# --- IRT --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FirstResponses:
+    learner: IntArray
+    question_id: IntArray
+    correct: NDArray[np.int8]
+
+
+def first_responses(attempts: AttemptLog) -> FirstResponses:
+    order = np.lexsort((attempts.answered_epoch, attempts.question_id, attempts.learner))
+    learner, question = attempts.learner[order], attempts.question_id[order]
+    first = np.ones(learner.size, dtype=np.bool_)
+    first[1:] = (learner[1:] != learner[:-1]) | (question[1:] != question[:-1])
+    return FirstResponses(learner[first], question[first], attempts.correct[order][first])
+
+
+def guessing_floor(question: Row) -> float:
+    """1/k for a k-option multiple-choice question, 0 for free response."""
+    options = question.get("options")
+    n_options = len(options) if question.get("question_type") == "multiple_choice" and options else 0
+    return float(irt.guessing_for_options(n_options=n_options if n_options >= 2 else 0))
+
+
+def calibration_blocks(responses: FirstResponses, *, questions: dict[int, Row], min_responses: int,
+                       cell_budget: int) -> list[IntArray]:
+    """Item groups to calibrate together: one per exam section, split when learners × items exceeds the budget."""
+    items, counts = np.unique(responses.question_id, return_counts=True)
+    by_section: dict[str, list[int]] = {}
+    for item in items[counts >= min_responses]:
+        question = questions.get(int(item))
+        if question is not None:
+            by_section.setdefault(str(question["exam_section"]), []).append(int(item))
+    blocks: list[IntArray] = []
+    for section in sorted(by_section):
+        section_items = np.array(by_section[section], dtype=np.int64)
+        n_learners = np.unique(responses.learner[np.isin(responses.question_id, section_items)]).size
+        n_blocks = max(1, math.ceil(n_learners * section_items.size / cell_budget))
+        blocks.extend(np.array_split(section_items, min(n_blocks, section_items.size)))
+    return blocks
+
+
+def run_irt_calibration(ctx: StepContext) -> dict[str, int]:
+    config = ctx.config
+    attempts = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.irt_window_days),
+                             step="irt_calibration")
+    questions = {int(q["id"]): q for q in read_table(ctx.store, "questions", "id,question_type,exam_section,options",
+                                                     order="id", page=config.read_page)}
+    responses = first_responses(attempts)
+    rows: list[Row] = []
+    used, converged = 0, 0
+    learners: set[int] = set()
+    for block in calibration_blocks(responses, questions=questions, min_responses=config.irt_min_responses,
+                                    cell_budget=config.irt_cell_budget):
+        selected = np.isin(responses.question_id, block)
+        block_learners, row = np.unique(responses.learner[selected], return_inverse=True)
+        column = np.searchsorted(block, responses.question_id[selected])
+        matrix = np.zeros((block_learners.size, block.size), dtype=np.float64)
+        observed = np.zeros(matrix.shape, dtype=np.bool_)
+        matrix[row, column] = responses.correct[selected]
+        observed[row, column] = True
+        guessing = np.array([guessing_floor(questions[int(q)]) for q in block], dtype=np.float64)
+        calibration = irt.calibrate_items(responses=matrix, observed=observed, guessing=guessing)
+        items = calibration.items
+        rows.extend({"question_id": int(q), "discrimination": float(items.discrimination[j]),
+                     "difficulty": float(items.difficulty[j]), "guessing": float(items.guessing[j]),
+                     "calibrated_at": ctx.now.isoformat()} for j, q in enumerate(block))
+        used += int(selected.sum())
+        converged += block.size if calibration.converged else 0
+        learners.update(int(learner) for learner in block_learners)
+        log_event("maintenance irt block", step="irt_calibration", run_date=ctx.run_date_iso, items=int(block.size),
+                  learners=int(block_learners.size), iterations=calibration.iterations,
+                  converged=calibration.converged)
+    written = int(ctx.store.call("upsert_irt_params", {"p_rows": rows})) if rows else 0
+    return {"attempts_read": attempts.size, "responses": used, "learners": len(learners),
+            "items_calibrated": written, "items_converged": converged, "read_capped": int(attempts.capped)}
+

@@ -1,0 +1,463 @@
+"""run_maintenance on an in-memory ServiceStore: exact payloads and counts, idempotency per date, refits."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from smartpractice.api.models import MaintenanceRequest, MaintenanceResponse
+from smartpractice.learner import bkt_em, irt
+from smartpractice.learner.bkt import BKTParams
+from smartpractice.learner.simulation import simulate_bkt_sequences, simulate_irt_responses
+from smartpractice.service import scoring
+from smartpractice.service.deps import MaintenanceDeps
+from smartpractice.service.maintenance import run_maintenance
+from smartpractice.service.maintenance_io import AttemptLog, MaintenanceConfig
+from smartpractice.service.maintenance_refits import SkillObservations, bkt_training_batches, skill_observations
+
+Row = dict[str, Any]
+RUN_DATE = date(2026, 11, 22)
+DAY_START = datetime(2026, 11, 22, tzinfo=UTC)
+DAY_END = DAY_START + timedelta(days=1)
+NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+RETENTION_RESULT = {"cutoff": "2024-11-22T00:00:00+00:00", "dropped_partitions": ["learning_events_p202410"],
+                    "created_partitions": ["learning_events_p202602", "learning_events_p202603"]}
+AGGREGATE_COUNTS = {"daily_user_stats": 2, "weekly_user_stats": 2, "topic_daily_stats": 3,
+                    "user_learning_metrics": 4, "knowledge_gaps_open": 1, "knowledge_gaps_resolved": 0}
+
+
+def user(n: int) -> str:
+    return str(uuid.UUID(int=n))
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+# --- the fake ---------------------------------------------------------------------------------------
+
+
+def _comparable(column: str, value: Any) -> Any:
+    if column.endswith("_at") and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _matches(row: Row, column: str, op: str, value: Any) -> bool:
+    have = row.get(column)
+    if op == "in_":
+        return have in value
+    if have is None:
+        return False
+    left, right = _comparable(column, have), _comparable(column, value)
+    return bool({"eq": left == right, "gt": left > right, "gte": left >= right, "lt": left < right,
+                 "lte": left <= right}[op])
+
+
+class FakeServiceStore:
+    """Dict-backed tables; the maintenance RPCs behave like the SQL (version check, upserts)."""
+
+    def __init__(self, tables: dict[str, list[Row]], *, max_rows: int = 1000) -> None:
+        self.tables = {name: [dict(r) for r in rows] for name, rows in tables.items()}
+        self.max_rows = max_rows  # PostgREST db-max-rows: a longer page is silently cut
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.page_sizes: list[int] = []
+        self.before_call: Callable[[str, dict[str, Any]], None] | None = None
+
+    def select_page(self, table: str, columns: str, *, order: str, offset: int, limit: int,
+                    filters: Sequence[tuple[str, str, Any]] = ()) -> list[Row]:
+        rows = [r for r in self.tables.get(table, []) if all(_matches(r, *f) for f in filters)]
+        keys = order.split(",")
+        rows.sort(key=lambda r: tuple(_comparable(k, r[k]) for k in keys))
+        page = rows[offset:offset + min(limit, self.max_rows)]
+        self.page_sizes.append(len(page))
+        return [{c: copy.deepcopy(r.get(c)) for c in columns.split(",")} for r in page]
+
+    def call(self, name: str, args: dict[str, Any]) -> Any:
+        self.calls.append((name, copy.deepcopy(args)))
+        if self.before_call is not None:
+            self.before_call(name, args)
+        return getattr(self, f"_{name}")(**args)
+
+    def rpc_calls(self, name: str) -> list[dict[str, Any]]:
+        return [args for called, args in self.calls if called == name]
+
+    def _record_maintenance_run(self, p_run_date: str, p_step: str, p_counts: dict[str, Any]) -> Row:
+        runs = self.tables.setdefault("maintenance_runs", [])
+        for row in runs:
+            if row["run_date"] == p_run_date and row["step"] == p_step:
+                row.update(counts=p_counts, runs=row["runs"] + 1)
+                return row
+        runs.append({"run_date": p_run_date, "step": p_step, "counts": p_counts, "runs": 1})
+        return runs[-1]
+
+    def _apply_decay(self, p_run_date: str, p_rows: list[Row]) -> int:
+        changed = 0
+        for item in p_rows:
+            for row in self.tables["user_skill_mastery"]:
+                if (row["user_id"], row["skill_id"]) == (item["user_id"], item["skill_id"]) \
+                        and row["version"] == item["expected_version"] \
+                        and row["effective_mastery"] != item["effective_mastery"]:
+                    self.tables.setdefault("mastery_history", []).append(
+                        {"user_id": row["user_id"], "skill_id": row["skill_id"], "trigger_type": "decay",
+                         "mastery_before": row["effective_mastery"], "mastery_after": item["effective_mastery"]})
+                    row.update(effective_mastery=item["effective_mastery"], version=row["version"] + 1)
+                    changed += 1
+        return changed
+
+    def _write_daily_snapshots(self, p_run_date: str, p_rows: list[Row]) -> int:
+        snapshots = self.tables.setdefault("user_performance_snapshots", [])
+        for item in p_rows:
+            snapshots[:] = [s for s in snapshots if (s["user_id"], s["snapshot_date"]) != (item["user_id"], p_run_date)]
+            snapshots.append({**item, "snapshot_date": p_run_date})
+        return len(p_rows)
+
+    def _refresh_aggregates(self, p_run_date: str) -> Row:
+        return dict(AGGREGATE_COUNTS)
+
+    def _upsert_bkt_params(self, p_rows: list[Row]) -> int:
+        self.tables["bkt_params"] = [*self.tables.get("bkt_params", []), *p_rows]
+        return len(p_rows)
+
+    def _upsert_irt_params(self, p_rows: list[Row]) -> int:
+        self.tables["question_difficulty_params"] = [*self.tables.get("question_difficulty_params", []), *p_rows]
+        return len(p_rows)
+
+    def _apply_retention(self, p_run_date: str) -> Row:
+        return copy.deepcopy(RETENTION_RESULT)
+
+
+def run(store: FakeServiceStore, *, steps: list[str] | None = None, batch_size: int = 5000,
+        config: MaintenanceConfig | None = None, run_date: date | None = RUN_DATE,
+        now: datetime = NOW) -> MaintenanceResponse:
+    body = MaintenanceRequest(run_date=run_date, steps=steps, batch_size=batch_size)  # type: ignore[arg-type]
+    deps = MaintenanceDeps(service=store, now=now)  # type: ignore[arg-type]
+    if config is None:
+        return run_maintenance(body=body, deps=deps)
+    return run_maintenance(body=body, deps=deps, config=config)
+
+
+def mastery_row(user_id: str, skill_id: int, *, p: float, effective: float | None = None,
+                stability: float | None = None, last_review: datetime | None = None, version: int = 1) -> Row:
+    return {"user_id": user_id, "skill_id": skill_id, "p_mastery": p,
+            "effective_mastery": p if effective is None else effective, "stability": stability,
+            "last_review": None if last_review is None else iso(last_review), "version": version}
+
+
+def answer_row(user_id: str, question_id: int, *, correct: bool, at: datetime) -> Row:
+    return {"id": str(uuid.uuid4()), "user_id": user_id, "question_id": question_id, "is_correct": correct,
+            "answered_at": iso(at)}
+
+
+# --- decay ------------------------------------------------------------------------------------------
+
+
+def decay_table() -> list[Row]:
+    # fsrs: R = 0.9 exactly when the whole days elapsed equal the stability.
+    return [
+        mastery_row(user(1), 1, p=0.8, stability=10.0, last_review=DAY_END - timedelta(days=10), version=3),
+        mastery_row(user(1), 2, p=0.5, stability=4.0, last_review=DAY_END - timedelta(days=4.5)),  # 4 whole days
+        mastery_row(user(1), 3, p=0.2),  # never reviewed: no trace to decay
+        mastery_row(user(2), 1, p=0.6, effective=0.54 + 5e-7, stability=10.0,
+                    last_review=DAY_END - timedelta(days=10)),  # already decayed (within 1e-6)
+        mastery_row(user(2), 2, p=0.7, stability=2.0, last_review=DAY_END + timedelta(hours=3)),  # answered later
+    ]
+
+
+def test_decay_sends_exactly_the_rows_that_move_with_hand_computed_values() -> None:
+    store = FakeServiceStore({"user_skill_mastery": decay_table()})
+    response = run(store, steps=["decay"])
+    [payload] = store.rpc_calls("apply_decay")
+    assert payload["p_run_date"] == "2026-11-22"
+    assert [(r["user_id"], r["skill_id"], r["expected_version"]) for r in payload["p_rows"]] == [
+        (user(1), 1, 3), (user(1), 2, 1)]
+    assert [r["effective_mastery"] for r in payload["p_rows"]] == [pytest.approx(0.72, abs=1e-12),
+                                                                   pytest.approx(0.45, abs=1e-12)]
+    [step] = response.steps
+    assert (step.step, step.status, step.counts) == ("decay", "done",
+                                                     {"rows_scanned": 5, "rows_sent": 2, "rows_changed": 2})
+    assert len(store.tables["mastery_history"]) == 2
+    assert store.rpc_calls("record_maintenance_run") == [
+        {"p_run_date": "2026-11-22", "p_step": "decay",
+         "p_counts": {"rows_scanned": 5, "rows_sent": 2, "rows_changed": 2}}]
+
+
+def test_decay_reads_by_keyset_in_bounded_batches_under_a_row_cap() -> None:
+    rows = [mastery_row(user(u), s, p=0.9, stability=1.0, last_review=DAY_START - timedelta(days=3))
+            for u in range(1, 8) for s in range(1, 38)]  # 259 rows, each user spans several pages
+    store = FakeServiceStore({"user_skill_mastery": rows}, max_rows=30)
+    response = run(store, steps=["decay"], batch_size=100, config=MaintenanceConfig(read_page=30))
+    batches = store.rpc_calls("apply_decay")
+    assert [len(b["p_rows"]) for b in batches] == [100, 100, 59]
+    sent = [(r["user_id"], r["skill_id"]) for b in batches for r in b["p_rows"]]
+    assert sent == sorted((r["user_id"], r["skill_id"]) for r in rows)  # each row once, in key order
+    assert max(store.page_sizes) <= 30
+    assert response.steps[0].counts == {"rows_scanned": 259, "rows_sent": 259, "rows_changed": 259}
+
+
+def test_decay_skips_rows_whose_version_moved_meanwhile() -> None:
+    store = FakeServiceStore({"user_skill_mastery": decay_table()})
+
+    def learner_answers(name: str, args: dict[str, Any]) -> None:
+        if name == "apply_decay":
+            store.tables["user_skill_mastery"][0]["version"] += 1
+
+    store.before_call = learner_answers
+    response = run(store, steps=["decay"])
+    assert response.steps[0].counts == {"rows_scanned": 5, "rows_sent": 2, "rows_changed": 1}
+    assert store.tables["user_skill_mastery"][0]["effective_mastery"] == 0.8
+
+
+# --- snapshots --------------------------------------------------------------------------------------
+
+
+CONTENT: dict[str, list[Row]] = {
+    "subjects": [{"id": 100, "exam_section": "math"}, {"id": 101, "exam_section": "reading"}],
+    "topics": [{"id": 10, "subject_id": 100, "exam_weight": "0.5000"},
+               {"id": 11, "subject_id": 101, "exam_weight": "1.0000"}],
+    "skills": [{"id": 1, "topic_id": 10}, {"id": 2, "topic_id": 10}, {"id": 3, "topic_id": 11}],
+}
+
+
+def test_daily_snapshots_for_learners_active_that_day() -> None:
+    answers = [
+        answer_row(user(1), 7, correct=True, at=DAY_START + timedelta(hours=1)),
+        answer_row(user(1), 8, correct=False, at=DAY_START + timedelta(hours=2)),
+        answer_row(user(1), 9, correct=True, at=DAY_END - timedelta(seconds=1)),
+        answer_row(user(1), 6, correct=True, at=DAY_START - timedelta(seconds=1)),  # the day before
+        answer_row(user(2), 7, correct=False, at=DAY_START),
+        answer_row(user(3), 7, correct=True, at=DAY_END),  # the next day: user 3 is not active
+    ]
+    mastery = [
+        mastery_row(user(1), 1, p=0.8, effective=0.8, stability=10.0, last_review=DAY_END - timedelta(days=10)),
+        mastery_row(user(1), 2, p=0.5),
+        mastery_row(user(3), 1, p=0.9),
+    ]
+    store = FakeServiceStore({**CONTENT, "session_questions": answers, "user_skill_mastery": mastery})
+    response = run(store, steps=["snapshots"])
+    assert response.steps[0].counts == {"learners_active": 2, "answers": 4, "correct_answers": 2,
+                                        "snapshots_written": 2}
+    [payload] = store.rpc_calls("write_daily_snapshots")
+    first, second = payload["p_rows"]
+    weights = {1: 0.25, 2: 0.25, 3: 1.0}  # topic weight split over its skills
+    expected = scoring.predict_exam(mastery_by_skill={1: 0.72, 2: 0.5}, weights=weights)
+    assert first["user_id"] == user(1)
+    assert first["avg_mastery"] == pytest.approx(0.61, abs=1e-12)  # decayed as of the end of the day
+    assert (first["predicted_score"], first["predicted_score_low"], first["predicted_score_high"]) == (
+        expected.score, expected.low, expected.high)
+    math_only = scoring.predict_exam(mastery_by_skill={1: 0.72, 2: 0.5}, weights={1: 0.25, 2: 0.25})
+    assert first["predicted_section_scores"]["math"] == {"score": math_only.score, "low": math_only.low,
+                                                         "high": math_only.high}
+    assert set(first["predicted_section_scores"]) == {"math", "reading"}
+    assert first["snapshot_data"] == {"questions_answered": 3, "correct_answers": 2, "cut_score": 600.0,
+                                      "pass_probability": expected.pass_probability}
+    assert second["user_id"] == user(2) and second["avg_mastery"] is None
+    assert second["snapshot_data"]["questions_answered"] == 1
+
+
+# --- orchestration ----------------------------------------------------------------------------------
+
+
+def test_steps_run_in_fixed_order_and_apply_retention_is_called_once() -> None:
+    store = FakeServiceStore({})
+    response = run(store, steps=["partitions", "retention", "aggregates"])
+    assert [(s.step, s.status, s.counts) for s in response.steps] == [
+        ("aggregates", "done", AGGREGATE_COUNTS),
+        ("retention", "done", {"partitions_dropped": 1}),
+        ("partitions", "done", {"partitions_created": 2}),
+    ]
+    assert [name for name, _ in store.calls] == [
+        "refresh_aggregates", "record_maintenance_run", "apply_retention", "record_maintenance_run",
+        "record_maintenance_run"]
+
+
+def test_run_date_defaults_to_the_previous_utc_day() -> None:
+    store = FakeServiceStore({})
+    evening_in_utc = datetime.fromisoformat("2026-11-23T00:30:00+02:00")  # 22:30 UTC on the 22nd
+    response = run(store, steps=["aggregates"], run_date=None, now=evening_in_utc)
+    assert response.run_date == date(2026, 11, 21)
+    assert store.rpc_calls("refresh_aggregates") == [{"p_run_date": "2026-11-21"}]
+
+
+def full_world() -> dict[str, list[Row]]:
+    rng = np.random.default_rng(5)
+    answers = [answer_row(user(u), q, correct=bool(rng.random() < 0.6),
+                          at=DAY_START + timedelta(minutes=7 * u + q)) for u in range(1, 13) for q in range(1, 5)]
+    return {
+        **CONTENT,
+        "questions": [{"id": q, "question_type": "numeric", "exam_section": "math", "options": None}
+                      for q in range(1, 5)],
+        "question_skills": [{"question_id": q, "skill_id": 1 + q % 3} for q in range(1, 5)],
+        "session_questions": answers,
+        "user_skill_mastery": decay_table(),
+    }
+
+
+def test_a_second_run_for_the_same_date_changes_nothing() -> None:
+    store = FakeServiceStore(full_world())
+    first = run(store, config=MaintenanceConfig(bkt_min_observations=1, irt_min_responses=1))
+    assert [s.status for s in first.steps] == ["done"] * 7
+    assert {s.step: s.counts for s in first.steps}["decay"]["rows_changed"] == 2
+    tables, calls = copy.deepcopy(store.tables), len(store.calls)
+    second = run(store, config=MaintenanceConfig(bkt_min_observations=1, irt_min_responses=1))
+    assert [(s.step, s.status, s.seconds) for s in second.steps] == [(s.step, "skipped", 0.0) for s in first.steps]
+    assert [s.counts for s in second.steps] == [s.counts for s in first.steps]
+    assert store.tables == tables
+    assert len(store.calls) == calls  # no RPC at all
+
+
+def test_only_the_steps_not_yet_recorded_run() -> None:
+    store = FakeServiceStore({**full_world(), "maintenance_runs": [
+        {"run_date": "2026-11-22", "step": "decay", "counts": {"rows_scanned": 9, "rows_changed": 1}, "runs": 1},
+        {"run_date": "2026-11-21", "step": "aggregates", "counts": {}, "runs": 1},  # another date
+    ]})
+    response = run(store, steps=["decay", "aggregates"])
+    assert [(s.step, s.status, s.counts) for s in response.steps] == [
+        ("decay", "skipped", {"rows_scanned": 9, "rows_changed": 1}),
+        ("aggregates", "done", AGGREGATE_COUNTS)]
+    assert store.rpc_calls("apply_decay") == []
+
+
+# --- BKT refit --------------------------------------------------------------------------------------
+
+
+TRUE_BKT = BKTParams(p_init=0.3, p_learn=0.15, p_guess=0.2, p_slip=0.1, p_forget=0.02)
+
+
+def bkt_world(*, n_learners: int, n_opportunities: int, seed: int) -> tuple[dict[str, list[Row]], Any]:
+    """Learner i answers question 100 + t at opportunity t (all tagged with skill 1) on the run date."""
+    simulation = simulate_bkt_sequences(params=[TRUE_BKT], n_learners=n_learners, n_opportunities=n_opportunities,
+                                        rng=np.random.default_rng(seed))
+    answers = [answer_row(user(i + 1), 100 + t, correct=bool(simulation.data.responses[i, t]),
+                          at=DAY_START + timedelta(minutes=t)) for i in range(n_learners)
+               for t in range(n_opportunities)]
+    tags = [{"question_id": 100 + t, "skill_id": 1} for t in range(n_opportunities)]
+    return {"session_questions": answers, "question_skills": tags}, simulation
+
+
+def test_bkt_refit_fits_exactly_the_sequences_of_the_window() -> None:
+    world, simulation = bkt_world(n_learners=300, n_opportunities=8, seed=3)
+    world["session_questions"].append(answer_row(user(1), 100, correct=False, at=DAY_END - timedelta(days=91)))
+    store = FakeServiceStore(world)
+    response = run(store, steps=["bkt_refit"])
+    [payload] = store.rpc_calls("upsert_bkt_params")
+    [row] = payload["p_rows"]
+    direct = bkt_em.fit_bkt(data=simulation.data, rng=np.random.default_rng(RUN_DATE.toordinal())).params[0]
+    for name in ("p_init", "p_learn", "p_guess", "p_slip", "p_forget"):
+        assert row[name] == pytest.approx(getattr(direct, name), abs=1e-6), name
+        assert abs(row[name] - getattr(TRUE_BKT, name)) <= 0.08, name  # recovery from 2400 answers
+    assert (row["skill_id"], row["n_obs"], row["fitted_at"]) == (1, 2400, NOW.isoformat())
+    assert response.steps[0].counts == {"attempts_read": 2400, "learners": 300, "skills_fitted": 1,
+                                        "skills_converged": 1, "observations": 2400, "read_capped": 0}
+
+
+def test_bkt_refit_attributes_each_skill_of_a_question_and_needs_enough_observations() -> None:
+    answers = [answer_row(user(u), 1, correct=u % 2 == 0, at=DAY_START) for u in range(1, 151)]  # skills 2 and 3
+    answers += [answer_row(user(u), 2, correct=u % 3 == 0, at=DAY_START + timedelta(hours=1))
+                for u in range(1, 61)]  # skill 3 only
+    tags = [{"question_id": 1, "skill_id": 2}, {"question_id": 1, "skill_id": 3}, {"question_id": 2, "skill_id": 3}]
+    store = FakeServiceStore({"session_questions": answers, "question_skills": tags})
+    response = run(store, steps=["bkt_refit"])
+    [payload] = store.rpc_calls("upsert_bkt_params")
+    assert [(r["skill_id"], r["n_obs"]) for r in payload["p_rows"]] == [(3, 210)]  # skill 2: 150 < 200
+    assert response.steps[0].counts["observations"] == 210
+
+
+def test_bkt_training_batches_split_skills_by_padded_cell_budget() -> None:
+    # skill 5: one learner with 4 answers; skill 7: two learners with 1 and 3; skill 9: one learner with 2.
+    obs = SkillObservations(
+        skill_id=np.array([5, 5, 5, 5, 7, 7, 7, 7, 9, 9]), correct=np.array([1, 0, 1, 1, 0, 1, 1, 0, 1, 1], np.int8),
+        position=np.array([0, 1, 2, 3, 0, 0, 1, 2, 0, 1]), sequence=np.array([0, 0, 0, 0, 1, 2, 2, 2, 3, 3]))
+    batches = bkt_training_batches(obs, min_observations=2, cell_budget=9)  # 5+7 would pad to 3 × 4
+    assert [(skills.tolist(), data.responses.shape) for skills, data in batches] == [
+        ([5], (1, 4)), ([7, 9], (3, 3))]
+    _, data = batches[1]
+    assert data.responses.tolist() == [[0, 0, 0], [1, 1, 0], [1, 1, 0]]
+    assert data.mask.sum(axis=1).tolist() == [1, 3, 2] and data.skill_index.tolist() == [0, 0, 1]
+
+
+def test_skill_observations_order_by_time_per_learner_and_keep_the_first_opportunities() -> None:
+    later, earlier = DAY_START + timedelta(hours=2), DAY_START
+    attempts = AttemptLog(
+        learner=np.array([0, 0, 0, 1]), question_id=np.array([1, 2, 1, 2]), correct=np.array([1, 0, 0, 1], np.int8),
+        answered_epoch=np.array([t.timestamp() for t in (later, earlier, later + timedelta(hours=1), earlier)]),
+        n_learners=2, capped=False)
+    tags = [{"question_id": 1, "skill_id": 4}, {"question_id": 2, "skill_id": 4}, {"question_id": 2, "skill_id": 8}]
+    obs = skill_observations(attempts=attempts, question_skills=tags, max_length=2)
+    # skill 4, learner 0: q2 (wrong) then q1 (right) [q1 again is the 3rd: cut]; learner 1: q2; skill 8: q2 twice
+    assert obs.skill_id.tolist() == [4, 4, 4, 8, 8]
+    assert obs.correct.tolist() == [0, 1, 1, 0, 1]
+    assert obs.position.tolist() == [0, 1, 0, 0, 0]
+    assert obs.sequence.tolist() == [0, 0, 1, 2, 3]
+
+
+def test_refit_reads_stop_at_the_row_cap() -> None:
+    world, _ = bkt_world(n_learners=20, n_opportunities=5, seed=1)
+    store = FakeServiceStore(world)
+    response = run(store, steps=["bkt_refit"], config=MaintenanceConfig(max_attempt_rows=50, read_page=7,
+                                                                        bkt_min_observations=1))
+    counts = response.steps[0].counts
+    assert (counts["attempts_read"], counts["read_capped"], counts["observations"]) == (50, 1, 50)
+
+
+def test_refits_without_answers_write_nothing() -> None:
+    store = FakeServiceStore({"question_skills": [{"question_id": 1, "skill_id": 1}],
+                              "questions": [{"id": 1, "question_type": "numeric", "exam_section": "math",
+                                             "options": None}]})
+    response = run(store, steps=["bkt_refit", "irt_calibration"])
+    assert [s.counts for s in response.steps] == [
+        {"attempts_read": 0, "learners": 0, "skills_fitted": 0, "skills_converged": 0, "observations": 0,
+         "read_capped": 0},
+        {"attempts_read": 0, "responses": 0, "learners": 0, "items_calibrated": 0, "items_converged": 0,
+         "read_capped": 0}]
+    assert [name for name, _ in store.calls] == ["record_maintenance_run", "record_maintenance_run"]
+
+
+# --- IRT calibration --------------------------------------------------------------------------------
+
+
+def test_irt_calibration_uses_first_attempts_and_fixes_guessing_for_multiple_choice() -> None:
+    rng = np.random.default_rng(11)
+    n_learners = 600
+    a = np.array([1.0, 1.5, 0.8, 1.2, 1.0, 2.0])
+    b = np.array([-1.0, 0.0, 1.0, -0.5, 0.5, 0.2])
+    c = np.array([0.25, 0.25, 0.25, 0.0, 0.0, 0.0])  # items 1-3: four-option multiple choice
+    theta = rng.normal(size=n_learners)
+    responses = simulate_irt_responses(theta=theta, a=a, b=b, c=c, rng=rng)
+    answers = [answer_row(user(i + 1), j + 1, correct=bool(responses[i, j]), at=DAY_START + timedelta(minutes=j))
+               for i in range(n_learners) for j in range(6)]
+    # Retries later the same day (always right) and an item seen by too few learners are ignored.
+    answers += [answer_row(user(i + 1), 1, correct=True, at=DAY_START + timedelta(hours=5)) for i in range(100)]
+    answers += [answer_row(user(i + 1), 7, correct=True, at=DAY_START) for i in range(40)]
+    options = [{"key": k, "text": k} for k in "ABCD"]
+    questions = [{"id": q, "question_type": "multiple_choice" if q <= 3 else "numeric", "exam_section": "math",
+                  "options": options if q <= 3 else None} for q in range(1, 8)]
+    store = FakeServiceStore({"session_questions": answers, "questions": questions})
+    response = run(store, steps=["irt_calibration"])
+    [payload] = store.rpc_calls("upsert_irt_params")
+    rows = payload["p_rows"]
+    assert [r["question_id"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r["guessing"] for r in rows] == [0.25, 0.25, 0.25, 0.0, 0.0, 0.0]
+    direct = irt.calibrate_items(responses=responses.astype(np.float64), guessing=c)
+    np.testing.assert_allclose([r["difficulty"] for r in rows], direct.items.difficulty, atol=1e-6)
+    np.testing.assert_allclose([r["discrimination"] for r in rows], direct.items.discrimination, atol=1e-6)
+    assert np.abs(np.array([r["difficulty"] for r in rows]) - b).max() < 0.45
+    assert response.steps[0].counts == {"attempts_read": 3740, "responses": 3600, "learners": 600,
+                                        "items_calibrated": 6, "items_converged": 6, "read_capped": 0}
+
+
+def test_irt_blocks_follow_sections_and_the_cell_budget() -> None:
+    answers = [answer_row(user(u), q, correct=(u + q) % 2 == 0, at=DAY_START) for u in range(1, 61)
+               for q in range(1, 6)]
+    questions = [{"id": q, "question_type": "numeric", "exam_section": "math" if q <= 4 else "reading",
+                  "options": None} for q in range(1, 6)]
+    store = FakeServiceStore({"session_questions": answers, "questions": questions})
+    run(store, steps=["irt_calibration"], config=MaintenanceConfig(irt_cell_budget=120))
+    [payload] = store.rpc_calls("upsert_irt_params")
+    assert [r["question_id"] for r in payload["p_rows"]] == [1, 2, 3, 4, 5]  # math in 2 blocks of 2, reading alone

@@ -24,9 +24,9 @@ from contextlib import contextmanager
 
 import httpx
 import psycopg
+from supabase import Client, ClientOptions, create_client
 from werkzeug.test import EnvironBuilder
 
-from supabase import Client, ClientOptions, create_client
 from supalocal import cluster
 from supalocal.gateway import GatewayApp, create_gateway_app
 from supalocal.gateway.app import authenticator_conninfo

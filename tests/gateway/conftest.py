@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-
 from supabase import Client, ClientOptions, create_client
+
 from supalocal.gateway import GatewayApp, create_gateway_app
 from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.settings import StackSettings

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 from postgrest.exceptions import APIError
-
 from supabase import Client, ClientOptions, create_client
+
 from supalocal.keys import anon_key, learner_jwt
 from supalocal.settings import StackSettings
 from tests.gateway.conftest import USER_A, Names

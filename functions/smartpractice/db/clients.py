@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 
 import httpx
-from supabase.lib.client_options import SyncClientOptions
-
 from supabase import Client, create_client
+from supabase.lib.client_options import SyncClientOptions
 
 _DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 

@@ -19,13 +19,10 @@ from typing import Any
 import numpy as np
 
 from smartpractice.learner.elo import expected_scores
-from smartpractice.learner.memory import retrievability_array
 from smartpractice.learner.selection import SelectionCandidates
-from smartpractice.service.states import parse_time
+from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
 
 Row = dict[str, Any]
-INITIAL_RATING = 1200.0
-UNPRACTISED_MASTERY = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +36,7 @@ class SkillView:
 def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, SkillView]:
     if not mastery_rows:
         return {}
-    stability = np.array([r.get("stability") if r.get("stability") is not None else np.nan for r in mastery_rows],
-                         dtype=np.float64)
-    days = np.array([
-        (now - t).total_seconds() / 86_400.0 if (t := parse_time(r.get("last_review"))) is not None else np.nan
-        for r in mastery_rows], dtype=np.float64)
-    recall = retrievability_array(stability=stability, elapsed_days=days)
+    recall = retrievability_at(mastery_rows, at=now)
     views = {}
     for row, r in zip(mastery_rows, recall, strict=True):
         due = parse_time(row.get("due"))

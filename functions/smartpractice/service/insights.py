@@ -23,11 +23,11 @@ from smartpractice.api.models import (
     SkillMastery,
     StudyPatterns,
 )
-from smartpractice.learner import alerts, calibration, gaps, memory, performance, readiness, trends
+from smartpractice.learner import alerts, calibration, gaps, performance, readiness, trends
 from smartpractice.learner.insights import accuracy_by_time_of_day, session_length_stats
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
-from smartpractice.service.states import parse_time
+from smartpractice.service.states import effective_mastery_at, parse_time
 
 Row = dict[str, Any]
 HIGHLIGHTS = 3
@@ -49,10 +49,7 @@ def percentile_from_breakpoints(*, value: float, breakpoints: Row) -> float:
 def _effective_now(rows: list[Row], now: datetime) -> dict[int, float]:
     if not rows:
         return {}
-    days = memory.elapsed_days(last_reviews=[parse_time(r.get("last_review")) for r in rows], now=now)
-    stability = np.array([np.nan if r.get("stability") is None else float(r["stability"]) for r in rows])
-    values = memory.effective_mastery_array(p_known=[float(r["p_mastery"]) for r in rows], stability=stability,
-                                            elapsed_days=days)
+    values = effective_mastery_at(rows, at=now)
     return {int(r["skill_id"]): float(v) for r, v in zip(rows, values, strict=True)}
 
 

@@ -6,13 +6,10 @@ always from the undecayed BKT value, so the result does not depend on whether de
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from smartpractice.learner import memory
-from smartpractice.learner.bkt import FloatArray
 from smartpractice.service import scoring
 from smartpractice.service.maintenance_io import (
     KeysetReader,
@@ -23,19 +20,12 @@ from smartpractice.service.maintenance_io import (
     log_event,
     read_table,
 )
-from smartpractice.service.states import parse_time
+from smartpractice.service.states import effective_mastery_at
 
 DECAY_COLUMNS = "user_id,skill_id,p_mastery,effective_mastery,stability,last_review,version"
 SNAPSHOT_MASTERY_COLUMNS = "user_id,skill_id,p_mastery,stability,last_review"
 
 
-def effective_mastery_at(rows: Sequence[Row], *, at: datetime) -> FloatArray:
-    """Effective mastery of each mastery row at `at` (a never-reviewed skill keeps its BKT value)."""
-    return memory.effective_mastery_array(
-        p_known=[float(r["p_mastery"]) for r in rows],
-        stability=[math.nan if r.get("stability") is None else float(r["stability"]) for r in rows],
-        elapsed_days=memory.elapsed_days(last_reviews=[parse_time(r.get("last_review")) for r in rows], now=at),
-    )
 
 
 def decay_updates(rows: Sequence[Row], *, at: datetime, tolerance: float) -> list[Row]:

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from smartpractice.learner.readiness import ScoreScale, predict_score_from_mastery
+from smartpractice.service.states import UNPRACTISED_MASTERY
 
 SCALE = ScoreScale(minimum=200.0, maximum=800.0, step=10.0)
 CUT_SCORE = 600.0
 INTERVAL_LEVEL = 0.90
-UNPRACTISED_MASTERY = 0.2
 
 
 @dataclass(frozen=True, slots=True)

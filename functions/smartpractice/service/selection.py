@@ -20,6 +20,7 @@ from smartpractice.learner.selection import SelectionPolicy, select_next_questio
 from smartpractice.service.candidates import build_candidates, skill_views
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.sessions import active_session, target_questions
+from smartpractice.service.states import UNPRACTISED_MASTERY
 
 
 def _pool(*, session: dict[str, Any], body: NextQuestionRequest, deps: LearnerDeps) -> list[dict[str, Any]]:
@@ -65,7 +66,8 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
     chosen = pool[choice.index]
     # The skill the choice is "about": the weakest of the question's skills.
     skills = chosen["skills"]
-    focus = min(skills, key=lambda s: views[int(s["skill_id"])].mastery if int(s["skill_id"]) in views else 0.2)
+    focus = min(skills, key=lambda s: views[int(s["skill_id"])].mastery if int(s["skill_id"]) in views
+                else UNPRACTISED_MASTERY)
     r = choice.reason
     reason = SelectionReason(
         predicted_p_correct=r.predicted_p, sampled_p_correct=r.sampled_p, target_band=(r.band_low, r.band_high),

@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from smartpractice.learner import knowledge
-from smartpractice.learner.bkt import BKTParams
+import numpy as np
+
+from smartpractice.learner import knowledge, memory
+from smartpractice.learner.bkt import BKTParams, FloatArray
+from smartpractice.learner.elo import EloConfig
 from smartpractice.learner.memory import MemoryState, new_memory_state
 
 Row = dict[str, Any]
+# Mirrors the bkt_params column defaults, for a skill whose row is missing.
 DEFAULT_BKT = BKTParams(p_init=0.2, p_learn=0.15, p_guess=0.2, p_slip=0.1, p_forget=0.0)
+# A skill the learner never practised: its BKT prior and the initial Elo rating.
+UNPRACTISED_MASTERY = DEFAULT_BKT.p_init
+INITIAL_RATING = EloConfig().initial_rating
 
 
 def parse_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def _stability(rows: Sequence[Row]) -> FloatArray:
+    return np.array([np.nan if r.get("stability") is None else float(r["stability"]) for r in rows], dtype=np.float64)
+
+
+def _elapsed_days(rows: Sequence[Row], at: datetime) -> FloatArray:
+    return memory.elapsed_days(last_reviews=[parse_time(r.get("last_review")) for r in rows], now=at)
+
+
+def retrievability_at(rows: Sequence[Row], *, at: datetime) -> FloatArray:
+    """fsrs retrievability of each mastery row at `at` (1 for a never-reviewed skill)."""
+    return memory.retrievability_array(stability=_stability(rows), elapsed_days=_elapsed_days(rows, at))
+
+
+def effective_mastery_at(rows: Sequence[Row], *, at: datetime) -> FloatArray:
+    """Effective mastery of each mastery row at `at`, always from the undecayed BKT value."""
+    return memory.effective_mastery_array(p_known=[float(r["p_mastery"]) for r in rows], stability=_stability(rows),
+                                          elapsed_days=_elapsed_days(rows, at))
 
 
 def bkt_params(row: Row | None) -> BKTParams:

@@ -13,24 +13,19 @@ from uuid import UUID
 
 from postgrest.exceptions import APIError
 
-from smartpractice.api.errors import Conflict, NotFound
+from smartpractice.api.errors import NotFound
 from smartpractice.api.models import (
     AnswerProgress,
     SkillUpdate,
     SubmitAnswerRequest,
     SubmitAnswerResponse,
 )
+from smartpractice.api.upstream import RETRYABLE_CONFLICTS
 from smartpractice.learner import knowledge
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.grading import AnswerKey, grade
 from smartpractice.service.sessions import active_session
-
-_VERSION_CONFLICT = "mastery_version_conflict"
-
-
-class _VersionConflictError(Exception):
-    pass
 
 
 def _replay(stored: dict[str, Any]) -> SubmitAnswerResponse:
@@ -49,9 +44,7 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
 
     active_session(deps.learner, body.session_id)
     catalog = deps.learner.catalog(question_ids=[body.question_id])
-    if not catalog:
-        raise NotFound("question not found", code="question_not_found")
-    key_row = deps.service.answer_key(body.question_id)
+    key_row = deps.service.answer_key(body.question_id) if catalog else None
     if key_row is None:
         raise NotFound("question not found", code="question_not_found")
     key = AnswerKey(question_type=str(catalog[0]["question_type"]),
@@ -61,18 +54,21 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
 
     answered = [r for r in deps.learner.session_questions(body.session_id)
                 if r.get("answered_at") is not None and int(r["question_id"]) != body.question_id]
-    for attempt in range(deps.retry.max_conflict_retries + 1):
+    attempts = deps.retry.max_conflict_retries + 1
+    for attempt in range(attempts):
         try:
             return _compute_and_record(user_id=user_id, body=body, deps=deps, catalog=catalog[0],
                                        answered=answered, is_correct=graded.is_correct, key=key,
                                        explanation=key_row.get("explanation"))
-        except _VersionConflictError:
-            if attempt == deps.retry.max_conflict_retries:
-                break
+        except APIError as exc:
+            # A version conflict means a mastery row moved since it was read: re-read and recompute.
+            # Anything else, or the last conflict, goes to the endpoint's upstream-error mapping
+            # (a version conflict becomes a retryable 409 there).
+            if exc.message not in RETRYABLE_CONFLICTS or attempt + 1 == attempts:
+                raise
             # Jittered linear backoff so colliding requests do not collide again in lockstep.
             time.sleep(deps.retry.backoff_ms * (attempt + 1) * (0.5 + float(deps.rng.random())) / 1000.0)
-    raise Conflict("your progress changed while this answer was processed; retry", code=_VERSION_CONFLICT,
-                   retryable=True)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps, catalog: dict[str, Any],
@@ -111,24 +107,19 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
         session_progress=AnswerProgress(answered=n_answered, correct=n_correct, accuracy=n_correct / n_answered),
         replayed=False,
     )
-    try:
-        result = deps.service.record_answer(
-            user_id=user_id,
-            answer={
-                "session_id": str(body.session_id), "question_id": body.question_id,
-                "idempotency_key": body.idempotency_key, "user_answer": list(body.user_answer),
-                "is_correct": is_correct, "confidence_score": body.confidence_score,
-                "time_spent_seconds": body.time_spent_seconds, "hint_used": body.hint_used,
-                "solution_viewed": body.solution_viewed, "answered_at": deps.now.isoformat(),
-            },
-            mastery=[states.mastery_payload(c) for c in update.changes],
-            difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in update.changes],
-            response=response.model_dump(mode="json", exclude={"replayed"}),
-        )
-    except APIError as exc:
-        if exc.message == _VERSION_CONFLICT:
-            raise _VersionConflictError from exc
-        raise
+    result = deps.service.record_answer(
+        user_id=user_id,
+        answer={
+            "session_id": str(body.session_id), "question_id": body.question_id,
+            "idempotency_key": body.idempotency_key, "user_answer": list(body.user_answer),
+            "is_correct": is_correct, "confidence_score": body.confidence_score,
+            "time_spent_seconds": body.time_spent_seconds, "hint_used": body.hint_used,
+            "solution_viewed": body.solution_viewed, "answered_at": deps.now.isoformat(),
+        },
+        mastery=[states.mastery_payload(c) for c in update.changes],
+        difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in update.changes],
+        response=response.model_dump(mode="json", exclude={"replayed"}),
+    )
     if result.get("status") == "duplicate":
         return _replay(result["response"])
     return response

@@ -80,9 +80,7 @@ def _snapshot_out(row: dict[str, Any], session_id: UUID, *, already: bool) -> Se
 
 
 def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: LearnerDeps) -> SessionSnapshotResponse:
-    session = deps.learner.session(body.session_id)
-    if session is None:
-        raise NotFound("practice session not found", code="session_not_found")
+    # Ownership and status are checked under the session lock inside complete_session (PT404/PT409).
     answers = [a for a in deps.learner.session_questions(body.session_id) if a.get("answered_at")]
     mastery = {int(r["skill_id"]): float(r["effective_mastery"]) for r in deps.learner.mastery()}
     weights = scoring.skill_weights(skills=deps.learner.skills(), topics=deps.learner.topics())

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
+from smartpractice.learner.bkt import BKTParamArrays, BKTParams, update_known_conjunctive
 from tests.integration.conftest import Learner, LiveStack
 
 pytestmark = pytest.mark.stack
@@ -19,6 +20,14 @@ def _answer_key(stack: LiveStack, question_id: int) -> list[str]:
                            (question_id,)).fetchone()
     assert row is not None
     return list(row[0])
+
+
+def _bkt_params(stack: LiveStack, skill_ids: list[int]) -> list[BKTParams]:
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        rows = {r[0]: r[1:] for r in conn.execute(
+            "select skill_id, p_init, p_learn, p_guess, p_slip, p_forget from bkt_params where skill_id = any(%s)",
+            (skill_ids,)).fetchall()}
+    return [BKTParams(*rows[s]) for s in skill_ids]
 
 
 def _count(stack: LiveStack, sql: str, *args: object) -> int:
@@ -52,9 +61,15 @@ def test_full_practice_flow(live_stack: LiveStack, make_learner: Callable[[], Le
         assert result["is_correct"] is (i % 3 != 0)
         assert result["correct_answer"] == key
         assert result["session_progress"]["answered"] == i + 1
-        for skill in result["skills"]:
-            moved = skill["mastery_after"] - skill["mastery_before"]
-            assert moved > 0 if result["is_correct"] else moved < 0
+        # The stored update is exactly conjunctive BKT on the skills' prior values. (A wrong answer can
+        # still raise a low mastery: the learning transition follows the evidence.)
+        skills = result["skills"]
+        expected = update_known_conjunctive(
+            p_known=[k["mastery_before"] for k in skills], is_correct=result["is_correct"],
+            params=BKTParamArrays.stack(_bkt_params(live_stack, [k["skill_id"] for k in skills])))
+        assert [k["mastery_after"] for k in skills] == pytest.approx(list(expected), abs=1e-12)
+        if result["is_correct"]:
+            assert all(k["mastery_after"] > k["mastery_before"] for k in skills)
 
     done = live_stack.call("complete_session", token=learner.token, json={"session_id": session_id})
     assert done.status_code == 200, done.text
@@ -108,4 +123,7 @@ def test_other_learners_session_is_not_found(live_stack: LiveStack, make_learner
         "time_spent_seconds": 30, "idempotency_key": "intruder-0001"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "session_not_found"
+    completed = live_stack.call("complete_session", token=intruder.token, json={"session_id": session_id})
+    assert completed.status_code == 404
+    assert completed.json()["error"]["code"] == "session_not_found"
     assert _count(live_stack, "select count(*) from session_questions where user_id = %s", intruder.user_id) == 0

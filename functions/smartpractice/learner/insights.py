@@ -8,12 +8,15 @@ correctness), ``performance`` (accuracy/speed/consistency/progress, mastery leve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 MIN_COHORT_SIZE = 10
+# The breakpoints the k-anonymous cohort RPC exposes (p10, p25, p50, p75, p90).
+COHORT_BREAKPOINT_PERCENTILES = (10.0, 25.0, 50.0, 75.0, 90.0)
 TIME_OF_DAY_BUCKETS: tuple[tuple[str, int, int], ...] = (
     ("night", 0, 6),
     ("morning", 6, 12),
@@ -38,6 +41,16 @@ def cohort_percentile(
     below = np.count_nonzero(values < value)
     equal = np.count_nonzero(values == value)
     return 100.0 * (below + 0.5 * equal) / values.size
+
+
+def percentile_from_breakpoints(*, value: float, breakpoints: Sequence[float]) -> float:
+    """Percentile of ``value`` in a cohort known only by its p10..p90 breakpoints, 0–100.
+
+    Linear between breakpoints; 5 below p10 and 95 above p90 (the tails are not published).
+    """
+    if len(breakpoints) != len(COHORT_BREAKPOINT_PERCENTILES):
+        raise ValueError(f"need {len(COHORT_BREAKPOINT_PERCENTILES)} breakpoints, got {len(breakpoints)}")
+    return float(np.interp(value, list(breakpoints), list(COHORT_BREAKPOINT_PERCENTILES), left=5.0, right=95.0))
 
 
 @dataclass(frozen=True, slots=True)

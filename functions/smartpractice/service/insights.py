@@ -24,7 +24,11 @@ from smartpractice.api.models import (
     StudyPatterns,
 )
 from smartpractice.learner import alerts, calibration, gaps, performance, readiness, trends
-from smartpractice.learner.insights import accuracy_by_time_of_day, session_length_stats
+from smartpractice.learner.insights import (
+    accuracy_by_time_of_day,
+    percentile_from_breakpoints,
+    session_length_stats,
+)
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.states import effective_mastery_at, parse_time
@@ -38,12 +42,6 @@ _RECOMMENDATIONS = {
     gaps.GapSeverity.MEDIUM: "Mix a few questions on this skill into your practice.",
     gaps.GapSeverity.LOW: "Keep it fresh with occasional review.",
 }
-
-
-def percentile_from_breakpoints(*, value: float, breakpoints: Row) -> float:
-    """Place a value within a cohort known only by its k-anonymous percentile breakpoints."""
-    xs = [float(breakpoints[k]) for k in ("p10", "p25", "p50", "p75", "p90")]
-    return float(np.interp(value, xs, [10.0, 25.0, 50.0, 75.0, 90.0], left=5.0, right=95.0))
 
 
 def _effective_now(rows: list[Row], now: datetime) -> dict[int, float]:
@@ -183,7 +181,8 @@ def _peer(rows: list[Row], cohort: list[Row]) -> PeerPercentile:
         return PeerPercentile(percentile=None, cohort_size=int(cohort[0]["learners"]) if cohort else 0,
                               k_anonymous=bool(cohort))
     mine = float(np.mean([float(r["effective_mastery"]) for r in rows]))
-    return PeerPercentile(percentile=percentile_from_breakpoints(value=mine, breakpoints=cohort[0]),
+    return PeerPercentile(percentile=percentile_from_breakpoints(
+        value=mine, breakpoints=[float(cohort[0][k]) for k in ("p10", "p25", "p50", "p75", "p90")]),
                           cohort_size=int(cohort[0]["learners"]), k_anonymous=True)
 
 

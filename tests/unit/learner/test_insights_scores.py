@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from smartpractice.learner.calibration import CalibrationLabel, confidence_calibration
 from smartpractice.learner.gaps import GapSeverity, knowledge_gaps
+from smartpractice.learner.insights import percentile_from_breakpoints
 from smartpractice.learner.performance import MasteryLevel, mastery_levels, performance_scores
 
 
@@ -122,3 +123,16 @@ def test_mastery_levels_seed_thresholds() -> None:
         MasteryLevel.MASTERED, MasteryLevel.PROFICIENT, MasteryLevel.PROFICIENT,
         MasteryLevel.DEVELOPING, MasteryLevel.DEVELOPING, MasteryLevel.NEEDS_FOCUS,
     )
+
+
+def test_percentile_from_breakpoints_pinned() -> None:
+    points = (0.2, 0.3, 0.5, 0.7, 0.8)
+    assert percentile_from_breakpoints(value=0.5, breakpoints=points) == pytest.approx(50.0)
+    # 0.6 is halfway from p50 (0.5) to p75 (0.7): 50 + 0.5 * 25
+    assert percentile_from_breakpoints(value=0.6, breakpoints=points) == pytest.approx(62.5)
+    # 0.25 is halfway from p10 to p25: 10 + 0.5 * 15
+    assert percentile_from_breakpoints(value=0.25, breakpoints=points) == pytest.approx(17.5)
+    assert percentile_from_breakpoints(value=0.1, breakpoints=points) == pytest.approx(5.0)
+    assert percentile_from_breakpoints(value=0.9, breakpoints=points) == pytest.approx(95.0)
+    with pytest.raises(ValueError, match="5 breakpoints"):
+        percentile_from_breakpoints(value=0.5, breakpoints=points[:3])

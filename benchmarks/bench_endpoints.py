@@ -26,7 +26,7 @@ from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.settings import load_settings
 
 # REST calls each function makes (read off the service code; see db/repository.py).
-ROUND_TRIPS = {"start_session": 1, "next_question": 8, "submit_answer": 8, "complete_session": 5, "insights": 9}
+ROUND_TRIPS = {"start_session": 1, "next_question": 2, "submit_answer": 3, "complete_session": 2, "insights": 1}
 
 
 def _percentile(values: list[float], q: float) -> float:

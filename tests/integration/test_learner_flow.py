@@ -127,3 +127,20 @@ def test_other_learners_session_is_not_found(live_stack: LiveStack, make_learner
     assert completed.status_code == 404
     assert completed.json()["error"]["code"] == "session_not_found"
     assert _count(live_stack, "select count(*) from session_questions where user_id = %s", intruder.user_id) == 0
+
+
+def test_random_strategy_serves_from_the_same_pool_and_says_so(live_stack: LiveStack,
+                                                               make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    session_id = live_stack.call("start_session", token=learner.token, json={"topic_ids": [1]}).json()["session_id"]
+    served = [live_stack.call("next_question", token=learner.token,
+                              json={"session_id": session_id, "strategy": "random"}).json() for _ in range(3)]
+    assert [s["reason"]["dominant_factor"] for s in served] == ["random"] * 3
+    with psycopg.connect(live_stack.settings.dsn()) as conn:
+        topics = {r[0] for r in conn.execute("select q.topic_id from session_questions sq join questions q "
+                                             "on q.id = sq.question_id where sq.session_id = %s",
+                                             (session_id,)).fetchall()}
+        strategies = [r[0] for r in conn.execute("select selection_reason ->> 'strategy' from session_questions "
+                                                 "where session_id = %s", (session_id,)).fetchall()]
+    assert topics == {1}  # the session's topic filter still applies
+    assert strategies == ["random"] * len(strategies) and 1 <= len(strategies) <= 3

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 REQUEST_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 PracticeMode = Literal["adaptive", "review", "exam", "topic"]
+SelectionStrategy = Literal["adaptive", "random"]
 MaintenanceStep = Literal["decay", "snapshots", "aggregates", "bkt_refit", "irt_calibration", "retention",
                           "partitions"]
 MAINTENANCE_STEPS: tuple[MaintenanceStep, ...] = get_args(MaintenanceStep)
@@ -69,6 +70,9 @@ class NextQuestionRequest(BaseModel):
     target_low: Probability = Field(default=0.60, description="Lower edge of the target success band.")
     target_high: Probability = Field(default=0.70, validate_default=True,
                                      description="Upper edge of the target success band (> target_low).")
+    strategy: SelectionStrategy = Field(
+        default="adaptive", description="'adaptive' (Thompson sampling on the target band, weak and due skills) "
+                                        "or 'random' (uniform over the same pool: a control group for experiments).")
 
     @field_validator("target_high", mode="after")
     @classmethod

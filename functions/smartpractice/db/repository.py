@@ -14,12 +14,6 @@ from supabase import Client
 
 Row = dict[str, Any]
 
-MASTERY_COLUMNS = (
-    "skill_id,p_mastery,effective_mastery,elo_rating,elo_uncertainty,elo_count,stability,difficulty,"
-    "memory_state,memory_step,last_review,due,reps,lapses,total_attempts,correct_attempts,"
-    "learning_velocity,plateau_flag,last_practiced_at,version,updated_at"
-)
-_PAGE = 1000
 
 
 def _rows(data: Any) -> list[Row]:
@@ -31,98 +25,37 @@ def _ids(values: Iterable[int]) -> list[int]:
 
 
 class LearnerStore:
-    """Reads as the learner; RLS limits every table to the learner's own rows (content is shared)."""
+    """Reads as the learner; RLS limits every table to the learner's own rows (content is shared).
+
+    Each endpoint reads its inputs in one call to a security-invoker context function (see the
+    migration learner_context_rpcs): a REST round trip costs more than the query behind it.
+    """
 
     def __init__(self, client: Client) -> None:
         self._db = client
 
-    def session(self, session_id: UUID) -> Row | None:
-        rows = _rows(self._db.table("practice_sessions").select("*").eq("id", str(session_id)).limit(1)
-                     .execute().data)
-        return rows[0] if rows else None
+    def _context(self, name: str, args: dict[str, Any]) -> Row:
+        return cast(Row, self._db.rpc(name, args).execute().data or {})
 
-    def session_questions(self, session_id: UUID) -> list[Row]:
-        return _rows(self._db.table("session_questions")
-                     .select("question_id,position,served_at,answered_at,is_correct,time_spent_seconds,"
-                             "confidence_score,response")
-                     .eq("session_id", str(session_id)).order("position").execute().data)
+    def next_question_context(self, *, session_id: UUID, topic_ids: Sequence[int] | None,
+                              skill_ids: Sequence[int] | None, exam_section: str | None) -> Row:
+        return self._context("next_question_context", {
+            "p_session_id": str(session_id), "p_topic_ids": _ids(topic_ids) if topic_ids else None,
+            "p_skill_ids": _ids(skill_ids) if skill_ids else None, "p_exam_section": exam_section})
 
-    def answer_by_key(self, idempotency_key: str) -> Row | None:
-        rows = _rows(self._db.table("session_questions").select("answered_at,response")
-                     .eq("idempotency_key", idempotency_key).limit(1).execute().data)
-        return rows[0] if rows else None
+    def answer_context(self, *, session_id: UUID, question_id: int, idempotency_key: str) -> Row:
+        return self._context("answer_context", {"p_session_id": str(session_id), "p_question_id": question_id,
+                                                "p_idempotency_key": idempotency_key})
 
-    def question(self, question_id: int) -> Row | None:
-        rows = _rows(self._db.table("questions")
-                     .select("id,stem,question_type,options,exam_section,difficulty_label,expected_time_seconds,"
-                             "is_active")
-                     .eq("id", question_id).limit(1).execute().data)
-        return rows[0] if rows else None
+    def session_summary_context(self, session_id: UUID) -> Row:
+        return self._context("session_summary_context", {"p_session_id": str(session_id)})
 
-    def catalog(self, *, question_ids: Sequence[int] | None = None, topic_ids: Sequence[int] | None = None,
-                subject_id: int | None = None, exam_section: str | None = None) -> list[Row]:
-        """Active questions with their skills; paged so a large bank loads completely."""
-        out: list[Row] = []
-        offset = 0
-        while True:
-            query = self._db.table("question_catalog").select("*")
-            if question_ids is not None:
-                query = query.in_("id", _ids(question_ids))
-            if topic_ids:
-                query = query.in_("topic_id", _ids(topic_ids))
-            if subject_id is not None:
-                query = query.eq("subject_id", subject_id)
-            if exam_section is not None:
-                query = query.eq("exam_section", exam_section)
-            page = _rows(query.order("id").range(offset, offset + _PAGE - 1).execute().data)
-            out.extend(page)
-            if len(page) < _PAGE:
-                return out
-            offset += _PAGE
+    def insights_context(self, since_iso: str) -> Row:
+        return self._context("insights_context", {"p_since": since_iso})
 
-    def skills(self, skill_ids: Sequence[int] | None = None) -> list[Row]:
-        query = self._db.table("skills").select("id,name,topic_id")
-        if skill_ids is not None:
-            query = query.in_("id", _ids(skill_ids))
-        return _rows(query.order("id").execute().data)
-
-    def topics(self) -> list[Row]:
-        return _rows(self._db.table("topics").select("id,name,subject_id,exam_weight").order("id").execute().data)
-
-    def prerequisites(self) -> list[Row]:
-        return _rows(self._db.table("skill_prerequisites").select("skill_id,prerequisite_skill_id").execute().data)
-
-    def mastery(self, skill_ids: Sequence[int] | None = None) -> list[Row]:
-        query = self._db.table("user_skill_mastery").select(MASTERY_COLUMNS)
-        if skill_ids is not None:
-            query = query.in_("skill_id", _ids(skill_ids))
-        return _rows(query.order("skill_id").execute().data)
-
-    def bkt_params(self, skill_ids: Sequence[int]) -> list[Row]:
-        return _rows(self._db.table("bkt_params").select("skill_id,p_init,p_learn,p_guess,p_slip,p_forget")
-                     .in_("skill_id", _ids(skill_ids)).execute().data)
-
-    def exposure(self, *, limit: int = 5000) -> list[Row]:
-        """The learner's most recent served questions (for recency and exposure control)."""
-        return _rows(self._db.table("session_questions").select("question_id,served_at,answered_at")
-                     .order("served_at", desc=True).limit(limit).execute().data)
-
-    def attempts_since(self, since_iso: str) -> list[Row]:
-        return _rows(self._db.table("session_questions")
-                     .select("session_id,question_id,is_correct,confidence_score,time_spent_seconds,answered_at")
-                     .gte("answered_at", since_iso).order("answered_at").limit(20_000).execute().data)
-
-    def history_since(self, since_iso: str) -> list[Row]:
-        return _rows(self._db.table("mastery_history")
-                     .select("skill_id,mastery_before,mastery_after,delta,trigger_type,created_at")
-                     .gte("created_at", since_iso).order("created_at").limit(50_000).execute().data)
-
-    def sessions_since(self, since_iso: str) -> list[Row]:
-        return _rows(self._db.table("practice_sessions").select("id,status,started_at,ended_at")
-                     .gte("started_at", since_iso).order("started_at").execute().data)
-
-    def cohort_distribution(self) -> list[Row]:
-        return _rows(self._db.rpc("cohort_mastery_distribution", {}).execute().data)
+    def subject_has_questions(self, subject_id: int) -> bool:
+        return bool(self._db.table("question_catalog").select("id").eq("subject_id", subject_id).limit(1)
+                    .execute().data)
 
 
 class ServiceStore:

@@ -222,6 +222,33 @@ def _why_now(*, dominant: str, index: int, candidates: SelectionCandidates, samp
     return f"Chosen because {main}; predicted success {predicted:.0%} (sampled {sampled:.0%})."
 
 
+def _selection(*, index: int, candidates: SelectionCandidates, policy: SelectionPolicy, sampled: FloatArray,
+               scores: FloatArray, eligible: npt.NDArray[np.bool_], dominant: str | None = None,
+               why: str | None = None) -> Selection:
+    weights = policy.weights.as_array()
+    chosen = scores[:, index]
+    if dominant is None:
+        advantage = weights * (chosen - scores[:, eligible].mean(axis=1))
+        dominant = COMPONENTS[int(np.argmax(advantage))] if np.any(advantage > 0.0) \
+            else COMPONENTS[int(np.argmax(weights * chosen))]
+        why = _why_now(dominant=dominant, index=index, candidates=candidates, sampled=float(sampled[index]),
+                       policy=policy)
+    reason = SelectionReason(
+        sampled_p=float(sampled[index]),
+        predicted_p=float(candidates.predicted_p[index]),
+        band_low=policy.band_low,
+        band_high=policy.band_high,
+        dominant_component=dominant,
+        component_scores=ComponentScores(*(float(value) for value in chosen)),
+        total_score=float(weights @ chosen),
+        why_now=why or "",
+    )
+    question_id = candidates.question_ids[index]
+    if isinstance(question_id, np.generic):
+        question_id = question_id.item()  # plain int/str for callers and JSON
+    return Selection(index=index, question_id=question_id, reason=reason)
+
+
 def select_next_question(
     *, candidates: SelectionCandidates, rng: np.random.Generator, policy: SelectionPolicy | None = None
 ) -> Selection:
@@ -229,8 +256,7 @@ def select_next_question(
     chosen_policy = policy if policy is not None else SelectionPolicy()
     sampled = sample_success(candidates=candidates, policy=chosen_policy, rng=rng)
     scores = component_scores(candidates=candidates, sampled_p=sampled, policy=chosen_policy)
-    weights = chosen_policy.weights.as_array()
-    totals = weights @ scores
+    totals = chosen_policy.weights.as_array() @ scores
     eligible = candidates.prerequisite_readiness >= chosen_policy.min_prerequisite_readiness
     if not eligible.any():
         eligible = np.ones_like(eligible)
@@ -239,22 +265,21 @@ def select_next_question(
     # never by position (which would always favour whatever the caller listed first).
     tied = np.flatnonzero(eligible_totals >= eligible_totals.max() - _TIE_TOLERANCE)
     index = int(tied[rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
-    chosen = scores[:, index]
-    advantage = weights * (chosen - scores[:, eligible].mean(axis=1))
-    dominant = COMPONENTS[int(np.argmax(advantage))] if np.any(advantage > 0.0) \
-        else COMPONENTS[int(np.argmax(weights * chosen))]
-    reason = SelectionReason(
-        sampled_p=float(sampled[index]),
-        predicted_p=float(candidates.predicted_p[index]),
-        band_low=chosen_policy.band_low,
-        band_high=chosen_policy.band_high,
-        dominant_component=dominant,
-        component_scores=ComponentScores(*(float(value) for value in chosen)),
-        total_score=float(totals[index]),
-        why_now=_why_now(dominant=dominant, index=index, candidates=candidates,
-                         sampled=float(sampled[index]), policy=chosen_policy),
-    )
-    question_id = candidates.question_ids[index]
-    if isinstance(question_id, np.generic):
-        question_id = question_id.item()  # plain int/str for callers and JSON
-    return Selection(index=index, question_id=question_id, reason=reason)
+    return _selection(index=index, candidates=candidates, policy=chosen_policy, sampled=sampled, scores=scores,
+                      eligible=eligible)
+
+
+def select_uniformly(
+    *, candidates: SelectionCandidates, rng: np.random.Generator, policy: SelectionPolicy | None = None
+) -> Selection:
+    """A uniformly random candidate: the control arm that adaptive selection is measured against.
+
+    The reason carries the same component scores (for the record), with `dominant_component` "random".
+    """
+    chosen_policy = policy if policy is not None else SelectionPolicy()
+    index = int(rng.integers(candidates.n_candidates))
+    sampled = candidates.predicted_p  # no Thompson draw: the mean stands in for it
+    scores = component_scores(candidates=candidates, sampled_p=sampled, policy=chosen_policy)
+    return _selection(index=index, candidates=candidates, policy=chosen_policy, sampled=sampled, scores=scores,
+                      eligible=np.ones(candidates.n_candidates, dtype=bool), dominant="random",
+                      why=f"Chosen at random (control group); predicted success {float(sampled[index]):.0%}.")

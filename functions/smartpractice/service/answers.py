@@ -8,7 +8,7 @@ number of times. A retried request with the same idempotency key replays the sto
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from postgrest.exceptions import APIError
@@ -20,67 +20,86 @@ from smartpractice.api.models import (
     SubmitAnswerRequest,
     SubmitAnswerResponse,
 )
-from smartpractice.api.upstream import RETRYABLE_CONFLICTS
+from smartpractice.api.upstream import is_retryable_conflict
 from smartpractice.learner import knowledge
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.grading import AnswerKey, grade
-from smartpractice.service.sessions import active_session
+from smartpractice.service.sessions import require_active_session
 
 
 def _replay(stored: dict[str, Any]) -> SubmitAnswerResponse:
     return SubmitAnswerResponse.model_validate({**stored, "replayed": True})
 
 
-def _question_skills(catalog_row: dict[str, Any]) -> list[knowledge.QuestionSkill]:
+def _question_skills(question: dict[str, Any]) -> list[knowledge.QuestionSkill]:
     return [knowledge.QuestionSkill(skill_id=int(s["skill_id"]), elo_difficulty=float(s["elo_difficulty"]),
-                                    attempts=int(s["attempts"])) for s in catalog_row["skills"]]
+                                    attempts=int(s["attempts"])) for s in question["skills"]]
+
+
+def _checked(context: dict[str, Any]) -> dict[str, Any]:
+    """The question of an answer in the learner's own active session, or the error to answer."""
+    require_active_session(context.get("session"))
+    question = context.get("question")
+    if question is None:
+        raise NotFound("question not found", code="question_not_found")
+    return cast(dict[str, Any], question)
+
+
+def _already_answered(context: dict[str, Any]) -> dict[str, Any] | None:
+    earlier = context.get("earlier")
+    if earlier is not None and earlier.get("answered_at") is not None and earlier.get("response"):
+        return cast(dict[str, Any], earlier["response"])
+    return None
 
 
 def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps) -> SubmitAnswerResponse:
-    earlier = deps.learner.answer_by_key(body.idempotency_key)
-    if earlier is not None and earlier.get("answered_at") is not None and earlier.get("response"):
-        return _replay(earlier["response"])
-
-    active_session(deps.learner, body.session_id)
-    catalog = deps.learner.catalog(question_ids=[body.question_id])
-    key_row = deps.service.answer_key(body.question_id) if catalog else None
+    context = deps.learner.answer_context(session_id=body.session_id, question_id=body.question_id,
+                                          idempotency_key=body.idempotency_key)
+    stored = _already_answered(context)
+    if stored is not None:
+        return _replay(stored)
+    question = _checked(context)
+    key_row = deps.service.answer_key(body.question_id)
     if key_row is None:
         raise NotFound("question not found", code="question_not_found")
-    key = AnswerKey(question_type=str(catalog[0]["question_type"]),
+    key = AnswerKey(question_type=str(question["question_type"]),
                     correct=tuple(str(v) for v in key_row["correct_answer"]),
                     tolerance=key_row.get("numeric_tolerance"))
-    graded = grade(key=key, answer=tuple(body.user_answer))
+    is_correct = grade(key=key, answer=tuple(body.user_answer)).is_correct
 
-    answered = [r for r in deps.learner.session_questions(body.session_id)
-                if r.get("answered_at") is not None and int(r["question_id"]) != body.question_id]
     attempts = deps.retry.max_conflict_retries + 1
     for attempt in range(attempts):
         try:
-            return _compute_and_record(user_id=user_id, body=body, deps=deps, catalog=catalog[0],
-                                       answered=answered, is_correct=graded.is_correct, key=key,
-                                       explanation=key_row.get("explanation"))
+            return _compute_and_record(user_id=user_id, body=body, deps=deps, context=context,
+                                       is_correct=is_correct, key=key, explanation=key_row.get("explanation"))
         except APIError as exc:
-            # A version conflict means a mastery row moved since it was read: re-read and recompute.
-            # Anything else, or the last conflict, goes to the endpoint's upstream-error mapping
-            # (a version conflict becomes a retryable 409 there).
-            if exc.message not in RETRYABLE_CONFLICTS or attempt + 1 == attempts:
+            # A conflict (a mastery row moved since it was read, a deadlock or serialization failure, a
+            # concurrent duplicate) is answered by re-reading and recomputing. Anything else, or the last
+            # conflict, goes to the endpoint's upstream-error mapping (a conflict becomes a retryable 409).
+            if not is_retryable_conflict(exc) or attempt + 1 == attempts:
                 raise
             # Jittered linear backoff so colliding requests do not collide again in lockstep.
             time.sleep(deps.retry.backoff_ms * (attempt + 1) * (0.5 + float(deps.rng.random())) / 1000.0)
+            context = deps.learner.answer_context(session_id=body.session_id, question_id=body.question_id,
+                                                  idempotency_key=body.idempotency_key)
+            stored = _already_answered(context)
+            if stored is not None:
+                return _replay(stored)
+            _checked(context)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps, catalog: dict[str, Any],
-                        answered: list[dict[str, Any]], is_correct: bool, key: AnswerKey,
-                        explanation: str | None) -> SubmitAnswerResponse:
-    # Mastery rows are re-read on every try: they are what the version check protects. Question
-    # difficulties change only by additive increments, so the first read stays valid.
-    question_skills = _question_skills(catalog)
+def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps, context: dict[str, Any],
+                        is_correct: bool, key: AnswerKey, explanation: str | None) -> SubmitAnswerResponse:
+    # Mastery rows are what record_answer's version check protects; question difficulties change only
+    # by additive increments, so reading them with the rest is enough.
+    question = context["question"]
+    question_skills = _question_skills(question)
     skill_ids = [q.skill_id for q in question_skills]
-    names = {int(s["skill_id"]): str(s["name"]) for s in catalog["skills"]}
-    params_by_skill = {int(r["skill_id"]): r for r in deps.learner.bkt_params(skill_ids)}
-    mastery_by_skill = {int(r["skill_id"]): r for r in deps.learner.mastery(skill_ids)}
+    names = {int(s["skill_id"]): str(s["name"]) for s in question["skills"]}
+    params_by_skill = {int(r["skill_id"]): r for r in context["bkt_params"]}
+    mastery_by_skill = {int(r["skill_id"]): r for r in context["mastery"]}
     params = [states.bkt_params(params_by_skill.get(s)) for s in skill_ids]
     skill_states = [states.skill_state(skill_id=s, row=mastery_by_skill.get(s), params=p, now=deps.now)
                     for s, p in zip(skill_ids, params, strict=True)]
@@ -89,12 +108,12 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
         states=skill_states, question_skills=question_skills, params=params,
         observation=knowledge.Observation(
             is_correct=is_correct, confidence=body.confidence_score, time_spent_seconds=body.time_spent_seconds,
-            expected_time_seconds=float(catalog["expected_time_seconds"]), hint_used=body.hint_used,
+            expected_time_seconds=float(question["expected_time_seconds"]), hint_used=body.hint_used,
             solution_viewed=body.solution_viewed),
         now=deps.now,
     )
-    n_answered = len(answered) + 1
-    n_correct = sum(1 for r in answered if r.get("is_correct")) + int(is_correct)
+    n_answered = int(context["answered"]) + 1
+    n_correct = int(context["correct"]) + int(is_correct)
     response = SubmitAnswerResponse(
         is_correct=is_correct,
         correct_answer=list(key.correct),

@@ -7,6 +7,8 @@ Per candidate question (over its skills k):
 - due = max_k (1 − R_k(now)) over reviewed skills whose review is due, else 0;
 - prerequisite readiness = min over the skills' prerequisites of effective mastery (1 without any);
 - seconds since this learner last saw the question (inf if never), and global exposure (times_seen).
+
+The pool arrives columnar (one array per feature) from next_question_context.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from smartpractice.learner.elo import expected_scores
+from smartpractice.learner.irt import FloatArray
 from smartpractice.learner.selection import SelectionCandidates
 from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
 
@@ -47,41 +51,82 @@ def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, Skil
     return views
 
 
+@dataclass(frozen=True, slots=True)
+class CandidatePool:
+    """The questions a learner may be served next (from next_question_context), as aligned arrays.
+
+    Skills are padded to the widest question: skill_ids −1 and difficulties NaN where a question has fewer.
+    """
+
+    question_ids: npt.NDArray[np.int64]  # (n,)
+    skill_ids: npt.NDArray[np.int64]  # (n, k)
+    difficulties: FloatArray  # (n, k) Elo difficulty per question × skill
+    times_seen: FloatArray  # (n,) global exposure
+    last_seen_epoch: FloatArray  # (n,) when this learner last saw it, NaN = never
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, Sequence[Any]]) -> CandidatePool:
+        skills = columns["skill_ids"]
+        width = max((len(s) for s in skills), default=1)
+        skill_ids = np.full((len(skills), width), -1, dtype=np.int64)
+        difficulties = np.full((len(skills), width), np.nan)
+        for i, (ids, ds) in enumerate(zip(skills, columns["difficulties"], strict=True)):
+            skill_ids[i, :len(ids)] = ids
+            difficulties[i, :len(ds)] = ds
+        return cls(
+            question_ids=np.array(columns["id"], dtype=np.int64),
+            skill_ids=skill_ids,
+            difficulties=difficulties,
+            times_seen=np.array([t or 0 for t in columns["times_seen"]], dtype=np.float64),
+            last_seen_epoch=np.array([np.nan if t is None else t for t in columns["last_seen_epoch"]],
+                                     dtype=np.float64),
+        )
+
+    def __len__(self) -> int:
+        return int(self.question_ids.shape[0])
+
+    def skills_of(self, index: int) -> list[int]:
+        return [int(s) for s in self.skill_ids[index] if s >= 0]
+
+
 def build_candidates(
     *,
-    catalog: Sequence[Row],
+    pool: CandidatePool,
     views: Mapping[int, SkillView],
     prerequisites: Mapping[int, Sequence[int]],
-    last_seen: Mapping[int, datetime],
     now: datetime,
 ) -> SelectionCandidates:
-    n = len(catalog)
-    predicted = np.empty(n)
-    evidence = np.empty(n)
-    weakness = np.empty(n)
-    due = np.empty(n)
-    readiness = np.empty(n)
-    since = np.full(n, np.inf)
-    exposure = np.empty(n)
+    """Vectorised over the pool: per distinct skill once, then gathered into the question × skill grid."""
     unseen = SkillView(INITIAL_RATING, 0, UNPRACTISED_MASTERY, 0.0)
-    for i, question in enumerate(catalog):
-        skills = question["skills"]
-        mine = [views.get(int(s["skill_id"]), unseen) for s in skills]
-        per_skill = expected_scores(learner_ratings=[v.rating for v in mine],
-                                    difficulties=[float(s["elo_difficulty"]) for s in skills])
-        predicted[i] = float(np.prod(per_skill))
-        evidence[i] = float(np.mean([v.count for v in mine]))
-        weakness[i] = 1.0 - float(np.mean([v.mastery for v in mine]))
-        due[i] = max(v.due_score for v in mine)
-        prereq = [views.get(p, unseen).mastery for s in skills for p in prerequisites.get(int(s["skill_id"]), ())]
-        readiness[i] = min(prereq) if prereq else 1.0
-        seen_at = last_seen.get(int(question["id"]))
-        if seen_at is not None:
-            since[i] = max((now - seen_at).total_seconds(), 0.0)
-        exposure[i] = float(question.get("times_seen") or 0)
+    present = pool.skill_ids >= 0
+    distinct, position = np.unique(pool.skill_ids, return_inverse=True)
+    grid = position.reshape(pool.skill_ids.shape)
+    skill_views_ = [views.get(int(s), unseen) for s in distinct]
+
+    def per_skill(values: list[float]) -> FloatArray:
+        gathered: FloatArray = np.asarray(values, dtype=np.float64)[grid]
+        return gathered
+
+    rating = per_skill([v.rating for v in skill_views_])
+    count = per_skill([float(v.count) for v in skill_views_])
+    mastery = per_skill([v.mastery for v in skill_views_])
+    due_score = per_skill([v.due_score for v in skill_views_])
+    # Readiness of a skill = the lowest mastery among its prerequisites (+inf without any).
+    prerequisite_mastery = per_skill([
+        min((views.get(p, unseen).mastery for p in prerequisites.get(int(s), ())), default=np.inf)
+        for s in distinct])
+    n_skills = present.sum(axis=1)
+    expected = expected_scores(learner_ratings=rating, difficulties=np.nan_to_num(pool.difficulties))
+    predicted = np.prod(np.where(present, expected, 1.0), axis=1)
+    evidence = np.where(present, count, 0.0).sum(axis=1) / n_skills
+    weakness = 1.0 - np.where(present, mastery, 0.0).sum(axis=1) / n_skills
+    due = np.where(present, due_score, -np.inf).max(axis=1)
+    readiness = np.where(present, prerequisite_mastery, np.inf).min(axis=1)
+    since = np.where(np.isnan(pool.last_seen_epoch), np.inf, np.maximum(now.timestamp() - pool.last_seen_epoch, 0.0))
     return SelectionCandidates(
-        question_ids=np.array([int(q["id"]) for q in catalog], dtype=np.int64),
+        question_ids=pool.question_ids,
         predicted_p=np.clip(predicted, 0.0, 1.0), evidence=evidence, skill_weakness=np.clip(weakness, 0.0, 1.0),
-        due_score=np.clip(due, 0.0, 1.0), prerequisite_readiness=np.clip(readiness, 0.0, 1.0),
-        seconds_since_seen=since, exposure_count=exposure,
+        due_score=np.clip(due, 0.0, 1.0), prerequisite_readiness=np.where(np.isinf(readiness), 1.0,
+                                                                          np.clip(readiness, 0.0, 1.0)),
+        seconds_since_seen=since, exposure_count=pool.times_seen,
     )

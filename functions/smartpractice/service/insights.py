@@ -63,15 +63,15 @@ def _skill_series(history: list[Row]) -> dict[int, tuple[np.ndarray, np.ndarray]
 def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> InsightsResponse:
     now, days = deps.now, body.days
     since = (now - timedelta(days=days)).isoformat()
-    store = deps.learner
-    rows = store.mastery()
-    skills = {int(s["id"]): s for s in store.skills()}
-    topics = store.topics()
+    context = deps.learner.insights_context(since)
+    rows: list[Row] = context["mastery"]
+    skills = {int(s["id"]): s for s in context["skills"]}
+    topics = context["topics"]
     topic_names = {int(t["id"]): str(t["name"]) for t in topics}
     weights = scoring.skill_weights(skills=list(skills.values()), topics=topics)
     effective = _effective_now(rows, now)
-    series = _skill_series(store.history_since(since))
-    attempts = [a for a in store.attempts_since(since) if a.get("is_correct") is not None]
+    series = _skill_series(context["history"])
+    attempts: list[Row] = context["attempts"]
 
     mastery_out: list[SkillMastery] = []
     velocities: list[float] = []
@@ -101,27 +101,24 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
         window_days=days, mastery=mastery_out, strongest=highlight[::-1][:HIGHLIGHTS], weakest=highlight[:HIGHLIGHTS],
         learning_velocity=velocity,
         knowledge_gaps=_gaps(rows=rows, effective=effective, weights=weights, skills=skills, attempts=attempts,
-                             deps=deps),
+                             prerequisites=context["prerequisites"]),
         confidence_calibration=_calibration(attempts),
-        study_patterns=_patterns(attempts, store.sessions_since(since)),
+        study_patterns=_patterns(attempts, context["sessions"]),
         readiness=_readiness(prediction, velocity),
-        peer_percentile=_peer(rows, store.cohort_distribution()),
+        peer_percentile=_peer(rows, context["cohort"]),
         alerts=_alerts(attempts, now),
     )
 
 
 def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, float], skills: dict[int, Row],
-          attempts: list[Row], deps: LearnerDeps) -> list[KnowledgeGap]:
+          attempts: list[Row], prerequisites: list[list[int]]) -> list[KnowledgeGap]:
     if not rows:
         return []
-    dependents = Counter(int(p["prerequisite_skill_id"]) for p in deps.learner.prerequisites())
-    question_skills = {int(q["id"]): [int(s) for s in q["skill_ids"]] for q in
-                       deps.learner.catalog(question_ids=sorted({int(a["question_id"]) for a in attempts}))} \
-        if attempts else {}
+    dependents = Counter(int(prerequisite) for _, prerequisite in prerequisites)
     tried: Counter[int] = Counter()
     failed: Counter[int] = Counter()
     for a in attempts:
-        for sid in question_skills.get(int(a["question_id"]), []):
+        for sid in (int(s) for s in a["skill_ids"]):
             tried[sid] += 1
             failed[sid] += 0 if a["is_correct"] else 1
     ids = [int(r["skill_id"]) for r in rows]

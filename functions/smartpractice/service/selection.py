@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,22 +15,11 @@ from smartpractice.api.models import (
     SelectionReason,
     SkillRef,
 )
-from smartpractice.learner.selection import SelectionPolicy, select_next_question
-from smartpractice.service.candidates import build_candidates, skill_views
+from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
+from smartpractice.service.candidates import CandidatePool, build_candidates, skill_views
 from smartpractice.service.deps import LearnerDeps
-from smartpractice.service.sessions import active_session, target_questions
+from smartpractice.service.sessions import require_active_session, target_questions
 from smartpractice.service.states import UNPRACTISED_MASTERY
-
-
-def _pool(*, session: dict[str, Any], body: NextQuestionRequest, deps: LearnerDeps) -> list[dict[str, Any]]:
-    filters = session.get("filters") or {}
-    topic_ids = body.topic_ids or filters.get("topic_ids")
-    skill_ids = set(body.skill_ids or filters.get("skill_ids") or [])
-    catalog = deps.learner.catalog(topic_ids=topic_ids, subject_id=filters.get("subject_id"),
-                                   exam_section=body.exam_section or filters.get("exam_section"))
-    if skill_ids:
-        catalog = [q for q in catalog if skill_ids.intersection(int(s) for s in q["skill_ids"])]
-    return catalog
 
 
 def _options(raw: Any) -> list[QuestionOption]:
@@ -39,46 +27,41 @@ def _options(raw: Any) -> list[QuestionOption]:
 
 
 def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps) -> NextQuestionResponse:
-    session = active_session(deps.learner, body.session_id)
-    in_session = deps.learner.session_questions(body.session_id)
-    answered_ids = {int(r["question_id"]) for r in in_session if r.get("answered_at")}
-    progress = NextQuestionProgress(answered=len(answered_ids),
-                                    correct=sum(1 for r in in_session if r.get("is_correct")),
+    context = deps.learner.next_question_context(session_id=body.session_id, topic_ids=body.topic_ids,
+                                                 skill_ids=body.skill_ids, exam_section=body.exam_section)
+    session = require_active_session(context.get("session"))
+    progress = NextQuestionProgress(answered=int(context["answered"]), correct=int(context["correct"]),
                                     target=target_questions(session))
-    pool = [q for q in _pool(session=session, body=body, deps=deps) if int(q["id"]) not in answered_ids]
-    if not pool:
+    pool = CandidatePool.from_columns(context["pool"])
+    if not len(pool):
         return NextQuestionResponse(session_id=body.session_id, status="exhausted", session_progress=progress,
                                     exhausted_reason="every question matching the session's filters is answered")
 
-    last_seen: dict[int, datetime] = {}
-    for row in deps.learner.exposure():
-        seen = datetime.fromisoformat(row["served_at"])
-        qid = int(row["question_id"])
-        last_seen[qid] = max(seen, last_seen.get(qid, seen))
     prerequisites: dict[int, list[int]] = defaultdict(list)
-    for row in deps.learner.prerequisites():
-        prerequisites[int(row["skill_id"])].append(int(row["prerequisite_skill_id"]))
-    views = skill_views(mastery_rows=deps.learner.mastery(), now=deps.now)
-    candidates = build_candidates(catalog=pool, views=views, prerequisites=prerequisites, last_seen=last_seen,
-                                  now=deps.now)
+    for skill_id, prerequisite_id in context["prerequisites"]:
+        prerequisites[int(skill_id)].append(int(prerequisite_id))
+    views = skill_views(mastery_rows=context["mastery"], now=deps.now)
+    candidates = build_candidates(pool=pool, views=views, prerequisites=prerequisites, now=deps.now)
     policy = SelectionPolicy(band_low=body.target_low, band_high=body.target_high)
-    choice = select_next_question(candidates=candidates, rng=deps.rng, policy=policy)
-    chosen = pool[choice.index]
+    choose = select_uniformly if body.strategy == "random" else select_next_question
+    choice = choose(candidates=candidates, rng=deps.rng, policy=policy)
     # The skill the choice is "about": the weakest of the question's skills.
-    skills = chosen["skills"]
-    focus = min(skills, key=lambda s: views[int(s["skill_id"])].mastery if int(s["skill_id"]) in views
-                else UNPRACTISED_MASTERY)
+    skill_ids = pool.skills_of(choice.index)
+    focus = min(skill_ids, key=lambda s: views[s].mastery if s in views else UNPRACTISED_MASTERY)
     r = choice.reason
+    served = deps.service.serve_question(
+        user_id=user_id, session_id=body.session_id, question_id=int(choice.question_id),
+        reason={"predicted_p_correct": r.predicted_p, "sampled_p_correct": r.sampled_p,
+                "target_band": [r.band_low, r.band_high], "skill_id": focus, "dominant_factor": r.dominant_component,
+                "why": r.why_now, "strategy": body.strategy,
+                "component_scores": {k: float(getattr(r.component_scores, k)) for k in COMPONENTS}})
+    question = served["question"]
+    names = {int(s["skill_id"]): str(s["name"]) for s in question["skills"]}
     reason = SelectionReason(
         predicted_p_correct=r.predicted_p, sampled_p_correct=r.sampled_p, target_band=(r.band_low, r.band_high),
-        skill_id=int(focus["skill_id"]), skill_name=str(focus["name"]), dominant_factor=r.dominant_component,
-        why=r.why_now, component_scores={k: float(getattr(r.component_scores, k)) for k in
-                                         ("band", "weakness", "due", "prerequisite", "recency", "exposure")},
+        skill_id=focus, skill_name=names.get(focus, str(focus)), dominant_factor=r.dominant_component,
+        why=r.why_now, component_scores={k: float(getattr(r.component_scores, k)) for k in COMPONENTS},
     )
-    served = deps.service.serve_question(user_id=user_id, session_id=body.session_id, question_id=int(chosen["id"]),
-                                         reason=reason.model_dump(mode="json"))
-    question = deps.learner.question(int(chosen["id"]))
-    assert question is not None  # it was in the learner's catalog a moment ago
     return NextQuestionResponse(
         session_id=body.session_id, status="served", reason=reason, served_at=served["served_at"],
         session_progress=progress,
@@ -86,5 +69,5 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
             id=int(question["id"]), stem=str(question["stem"]), question_type=str(question["question_type"]),
             options=_options(question.get("options")), exam_section=question.get("exam_section"),
             difficulty_label=question.get("difficulty_label"),
-            skills=[SkillRef(skill_id=int(s["skill_id"]), name=str(s["name"])) for s in skills]),
+            skills=[SkillRef(skill_id=int(s["skill_id"]), name=str(s["name"])) for s in question["skills"]]),
     )

@@ -16,16 +16,14 @@ from smartpractice.api.models import (
     StartSessionRequest,
     StartSessionResponse,
 )
-from smartpractice.db.repository import LearnerStore
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
 
 DEFAULT_TARGET_QUESTIONS = 20
 
 
-def active_session(store: LearnerStore, session_id: UUID) -> dict[str, Any]:
-    """The learner's own active session; someone else's session is indistinguishable from none (RLS)."""
-    session = store.session(session_id)
+def require_active_session(session: dict[str, Any] | None) -> dict[str, Any]:
+    """The learner's own active session (as read under RLS); someone else's reads as none: 404."""
     if session is None:
         raise NotFound("practice session not found", code="session_not_found")
     if session["status"] != "active":
@@ -40,7 +38,7 @@ def target_questions(session: dict[str, Any]) -> int:
 def start_session(*, user_id: UUID, body: StartSessionRequest, deps: LearnerDeps) -> StartSessionResponse:
     filters = body.model_dump(exclude={"mode"}, exclude_none=True)
     filters.setdefault("target_questions", DEFAULT_TARGET_QUESTIONS)
-    if body.subject_id is not None and not deps.learner.catalog(subject_id=body.subject_id)[:1]:
+    if body.subject_id is not None and not deps.learner.subject_has_questions(body.subject_id):
         raise NotFound("subject not found or has no questions", code="subject_not_found")
     row = deps.service.start_session(user_id=user_id, mode=body.mode, filters=filters)
     return StartSessionResponse(
@@ -81,9 +79,10 @@ def _snapshot_out(row: dict[str, Any], session_id: UUID, *, already: bool) -> Se
 
 def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: LearnerDeps) -> SessionSnapshotResponse:
     # Ownership and status are checked under the session lock inside complete_session (PT404/PT409).
-    answers = [a for a in deps.learner.session_questions(body.session_id) if a.get("answered_at")]
-    mastery = {int(r["skill_id"]): float(r["effective_mastery"]) for r in deps.learner.mastery()}
-    weights = scoring.skill_weights(skills=deps.learner.skills(), topics=deps.learner.topics())
+    context = deps.learner.session_summary_context(body.session_id)
+    answers = context["answers"]
+    mastery = {int(r["skill_id"]): float(r["effective_mastery"]) for r in context["mastery"]}
+    weights = scoring.skill_weights(skills=context["skills"], topics=context["topics"])
     prediction = scoring.predict_exam(mastery_by_skill=mastery, weights=weights)
     gained = _mastery_gained(answers)
     snapshot = {

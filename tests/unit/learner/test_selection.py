@@ -17,6 +17,7 @@ from smartpractice.learner.selection import (
     band_score,
     component_scores,
     select_next_question,
+    select_uniformly,
 )
 
 
@@ -188,3 +189,18 @@ def test_candidate_arrays_are_read_only_copies() -> None:
     assert candidates.skill_weakness[0] == 0.2
     with pytest.raises(ValueError):
         candidates.skill_weakness[0] = 0.5
+
+
+def test_uniform_selection_is_uniform_and_says_so() -> None:
+    # Candidate 0 would always win the adaptive choice; the control arm ignores that.
+    candidates = _candidates(4, skill_weakness=np.array([1.0, 0.0, 0.0, 0.0]))
+    rng = np.random.default_rng(5)
+    counts = np.bincount([select_uniformly(candidates=candidates, rng=rng).index for _ in range(4000)], minlength=4)
+    # Binomial(4000, 1/4): sd ≈ 27, so ±120 is > 4 sd.
+    assert np.all(np.abs(counts - 1000) <= 120), counts
+    choice = select_uniformly(candidates=candidates, rng=np.random.default_rng(1))
+    assert choice.reason.dominant_component == "random"
+    assert choice.reason.sampled_p == choice.reason.predicted_p == 0.65
+    assert choice.reason.why_now == "Chosen at random (control group); predicted success 65%."
+    adaptive = [select_next_question(candidates=candidates, rng=np.random.default_rng(s)).index for s in range(20)]
+    assert adaptive == [0] * 20

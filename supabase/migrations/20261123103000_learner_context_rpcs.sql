@@ -1,0 +1,299 @@
+-- Learner context reads: each endpoint loads everything it reads about the learner in ONE call.
+-- Every round trip through the REST API costs more than the query behind it, so next_question,
+-- submit_answer, complete_session and insights each read their inputs with one of these functions.
+--
+-- All are SECURITY INVOKER and STABLE: they run with the caller's role, so row-level security applies
+-- exactly as for the tables (a learner gets their own rows; the explicit `user_id = auth.uid()` filters
+-- are for the indexes, not for access). Called with another learner's session id they return
+-- "session": null, which the functions answer as 404. No answer keys are read here.
+
+-- Recency/exposure for the selection: the learner's served questions by question.
+create index session_questions_user_id_question_id_idx
+  on public.session_questions (user_id, question_id, served_at);
+
+-- next_question: the session, this session's progress, the candidate pool (columnar: one array per
+-- feature, so a large pool parses quickly) with the learner's last sight of each question, the
+-- learner's mastery rows and the prerequisite graph. Request filters override the session's.
+create or replace function public.next_question_context(
+  p_session_id uuid,
+  p_topic_ids bigint[] default null,
+  p_skill_ids bigint[] default null,
+  p_exam_section text default null
+)
+returns json
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_user_id uuid := auth.uid();
+  v_session jsonb;
+  v_topic_ids bigint[] := p_topic_ids;
+  v_skill_ids bigint[] := p_skill_ids;
+  v_subject_id bigint;
+  v_exam_section text;
+  v_answered bigint[];
+  v_correct integer;
+begin
+  select jsonb_build_object('id', s.id, 'status', s.status, 'mode', s.mode, 'filters', s.filters)
+    into v_session
+  from public.practice_sessions s
+  where s.id = p_session_id and s.user_id = v_user_id;
+  if v_session is null then
+    return json_build_object('session', null);
+  end if;
+
+  if v_topic_ids is null and jsonb_typeof(v_session -> 'filters' -> 'topic_ids') = 'array' then
+    select array_agg(v::bigint) into v_topic_ids
+    from jsonb_array_elements_text(v_session -> 'filters' -> 'topic_ids') v;
+  end if;
+  if v_skill_ids is null and jsonb_typeof(v_session -> 'filters' -> 'skill_ids') = 'array' then
+    select array_agg(v::bigint) into v_skill_ids
+    from jsonb_array_elements_text(v_session -> 'filters' -> 'skill_ids') v;
+  end if;
+  v_subject_id := (v_session -> 'filters' ->> 'subject_id')::bigint;
+  v_exam_section := coalesce(p_exam_section, v_session -> 'filters' ->> 'exam_section');
+
+  select coalesce(array_agg(sq.question_id), '{}'), count(*) filter (where sq.is_correct)
+    into v_answered, v_correct
+  from public.session_questions sq
+  where sq.session_id = p_session_id and sq.user_id = v_user_id and sq.answered_at is not null;
+
+  return json_build_object(
+    'session', v_session,
+    'answered', cardinality(v_answered),
+    'correct', v_correct,
+    'pool', (
+      with tagged as (
+        select qs.question_id,
+               array_agg(qs.skill_id order by qs.skill_id) as skill_ids,
+               -- a tenth of an Elo point is ample precision, and numeric serialises faster than float8
+               array_agg(round(qs.elo_difficulty::numeric, 1) order by qs.skill_id) as difficulties
+        from public.question_skills qs
+        group by qs.question_id
+      ),
+      last_seen as (
+        select sq.question_id, max(sq.served_at) as served_at
+        from public.session_questions sq
+        where sq.user_id = v_user_id
+        group by sq.question_id
+      ),
+      pool as (
+        select q.id, t.skill_ids, t.difficulties, coalesce(p.times_seen, 0) as times_seen,
+               round(extract(epoch from l.served_at)) as last_seen_epoch
+        from public.questions q
+        join public.topics tp on tp.id = q.topic_id
+        join tagged t on t.question_id = q.id
+        left join public.question_difficulty_params p on p.question_id = q.id
+        left join last_seen l on l.question_id = q.id
+        where q.is_active
+          and (v_topic_ids is null or q.topic_id = any (v_topic_ids))
+          and (v_subject_id is null or tp.subject_id = v_subject_id)
+          and (v_exam_section is null or q.exam_section = v_exam_section)
+          and (v_skill_ids is null or t.skill_ids && v_skill_ids)
+          and q.id <> all (v_answered)
+      )
+      select json_build_object(
+        'id', coalesce(array_agg(p.id order by p.id), '{}'),
+        'skill_ids', coalesce(json_agg(p.skill_ids order by p.id), '[]'::json),
+        'difficulties', coalesce(json_agg(p.difficulties order by p.id), '[]'::json),
+        'times_seen', coalesce(array_agg(p.times_seen order by p.id), '{}'),
+        'last_seen_epoch', coalesce(array_agg(p.last_seen_epoch order by p.id), '{}'))
+      from pool p),
+    'mastery', (select coalesce(json_agg(m order by m.skill_id), '[]'::json)
+                from public.user_skill_mastery m where m.user_id = v_user_id),
+    'prerequisites', (select coalesce(json_agg(json_build_array(sp.skill_id, sp.prerequisite_skill_id)), '[]'::json)
+                      from public.skill_prerequisites sp)
+  );
+end;
+$$;
+revoke execute on function public.next_question_context(uuid, bigint[], bigint[], text) from public, anon;
+grant execute on function public.next_question_context(uuid, bigint[], bigint[], text) to authenticated, service_role;
+
+-- submit_answer: an earlier answer with this idempotency key, the session's status and progress (other
+-- questions), the question with its skills, and the learner's mastery rows and BKT parameters for those
+-- skills. (The answer key is read separately with the service role.)
+create or replace function public.answer_context(p_session_id uuid, p_question_id bigint, p_idempotency_key text)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  with me as (
+    select auth.uid() as user_id
+  ),
+  question_skill as (
+    select qs.skill_id, s.name, qs.elo_difficulty, qs.attempts
+    from public.question_skills qs
+    join public.skills s on s.id = qs.skill_id
+    where qs.question_id = p_question_id
+  )
+  select jsonb_build_object(
+    'earlier', (select jsonb_build_object('answered_at', sq.answered_at, 'response', sq.response)
+                from public.session_questions sq, me
+                where sq.user_id = me.user_id and sq.idempotency_key = p_idempotency_key),
+    'session', (select jsonb_build_object('id', s.id, 'status', s.status)
+                from public.practice_sessions s, me
+                where s.id = p_session_id and s.user_id = me.user_id),
+    'answered', (select count(*) from public.session_questions sq, me
+                 where sq.session_id = p_session_id and sq.user_id = me.user_id
+                   and sq.answered_at is not null and sq.question_id <> p_question_id),
+    'correct', (select count(*) from public.session_questions sq, me
+                where sq.session_id = p_session_id and sq.user_id = me.user_id
+                  and sq.answered_at is not null and sq.question_id <> p_question_id and sq.is_correct),
+    'question', (select jsonb_build_object(
+                   'id', q.id, 'question_type', q.question_type, 'expected_time_seconds', q.expected_time_seconds,
+                   'skills', (select jsonb_agg(to_jsonb(k) order by k.skill_id) from question_skill k))
+                 from public.questions q
+                 where q.id = p_question_id and q.is_active and exists (select 1 from question_skill)),
+    'mastery', (select coalesce(jsonb_agg(to_jsonb(m) order by m.skill_id), '[]'::jsonb)
+                from public.user_skill_mastery m, me
+                where m.user_id = me.user_id and m.skill_id in (select k.skill_id from question_skill k)),
+    'bkt_params', (select coalesce(jsonb_agg(to_jsonb(b) order by b.skill_id), '[]'::jsonb)
+                   from public.bkt_params b where b.skill_id in (select k.skill_id from question_skill k))
+  )
+$$;
+revoke execute on function public.answer_context(uuid, bigint, text) from public, anon;
+grant execute on function public.answer_context(uuid, bigint, text) to authenticated, service_role;
+
+-- complete_session: the session's answers, the learner's mastery and the skill/topic weights.
+create or replace function public.session_summary_context(p_session_id uuid)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  with me as (
+    select auth.uid() as user_id
+  )
+  select jsonb_build_object(
+    'answers', (select coalesce(jsonb_agg(jsonb_build_object(
+                  'question_id', sq.question_id, 'is_correct', sq.is_correct,
+                  'time_spent_seconds', sq.time_spent_seconds, 'response', sq.response) order by sq.position),
+                  '[]'::jsonb)
+                from public.session_questions sq, me
+                where sq.session_id = p_session_id and sq.user_id = me.user_id and sq.answered_at is not null),
+    'mastery', (select coalesce(jsonb_agg(jsonb_build_object(
+                  'skill_id', m.skill_id, 'effective_mastery', m.effective_mastery) order by m.skill_id), '[]'::jsonb)
+                from public.user_skill_mastery m, me where m.user_id = me.user_id),
+    'skills', (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'name', s.name, 'topic_id', s.topic_id)
+                                         order by s.id), '[]'::jsonb) from public.skills s),
+    'topics', (select coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'subject_id', t.subject_id,
+                                                            'exam_weight', t.exam_weight) order by t.id), '[]'::jsonb)
+               from public.topics t)
+  )
+$$;
+revoke execute on function public.session_summary_context(uuid) from public, anon;
+grant execute on function public.session_summary_context(uuid) to authenticated, service_role;
+
+-- insights: everything the dashboard computes from, for the window since p_since (capped like the
+-- per-table reads were: 20,000 attempts and 50,000 history rows, the most recent kept).
+create or replace function public.insights_context(p_since timestamptz)
+returns jsonb
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  with me as (
+    select auth.uid() as user_id
+  ),
+  attempts as (
+    select sq.session_id, sq.question_id, sq.is_correct, sq.confidence_score, sq.time_spent_seconds,
+           sq.answered_at
+    from public.session_questions sq, me
+    where sq.user_id = me.user_id and sq.answered_at >= p_since and sq.is_correct is not null
+    order by sq.answered_at desc
+    limit 20000
+  ),
+  history as (
+    select h.skill_id, h.mastery_before, h.mastery_after, h.delta, h.trigger_type, h.created_at
+    from public.mastery_history h, me
+    where h.user_id = me.user_id and h.created_at >= p_since
+    order by h.created_at desc
+    limit 50000
+  )
+  select jsonb_build_object(
+    'mastery', (select coalesce(jsonb_agg(to_jsonb(m) order by m.skill_id), '[]'::jsonb)
+                from public.user_skill_mastery m, me where m.user_id = me.user_id),
+    'skills', (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'name', s.name, 'topic_id', s.topic_id)
+                                         order by s.id), '[]'::jsonb) from public.skills s),
+    'topics', (select coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'subject_id', t.subject_id,
+                                                            'exam_weight', t.exam_weight) order by t.id), '[]'::jsonb)
+               from public.topics t),
+    'prerequisites', (select coalesce(jsonb_agg(jsonb_build_array(sp.skill_id, sp.prerequisite_skill_id)), '[]'::jsonb)
+                      from public.skill_prerequisites sp),
+    'attempts', (select coalesce(jsonb_agg(jsonb_build_object(
+                   'session_id', a.session_id, 'question_id', a.question_id, 'is_correct', a.is_correct,
+                   'confidence_score', a.confidence_score, 'time_spent_seconds', a.time_spent_seconds,
+                   'answered_at', a.answered_at,
+                   'skill_ids', (select coalesce(jsonb_agg(qs.skill_id order by qs.skill_id), '[]'::jsonb)
+                                 from public.question_skills qs where qs.question_id = a.question_id))
+                   order by a.answered_at), '[]'::jsonb)
+                 from attempts a),
+    'history', (select coalesce(jsonb_agg(to_jsonb(h) order by h.created_at), '[]'::jsonb) from history h),
+    'sessions', (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'status', s.status,
+                                                              'started_at', s.started_at, 'ended_at', s.ended_at)
+                                           order by s.started_at), '[]'::jsonb)
+                 from public.practice_sessions s, me
+                 where s.user_id = me.user_id and s.started_at >= p_since),
+    'cohort', (select coalesce(jsonb_agg(to_jsonb(c)), '[]'::jsonb) from public.cohort_mastery_distribution(null) c)
+  )
+$$;
+revoke execute on function public.insights_context(timestamptz) from public, anon;
+grant execute on function public.insights_context(timestamptz) to authenticated, service_role;
+
+-- serve_question now also returns the served question's content (stem, options, skills), so
+-- next_question needs no read after choosing. Same locking, checks and writes as before.
+create or replace function public.serve_question(
+  p_user_id uuid,
+  p_session_id uuid,
+  p_question_id bigint,
+  p_reason jsonb
+)
+returns jsonb
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_row public.session_questions;
+  v_question jsonb;
+begin
+  perform private.lock_session(p_user_id, p_session_id, false);
+  select jsonb_build_object(
+           'id', q.id, 'stem', q.stem, 'question_type', q.question_type, 'options', q.options,
+           'exam_section', q.exam_section, 'difficulty_label', q.difficulty_label,
+           'skills', (select coalesce(jsonb_agg(jsonb_build_object('skill_id', s.id, 'name', s.name) order by s.id),
+                                      '[]'::jsonb)
+                      from public.question_skills qs join public.skills s on s.id = qs.skill_id
+                      where qs.question_id = q.id))
+    into v_question
+  from public.questions q where q.id = p_question_id;
+
+  select sq.* into v_row
+  from public.session_questions sq
+  where sq.session_id = p_session_id and sq.question_id = p_question_id;
+  if found then
+    return to_jsonb(v_row) || jsonb_build_object('question', v_question);
+  end if;
+
+  perform private.lock_session(p_user_id, p_session_id, true);
+  perform private.require_question(p_question_id);
+  insert into public.session_questions (session_id, user_id, question_id, position, selection_reason)
+  values (p_session_id, p_user_id, p_question_id,
+          (select coalesce(max(sq.position), 0) + 1 from public.session_questions sq
+           where sq.session_id = p_session_id),
+          p_reason)
+  returning * into v_row;
+
+  update public.practice_sessions s set last_activity_at = now() where s.id = p_session_id;
+  insert into public.learning_events (user_id, session_id, question_id, event_type, event_data)
+  values (p_user_id, p_session_id, p_question_id, 'question_served',
+          jsonb_build_object('position', v_row.position, 'reason', p_reason));
+  return to_jsonb(v_row) || jsonb_build_object('question', v_question);
+end;
+$$;

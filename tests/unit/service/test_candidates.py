@@ -1,0 +1,49 @@
+"""Selection features of a candidate pool: pinned values for a small pool worked by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from smartpractice.service.candidates import CandidatePool, SkillView, build_candidates
+from smartpractice.service.states import UNPRACTISED_MASTERY
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _elo(rating: float, difficulty: float) -> float:
+    return 1.0 / (1.0 + 10.0 ** ((difficulty - rating) / 400.0))
+
+
+def test_features_of_a_small_pool() -> None:
+    pool = CandidatePool.from_columns({
+        "id": [10, 11, 12],
+        "skill_ids": [[1], [1, 2], [3]],
+        "difficulties": [[1200.0], [1250.0, 1150.0], [1200.0]],
+        "times_seen": [5, 0, None],
+        "last_seen_epoch": [NOW.timestamp() - 3600.0, None, None],
+    })
+    views = {1: SkillView(rating=1300.0, count=10, mastery=0.8, due_score=0.3),
+             2: SkillView(rating=1100.0, count=4, mastery=0.4, due_score=0.0)}  # skill 3 never practised
+    candidates = build_candidates(pool=pool, views=views, prerequisites={2: [1], 3: [1, 2]}, now=NOW)
+
+    assert candidates.question_ids.tolist() == [10, 11, 12]
+    assert pool.skills_of(1) == [1, 2] and pool.skills_of(2) == [3]
+    np.testing.assert_allclose(candidates.predicted_p,
+                               [_elo(1300, 1200), _elo(1300, 1250) * _elo(1100, 1150), 0.5], rtol=1e-12)
+    assert candidates.predicted_p[0] == pytest.approx(0.640065, abs=1e-6)
+    np.testing.assert_allclose(candidates.evidence, [10.0, 7.0, 0.0])
+    np.testing.assert_allclose(candidates.skill_weakness, [0.2, 0.4, 1.0 - UNPRACTISED_MASTERY], rtol=1e-12)
+    np.testing.assert_allclose(candidates.due_score, [0.3, 0.3, 0.0])
+    # skill 1 has no prerequisites → 1; skill 2 needs 1 (0.8); skill 3 needs 1 and 2 → min 0.4
+    np.testing.assert_allclose(candidates.prerequisite_readiness, [1.0, 0.8, 0.4])
+    np.testing.assert_allclose(candidates.seconds_since_seen, [3600.0, np.inf, np.inf])
+    np.testing.assert_allclose(candidates.exposure_count, [5.0, 0.0, 0.0])
+
+
+def test_empty_pool() -> None:
+    pool = CandidatePool.from_columns({"id": [], "skill_ids": [], "difficulties": [], "times_seen": [],
+                                       "last_seen_epoch": []})
+    assert len(pool) == 0

@@ -42,7 +42,9 @@ def _int_counts(values: dict[str, Any]) -> dict[str, int]:
 
 
 def _aggregates(ctx: StepContext) -> dict[str, int]:
-    return _int_counts(ctx.store.call("refresh_aggregates", {"p_run_date": ctx.run_date_iso}) or {})
+    counts = _int_counts(ctx.store.call("refresh_aggregates", {"p_run_date": ctx.run_date_iso}) or {})
+    # The cohort percentiles insights compares against, computed once here rather than per request.
+    return counts | _int_counts(ctx.store.call("refresh_cohort_stats", {}) or {})
 
 
 def _retention(ctx: StepContext) -> dict[str, int]:

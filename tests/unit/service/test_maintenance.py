@@ -30,6 +30,7 @@ RETENTION_RESULT = {"cutoff": "2024-11-22T00:00:00+00:00", "dropped_partitions":
                     "created_partitions": ["learning_events_p202602", "learning_events_p202603"]}
 AGGREGATE_COUNTS = {"daily_user_stats": 2, "weekly_user_stats": 2, "topic_daily_stats": 3,
                     "user_learning_metrics": 4, "knowledge_gaps_open": 1, "knowledge_gaps_resolved": 0}
+COHORT_STATS_ROWS = 13
 
 
 def user(n: int) -> str:
@@ -120,6 +121,9 @@ class FakeServiceStore:
 
     def _refresh_aggregates(self, p_run_date: str) -> Row:
         return dict(AGGREGATE_COUNTS)
+
+    def _refresh_cohort_stats(self) -> Row:
+        return {"cohort_stats_rows": COHORT_STATS_ROWS}
 
     def _upsert_bkt_params(self, p_rows: list[Row]) -> int:
         self.tables["bkt_params"] = [*self.tables.get("bkt_params", []), *p_rows]
@@ -268,13 +272,13 @@ def test_steps_run_in_fixed_order_and_apply_retention_is_called_once() -> None:
     store = FakeServiceStore({})
     response = run(store, steps=["partitions", "retention", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
-        ("aggregates", "done", AGGREGATE_COUNTS),
+        ("aggregates", "done", AGGREGATE_COUNTS | {"cohort_stats_rows": COHORT_STATS_ROWS}),
         ("retention", "done", {"partitions_dropped": 1}),
         ("partitions", "done", {"partitions_created": 2}),
     ]
     assert [name for name, _ in store.calls] == [
-        "refresh_aggregates", "record_maintenance_run", "apply_retention", "record_maintenance_run",
-        "record_maintenance_run"]
+        "refresh_aggregates", "refresh_cohort_stats", "record_maintenance_run", "apply_retention",
+        "record_maintenance_run", "record_maintenance_run"]
 
 
 def test_run_date_defaults_to_the_previous_utc_day() -> None:
@@ -320,7 +324,7 @@ def test_only_the_steps_not_yet_recorded_run() -> None:
     response = run(store, steps=["decay", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
         ("decay", "skipped", {"rows_scanned": 9, "rows_changed": 1}),
-        ("aggregates", "done", AGGREGATE_COUNTS)]
+        ("aggregates", "done", AGGREGATE_COUNTS | {"cohort_stats_rows": COHORT_STATS_ROWS})]
     assert store.rpc_calls("apply_decay") == []
 
 

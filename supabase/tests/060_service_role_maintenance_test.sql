@@ -5,9 +5,12 @@ begin;
 
 create temp table fx as select tests.create_user('maint.a@test.local') as a;
 do $$ begin perform tests.simulate_learner((select a from fx), 6); end $$;
+-- every skill reviewed exactly 10 days before the decay's as-of moment with stability 10: R = 0.9
+update public.user_skill_mastery
+   set stability = 10, difficulty = 5, last_review = '2000-01-04T00:00:00Z'::timestamptz - interval '10 days'
+ where user_id = (select a from fx);
 create temp table decay_rows as
-  select m.user_id, m.skill_id, m.version as expected_version,
-         round((m.effective_mastery * 0.8)::numeric, 4)::double precision as effective_mastery,
+  select m.user_id, m.skill_id, m.version as expected_version, m.p_mastery * 0.9 as effective_mastery,
          m.effective_mastery as before
   from public.user_skill_mastery m where m.user_id = (select a from fx);
 create temp table practised as   -- skills and topics of the 6 questions answered
@@ -21,31 +24,41 @@ insert into state select 'q1_times_seen', to_jsonb(times_seen) from public.quest
 grant select on fx, decay_rows, practised to service_role;
 grant select, insert on state to service_role;
 
-select plan(37);
+select plan(39);
 
 select tests.authenticate_as_service_role();
 
 -- apply_decay ----------------------------------------------------------------------------------
-select is(public.apply_decay('2000-01-03', (select jsonb_agg(to_jsonb(d) - 'before') from decay_rows d)),
-          (select count(*)::integer from decay_rows), 'apply_decay changes every row whose value moved');
+-- fsrs constants: decay −0.5, factor = 0.9^(1/decay) − 1, so R(t = S) = 0.9. The call walks every
+-- learner in the cluster (p_max_users covers them all), so only learner a's rows are asserted.
+create temp table curve as select -0.5::double precision as decay, power(0.9, -2.0) - 1 as factor;
+grant select on curve to service_role;
+select cmp_ok((public.apply_decay('2000-01-03', '2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
+               ->> 'rows_changed')::integer, '>=', (select count(*)::integer from decay_rows),
+              'apply_decay changes at least learner a''s rows') from curve c;
 select results_eq(
-  format('select skill_id, effective_mastery, p_mastery, version from public.user_skill_mastery where user_id = %L order by skill_id',
+  format('select skill_id, round(effective_mastery::numeric, 12), p_mastery, version from public.user_skill_mastery where user_id = %L order by skill_id',
          (select a from fx)),
-  'select skill_id, effective_mastery, before, expected_version + 1 from decay_rows order by skill_id',
-  'effective mastery decayed, BKT p_mastery untouched, version + 1');
+  'select skill_id, round(effective_mastery::numeric, 12), before, expected_version + 1 from decay_rows order by skill_id',
+  'effective mastery = p_mastery × R with R(S) = 0.9, BKT p_mastery untouched, version + 1');
 select results_eq(
-  format($$select skill_id, session_id, mastery_before, mastery_after, delta from public.mastery_history
+  format($$select skill_id, session_id, round(mastery_before::numeric, 12), round(mastery_after::numeric, 12),
+                  round(delta::numeric, 12) from public.mastery_history
            where user_id = %L and trigger_type = 'decay' order by skill_id$$, (select a from fx)),
-  'select skill_id, null::uuid, before, effective_mastery, effective_mastery - before from decay_rows order by skill_id',
+  $$select skill_id, null::uuid, round(before::numeric, 12), round(effective_mastery::numeric, 12),
+           round((effective_mastery - before)::numeric, 12) from decay_rows order by skill_id$$,
   'one decay history row per changed skill with the exact delta');
-select is(public.apply_decay('2000-01-03', (select jsonb_agg(jsonb_build_object('user_id', user_id, 'skill_id', skill_id,
-            'expected_version', expected_version + 1, 'effective_mastery', effective_mastery)) from decay_rows)),
-          0, 're-running the same decay changes nothing');
-select is(public.apply_decay('2000-01-03', (select jsonb_agg(jsonb_build_object('user_id', user_id, 'skill_id', skill_id,
-            'expected_version', expected_version, 'effective_mastery', 0.01)) from decay_rows)),
-          0, 'rows whose version moved since they were read are skipped, not failed');
+select is(public.apply_decay('2000-01-03', '2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
+          ->> 'rows_changed', '0', 're-running the same decay changes nothing') from curve c;
+select is(public.apply_decay('2000-01-03', '2000-01-04T12:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
+          ->> 'rows_changed', '0', 'half a day later is the same whole day: nothing changes') from curve c;
+select is((public.apply_decay('2000-01-03', '2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1)
+           - 'last_user_id' - 'rows_changed' - 'rows_scanned'), '{"users": 1}'::jsonb,
+          'p_max_users bounds the slice of learners') from curve c;
+select throws_ok($$select public.apply_decay('2000-01-03', now(), 0.5, 0.2)$$, 'PT400', 'invalid_payload',
+                 'a non-negative decay exponent is refused');
 select is(tests.row_count('mastery_history', format('user_id = %L and trigger_type = %L', (select a from fx), 'decay')),
-          (select count(*) from decay_rows), 'no history rows for unchanged or skipped rows');
+          (select count(*) from decay_rows), 'no history rows for unchanged rows');
 select is_empty($$select step from public.maintenance_runs where run_date = '2000-01-03'$$,
                 'data RPCs leave step bookkeeping to the caller (decay arrives in batches)');
 select is(public.record_maintenance_run('2000-01-03', 'decay', '{"rows_changed": 5}') - 'started_at' - 'finished_at',
@@ -119,9 +132,11 @@ select is((select to_jsonb(d) - 'updated_at' from public.daily_user_stats d
            where d.user_id = (select a from fx) and d.stat_date = current_date),
           (select v from state where k = 'daily_before'), 're-running for the same date gives the same stats');
 -- raise mastery → gaps resolve
-select cmp_ok(public.apply_decay('2000-01-04', (select jsonb_agg(jsonb_build_object('user_id', user_id, 'skill_id', skill_id,
-                 'expected_version', version, 'effective_mastery', 0.9))
-               from public.user_skill_mastery where user_id = (select a from fx))), '>', 0, 'mastery set to 0.9');
+reset role;
+update public.user_skill_mastery set effective_mastery = 0.9 where user_id = (select a from fx);
+select tests.authenticate_as_service_role();
+select is(tests.row_count('user_skill_mastery', format('user_id = %L and effective_mastery = 0.9', (select a from fx))),
+          (select count(*) from decay_rows), 'mastery set to 0.9');
 select lives_ok('select public.refresh_aggregates(current_date)', 'refresh after the mastery rise');
 select results_eq(
   format($$select count(*) filter (where status = 'open')::integer, count(*) filter (where status = 'resolved' and resolved_at is not null)::integer

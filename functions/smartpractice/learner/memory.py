@@ -211,12 +211,26 @@ def elapsed_days(*, last_reviews: Sequence[datetime | None], now: datetime) -> F
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ForgettingCurve:
+    """fsrs's power forgetting curve R(t) = (1 + factor · t / S) ** decay, t in whole days."""
+
+    decay: float  # negative
+    factor: float  # 0.9 ** (1 / decay) − 1, so that R(S) = 0.9
+
+
+def forgetting_curve(scheduler: Scheduler | None = None) -> ForgettingCurve:
+    """The curve's constants for a scheduler (the nightly SQL decay receives these, not its own)."""
+    decay = -float((scheduler or DEFAULT_SCHEDULER).parameters[20])
+    return ForgettingCurve(decay=decay, factor=0.9 ** (1.0 / decay) - 1.0)
+
+
 def retrievability_array(
     *, stability: ArrayLike, elapsed_days: ArrayLike, scheduler: Scheduler | None = None
 ) -> FloatArray:
     """fsrs retrievability element-wise, same whole-day rule; NaN stability or NaN days → 1.0 (no trace)."""
-    decay = -(scheduler or DEFAULT_SCHEDULER).parameters[20]
-    factor = 0.9 ** (1.0 / decay) - 1.0  # R(S days) = 0.9 by construction of fsrs
+    curve = forgetting_curve(scheduler)
+    decay, factor = curve.decay, curve.factor
     s = np.asarray(stability, dtype=np.float64)
     days = np.asarray(elapsed_days, dtype=np.float64)
     missing = np.isnan(s) | np.isnan(days)

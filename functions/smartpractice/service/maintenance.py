@@ -7,7 +7,7 @@ for the same date — a retried schedule — changes nothing. A step that fails 
 again next time (every step is itself idempotent, so a partial first attempt does no harm).
 
 The steps live in maintenance_mastery (decay, snapshots) and maintenance_refits (BKT, IRT); the SQL
-does aggregates and retention set-based.
+does decay (with the memory model's curve constants), aggregates and retention set-based.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ class MaintenanceConfig:
     read_page: int = 1000  # must not exceed PostgREST's db-max-rows
     ids_per_filter: int = 100  # uuids per `in.(...)` filter: keeps request URLs ~4 kB
     decay_tolerance: float = 1e-6  # smaller changes are not written (no history row for noise)
+    decay_users: int = 5_000  # learners per apply_decay call (one transaction of ~100,000 rows)
     bkt_window_days: int = 90
     bkt_min_observations: int = 200
     bkt_max_sequence_length: int = 200  # first N opportunities of a learner × skill in the window
@@ -48,8 +49,8 @@ class MaintenanceConfig:
     progress_every_rows: int = 100_000
 
     def __post_init__(self) -> None:
-        if self.read_page < 1 or self.ids_per_filter < 1 or self.max_attempt_rows < 1:
-            raise ValueError("read_page, ids_per_filter and max_attempt_rows must be >= 1")
+        if min(self.read_page, self.ids_per_filter, self.max_attempt_rows, self.decay_users) < 1:
+            raise ValueError("read_page, ids_per_filter, max_attempt_rows and decay_users must be >= 1")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,52 +8,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
+from smartpractice.learner.memory import forgetting_curve
 from smartpractice.service import scoring
 from smartpractice.service.maintenance_io import (
     KeysetReader,
     Row,
     StepContext,
     chunks,
-    keyset_batches,
     log_event,
     read_table,
 )
 from smartpractice.service.states import effective_mastery_at
 
-DECAY_COLUMNS = "user_id,skill_id,p_mastery,effective_mastery,stability,last_review,version"
 SNAPSHOT_MASTERY_COLUMNS = "user_id,skill_id,p_mastery,stability,last_review"
 
 
-
-
-def decay_updates(rows: Sequence[Row], *, at: datetime, tolerance: float) -> list[Row]:
-    """apply_decay items for the rows whose effective mastery moves by more than `tolerance`."""
-    if not rows:
-        return []
-    values = effective_mastery_at(rows, at=at)
-    return [
-        {"user_id": row["user_id"], "skill_id": int(row["skill_id"]), "expected_version": int(row["version"]),
-         "effective_mastery": float(value)}
-        for row, value in zip(rows, values, strict=True)
-        if abs(float(value) - float(row["effective_mastery"])) > tolerance
-    ]
-
-
 def run_decay(ctx: StepContext) -> dict[str, int]:
-    reader = KeysetReader(ctx.store, "user_skill_mastery", DECAY_COLUMNS, major="user_id", minor="skill_id")
-    scanned = sent = changed = 0
-    for batch in keyset_batches(reader, batch_size=ctx.batch_size, page=ctx.config.read_page):
-        updates = decay_updates(batch, at=ctx.day_end, tolerance=ctx.config.decay_tolerance)
-        scanned += len(batch)
-        if updates:
-            sent += len(updates)
-            changed += int(ctx.store.call("apply_decay", {"p_run_date": ctx.run_date_iso, "p_rows": updates}))
-        log_event("maintenance decay batch", step="decay", run_date=ctx.run_date_iso, rows_scanned=scanned,
-                  rows_sent=sent, rows_changed=changed)
-    # rows_sent - rows_changed = rows skipped because the learner answered in the meantime
-    return {"rows_scanned": scanned, "rows_sent": sent, "rows_changed": changed}
+    """Forgetting as of the end of run_date, set-based in SQL (apply_decay), `decay_users` learners per call.
+
+    The curve's constants come from learner.memory (the fsrs scheduler's parameters), so the SQL and
+    the request-time numpy evaluation (states.effective_mastery_at) use the same curve.
+    """
+    curve = forgetting_curve()
+    users = scanned = changed = 0
+    after: str | None = None
+    while True:
+        result = ctx.store.call("apply_decay", {
+            "p_run_date": ctx.run_date_iso, "p_as_of": ctx.day_end.isoformat(), "p_decay": curve.decay,
+            "p_factor": curve.factor, "p_tolerance": ctx.config.decay_tolerance, "p_after_user": after,
+            "p_max_users": ctx.config.decay_users})
+        users += int(result["users"])
+        scanned += int(result["rows_scanned"])
+        changed += int(result["rows_changed"])
+        log_event("maintenance decay batch", step="decay", run_date=ctx.run_date_iso, users=users,
+                  rows_scanned=scanned, rows_changed=changed)
+        if int(result["users"]) < ctx.config.decay_users:
+            return {"users": users, "rows_scanned": scanned, "rows_changed": changed}
+        after = str(result["last_user_id"])
 
 
 # --- daily snapshots --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from smartpractice.api.models import MaintenanceRequest, MaintenanceResponse
 from smartpractice.learner import bkt_em, irt
 from smartpractice.learner.bkt import BKTParams
+from smartpractice.learner.memory import forgetting_curve
 from smartpractice.learner.simulation import simulate_bkt_sequences, simulate_irt_responses
 from smartpractice.service import scoring
 from smartpractice.service.deps import MaintenanceDeps
@@ -98,20 +100,25 @@ class FakeServiceStore:
         runs.append({"run_date": p_run_date, "step": p_step, "counts": p_counts, "runs": 1})
         return runs[-1]
 
-    def _apply_decay(self, p_run_date: str, p_rows: list[Row]) -> int:
-        changed = 0
-        for item in p_rows:
-            for row in self.tables["user_skill_mastery"]:
-                if (row["user_id"], row["skill_id"]) == (item["user_id"], item["skill_id"]) \
-                        and row["version"] == item["expected_version"] \
-                        and row["effective_mastery"] != item["effective_mastery"]:
-                    self.tables.setdefault("mastery_history", []).append(
-                        {"user_id": row["user_id"], "skill_id": row["skill_id"], "trigger_type": "decay",
-                         "mastery_before": row["effective_mastery"], "mastery_after": item["effective_mastery"]})
-                    row.update(effective_mastery=item["effective_mastery"], version=row["version"] + 1)
-                    changed += 1
-        return changed
-
+    def _apply_decay(self, p_run_date: str, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
+                     p_after_user: str | None, p_max_users: int) -> Row:
+        # Mirrors the SQL: the next p_max_users learners after p_after_user, p_mastery × R(whole days).
+        rows = sorted(self.tables.get("user_skill_mastery", []), key=lambda r: (r["user_id"], r["skill_id"]))
+        users = sorted({r["user_id"] for r in rows if p_after_user is None or r["user_id"] > p_after_user})
+        users = users[:p_max_users]
+        as_of = datetime.fromisoformat(p_as_of)
+        scanned = changed = 0
+        for row in (r for r in rows if r["user_id"] in users):
+            scanned += 1
+            value = row["p_mastery"]
+            if row["stability"] is not None and row["last_review"] is not None:
+                days = max(math.floor((as_of - datetime.fromisoformat(row["last_review"])).total_seconds() / 86400), 0)
+                value *= (1.0 + p_factor * days / row["stability"]) ** p_decay
+            if abs(value - row["effective_mastery"]) > p_tolerance:
+                row.update(effective_mastery=value, version=row["version"] + 1)
+                changed += 1
+        return {"users": len(users), "rows_scanned": scanned, "rows_changed": changed,
+                "last_user_id": users[-1] if users else None}
     def _write_daily_snapshots(self, p_run_date: str, p_rows: list[Row]) -> int:
         snapshots = self.tables.setdefault("user_performance_snapshots", [])
         for item in p_rows:
@@ -174,48 +181,33 @@ def decay_table() -> list[Row]:
     ]
 
 
-def test_decay_sends_exactly_the_rows_that_move_with_hand_computed_values() -> None:
-    store = FakeServiceStore({"user_skill_mastery": decay_table()})
-    response = run(store, steps=["decay"])
-    [payload] = store.rpc_calls("apply_decay")
-    assert payload["p_run_date"] == "2026-11-22"
-    assert [(r["user_id"], r["skill_id"], r["expected_version"]) for r in payload["p_rows"]] == [
-        (user(1), 1, 3), (user(1), 2, 1)]
-    assert [r["effective_mastery"] for r in payload["p_rows"]] == [pytest.approx(0.72, abs=1e-12),
-                                                                   pytest.approx(0.45, abs=1e-12)]
-    [step] = response.steps
-    assert (step.step, step.status, step.counts) == ("decay", "done",
-                                                     {"rows_scanned": 5, "rows_sent": 2, "rows_changed": 2})
-    assert len(store.tables["mastery_history"]) == 2
-    assert store.rpc_calls("record_maintenance_run") == [
-        {"p_run_date": "2026-11-22", "p_step": "decay",
-         "p_counts": {"rows_scanned": 5, "rows_sent": 2, "rows_changed": 2}}]
+def test_decay_walks_the_learners_in_slices_with_the_memory_models_curve() -> None:
+    rows = [mastery_row(user(u), k, p=0.9, stability=4.0, last_review=DAY_END - timedelta(days=4.5))
+            for u in range(1, 8) for k in (1, 2, 3)]
+    store = FakeServiceStore({"user_skill_mastery": rows})
+    response = run(store, steps=["decay"], config=MaintenanceConfig(decay_users=3))
+    calls = store.rpc_calls("apply_decay")
+    assert [c["p_after_user"] for c in calls] == [None, user(3), user(6)]  # the last slice has 1 learner
+    curve = forgetting_curve()
+    assert {(c["p_decay"], c["p_factor"], c["p_as_of"], c["p_tolerance"], c["p_max_users"]) for c in calls} == {
+        (curve.decay, curve.factor, DAY_END.isoformat(), 1e-6, 3)}
+    assert curve.decay < 0 and (1 + curve.factor) ** curve.decay == pytest.approx(0.9, abs=1e-12)  # R(S) = 0.9
+    assert response.steps[0].counts == {"users": 7, "rows_scanned": 21, "rows_changed": 21}
+    # 4 whole days at stability 4: R = 0.9 exactly
+    assert [r["effective_mastery"] for r in store.tables["user_skill_mastery"]] == [pytest.approx(0.81, abs=1e-12)] * 21
 
 
-def test_decay_reads_by_keyset_in_bounded_batches_under_a_row_cap() -> None:
-    rows = [mastery_row(user(u), s, p=0.9, stability=1.0, last_review=DAY_START - timedelta(days=3))
-            for u in range(1, 8) for s in range(1, 38)]  # 259 rows, each user spans several pages
-    store = FakeServiceStore({"user_skill_mastery": rows}, max_rows=30)
-    response = run(store, steps=["decay"], batch_size=100, config=MaintenanceConfig(read_page=30))
-    batches = store.rpc_calls("apply_decay")
-    assert [len(b["p_rows"]) for b in batches] == [100, 100, 59]
-    sent = [(r["user_id"], r["skill_id"]) for b in batches for r in b["p_rows"]]
-    assert sent == sorted((r["user_id"], r["skill_id"]) for r in rows)  # each row once, in key order
-    assert max(store.page_sizes) <= 30
-    assert response.steps[0].counts == {"rows_scanned": 259, "rows_sent": 259, "rows_changed": 259}
-
-
-def test_decay_skips_rows_whose_version_moved_meanwhile() -> None:
-    store = FakeServiceStore({"user_skill_mastery": decay_table()})
-
-    def learner_answers(name: str, args: dict[str, Any]) -> None:
-        if name == "apply_decay":
-            store.tables["user_skill_mastery"][0]["version"] += 1
-
-    store.before_call = learner_answers
-    response = run(store, steps=["decay"])
-    assert response.steps[0].counts == {"rows_scanned": 5, "rows_sent": 2, "rows_changed": 1}
-    assert store.tables["user_skill_mastery"][0]["effective_mastery"] == 0.8
+def test_decay_stops_after_an_empty_slice_and_a_rerun_changes_nothing() -> None:
+    rows = [mastery_row(user(u), 1, p=0.5, stability=2.0, last_review=DAY_END - timedelta(days=9))
+            for u in range(1, 7)]
+    store = FakeServiceStore({"user_skill_mastery": rows})
+    run(store, steps=["decay"], config=MaintenanceConfig(decay_users=3))
+    assert [c["p_after_user"] for c in store.rpc_calls("apply_decay")] == [None, user(3), user(6)]
+    again = run(store, steps=["decay"], run_date=date(2026, 11, 23), now=NOW + timedelta(days=1))
+    assert again.steps[0].counts["rows_changed"] == 6  # a day later: one more whole day of forgetting
+    store.tables.pop("maintenance_runs")
+    repeat = run(store, steps=["decay"], run_date=date(2026, 11, 23), now=NOW + timedelta(days=1))
+    assert repeat.steps[0].counts == {"users": 6, "rows_scanned": 6, "rows_changed": 0}
 
 
 # --- snapshots --------------------------------------------------------------------------------------

@@ -54,13 +54,14 @@ def _already_answered(context: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps) -> SubmitAnswerResponse:
+    key_soon = deps.service.answer_key_soon(body.question_id)  # nothing of it is returned before the checks
     context = deps.learner.answer_context(session_id=body.session_id, question_id=body.question_id,
                                           idempotency_key=body.idempotency_key)
     stored = _already_answered(context)
     if stored is not None:
         return _replay(stored)
     question = _checked(context)
-    key_row = deps.service.answer_key(body.question_id)
+    key_row = key_soon.result()
     if key_row is None:
         raise NotFound("question not found", code="question_not_found")
     key = AnswerKey(question_type=str(question["question_type"]),

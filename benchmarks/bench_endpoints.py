@@ -26,7 +26,8 @@ from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.settings import load_settings
 
 # REST calls each function makes (read off the service code; see db/repository.py).
-# submit_answer: 3 calls, 2 in sequence (the answer key is read while the learner context is).
+# submit_answer: 3 calls, 2 in sequence (the answer key is read while the learner context is);
+# next_question: 2, plus the question bank once a minute per instance (SP_QUESTION_BANK_TTL_SECONDS).
 ROUND_TRIPS = {"start_session": 1, "next_question": 2, "submit_answer": 3, "complete_session": 2, "insights": 1}
 
 

@@ -35,6 +35,7 @@ ENV_VARS: Mapping[str, str] = {
     "SP_CONFLICT_MAX_RETRIES": "conflict_max_retries",
     "SP_CONFLICT_BACKOFF_MS": "conflict_backoff_ms",
     "SP_RETRY_AFTER_SECONDS": "retry_after_seconds",
+    "SP_QUESTION_BANK_TTL_SECONDS": "question_bank_ttl_seconds",
 }
 _FIELD_TO_ENV = {field: var for var, field in ENV_VARS.items()}
 
@@ -66,6 +67,9 @@ class Settings(BaseModel):
     conflict_max_retries: int = Field(default=3, ge=0, le=10)
     conflict_backoff_ms: int = Field(default=20, ge=0, le=2000)
     retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+    # How long an instance reuses the question bank it read (structure, Elo difficulties, exposure) for
+    # next_question; 0 reads it on every request.
+    question_bank_ttl_seconds: int = Field(default=60, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

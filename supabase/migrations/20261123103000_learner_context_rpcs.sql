@@ -11,15 +11,50 @@
 create index session_questions_user_id_question_id_idx
   on public.session_questions (user_id, question_id, served_at);
 
--- next_question: the session, this session's progress, the candidate pool (columnar: one array per
--- feature, so a large pool parses quickly) with the learner's last sight of each question, the
--- learner's mastery rows and the prerequisite graph. Request filters override the session's.
-create or replace function public.next_question_context(
-  p_session_id uuid,
-  p_topic_ids bigint[] default null,
-  p_skill_ids bigint[] default null,
-  p_exam_section text default null
-)
+-- The question bank for selection, columnar (one array per feature, so a large bank parses quickly):
+-- active questions with their topic, subject, exam section, skills with Elo difficulties, and global
+-- exposure. Content only (readable by every authenticated user); next_question caches it per instance
+-- for a short time (SP_QUESTION_BANK_TTL_SECONDS), so it is read about once a minute, not per request.
+create or replace function public.question_bank()
+returns json
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  with tagged as (
+    select qs.question_id,
+           array_agg(qs.skill_id order by qs.skill_id) as skill_ids,
+           -- a tenth of an Elo point is ample precision, and numeric serialises faster than float8
+           array_agg(round(qs.elo_difficulty::numeric, 1) order by qs.skill_id) as difficulties
+    from public.question_skills qs
+    group by qs.question_id
+  ),
+  bank as (
+    select q.id, q.topic_id, tp.subject_id, q.exam_section, t.skill_ids, t.difficulties,
+           coalesce(p.times_seen, 0) as times_seen
+    from public.questions q
+    join public.topics tp on tp.id = q.topic_id
+    join tagged t on t.question_id = q.id
+    left join public.question_difficulty_params p on p.question_id = q.id
+    where q.is_active
+  )
+  select json_build_object(
+    'id', coalesce(array_agg(b.id order by b.id), '{}'),
+    'topic_id', coalesce(array_agg(b.topic_id order by b.id), '{}'),
+    'subject_id', coalesce(array_agg(b.subject_id order by b.id), '{}'),
+    'exam_section', coalesce(array_agg(b.exam_section order by b.id), '{}'),
+    'skill_ids', coalesce(json_agg(b.skill_ids order by b.id), '[]'::json),
+    'difficulties', coalesce(json_agg(b.difficulties order by b.id), '[]'::json),
+    'times_seen', coalesce(array_agg(b.times_seen order by b.id), '{}'))
+  from bank b
+$$;
+revoke execute on function public.question_bank() from public, anon;
+grant execute on function public.question_bank() to authenticated, service_role;
+
+-- next_question: the session, this session's answered questions, when the learner last saw each
+-- question (sparse: only the questions seen), the learner's mastery rows and the prerequisite graph.
+create or replace function public.next_question_context(p_session_id uuid)
 returns json
 language plpgsql
 stable
@@ -28,15 +63,9 @@ set search_path = ''
 as $$
 declare
   v_user_id uuid := auth.uid();
-  v_session jsonb;
-  v_topic_ids bigint[] := p_topic_ids;
-  v_skill_ids bigint[] := p_skill_ids;
-  v_subject_id bigint;
-  v_exam_section text;
-  v_answered bigint[];
-  v_correct integer;
+  v_session json;
 begin
-  select jsonb_build_object('id', s.id, 'status', s.status, 'mode', s.mode, 'filters', s.filters)
+  select json_build_object('id', s.id, 'status', s.status, 'mode', s.mode, 'filters', s.filters)
     into v_session
   from public.practice_sessions s
   where s.id = p_session_id and s.user_id = v_user_id;
@@ -44,63 +73,21 @@ begin
     return json_build_object('session', null);
   end if;
 
-  if v_topic_ids is null and jsonb_typeof(v_session -> 'filters' -> 'topic_ids') = 'array' then
-    select array_agg(v::bigint) into v_topic_ids
-    from jsonb_array_elements_text(v_session -> 'filters' -> 'topic_ids') v;
-  end if;
-  if v_skill_ids is null and jsonb_typeof(v_session -> 'filters' -> 'skill_ids') = 'array' then
-    select array_agg(v::bigint) into v_skill_ids
-    from jsonb_array_elements_text(v_session -> 'filters' -> 'skill_ids') v;
-  end if;
-  v_subject_id := (v_session -> 'filters' ->> 'subject_id')::bigint;
-  v_exam_section := coalesce(p_exam_section, v_session -> 'filters' ->> 'exam_section');
-
-  select coalesce(array_agg(sq.question_id), '{}'), count(*) filter (where sq.is_correct)
-    into v_answered, v_correct
-  from public.session_questions sq
-  where sq.session_id = p_session_id and sq.user_id = v_user_id and sq.answered_at is not null;
-
   return json_build_object(
     'session', v_session,
-    'answered', cardinality(v_answered),
-    'correct', v_correct,
-    'pool', (
-      with tagged as (
-        select qs.question_id,
-               array_agg(qs.skill_id order by qs.skill_id) as skill_ids,
-               -- a tenth of an Elo point is ample precision, and numeric serialises faster than float8
-               array_agg(round(qs.elo_difficulty::numeric, 1) order by qs.skill_id) as difficulties
-        from public.question_skills qs
-        group by qs.question_id
-      ),
-      last_seen as (
-        select sq.question_id, max(sq.served_at) as served_at
-        from public.session_questions sq
-        where sq.user_id = v_user_id
-        group by sq.question_id
-      ),
-      pool as (
-        select q.id, t.skill_ids, t.difficulties, coalesce(p.times_seen, 0) as times_seen,
-               round(extract(epoch from l.served_at)) as last_seen_epoch
-        from public.questions q
-        join public.topics tp on tp.id = q.topic_id
-        join tagged t on t.question_id = q.id
-        left join public.question_difficulty_params p on p.question_id = q.id
-        left join last_seen l on l.question_id = q.id
-        where q.is_active
-          and (v_topic_ids is null or q.topic_id = any (v_topic_ids))
-          and (v_subject_id is null or tp.subject_id = v_subject_id)
-          and (v_exam_section is null or q.exam_section = v_exam_section)
-          and (v_skill_ids is null or t.skill_ids && v_skill_ids)
-          and q.id <> all (v_answered)
-      )
-      select json_build_object(
-        'id', coalesce(array_agg(p.id order by p.id), '{}'),
-        'skill_ids', coalesce(json_agg(p.skill_ids order by p.id), '[]'::json),
-        'difficulties', coalesce(json_agg(p.difficulties order by p.id), '[]'::json),
-        'times_seen', coalesce(array_agg(p.times_seen order by p.id), '{}'),
-        'last_seen_epoch', coalesce(array_agg(p.last_seen_epoch order by p.id), '{}'))
-      from pool p),
+    'answered_ids', (select coalesce(array_agg(sq.question_id order by sq.position), '{}')
+                     from public.session_questions sq
+                     where sq.session_id = p_session_id and sq.user_id = v_user_id and sq.answered_at is not null),
+    'correct', (select count(*) from public.session_questions sq
+                where sq.session_id = p_session_id and sq.user_id = v_user_id and sq.answered_at is not null
+                  and sq.is_correct),
+    'seen', (select json_build_object('question_id', coalesce(array_agg(l.question_id order by l.question_id), '{}'),
+                                      'epoch', coalesce(array_agg(round(extract(epoch from l.served_at))
+                                                                  order by l.question_id), '{}'))
+             from (select sq.question_id, max(sq.served_at) as served_at
+                   from public.session_questions sq
+                   where sq.user_id = v_user_id
+                   group by sq.question_id) l),
     'mastery', (select coalesce(json_agg(m order by m.skill_id), '[]'::json)
                 from public.user_skill_mastery m where m.user_id = v_user_id),
     'prerequisites', (select coalesce(json_agg(json_build_array(sp.skill_id, sp.prerequisite_skill_id)), '[]'::json)
@@ -108,8 +95,8 @@ begin
   );
 end;
 $$;
-revoke execute on function public.next_question_context(uuid, bigint[], bigint[], text) from public, anon;
-grant execute on function public.next_question_context(uuid, bigint[], bigint[], text) to authenticated, service_role;
+revoke execute on function public.next_question_context(uuid) from public, anon;
+grant execute on function public.next_question_context(uuid) to authenticated, service_role;
 
 -- submit_answer: an earlier answer with this idempotency key, the session's status and progress (other
 -- questions), the question with its skills, and the learner's mastery rows and BKT parameters for those

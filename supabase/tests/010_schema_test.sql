@@ -103,15 +103,15 @@ select is_empty(
 select set_eq(
   $$select p.proname::text from product_functions p
     where p.pronamespace = 'public'::regnamespace and has_function_privilege('authenticated', p.oid, 'EXECUTE')$$,
-  array['cohort_mastery_distribution', 'next_question_context', 'answer_context', 'session_summary_context',
-        'insights_context'],
+  array['cohort_mastery_distribution', 'next_question_context', 'question_bank', 'answer_context',
+        'session_summary_context', 'insights_context'],
   'authenticated can call only the k-anonymous cohort RPC and the security-invoker context reads');
 
 select set_eq(
   $$select p.proname::text from product_functions p
     where p.pronamespace = 'public'::regnamespace and has_function_privilege('service_role', p.oid, 'EXECUTE')$$,
   array['start_session', 'serve_question', 'record_answer', 'complete_session', 'apply_decay',
-        'next_question_context', 'answer_context', 'session_summary_context', 'insights_context',
+        'next_question_context', 'question_bank', 'answer_context', 'session_summary_context', 'insights_context',
         'write_daily_snapshots', 'refresh_aggregates', 'upsert_bkt_params', 'upsert_irt_params',
         'apply_retention', 'record_maintenance_run', 'cohort_mastery_distribution', 'refresh_cohort_stats'],
   'service_role can call every RPC');

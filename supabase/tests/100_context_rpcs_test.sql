@@ -24,21 +24,17 @@ select tests.authenticate_as((select id from ids where name = 'a'));
 create temp table nq as select public.next_question_context((select a_session from fixture))::jsonb as c;
 select is((select (c -> 'session' ->> 'id')::uuid from nq), (select a_session from fixture),
           'next_question_context: the learner''s own session');
-select is((select (c ->> 'answered')::int || '/' || (c ->> 'correct')::int from nq), '3/2',
-          'next_question_context: answered/correct in this session');
-select is((select jsonb_array_length(c -> 'pool' -> 'id')::bigint from nq),
-          (select active_questions - 3 from fixture), 'the pool is every active question not yet answered here');
-select is((select count(*) from nq, jsonb_array_elements(c -> 'pool' -> 'last_seen_epoch') e
-           where e <> 'null'::jsonb), 5::bigint,
-          'last_seen is set for exactly the pool questions seen before (questions 4–8 of the first session)');
+select is((select c -> 'answered_ids' from nq), '[1, 2, 3]'::jsonb,
+          'next_question_context: the questions answered in this session, in order');
+select is((select (c ->> 'correct')::int from nq), 2, 'next_question_context: correct answers in this session');
+select is((select jsonb_array_length(c -> 'seen' -> 'question_id')::bigint from nq), 8::bigint,
+          'last seen: one entry per question this learner was ever served (1–8)');
 select is((select jsonb_array_length(c -> 'mastery')::bigint from nq), (select a_mastery_rows from fixture),
           'next_question_context: all of the learner''s mastery rows');
 select is((select jsonb_array_length(c -> 'prerequisites')::bigint from nq),
           (select count(*) from public.skill_prerequisites), 'next_question_context: the prerequisite graph');
-select is((select json_array_length(public.next_question_context((select a_session from fixture),
-                                                                  array[1]::bigint[]) -> 'pool' -> 'id')::bigint),
-          (select count(*) from public.questions q where q.is_active and q.topic_id = 1 and q.id > 3),
-          'request topic filter narrows the pool');
+select is((select json_array_length(public.question_bank() -> 'id')::bigint),
+          (select active_questions from fixture), 'question_bank: every active question');
 
 create temp table ac as select public.answer_context((select a_session from fixture), 1, 'no-such-key') as c;
 select is((select (c ->> 'answered')::int || '/' || (c ->> 'correct')::int from ac), '2/1',

@@ -41,11 +41,11 @@ class LearnerStore:
     def _context(self, name: str, args: dict[str, Any]) -> Row:
         return cast(Row, self._db.rpc(name, args).execute().data or {})
 
-    def next_question_context(self, *, session_id: UUID, topic_ids: Sequence[int] | None,
-                              skill_ids: Sequence[int] | None, exam_section: str | None) -> Row:
-        return self._context("next_question_context", {
-            "p_session_id": str(session_id), "p_topic_ids": _ids(topic_ids) if topic_ids else None,
-            "p_skill_ids": _ids(skill_ids) if skill_ids else None, "p_exam_section": exam_section})
+    def next_question_context(self, session_id: UUID) -> Row:
+        return self._context("next_question_context", {"p_session_id": str(session_id)})
+
+    def question_bank(self) -> Row:
+        return self._context("question_bank", {})
 
     def answer_context(self, *, session_id: UUID, question_id: int, idempotency_key: str) -> Row:
         return self._context("answer_context", {"p_session_id": str(session_id), "p_question_id": question_id,

@@ -8,7 +8,6 @@ Per candidate question (over its skills k):
 - prerequisite readiness = min over the skills' prerequisites of effective mastery (1 without any);
 - seconds since this learner last saw the question (inf if never), and global exposure (times_seen).
 
-The pool arrives columnar (one array per feature) from next_question_context.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, Skil
 
 @dataclass(frozen=True, slots=True)
 class CandidatePool:
-    """The questions a learner may be served next (from next_question_context), as aligned arrays.
+    """The questions a learner may be served next (a filtered QuestionBank), as aligned arrays.
 
     Skills are padded to the widest question: skill_ids −1 and difficulties NaN where a question has fewer.
     """
@@ -63,24 +62,6 @@ class CandidatePool:
     difficulties: FloatArray  # (n, k) Elo difficulty per question × skill
     times_seen: FloatArray  # (n,) global exposure
     last_seen_epoch: FloatArray  # (n,) when this learner last saw it, NaN = never
-
-    @classmethod
-    def from_columns(cls, columns: Mapping[str, Sequence[Any]]) -> CandidatePool:
-        skills = columns["skill_ids"]
-        width = max((len(s) for s in skills), default=1)
-        skill_ids = np.full((len(skills), width), -1, dtype=np.int64)
-        difficulties = np.full((len(skills), width), np.nan)
-        for i, (ids, ds) in enumerate(zip(skills, columns["difficulties"], strict=True)):
-            skill_ids[i, :len(ids)] = ids
-            difficulties[i, :len(ds)] = ds
-        return cls(
-            question_ids=np.array(columns["id"], dtype=np.int64),
-            skill_ids=skill_ids,
-            difficulties=difficulties,
-            times_seen=np.array([t or 0 for t in columns["times_seen"]], dtype=np.float64),
-            last_seen_epoch=np.array([np.nan if t is None else t for t in columns["last_seen_epoch"]],
-                                     dtype=np.float64),
-        )
 
     def __len__(self) -> int:
         return int(self.question_ids.shape[0])

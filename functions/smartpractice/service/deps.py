@@ -10,6 +10,7 @@ import numpy as np
 from smartpractice.config import Settings
 from smartpractice.db.clients import ClientFactory, shared_factory
 from smartpractice.db.repository import LearnerStore, ServiceStore
+from smartpractice.service.question_bank import QuestionBankCache, shared_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class LearnerDeps:
     service: ServiceStore  # service role: answer keys and write RPCs only
     now: datetime
     rng: np.random.Generator
+    question_bank: QuestionBankCache
     retry: RetryPolicy = RetryPolicy()
 
 
@@ -45,6 +47,7 @@ def learner_deps(*, settings: Settings, jwt: str, factory: ClientFactory | None 
         service=ServiceStore(clients.for_service()),
         now=datetime.now(UTC),
         rng=np.random.default_rng(),
+        question_bank=shared_cache(project_url=settings.supabase_url, ttl_seconds=settings.question_bank_ttl_seconds),
         retry=RetryPolicy(settings.conflict_max_retries, settings.conflict_backoff_ms),
     )
 

@@ -16,8 +16,9 @@ from smartpractice.api.models import (
     SkillRef,
 )
 from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
-from smartpractice.service.candidates import CandidatePool, build_candidates, skill_views
+from smartpractice.service.candidates import build_candidates, skill_views
 from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.question_bank import PoolFilter
 from smartpractice.service.sessions import require_active_session, target_questions
 from smartpractice.service.states import UNPRACTISED_MASTERY
 
@@ -27,12 +28,16 @@ def _options(raw: Any) -> list[QuestionOption]:
 
 
 def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps) -> NextQuestionResponse:
-    context = deps.learner.next_question_context(session_id=body.session_id, topic_ids=body.topic_ids,
-                                                 skill_ids=body.skill_ids, exam_section=body.exam_section)
+    context = deps.learner.next_question_context(body.session_id)
     session = require_active_session(context.get("session"))
-    progress = NextQuestionProgress(answered=int(context["answered"]), correct=int(context["correct"]),
+    answered = [int(q) for q in context["answered_ids"]]
+    progress = NextQuestionProgress(answered=len(answered), correct=int(context["correct"]),
                                     target=target_questions(session))
-    pool = CandidatePool.from_columns(context["pool"])
+    where = PoolFilter.merged(session_filters=session.get("filters") or {}, topic_ids=body.topic_ids,
+                              skill_ids=body.skill_ids, exam_section=body.exam_section)
+    bank = deps.question_bank.get(deps.learner.question_bank)
+    pool = bank.pool(where=where, exclude=answered, seen_ids=context["seen"]["question_id"],
+                     seen_epochs=context["seen"]["epoch"])
     if not len(pool):
         return NextQuestionResponse(session_id=body.session_id, status="exhausted", session_progress=progress,
                                     exhausted_reason="every question matching the session's filters is answered")

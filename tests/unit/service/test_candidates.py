@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from smartpractice.service.candidates import CandidatePool, SkillView, build_candidates
+from smartpractice.service.candidates import SkillView, build_candidates
+from smartpractice.service.question_bank import PoolFilter, QuestionBank
 from smartpractice.service.states import UNPRACTISED_MASTERY
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -18,13 +19,13 @@ def _elo(rating: float, difficulty: float) -> float:
 
 
 def test_features_of_a_small_pool() -> None:
-    pool = CandidatePool.from_columns({
-        "id": [10, 11, 12],
+    bank = QuestionBank.from_columns({
+        "id": [10, 11, 12], "topic_id": [1, 1, 2], "subject_id": [1, 1, 1], "exam_section": ["math"] * 3,
         "skill_ids": [[1], [1, 2], [3]],
         "difficulties": [[1200.0], [1250.0, 1150.0], [1200.0]],
-        "times_seen": [5, 0, None],
-        "last_seen_epoch": [NOW.timestamp() - 3600.0, None, None],
+        "times_seen": [5, 0, 0],
     })
+    pool = bank.pool(where=PoolFilter(), exclude=[], seen_ids=[10, 99], seen_epochs=[NOW.timestamp() - 3600.0, 1.0])
     views = {1: SkillView(rating=1300.0, count=10, mastery=0.8, due_score=0.3),
              2: SkillView(rating=1100.0, count=4, mastery=0.4, due_score=0.0)}  # skill 3 never practised
     candidates = build_candidates(pool=pool, views=views, prerequisites={2: [1], 3: [1, 2]}, now=NOW)
@@ -44,6 +45,6 @@ def test_features_of_a_small_pool() -> None:
 
 
 def test_empty_pool() -> None:
-    pool = CandidatePool.from_columns({"id": [], "skill_ids": [], "difficulties": [], "times_seen": [],
-                                       "last_seen_epoch": []})
-    assert len(pool) == 0
+    empty = QuestionBank.from_columns({"id": [], "topic_id": [], "subject_id": [], "exam_section": [],
+                                       "skill_ids": [], "difficulties": [], "times_seen": []})
+    assert len(empty.pool(where=PoolFilter(), exclude=[], seen_ids=[1], seen_epochs=[1.0])) == 0

@@ -1,0 +1,192 @@
+"""Static security checks from the catalog, over every schema the API roles can reach (USAGE granted to anon or
+authenticated), not only `public`: RLS and policies on every relation, views that run as the caller,
+SECURITY DEFINER functions (who may execute them, pinned search_path), and the shape of every policy.
+
+Left out: objects owned by extensions (pgTAP, pgcrypto, pg_cron) and the gateway tests' throwaway objects
+(gwt<6 hex>_*). Every exception below is an explicit, reviewed entry with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests import figures
+
+pytestmark = pytest.mark.stack
+
+TEST_OBJECT = re.compile(r"^gwt[0-9a-f]{6}_")
+API_ROLES = ("anon", "authenticated")
+
+# RLS on and no policy at all: nobody but the service role (which bypasses RLS) and definer code reads them.
+DENY_ALL_TABLES = {
+    "public.question_answer_keys": "answer keys: read by the grading function with the service role only",
+    "public.maintenance_runs": "maintenance bookkeeping: written and read by run_maintenance (service role)",
+    "private.cohort_mastery_stats": "cohort cache: read only inside the k-anonymous security-definer function",
+}
+# Views that do not run as the caller (none: question_catalog is security_invoker).
+REVIEWED_DEFINER_VIEWS: dict[str, str] = {}
+# SECURITY DEFINER functions anon/authenticated may execute.
+DEFINER_ALLOW_LIST = {
+    "private.cohort_mastery_distribution(bigint)":
+        "k-anonymous (k >= 10) cohort percentiles; learners reach it only through public.cohort_mastery_distribution",
+}
+# Supabase's own auth schema (the local bootstrap stands in for it): no API role holds any privilege there.
+PLATFORM_SCHEMAS = ("auth",)
+# Schemas anon/authenticated may USE: public (exposed by the API), private (definer code, EXECUTE only where
+# granted), extensions (pgcrypto, pgTAP) and auth (auth.uid() and friends). Not cron, not event_partitions.
+REACHABLE_SCHEMAS = ("auth", "extensions", "private", "public")
+
+_NOT_EXTENSION = """not exists (select 1 from pg_depend d where d.classid = '{catalog}'::regclass
+                                and d.objid = {oid} and d.deptype = 'e')"""
+
+
+@pytest.fixture(scope="module")
+def checked() -> Iterator[dict[str, int]]:
+    counts: dict[str, int] = {}
+    yield counts
+    figures.record(check="static security checks (catalog)", tried=sum(counts.values()), succeeded=0,
+                   note=", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+def _api_schemas(pg: psycopg.Connection) -> list[str]:
+    # `tests` holds the pgTAP helpers (supabase/tests/000-setup-tests-hooks.sql): test clusters only.
+    rows = pg.execute("""select n.nspname from pg_namespace n
+                         where n.nspname not in ('pg_catalog', 'information_schema', 'tests')
+                           and n.nspname !~ '^pg_'
+                           and (has_schema_privilege('anon', n.oid, 'USAGE')
+                                or has_schema_privilege('authenticated', n.oid, 'USAGE'))
+                         order by 1""").fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _relations(pg: psycopg.Connection, schemas: list[str]) -> list[tuple[str, str, bool, int, list[str]]]:
+    """(schema.name, relkind, rls on, policies, reloptions) of the non-extension relations of the schemas."""
+    rows = pg.execute(f"""
+        select n.nspname || '.' || c.relname, c.relkind::text, c.relrowsecurity,
+               (select count(*) from pg_policy p where p.polrelid = c.oid)::int, coalesce(c.reloptions, '{{}}')
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = any(%s) and c.relkind in ('r', 'p', 'v', 'm', 'f')
+          and {_NOT_EXTENSION.format(catalog='pg_class', oid='c.oid')}
+        order by 1""", (schemas,)).fetchall()
+    return [(str(r[0]), str(r[1]), bool(r[2]), int(r[3]), list(r[4])) for r in rows
+            if not TEST_OBJECT.match(str(r[0]).split(".", 1)[1])]
+
+
+def _api_privileges(pg: psycopg.Connection, relation: str) -> list[str]:
+    rows = pg.execute("""select r || ':' || p from unnest(%s::text[]) r,
+                           unnest(array['SELECT','INSERT','UPDATE','DELETE','TRUNCATE','REFERENCES','TRIGGER']) p
+                         where has_table_privilege(r, %s::regclass, p)""", (list(API_ROLES), relation)).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def test_every_reachable_relation_has_rls_and_policies(pg: psycopg.Connection, checked: dict[str, int]) -> None:
+    schemas = _api_schemas(pg)
+    assert schemas == sorted(REACHABLE_SCHEMAS)
+    relations = _relations(pg, schemas)
+    problems = []
+    for name, kind, rls, policies, options in relations:
+        schema = name.split(".", 1)[0]
+        if schema in PLATFORM_SCHEMAS:
+            if _api_privileges(pg, name):
+                problems.append(f"{name}: platform table readable/writable by {_api_privileges(pg, name)}")
+        elif kind in ("r", "p", "f"):
+            if not rls:
+                problems.append(f"{name}: row-level security is off")
+            if policies == 0 and name not in DENY_ALL_TABLES:
+                problems.append(f"{name}: no policy and not a reviewed deny-all table")
+            if name in DENY_ALL_TABLES and (policies or _api_privileges(pg, name)):
+                problems.append(f"{name}: reviewed as deny-all but has {policies} policies / "
+                                f"{_api_privileges(pg, name)}")
+        elif kind == "v" and "security_invoker=true" not in options and name not in REVIEWED_DEFINER_VIEWS:
+            problems.append(f"{name}: view runs with its owner's rights (not security_invoker)")
+        elif kind == "m" and _api_privileges(pg, name):
+            problems.append(f"{name}: materialized views have no RLS, yet {_api_privileges(pg, name)}")
+    assert problems == []
+    assert {n for n, *_ in relations} >= set(DENY_ALL_TABLES) | {"public.question_catalog"}
+    checked["relations in API-reachable schemas"] = len(relations)
+
+
+def test_partitions_of_exposed_tables_keep_rls(pg: psycopg.Connection, checked: dict[str, int]) -> None:
+    rows = pg.execute("""select c.oid::regclass::text, c.relrowsecurity from pg_inherits i
+                         join pg_class c on c.oid = i.inhrelid join pg_class parent on parent.oid = i.inhparent
+                         where parent.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')""").fetchall()
+    assert rows, "learning_events is partitioned: its partitions must be found"
+    assert [name for name, rls in rows if not rls] == []
+    assert [name for name, _ in rows if _api_privileges(pg, name)] == []
+    checked["partitions"] = len(rows)
+
+
+def _definer_functions(pg: psycopg.Connection) -> list[tuple[str, list[str], bool, bool]]:
+    rows = pg.execute(f"""
+        select p.oid::regprocedure::text, coalesce(p.proconfig, '{{}}'),
+               has_function_privilege('anon', p.oid, 'EXECUTE'),
+               has_function_privilege('authenticated', p.oid, 'EXECUTE')
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
+          and {_NOT_EXTENSION.format(catalog='pg_proc', oid='p.oid')}
+        order by 1""").fetchall()
+    return [(str(r[0]), list(r[1]), bool(r[2]), bool(r[3])) for r in rows if not TEST_OBJECT.search(str(r[0]))]
+
+
+def test_security_definer_functions_are_closed_and_pinned(pg: psycopg.Connection,
+                                                          checked: dict[str, int]) -> None:
+    functions = _definer_functions(pg)
+    names = [name for name, *_ in functions]
+    assert set(DEFINER_ALLOW_LIST) <= set(names)  # a stale allow-list entry is an error too
+    executable = [name for name, _, anon, authed in functions if anon or authed]
+    assert sorted(executable) == sorted(DEFINER_ALLOW_LIST)
+    assert [name for name, _, anon, _ in functions if anon] == []
+    # search_path = '' is stored as search_path="": every name inside must be schema-qualified
+    assert [name for name, config, *_ in functions if 'search_path=""' not in config] == []
+    checked["security-definer functions"] = len(functions)
+
+
+def test_policies_are_for_authenticated_and_use_select_auth_uid(pg: psycopg.Connection,
+                                                               checked: dict[str, int]) -> None:
+    rows = pg.execute("""select p.schemaname || '.' || p.tablename || ': ' || p.policyname, p.roles::text[],
+                                coalesce(p.qual, '') || ' ' || coalesce(p.with_check, '')
+                         from pg_policies p where p.schemaname = any(%s)""",
+                      (_api_schemas(pg),)).fetchall()
+    policies = [(str(r[0]), list(r[1]), str(r[2])) for r in rows
+                if not TEST_OBJECT.match(str(r[0]).split(".", 1)[1])]
+    assert len(policies) >= 20
+    assert [name for name, roles, _ in policies if roles != ["authenticated"]] == []
+    for helper in ("uid", "jwt", "role"):
+        # each call wrapped as (select auth.x()): evaluated once per statement, not per row
+        bare = [name for name, _, expr in policies
+                if expr.count(f"auth.{helper}()") != expr.count(f"( SELECT auth.{helper}() AS {helper})")]
+        assert bare == [], helper
+    # user_metadata is editable by the user themselves: never an authorisation input
+    assert [name for name, _, expr in policies if "user_metadata" in expr] == []
+    checked["policies"] = len(policies)
+
+
+def test_answer_key_columns_are_not_readable_by_api_roles(pg: psycopg.Connection,
+                                                          checked: dict[str, int]) -> None:
+    """Answer keys live in their own table; no relation anywhere lets anon/authenticated select such a column."""
+    rows = pg.execute("""select c.oid::regclass::text || '.' || a.attname, r
+                         from pg_attribute a join pg_class c on c.oid = a.attrelid
+                         cross join unnest(%s::text[]) r
+                         where c.relkind in ('r', 'p', 'v', 'm', 'f') and a.attnum > 0 and not a.attisdropped
+                           and a.attname in ('correct_answer', 'numeric_tolerance', 'explanation')
+                           and has_column_privilege(r, c.oid, a.attnum, 'SELECT')""", (list(API_ROLES),)).fetchall()
+    assert rows == []
+    checked["answer-key columns"] = _count(pg, """select count(*) from pg_attribute
+        where attname in ('correct_answer', 'numeric_tolerance', 'explanation') and attnum > 0""")
+
+
+def test_api_roles_create_nothing(pg: psycopg.Connection, checked: dict[str, int]) -> None:
+    rows = pg.execute("""select n.nspname, r from pg_namespace n, unnest(%s::text[]) r
+                         where has_schema_privilege(r, n.oid, 'CREATE')""", (list(API_ROLES),)).fetchall()
+    assert rows == []
+    checked["schemas without CREATE for API roles"] = _count(pg, "select count(*) from pg_namespace")
+
+
+def _count(pg: psycopg.Connection, query: str) -> int:
+    row = pg.execute(query).fetchone()
+    assert row is not None
+    return int(row[0])

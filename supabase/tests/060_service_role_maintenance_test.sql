@@ -24,7 +24,7 @@ insert into state select 'q1_times_seen', to_jsonb(times_seen) from public.quest
 grant select on fx, decay_rows, practised to service_role;
 grant select, insert on state to service_role;
 
-select plan(39);
+select plan(40);
 
 select tests.authenticate_as_service_role();
 
@@ -181,16 +181,19 @@ select is(tests.row_count('learning_events', format('user_id = %L and created_at
           0::bigint, 'its events are gone');
 select is((select v -> 'created_partitions' from state where k = 'ret'), '[]'::jsonb,
           'this month and the next three already exist');
-insert into state select 'ret_future', public.apply_retention((current_date + interval '6 months')::date);
+select throws_ok($$select public.apply_retention(current_date + 1)$$, 'PT400', 'invalid_payload',
+                 'retention refuses a run date after today (it would count 24 months back from the future)');
+insert into state select 'ret_future', jsonb_build_object('created_partitions', to_jsonb(
+  private.ensure_learning_event_partitions((current_date + interval '6 months')::date, 4)));
 select is((select v -> 'created_partitions' from state where k = 'ret_future'),
           (select jsonb_agg('learning_events_p' || to_char(date_trunc('month', current_date + interval '6 months')
                             + make_interval(months => g), 'YYYYMM') order by g) from generate_series(0, 3) g),
-          'a later run creates the partitions for its month and the next three');
+          'partitions for a later month and the next three are created on demand');
 select is_empty(
   $$select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
     where i.inhparent = 'public.learning_events'::regclass
       and substring(pg_get_expr(c.relpartbound, c.oid) from 'TO \(''([^'']+)''\)')::timestamptz
-          <= ((current_date + interval '6 months')::date - interval '24 months')::timestamp at time zone 'UTC'$$,
+          <= (current_date - interval '24 months')::timestamp at time zone 'UTC'$$,
   'no partition entirely older than the cutoff survives');
 select isnt_empty(
   $$select 1 from public.learning_events where user_id = (select a from fx)$$,

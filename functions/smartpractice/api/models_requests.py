@@ -30,9 +30,11 @@ def _unique_in_order(values: list[_T] | None) -> list[_T] | None:
 
 DbId = Annotated[int, Field(gt=0, le=2**63 - 1, description="A bigint primary key.")]
 IdFilter = Annotated[list[DbId], Field(min_length=1, max_length=MAX_IDS), AfterValidator(_unique_in_order)]
-ExamSection = Annotated[str, Field(min_length=1, max_length=100)]
+# No NUL characters: Postgres text cannot store them, so they are refused here with a field error.
+_NO_NUL = r"^[^\x00]*$"
+ExamSection = Annotated[str, Field(min_length=1, max_length=100, pattern=_NO_NUL)]
 Probability = Annotated[float, Field(gt=0.0, lt=1.0)]
-AnswerPart = Annotated[str, Field(min_length=1, max_length=500)]
+AnswerPart = Annotated[str, Field(min_length=1, max_length=500, pattern=_NO_NUL)]
 IdempotencyKey = Annotated[
     str,
     Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_:\-]+$",
@@ -115,7 +117,8 @@ class InsightsRequest(BaseModel):
 class MaintenanceRequest(BaseModel):
     model_config = REQUEST_CONFIG
 
-    run_date: date | None = Field(default=None, description="UTC day to process; default: the previous day.")
+    run_date: date | None = Field(default=None, ge=date(2000, 1, 1), le=date(2999, 12, 31),
+                                  description="UTC day to process; default: the previous day.")
     steps: Annotated[list[MaintenanceStep], Field(min_length=1), AfterValidator(_unique_in_order)] | None = (
         Field(default=None, description="Steps to run, in the server's fixed order; default: all."))
     batch_size: Annotated[int, Field(ge=100, le=50_000)] = 5_000

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from smartpractice.api.errors import FieldError, ValidationFailed
 from smartpractice.api.models import (
     MAINTENANCE_STEPS,
     MaintenanceRequest,
@@ -48,7 +49,9 @@ def _aggregates(ctx: StepContext) -> dict[str, int]:
 
 
 def _retention(ctx: StepContext) -> dict[str, int]:
-    return {"partitions_dropped": len(ctx.retention().get("dropped_partitions") or [])}
+    result = ctx.retention()
+    return {"partitions_dropped": len(result.get("dropped_partitions") or []),
+            "events_deleted": int(result.get("events_deleted") or 0)}
 
 
 def _partitions(ctx: StepContext) -> dict[str, int]:
@@ -93,6 +96,10 @@ def recorded_steps(store: MaintenanceStore, run_date: date) -> dict[str, dict[st
 def run_maintenance(*, body: MaintenanceRequest, deps: MaintenanceDeps,
                     config: MaintenanceConfig = DEFAULT_CONFIG) -> MaintenanceResponse:
     run_date = body.run_date or default_run_date(deps.now)
+    if run_date > deps.now.astimezone(UTC).date():
+        # A day that has not begun has nothing to process, and retention would count 24 months back from
+        # it: a far-future date would drop every current partition.
+        raise ValidationFailed(fields=[FieldError("run_date", "must not be after today (UTC)")])
     day_start = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC)
     ctx = StepContext(store=deps.service, run_date=run_date, day_start=day_start,
                       day_end=day_start + timedelta(days=1), now=deps.now, batch_size=body.batch_size,

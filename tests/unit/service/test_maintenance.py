@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from smartpractice.api.errors import ValidationFailed
 from smartpractice.api.models import MaintenanceRequest, MaintenanceResponse
 from smartpractice.learner import bkt_em, irt
 from smartpractice.learner.bkt import BKTParams
@@ -29,7 +30,7 @@ DAY_START = datetime(2026, 11, 22, tzinfo=UTC)
 DAY_END = DAY_START + timedelta(days=1)
 NOW = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 RETENTION_RESULT = {"cutoff": "2024-11-22T00:00:00+00:00", "dropped_partitions": ["learning_events_p202410"],
-                    "created_partitions": ["learning_events_p202602", "learning_events_p202603"]}
+                    "events_deleted": 3, "created_partitions": ["learning_events_p202602", "learning_events_p202603"]}
 AGGREGATE_COUNTS = {"daily_user_stats": 2, "weekly_user_stats": 2, "topic_daily_stats": 3,
                     "user_learning_metrics": 4, "knowledge_gaps_open": 1, "knowledge_gaps_resolved": 0}
 COHORT_STATS_ROWS = 13
@@ -265,7 +266,7 @@ def test_steps_run_in_fixed_order_and_apply_retention_is_called_once() -> None:
     response = run(store, steps=["partitions", "retention", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
         ("aggregates", "done", AGGREGATE_COUNTS | {"cohort_stats_rows": COHORT_STATS_ROWS}),
-        ("retention", "done", {"partitions_dropped": 1}),
+        ("retention", "done", {"partitions_dropped": 1, "events_deleted": 3}),
         ("partitions", "done", {"partitions_created": 2}),
     ]
     assert [name for name, _ in store.calls] == [
@@ -457,3 +458,12 @@ def test_irt_blocks_follow_sections_and_the_cell_budget() -> None:
     run(store, steps=["irt_calibration"], config=MaintenanceConfig(irt_cell_budget=120))
     [payload] = store.rpc_calls("upsert_irt_params")
     assert [r["question_id"] for r in payload["p_rows"]] == [1, 2, 3, 4, 5]  # math in 2 blocks of 2, reading alone
+
+
+def test_a_run_date_after_today_is_refused_and_touches_nothing() -> None:
+    store = FakeServiceStore({"user_skill_mastery": decay_table()})
+    with pytest.raises(ValidationFailed) as refused:
+        run(store, run_date=NOW.date() + timedelta(days=1))
+    assert [(f.field, f.message) for f in refused.value.fields] == [("run_date", "must not be after today (UTC)")]
+    assert store.calls == []
+    assert run(store, steps=["aggregates"], run_date=NOW.date()).steps[0].status == "done"  # today itself runs

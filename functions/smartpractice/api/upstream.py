@@ -5,7 +5,8 @@ Sources of codes:
   code = the slug; 'mastery_version_conflict' is the one retryable 409;
 - PostgREST's own `PGRSTxxx` codes (connection/pool trouble → 503, JWT rejected → 401, no row → 404);
 - plain SQLSTATEs (serialization/deadlock → retryable 409, unique violation → retryable 409, data
-  exceptions → 400, connection/resource classes → 503);
+  exceptions → 400, connection/resource classes → 503, statement or lock timeout → 503 database_timeout:
+  the database was too slow, so the client should wait (Retry-After) rather than repeat at once);
 - postgrest-py's fallback for non-JSON error bodies uses the HTTP status as the code ('502', ...).
 Anything else maps to None, and the endpoint answers a generic 500 (details only in the log).
 """
@@ -52,7 +53,9 @@ _HTTP_CODE = re.compile(r"^\d{3}$")
 _UNAVAILABLE_PGRST = frozenset({"PGRST000", "PGRST001", "PGRST002", "PGRST003"})
 _UNAUTHORIZED_PGRST = frozenset({"PGRST300", "PGRST301", "PGRST302", "PGRST303"})
 # SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57P0x operator intervention.
-_UNAVAILABLE_SQLSTATE = re.compile(r"^(08...|53...|57P0[1-5]|57014)$")
+_UNAVAILABLE_SQLSTATE = re.compile(r"^(08...|53...|57P0[1-5])$")
+# 57014 query_canceled (statement_timeout), 55P03 lock_not_available (lock_timeout): nothing was written.
+_TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
 
 
 def map_upstream_error(
@@ -86,6 +89,9 @@ def _from_postgrest(exc: PostgrestAPIError, retry_after_seconds: int) -> ApiErro
         return _from_custom_status(int(pt.group(1)), message)
     if code in _UNAVAILABLE_PGRST or _UNAVAILABLE_SQLSTATE.match(code):
         return ServiceUnavailable(code="database_unavailable", retry_after_seconds=retry_after_seconds)
+    if code in _TIMEOUT_SQLSTATES:
+        return ServiceUnavailable(code="database_timeout", message="the database took too long to answer; retry later",
+                                  retry_after_seconds=retry_after_seconds)
     if code in _UNAUTHORIZED_PGRST:
         return Unauthorized(code="token_rejected_upstream", message="the database refused the access token")
     if code == "PGRST116":

@@ -6,6 +6,7 @@ loads the schema cache and LISTENs for `NOTIFY pgrst, 'reload schema'`; call `cl
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import time
@@ -35,6 +36,8 @@ _log = logging.getLogger(__name__)
 REST_PREFIX = "/rest/v1"
 # Set by sql/bootstrap.sql (`create role authenticator login noinherit password 'postgres'`).
 AUTHENTICATOR_PASSWORD = "postgres"
+RECONNECT_TIMEOUT_SECONDS = 3.0
+_APP_NUMBERS = itertools.count(1)
 
 
 def authenticator_conninfo(settings: StackSettings, *, application_name: str = "supalocal-gateway") -> str:
@@ -57,12 +60,17 @@ class GatewayApp:
 
     def __init__(self, settings: StackSettings, *, functions_source: Path = DEFAULT_FUNCTIONS_SOURCE,
                  pool_size: int = 10, listen: bool = True, clock: Callable[[], float] = time.time) -> None:
-        # Per-process name: pg_stat_activity tells this gateway's connections from any other one's.
-        self.application_name = f"supalocal-gateway-{os.getpid()}"
+        # Per-app name: pg_stat_activity tells this gateway's connections from any other one's (several
+        # apps may live in one test process).
+        self.application_name = f"supalocal-gateway-{os.getpid()}-{next(_APP_NUMBERS)}"
         conninfo = authenticator_conninfo(settings, application_name=self.application_name)
+        # reconnect_timeout: after a database restart, give up a reconnection chain (whose back-off
+        # doubles from 1 s) after a few seconds, so a new request starts a fresh, immediate attempt
+        # instead of waiting out a long back-off once the database is back.
         self._pool: ConnectionPool[Any] = ConnectionPool(
             conninfo, min_size=min(2, pool_size), max_size=pool_size, open=True, timeout=10.0,
-            kwargs={"autocommit": True}, name="supalocal-gateway")  # transactions are explicit in SQL
+            reconnect_timeout=RECONNECT_TIMEOUT_SECONDS, kwargs={"autocommit": True},
+            name="supalocal-gateway")  # transactions are explicit in SQL
         try:
             self._pool.wait(timeout=10.0)
             self._schema = SchemaCacheHolder(self._pool, schema=EXPOSED_SCHEMAS[0], roles=sorted(API_ROLES))

@@ -7,12 +7,18 @@ Read-only requests with nothing to check append COMMIT to the batch; the others 
 checks, or ROLLBACK on error, on a failed singular/max-affected check, or with Prefer: tx=rollback.
 RLS is therefore Postgres' own, evaluated as the JWT's role. Everything in the batch is composed with
 psycopg's `sql` (identifiers and literals quoted by psycopg), never with query parameters.
+
+Database outages answer like PostgREST: 503 PGRST000 at once instead of hanging. A pooled connection
+that turns out broken, or a pool wait during which new connections failed, marks the database
+unreachable; until a request gets through again, requests wait at most `unreachable_wait` seconds for a
+connection (long enough to ride through the moment the database returns) and then answer 503.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +35,8 @@ from supalocal.gateway.plans import Plan
 from supalocal.gateway.schema_cache import SchemaCacheHolder
 
 _log = logging.getLogger(__name__)
+# 08 connection exception; 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now.
+_SESSION_ENDED_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +93,41 @@ def _check(plan: Plan, result: ResultSet, prefs: Preferences) -> None:
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:
     if not conn.broken and conn.info.transaction_status != pq.TransactionStatus.IDLE:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except psycopg.Error as exc:  # the connection died meanwhile; the pool discards it on return
+            _log.warning("rollback failed: %s", exc)
+
+
+def _connection_lost(conn: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
+    """The server ended the session (restart, shutdown, terminate): the transaction did not commit."""
+    return conn.broken or (exc.sqlstate or "").startswith(_SESSION_ENDED_SQLSTATES)
+
+
+def _unavailable() -> ApiError:
+    return ApiError(503, "PGRST000", "Database connection error. Retrying the connection.")
 
 
 class Executor:
-    def __init__(self, pool: ConnectionPool[Any], schema: SchemaCacheHolder) -> None:
+    def __init__(self, pool: ConnectionPool[Any], schema: SchemaCacheHolder, *,
+                 unreachable_wait: float = 1.0) -> None:
         self._pool = pool
         self._schema = schema
+        self._unreachable_wait = unreachable_wait
+        self._unreachable = threading.Event()
+
+    def _mark_unreachable(self, reason: object) -> None:
+        if not self._unreachable.is_set():
+            _log.warning("database connection lost (%s): short waits and 503 until one works again", reason)
+            self._unreachable.set()
+
+    def _mark_reachable(self) -> None:
+        if self._unreachable.is_set():
+            _log.warning("database reachable again")
+            self._unreachable.clear()
+
+    def _connect_errors(self) -> int:
+        return int(self._pool.get_stats().get("connections_errors", 0))
 
     def run(self, plan: Plan, *, auth: AuthContext, info: RequestInfo, prefs: Preferences) -> ResultSet:
         role_settings = self._schema.current.role_settings.get(auth.role, ())
@@ -103,19 +139,23 @@ class Executor:
         # A pooled connection broken by a database restart fails before anything is committed (a batch
         # only commits itself when read-only), so running the request again on another one is safe.
         for _attempt in range(self._pool.max_size + 1):
+            connect_errors = self._connect_errors()
+            wait = self._unreachable_wait if self._unreachable.is_set() else None
             try:
-                with self._pool.connection() as conn:
+                with self._pool.connection(timeout=wait) as conn:
                     try:
                         cursor = conn.execute(batch)
                         cursor.nextset()  # past BEGIN
                         cursor.nextset()  # past the set_config row
                         row = cursor.fetchone()
                     except psycopg.Error as exc:
-                        if conn.broken:
+                        if _connection_lost(conn, exc):
+                            self._mark_unreachable(exc)
                             _log.warning("retrying a request on a fresh connection: %s", exc)
                             continue
                         _rollback(conn)
                         raise errors.from_db_error(exc, authed=auth.authed) from None
+                    self._mark_reachable()
                     assert row is not None  # the result statement always aggregates to exactly one row
                     result = ResultSet(total=row[0], page_total=row[1], body=row[2], inserted=row[3],
                                        guc_headers=row[4], guc_status=row[5])
@@ -123,8 +163,12 @@ class Executor:
                         self._finish(conn, plan, result, auth=auth, prefs=prefs)
                     return result
             except PoolTimeout:
+                # New connections failed while we waited: the database is down, not the pool exhausted.
+                if self._unreachable.is_set() or self._connect_errors() > connect_errors:
+                    self._mark_unreachable("no connection could be opened")
+                    raise _unavailable() from None
                 raise ApiError(504, "PGRST003", "Timed out acquiring connection from connection pool.") from None
-        raise ApiError(503, "PGRST000", "Database connection error. Retrying the connection.")
+        raise _unavailable()
 
     @staticmethod
     def _finish(conn: psycopg.Connection[Any], plan: Plan, result: ResultSet, *, auth: AuthContext,

@@ -48,9 +48,9 @@ test: setup
 test-slow: stack-reset
 	$(VENV)/bin/pytest -m slow
 
+# DEMO_ARGS, e.g. make demo DEMO_ARGS="--quick" or "--learners 50 --weeks 4" (see --help).
 demo: stack-up
-	@if [ -f functions/smartpractice/demo/__main__.py ]; then $(PY) -m smartpractice.demo $(DEMO_ARGS); \
-	else echo "no demo yet: the cohort simulation lands with the demo issue"; fi
+	$(PY) -m smartpractice.demo $(DEMO_ARGS)
 
 bench: stack-up
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -58,7 +58,7 @@ CASES: dict[str, BadToken] = {
     "nbf in the future": BadToken("token_not_yet_valid", "PGRST303"),
     "iat in the future": BadToken("token_not_yet_valid", "PGRST303"),
     "unknown role": BadToken("invalid_role", "PGRST303", signed_ok=True),
-    "wrong audience": BadToken("invalid_audience", ACCEPTED, signed_ok=True),
+    "wrong audience": BadToken("invalid_audience", "PGRST303", signed_ok=True),
     "missing sub": BadToken("missing_claim", ACCEPTED, signed_ok=True),
     "no exp": BadToken("missing_claim", ACCEPTED),
 }
@@ -132,7 +132,7 @@ def outcomes() -> Iterator[list[tuple[bool, int]]]:
     figures.record(check="JWT matrix (13 bad tokens × 6 functions + /rest/v1 table, rpc; 6 maintenance creds)",
                    tried=len(seen), succeeded=sum(bad for bad, _ in seen),
                    server_errors=sum(status >= 500 for _, status in seen),
-                   note="wrong aud / missing sub / no exp run as authenticated on /rest/v1 (PostgREST rules)")
+                   note="missing sub / no exp run as authenticated on /rest/v1 (PostgREST rules; RLS: no rows)")
 
 
 def _call_function(stack: LiveStack, endpoint: str, authorization: str, victim: Victim,

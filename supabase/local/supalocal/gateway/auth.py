@@ -75,6 +75,9 @@ def _number_claim(claims: Mapping[str, Any], key: str) -> float | None:
     return float(value)
 
 
+JWT_AUDIENCE = "authenticated"
+
+
 def _validate_time_claims(claims: Mapping[str, Any], now: float) -> None:
     exp = _number_claim(claims, "exp")
     if exp is not None and now - _ALLOWED_SKEW_S > exp:
@@ -89,6 +92,10 @@ def _validate_time_claims(claims: Mapping[str, Any], now: float) -> None:
     if aud is not None and not isinstance(aud, str) and not (
             isinstance(aud, list) and all(isinstance(item, str) for item in aud)):
         raise errors.jwt_claims_error("The JWT 'aud' claim must be a string or an array of strings")
+    # PostgREST's `jwt-aud` (set to Supabase's "authenticated"): a token naming other audiences is refused;
+    # one without `aud` (the anon and service-role keys) is accepted.
+    if aud is not None and JWT_AUDIENCE not in ([aud] if isinstance(aud, str) else aud):
+        raise errors.jwt_claims_error("JWT not in audience")
 
 
 @functools.lru_cache(maxsize=1024)

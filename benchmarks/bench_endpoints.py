@@ -2,7 +2,8 @@
 
 Starts `python -m supalocal gateway` on a spare port with the functions' settings pointing back at it,
 creates learners, and drives start_session -> (next_question -> submit_answer) x N -> complete_session ->
-insights with real learner JWTs. Prints p50/p95/p99 per endpoint and the REST round trips each makes.
+insights with real learner JWTs. Prints p50/p95/p99 per endpoint and the REST round trips each makes
+(measured: every function request logs `upstream_calls`; median and max over the run).
 
     .venv/bin/python benchmarks/bench_endpoints.py [--learners 10] [--questions 15]
 """
@@ -10,10 +11,12 @@ insights with real learner JWTs. Prints p50/p95/p99 per endpoint and the REST ro
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -26,9 +29,19 @@ from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.settings import load_settings
 
 # REST calls each function makes (read off the service code; see db/repository.py).
-# submit_answer: 3 calls, 2 in sequence (the answer key is read while the learner context is);
-# next_question: 2, plus the question bank once a minute per instance (SP_QUESTION_BANK_TTL_SECONDS).
-ROUND_TRIPS = {"start_session": 1, "next_question": 2, "submit_answer": 3, "complete_session": 2, "insights": 1}
+
+
+def _round_trips(log_path: str) -> dict[str, list[int]]:
+    """REST calls per request, from the functions' JSON request log lines (`upstream_calls`)."""
+    trips: dict[str, list[int]] = defaultdict(list)
+    with open(log_path, encoding="utf-8") as log:
+        for line in log:
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            if "upstream_calls" in record and "function" in record:
+                trips[str(record["function"])].append(int(record["upstream_calls"]))
+    return trips
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -48,8 +61,9 @@ def main() -> int:
     env = {**os.environ, "SP_LOCAL_API_PORT": str(args.port), "SUPABASE_URL": url,
            "SUPABASE_ANON_KEY": anon_key(), "SUPABASE_SERVICE_ROLE_KEY": service_role_key(),
            "SUPABASE_JWT_SECRET": settings.jwt_secret}
+    log = tempfile.NamedTemporaryFile(prefix="bench-endpoints-", suffix=".log", delete=False)  # noqa: SIM115
     server = subprocess.Popen([sys.executable, "-m", "supalocal", "gateway", "--threads", "16"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=log, stderr=subprocess.DEVNULL)
     timings: dict[str, list[float]] = defaultdict(list)
     users: list[uuid.UUID] = []
     try:
@@ -94,10 +108,15 @@ def main() -> int:
         with psycopg.connect(settings.dsn(), autocommit=True) as conn:
             for user in users:
                 conn.execute("delete from auth.users where id = %s", (user,))
-    print(f"{'endpoint':<18}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'REST calls':>12}")
+    log.close()
+    trips = _round_trips(log.name)
+    os.unlink(log.name)
+    print(f"{'endpoint':<18}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'REST calls':>16}")
     for name, values in timings.items():
+        calls = trips.get(name, [])
+        measured = f"{statistics.median(calls):g} (max {max(calls)})" if calls else "?"
         print(f"{name:<18}{len(values):>6}{_percentile(values, 0.5):>10.1f}{_percentile(values, 0.95):>10.1f}"
-              f"{_percentile(values, 0.99):>10.1f}{statistics.fmean(values):>10.1f}{ROUND_TRIPS[name]:>12}")
+              f"{_percentile(values, 0.99):>10.1f}{statistics.fmean(values):>10.1f}{measured:>16}")
     return 0
 
 

@@ -124,6 +124,7 @@ def test_success_returns_model_json_and_one_log_line_without_secrets(log_stream:
         "severity": "INFO", "request_id": "client-req.42", "function": "submit_answer", "method": "POST",
         "status": 200, "outcome": "ok", "user_id": str(USER_ID), "caller": "learner"}
     assert isinstance(line["latency_ms"], float) and line["latency_ms"] >= 0.0
+    assert line["upstream_calls"] == 0  # the handler here is a stub: no REST call was made
     raw = log_stream.getvalue()
     for secret in (TOKEN, TOKEN.split(".")[2], "my secret answer", "attempt-0001"):
         assert secret not in raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 
@@ -144,3 +145,25 @@ def test_random_strategy_serves_from_the_same_pool_and_says_so(live_stack: LiveS
                                                  "where session_id = %s", (session_id,)).fetchall()]
     assert topics == {1}  # the session's topic filter still applies
     assert strategies == ["random"] * len(strategies) and 1 <= len(strategies) <= 3
+
+
+def test_each_request_logs_its_rest_round_trips(live_stack: LiveStack, make_learner: Callable[[], Learner],
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    learner = make_learner()
+    with caplog.at_level(logging.INFO, logger="smartpractice.api.request"):
+        session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+        served = live_stack.call("next_question", token=learner.token, json={"session_id": session_id}).json()
+        question_id = served["question"]["id"]
+        answer = {"session_id": session_id, "question_id": question_id, "user_answer": _answer_key(live_stack,
+                  question_id), "time_spent_seconds": 20, "idempotency_key": f"trips-{learner.user_id}"}
+        live_stack.call("submit_answer", token=learner.token, json=answer)
+        live_stack.call("submit_answer", token=learner.token, json=answer)  # replay
+        live_stack.call("complete_session", token=learner.token, json={"session_id": session_id})
+        live_stack.call("insights", token=learner.token, method="GET")
+    calls = [(r.json_fields["function"], r.json_fields["upstream_calls"])  # type: ignore[attr-defined]
+             for r in caplog.records if r.name == "smartpractice.api.request"]
+    # next_question: context + serve (+ the question bank when this instance's copy is older than its TTL);
+    # submit: context + answer key (read in parallel) + record; a replay: context + the key prefetch.
+    assert calls[0] == ("start_session", 1)
+    assert calls[1][0] == "next_question" and calls[1][1] in (2, 3)
+    assert calls[2:] == [("submit_answer", 3), ("submit_answer", 2), ("complete_session", 2), ("insights", 1)]

@@ -48,6 +48,7 @@ from smartpractice.api.errors import (
 from smartpractice.api.logs import ensure_logging, get_logger
 from smartpractice.api.upstream import DEFAULT_RETRY_AFTER_SECONDS, map_upstream_error
 from smartpractice.config import DEFAULT_MAX_BODY_BYTES, ConfigurationError, Settings, get_settings
+from smartpractice.db.clients import count_upstream_calls
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[["RequestContext"], BaseModel | flask.Response]
@@ -236,6 +237,7 @@ def _serve(request: flask.Request, spec: EndpointSpec, handler: Handler,
            settings_loader: Callable[[], Settings]) -> flask.Response:
     ensure_logging()
     started = time.perf_counter()
+    upstream_calls = count_upstream_calls()
     ctx = RequestContext(request=request, function=spec.name, request_id=_request_id(request),
                          settings_loader=settings_loader)
     failure = _Failure()
@@ -247,7 +249,7 @@ def _serve(request: flask.Request, spec: EndpointSpec, handler: Handler,
     response.headers.update(CORS_HEADERS)
     response.headers["Access-Control-Allow-Methods"] = ", ".join((*spec.methods, "OPTIONS"))
     response.headers[REQUEST_ID_HEADER] = ctx.request_id
-    _log_request(ctx, response.status_code, started, failure)
+    _log_request(ctx, response.status_code, started, failure, upstream_calls[0])
     return response
 
 
@@ -305,7 +307,7 @@ def _retry_after(ctx: RequestContext) -> int:
         return DEFAULT_RETRY_AFTER_SECONDS
 
 
-def _log_request(ctx: RequestContext, status: int, started: float, failure: _Failure) -> None:
+def _log_request(ctx: RequestContext, status: int, started: float, failure: _Failure, upstream_calls: int) -> None:
     if status == 503:
         outcome, level = "unavailable", logging.WARNING
     elif status >= 500:
@@ -318,6 +320,7 @@ def _log_request(ctx: RequestContext, status: int, started: float, failure: _Fai
         "method": ctx.request.method,
         "status": status,
         "latency_ms": round((time.perf_counter() - started) * 1000.0, 2),
+        "upstream_calls": upstream_calls,  # REST round trips to Supabase for this request
         "outcome": outcome,
         "user_id": str(ctx.user_id) if ctx.user_id else None,
         "caller": ctx.caller,

@@ -7,6 +7,7 @@ headers (the learner's JWT) live on each per-request client, so nothing request-
 
 from __future__ import annotations
 
+import contextvars
 import threading
 
 import httpx
@@ -14,6 +15,22 @@ from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
 
 _DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+# REST calls made while serving the current request (the request's log line reports them). A one-element
+# list so threads started with a copy of the context (prefetches) add to the same count.
+_upstream_calls: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("upstream_calls", default=None)
+
+
+def count_upstream_calls() -> list[int]:
+    """Start counting this context's REST calls; the returned cell holds the running count."""
+    cell = [0]
+    _upstream_calls.set(cell)
+    return cell
+
+
+def _count_request(request: httpx.Request) -> None:
+    cell = _upstream_calls.get()
+    if cell is not None:
+        cell[0] += 1
 
 
 class ClientFactory:
@@ -30,7 +47,8 @@ class ClientFactory:
         self._url = url
         self._anon_key = anon_key
         self._service_role_key = service_role_key
-        self._http = http or httpx.Client(timeout=_DEFAULT_TIMEOUT, limits=httpx.Limits(max_connections=64))
+        self._http = http or httpx.Client(timeout=_DEFAULT_TIMEOUT, limits=httpx.Limits(max_connections=64),
+                                          event_hooks={"request": [_count_request]})
 
     def _client(self, *, key: str, bearer: str) -> Client:
         options = SyncClientOptions(

@@ -6,6 +6,7 @@ Rows come back as plain dicts (JSON from PostgREST); the services turn them into
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
@@ -73,7 +74,7 @@ class ServiceStore:
 
     def answer_key_soon(self, question_id: int) -> Future[Row | None]:
         """The answer key, read on a worker thread while the caller reads its learner context."""
-        return _PREFETCH.submit(self.answer_key, question_id)
+        return _PREFETCH.submit(contextvars.copy_context().run, self.answer_key, question_id)
 
     def answer_key(self, question_id: int) -> Row | None:
         rows = _rows(self._db.table("question_answer_keys")

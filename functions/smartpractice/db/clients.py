@@ -14,7 +14,7 @@ import httpx
 from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
 
-_DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+DEFAULT_READ_TIMEOUT_SECONDS = 10.0
 # REST calls made while serving the current request (the request's log line reports them). A one-element
 # list so threads started with a copy of the context (prefetches) add to the same count.
 _upstream_calls: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("upstream_calls", default=None)
@@ -43,11 +43,13 @@ class ClientFactory:
         anon_key: str,
         service_role_key: str,
         http: httpx.Client | None = None,
+        read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS,
     ) -> None:
         self._url = url
         self._anon_key = anon_key
         self._service_role_key = service_role_key
-        self._http = http or httpx.Client(timeout=_DEFAULT_TIMEOUT, limits=httpx.Limits(max_connections=64),
+        self._http = http or httpx.Client(timeout=httpx.Timeout(read_timeout_seconds, connect=3.0),
+                                          limits=httpx.Limits(max_connections=64),
                                           event_hooks={"request": [_count_request]})
 
     def _client(self, *, key: str, bearer: str) -> Client:
@@ -74,15 +76,21 @@ class ClientFactory:
 
 
 _lock = threading.Lock()
-_factories: dict[tuple[str, str], ClientFactory] = {}
+_factories: dict[tuple[str, str, float], ClientFactory] = {}
 
 
-def shared_factory(*, url: str, anon_key: str, service_role_key: str) -> ClientFactory:
-    """The process-wide factory for a project (Cloud Functions reuse a warm instance across requests)."""
-    cache_key = (url, anon_key)
+def shared_factory(*, url: str, anon_key: str, service_role_key: str,
+                   read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS) -> ClientFactory:
+    """The process-wide factory for a project (Cloud Functions reuse a warm instance across requests).
+
+    Learner requests keep the short default read timeout (fail fast with 503); the maintenance job's
+    set-based RPCs legitimately run for minutes at scale and get a factory with a longer one.
+    """
+    cache_key = (url, anon_key, read_timeout_seconds)
     with _lock:
         factory = _factories.get(cache_key)
         if factory is None:
-            factory = ClientFactory(url=url, anon_key=anon_key, service_role_key=service_role_key)
+            factory = ClientFactory(url=url, anon_key=anon_key, service_role_key=service_role_key,
+                                    read_timeout_seconds=read_timeout_seconds)
             _factories[cache_key] = factory
         return factory

@@ -52,6 +52,12 @@ def learner_deps(*, settings: Settings, jwt: str, factory: ClientFactory | None 
     )
 
 
+# One maintenance RPC (e.g. refresh_aggregates over 100k learners) can run for about a minute.
+MAINTENANCE_READ_TIMEOUT_SECONDS = 900.0
+
+
 def maintenance_deps(*, settings: Settings, factory: ClientFactory | None = None) -> MaintenanceDeps:
-    clients = factory or factory_for(settings)
+    clients = factory or shared_factory(url=settings.supabase_url, anon_key=settings.supabase_anon_key,
+                                        service_role_key=settings.supabase_service_role_key.get_secret_value(),
+                                        read_timeout_seconds=MAINTENANCE_READ_TIMEOUT_SECONDS)
     return MaintenanceDeps(service=ServiceStore(clients.for_service()), now=datetime.now(UTC))

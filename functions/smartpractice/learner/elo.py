@@ -184,3 +184,21 @@ def update_ratings(
 def rating_from_logit(*, theta: ArrayLike, center: float = 1200.0, scale: float = 400.0) -> FloatArray:
     """Map an IRT/logit ability to the Elo scale (E = σ(θ - b) ⇔ 10-base with `scale`)."""
     return np.asarray(center + np.asarray(theta, dtype=np.float64) * (scale / np.log(10.0)), dtype=np.float64)
+
+
+def probability_not_mastered(
+    *, ratings: ArrayLike, answers: ArrayLike, mastery_theta: float = 1.0, center: float = 1200.0,
+    scale: float = 400.0, precision_per_answer: float = 0.2,
+) -> FloatArray:
+    """P(a skill's true rating is below the mastery rating), element-wise.
+
+    Mastered means an ability of `mastery_theta` logits over an average (rating `center`) question, i.e. an
+    expected score σ(mastery_theta) (≈ 0.73 at 1.0). The rating is read as a normal posterior with a prior sd
+    of one logit whose precision grows by `precision_per_answer` per answer; Φ(x) ≈ σ(1.702 x).
+    Unlike 1 − BKT mastery, this keeps saying "not yet" until the rating itself is clearly above the bar.
+    """
+    logit = scale / np.log(10.0)  # rating points per logit
+    sd = logit / np.sqrt(1.0 + precision_per_answer * np.asarray(answers, dtype=np.float64))
+    z = (center + mastery_theta * logit - np.asarray(ratings, dtype=np.float64)) / sd
+    result: FloatArray = 1.0 / (1.0 + np.exp(-1.702 * z))
+    return result

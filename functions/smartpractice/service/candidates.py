@@ -3,7 +3,10 @@
 Per candidate question (over its skills k):
 - predicted P(correct) = Elo Π_k E_k with the learner's per-skill ratings (1200 when unseen);
 - evidence = the learner's answers on the question's skills (mean elo_count), concentrating the Beta;
-- weakness = 1 − mean effective mastery (unpractised skills at their BKT prior);
+- weakness = Σ_k P(skill k not yet mastered) / the widest question's skill count: how much not-yet-mastered
+  practice the question delivers (a question on two weak skills practises both). P comes from the Elo rating
+  and its evidence (elo.probability_not_mastered): BKT's P(known) saturates long before a skill is secure,
+  so 1 − mastery stopped telling weak from strong skills (measured in benchmarks/bench_selection_efficiency.py);
 - due = max_k (1 − R_k(now)) over reviewed skills whose review is due, else 0;
 - prerequisite readiness = min over the skills' prerequisites of effective mastery (1 without any);
 - seconds since this learner last saw the question (inf if never), and global exposure (times_seen).
@@ -20,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner.elo import expected_scores
+from smartpractice.learner.elo import expected_scores, probability_not_mastered
 from smartpractice.learner.irt import FloatArray
 from smartpractice.learner.selection import SelectionCandidates
 from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
@@ -90,7 +93,6 @@ def build_candidates(
 
     rating = per_skill([v.rating for v in skill_views_])
     count = per_skill([float(v.count) for v in skill_views_])
-    mastery = per_skill([v.mastery for v in skill_views_])
     due_score = per_skill([v.due_score for v in skill_views_])
     # Readiness of a skill = the lowest mastery among its prerequisites (+inf without any).
     prerequisite_mastery = per_skill([
@@ -100,7 +102,8 @@ def build_candidates(
     expected = expected_scores(learner_ratings=rating, difficulties=np.nan_to_num(pool.difficulties))
     predicted = np.prod(np.where(present, expected, 1.0), axis=1)
     evidence = np.where(present, count, 0.0).sum(axis=1) / n_skills
-    weakness = 1.0 - np.where(present, mastery, 0.0).sum(axis=1) / n_skills
+    not_mastered = probability_not_mastered(ratings=rating, answers=count)
+    weakness = np.where(present, not_mastered, 0.0).sum(axis=1) / present.shape[1]
     due = np.where(present, due_score, -np.inf).max(axis=1)
     readiness = np.where(present, prerequisite_mastery, np.inf).min(axis=1)
     since = np.where(np.isnan(pool.last_seen_epoch), np.inf, np.maximum(now.timestamp() - pool.last_seen_epoch, 0.0))

@@ -16,6 +16,7 @@ from smartpractice.learner.elo import (
     expected_correct,
     expected_scores,
     performance_score,
+    probability_not_mastered,
     rating_from_logit,
     update_ratings,
 )
@@ -184,3 +185,14 @@ def test_elo_recovers_ability_ranks_in_simulation() -> None:
     truth = cohort.abilities(now=start)
     for skill in range(n_skills):
         assert spearman_correlation(x=ratings[:, skill], y=truth[:, skill]) >= 0.80
+
+
+def test_probability_not_mastered_pinned_and_sharpening_with_evidence() -> None:
+    bar = 1200.0 + 400.0 / np.log(10.0)  # the rating of ability 1 logit over an average question
+    at_bar, below, above = probability_not_mastered(ratings=[bar, 1200.0, bar + 200.0], answers=[0, 0, 0])
+    assert at_bar == pytest.approx(0.5, abs=1e-12)
+    assert below == pytest.approx(1.0 / (1.0 + np.exp(-1.702)), abs=1e-12)  # one prior sd below: Φ(1) ≈ σ(1.702)
+    assert above < 0.5 < below
+    # The same rating above the bar is surer with more answers behind it
+    few, many = probability_not_mastered(ratings=[bar + 100.0] * 2, answers=[0, 50])
+    assert many < few < 0.5

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.service.candidates import SkillView, build_candidates
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
-from smartpractice.service.states import UNPRACTISED_MASTERY
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -36,7 +36,10 @@ def test_features_of_a_small_pool() -> None:
                                [_elo(1300, 1200), _elo(1300, 1250) * _elo(1100, 1150), 0.5], rtol=1e-12)
     assert candidates.predicted_p[0] == pytest.approx(0.640065, abs=1e-6)
     np.testing.assert_allclose(candidates.evidence, [10.0, 7.0, 0.0])
-    np.testing.assert_allclose(candidates.skill_weakness, [0.2, 0.4, 1.0 - UNPRACTISED_MASTERY], rtol=1e-12)
+    # Σ P(not mastered) over the question's skills / 2 (the widest question has two skills)
+    p1, p2, p3 = probability_not_mastered(ratings=[1300.0, 1100.0, 1200.0], answers=[10, 4, 0])
+    np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2, p3 / 2], rtol=1e-12)
+    assert candidates.skill_weakness.tolist() == pytest.approx([0.388734, 0.875409, 0.422898], abs=1e-6)
     np.testing.assert_allclose(candidates.due_score, [0.3, 0.3, 0.0])
     # skill 1 has no prerequisites → 1; skill 2 needs 1 (0.8); skill 3 needs 1 and 2 → min 0.4
     np.testing.assert_allclose(candidates.prerequisite_readiness, [1.0, 0.8, 0.4])

@@ -6,6 +6,7 @@ insights with real learner JWTs. Prints p50/p95/p99 per endpoint and the REST ro
 (measured: every function request logs `upstream_calls`; median and max over the run).
 
     .venv/bin/python benchmarks/bench_endpoints.py [--learners 10] [--questions 15]
+    .venv/bin/python benchmarks/bench_endpoints.py --big [--keep]   # at 10k learners / 1M answers
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 import uuid
 from collections import defaultdict
 
+import bigdata  # benchmarks/bigdata.py, next to this script
 import httpx
 import psycopg
 
@@ -29,6 +31,9 @@ from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.settings import load_settings
 
 # REST calls each function makes (read off the service code; see db/repository.py).
+
+
+BIG_LEARNERS, BIG_ATTEMPTS = 10_000, 1_000_000
 
 
 def _round_trips(log_path: str) -> dict[str, list[int]]:
@@ -49,14 +54,32 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _load_big(dsn: str) -> None:
+    if bigdata.bench_user_count(dsn) < BIG_LEARNERS:
+        bigdata.populate(dsn, learners=BIG_LEARNERS, attempts=BIG_ATTEMPTS, seed=1, replace=True)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("select public.refresh_cohort_stats()")  # what the nightly maintenance leaves behind
+        conn.execute("analyze")
+        answers = conn.execute("select count(*) from session_questions where answered_at is not null").fetchone()
+        learners = conn.execute("select count(distinct user_id) from session_questions").fetchone()
+    assert answers is not None and learners is not None
+    print(f"data: {answers[0]:,} answered questions by {learners[0]:,} learners")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=10)
     parser.add_argument("--questions", type=int, default=15)
     parser.add_argument("--port", type=int, default=54361)
+    parser.add_argument("--big", action="store_true",
+                        help="measure at a realistic size: load 10k learners / 1M answers (bigdata.py) unless present, "
+                             "refresh the cohort cache as the nightly job does, and drive the most active learners")
+    parser.add_argument("--keep", action="store_true", help="with --big: keep the bench data afterwards")
     args = parser.parse_args()
     settings = load_settings()
     cluster.up(settings)
+    if args.big:
+        _load_big(settings.dsn())
     url = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "SP_LOCAL_API_PORT": str(args.port), "SUPABASE_URL": url,
            "SUPABASE_ANON_KEY": anon_key(), "SUPABASE_SERVICE_ROLE_KEY": service_role_key(),
@@ -85,10 +108,16 @@ def main() -> int:
 
             with psycopg.connect(settings.dsn(), autocommit=True) as conn:
                 keys = dict(conn.execute("select question_id, correct_answer from question_answer_keys").fetchall())
-                for _ in range(args.learners):
+                if args.big:  # the busiest learners: the longest histories to read
+                    bench_users = [r[0] for r in conn.execute(
+                        "select user_id from session_questions group by user_id order by count(*) desc limit %s",
+                        (args.learners,)).fetchall()]
+                for _ in range(0 if args.big else args.learners):
                     user = uuid.uuid4()
                     conn.execute("insert into auth.users (id) values (%s)", (user,))
                     users.append(user)
+            if args.big:
+                users = bench_users
             for i, user in enumerate(users):
                 token = learner_jwt(user)
                 session = call("start_session", token, {})["session_id"]
@@ -105,9 +134,13 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=10)
-        with psycopg.connect(settings.dsn(), autocommit=True) as conn:
-            for user in users:
-                conn.execute("delete from auth.users where id = %s", (user,))
+        if args.big:
+            if not args.keep:
+                bigdata.clean(settings.dsn())
+        else:
+            with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+                for user in users:
+                    conn.execute("delete from auth.users where id = %s", (user,))
     log.close()
     trips = _round_trips(log.name)
     os.unlink(log.name)

@@ -7,7 +7,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -141,8 +141,7 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
         users = store.create_users(conn, run_tag=run_tag, count=config.learners)
         tokens = [learner_jwt(u, secret=settings.jwt_secret, ttl_seconds=TOKEN_TTL_SECONDS) for u in users]
         today = datetime.now(UTC).date()
-        first_date = store.first_free_window(recorded=store.recorded_run_dates(conn, since=today), today=today,
-                                             days=config.days)
+        first_date = today
         setup_seconds = time.perf_counter() - started
         total_answers = int(schedule.sum()) * config.questions_per_session
         print(f"demo run {run_tag}: {config.learners} learners, {int(schedule.sum())} sessions, up to "
@@ -159,7 +158,8 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
                 client=client, world=world, cohort=cohort, users=users, tokens=tokens, groups=groups,
                 rngs=learner_rngs, schedule=schedule, questions_per_session=config.questions_per_session,
                 subject_id=subject, first_date=first_date, run_tag=run_tag,
-                read_mastery=lambda ids: store.read_mastery(conn, ids))
+                read_mastery=lambda ids: store.read_mastery(conn, ids),
+                forget_maintenance=lambda run_date: store.forget_maintenance_runs(conn, run_date))
             practice_started = time.perf_counter()
             run = runner.run(workers=config.workers, progress=ProgressBar(total=total_answers, days=config.days))
             practice_seconds = time.perf_counter() - practice_started
@@ -174,7 +174,7 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
         sessions=len(run.sessions), answers=len(run.events),
         grading_agreed=sum(e.intended_correct == e.server_correct for e in run.events),
         practice_seconds=practice_seconds, workers=config.workers, first_date=first_date.isoformat(),
-        last_date=(first_date + timedelta(days=config.days - 1)).isoformat(),
+        last_date=datetime.now(UTC).date().isoformat(),
         maintenance=maintenance_totals(run.days)))
     analysis = analyse(run, world, users=users, mastery_theta=dynamics.mastery_theta, insights=insights,
                        sample=sample)

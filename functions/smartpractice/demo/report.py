@@ -57,7 +57,7 @@ def header_lines(facts: RunFacts) -> list[str]:
         f"  {facts.answers:,} answers in {facts.sessions:,} sessions through the real functions; the server's grading "
         f"matched the simulated learner's intent on {facts.grading_agreed:,}/{facts.answers:,}",
         f"  practice took {duration(facts.practice_seconds)} ({_num(rate, '.1f')} answers/s with {facts.workers} "
-        f"workers); run_maintenance ran for {facts.first_date} … {facts.last_date} (BKT refit fitted "
+        f"workers); run_maintenance ran after each simulated day (run date {facts.last_date}; BKT refit fitted "
         f"{bkt.get('skills_fitted', 0)} skill-parameter sets over {bkt.get('runs', 0)} runs; IRT calibrated "
         f"{irt.get('items_calibrated', 0)} items)",
     ]

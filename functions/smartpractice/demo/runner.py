@@ -109,9 +109,11 @@ class CohortRunner:
     schedule: np.ndarray  # (learners, days) sessions
     questions_per_session: int
     subject_id: int | None  # the sessions' subject filter (None: the whole bank)
-    first_date: date  # the date of simulated day 0 (also its maintenance run date)
+    first_date: date  # the date of simulated day 0 (the simulated calendar starts today)
     run_tag: str
     read_mastery: Callable[[list[uuid.UUID]], list[MasteryRow]]
+    # Clears a date's maintenance bookkeeping, so the nightly job runs again on that (wall-clock) date.
+    forget_maintenance: Callable[[date], None]
     stop: threading.Event = field(default_factory=threading.Event)
 
     def _session(self, learner: int, day: int, number: int, progress: ProgressBar) -> LearnerDay:
@@ -183,7 +185,11 @@ class CohortRunner:
                     progress.start_day(day + 1)
                     parts.extend(self._day(pool, day, progress))
                     rows = self.read_mastery(self.users)
-                    run_date = self.first_date + timedelta(days=day)
+                    # The backend saw this simulated day's answers today (wall clock), and a run date may not be
+                    # in the future: every simulated night is a run for today, after clearing its bookkeeping
+                    # (otherwise the second one would be skipped as already done).
+                    run_date = datetime.now(UTC).date()
+                    self.forget_maintenance(run_date)
                     maintenance = self.client.run_maintenance(run_date=run_date, steps=MAINTENANCE_STEPS)
                     end_of_day = simulated_day_start(self.first_date, day + 1)
                     days.append(DayState(day, run_date, self._backend_matrix(rows),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import psycopg
 
@@ -93,21 +93,6 @@ def read_mastery(conn: psycopg.Connection, users: list[uuid.UUID]) -> list[Maste
     return [MasteryRow(r[0], int(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5])) for r in rows]
 
 
-def recorded_run_dates(conn: psycopg.Connection, *, since: date) -> list[date]:
-    """Dates from `since` on for which some maintenance step is already recorded (ascending)."""
-    rows = conn.execute("select distinct run_date from public.maintenance_runs where run_date >= %s order by 1",
-                        (since,)).fetchall()
-    return [r[0] for r in rows]
-
-
-def first_free_window(*, recorded: list[date], today: date, days: int) -> date:
-    """The first date d >= today such that d … d + days − 1 are all unrecorded: each simulated day's maintenance
-    then gets a date no earlier run used, so its steps run instead of being skipped as already done."""
-    start = today
-    for taken in sorted(recorded):
-        if taken < start:
-            continue
-        if taken >= start + timedelta(days=days):
-            break
-        start = taken + timedelta(days=1)
-    return start
+def forget_maintenance_runs(conn: psycopg.Connection, run_date: date) -> None:
+    """Delete the date's maintenance_runs rows (dev stack only): the next run for the date runs every step."""
+    conn.execute("delete from public.maintenance_runs where run_date = %s", (run_date,))

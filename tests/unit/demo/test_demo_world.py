@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
-from smartpractice.demo.store import first_free_window
 from smartpractice.demo.world import (
     ADAPTIVE,
     CONTROL,
@@ -133,14 +131,3 @@ def test_skill_matrix_fills_defaults_and_ignores_other_skills() -> None:
     matrix = skill_matrix([(0, 5, 0.9), (1, 3, 0.4), (1, 99, 1.0)], n_learners=2, world=world, default=0.2)
     assert matrix.tolist() == [[0.2, 0.9], [0.4, 0.2]]
 
-
-def test_first_free_window_skips_recorded_dates() -> None:
-    today = date(2026, 11, 23)
-    assert first_free_window(recorded=[], today=today, days=14) == today
-    # an earlier 14-day run from today: start right after it
-    earlier = [today + timedelta(days=d) for d in range(14)]
-    assert first_free_window(recorded=earlier, today=today, days=14) == date(2026, 12, 7)
-    # a lone far-future date (a test's extreme date) does not push the window there; a gap that fits is used
-    assert first_free_window(recorded=[today, date(9999, 12, 31)], today=today, days=3) == date(2026, 11, 24)
-    assert first_free_window(recorded=[today + timedelta(days=2), today + timedelta(days=6)], today=today,
-                             days=3) == date(2026, 11, 26)

@@ -177,9 +177,11 @@ revoke execute on function public.session_summary_context(uuid) from public, ano
 grant execute on function public.session_summary_context(uuid) to authenticated, service_role;
 
 -- insights: everything the dashboard computes from, for the window since p_since (capped like the
--- per-table reads were: 20,000 attempts and 50,000 history rows, the most recent kept).
+-- per-table reads were: the most recent 20,000 attempts and 50,000 history rows). Attempts and history
+-- come columnar (one array per field, times as epoch seconds): a busy learner's window holds thousands
+-- of rows, and objects with ISO timestamps cost more to build, send and parse than the analysis itself.
 create or replace function public.insights_context(p_since timestamptz)
-returns jsonb
+returns json
 language sql
 stable
 security invoker
@@ -196,38 +198,48 @@ as $$
     order by sq.answered_at desc
     limit 20000
   ),
+  tagged as (
+    select qs.question_id, array_agg(qs.skill_id order by qs.skill_id) as skill_ids
+    from public.question_skills qs
+    where qs.question_id in (select a.question_id from attempts a)
+    group by qs.question_id
+  ),
   history as (
-    select h.skill_id, h.mastery_before, h.mastery_after, h.delta, h.trigger_type, h.created_at
+    select h.skill_id, h.mastery_after, h.created_at
     from public.mastery_history h, me
     where h.user_id = me.user_id and h.created_at >= p_since
     order by h.created_at desc
     limit 50000
   )
-  select jsonb_build_object(
-    'mastery', (select coalesce(jsonb_agg(to_jsonb(m) order by m.skill_id), '[]'::jsonb)
+  select json_build_object(
+    'mastery', (select coalesce(json_agg(m order by m.skill_id), '[]'::json)
                 from public.user_skill_mastery m, me where m.user_id = me.user_id),
-    'skills', (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'name', s.name, 'topic_id', s.topic_id)
-                                         order by s.id), '[]'::jsonb) from public.skills s),
-    'topics', (select coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'name', t.name, 'subject_id', t.subject_id,
-                                                            'exam_weight', t.exam_weight) order by t.id), '[]'::jsonb)
+    'skills', (select coalesce(json_agg(json_build_object('id', s.id, 'name', s.name, 'topic_id', s.topic_id)
+                                        order by s.id), '[]'::json) from public.skills s),
+    'topics', (select coalesce(json_agg(json_build_object('id', t.id, 'name', t.name, 'subject_id', t.subject_id,
+                                                          'exam_weight', t.exam_weight) order by t.id), '[]'::json)
                from public.topics t),
-    'prerequisites', (select coalesce(jsonb_agg(jsonb_build_array(sp.skill_id, sp.prerequisite_skill_id)), '[]'::jsonb)
+    'prerequisites', (select coalesce(json_agg(json_build_array(sp.skill_id, sp.prerequisite_skill_id)), '[]'::json)
                       from public.skill_prerequisites sp),
-    'attempts', (select coalesce(jsonb_agg(jsonb_build_object(
-                   'session_id', a.session_id, 'question_id', a.question_id, 'is_correct', a.is_correct,
-                   'confidence_score', a.confidence_score, 'time_spent_seconds', a.time_spent_seconds,
-                   'answered_at', a.answered_at,
-                   'skill_ids', (select coalesce(jsonb_agg(qs.skill_id order by qs.skill_id), '[]'::jsonb)
-                                 from public.question_skills qs where qs.question_id = a.question_id))
-                   order by a.answered_at), '[]'::jsonb)
-                 from attempts a),
-    'history', (select coalesce(jsonb_agg(to_jsonb(h) order by h.created_at), '[]'::jsonb) from history h),
-    'sessions', (select coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'status', s.status,
-                                                              'started_at', s.started_at, 'ended_at', s.ended_at)
-                                           order by s.started_at), '[]'::jsonb)
+    'attempts', (select json_build_object(
+                   'session_id', coalesce(array_agg(a.session_id order by a.answered_at), '{}'),
+                   'is_correct', coalesce(array_agg(a.is_correct order by a.answered_at), '{}'),
+                   'confidence_score', coalesce(array_agg(a.confidence_score order by a.answered_at), '{}'),
+                   'answered_epoch', coalesce(array_agg(extract(epoch from a.answered_at) order by a.answered_at),
+                                              '{}'),
+                   'skill_ids', coalesce(json_agg(coalesce(t.skill_ids, '{}') order by a.answered_at), '[]'::json))
+                 from attempts a left join tagged t on t.question_id = a.question_id),
+    'history', (select json_build_object(
+                  'skill_id', coalesce(array_agg(h.skill_id order by h.created_at), '{}'),
+                  'mastery_after', coalesce(array_agg(h.mastery_after order by h.created_at), '{}'),
+                  'epoch', coalesce(array_agg(extract(epoch from h.created_at) order by h.created_at), '{}'))
+                from history h),
+    'sessions', (select coalesce(json_agg(json_build_object('id', s.id, 'status', s.status,
+                                                            'started_at', s.started_at, 'ended_at', s.ended_at)
+                                          order by s.started_at), '[]'::json)
                  from public.practice_sessions s, me
                  where s.user_id = me.user_id and s.started_at >= p_since),
-    'cohort', (select coalesce(jsonb_agg(to_jsonb(c)), '[]'::jsonb) from public.cohort_mastery_distribution(null) c)
+    'cohort', (select coalesce(json_agg(c), '[]'::json) from public.cohort_mastery_distribution(null) c)
   )
 $$;
 revoke execute on function public.insights_context(timestamptz) from public, anon;

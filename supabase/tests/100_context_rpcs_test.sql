@@ -49,7 +49,7 @@ select ok((public.answer_context((select a_session from fixture), 1, (select b_k
 
 select is((select jsonb_array_length(public.session_summary_context((select a_session from fixture)) -> 'answers')),
           3, 'session_summary_context: the session''s answers');
-select is((select jsonb_array_length(public.insights_context(now() - interval '1 day') -> 'attempts')), 11,
+select is((select json_array_length(public.insights_context(now() - interval '1 day') -> 'attempts' -> 'is_correct')), 11,
           'insights_context: every answer of the window');
 
 select tests.authenticate_as((select id from ids where name = 'b'));

@@ -88,6 +88,12 @@ def test_full_practice_flow(live_stack: LiveStack, make_learner: Callable[[], Le
     assert len(data["mastery"]) == _count(live_stack, "select count(*) from user_skill_mastery where user_id = %s",
                                           learner.user_id)
     assert data["study_patterns"]["sessions"] == 1
+    # every answer of the window counted once: 6 answers, 4 correct (columnar attempts from insights_context)
+    buckets = data["confidence_calibration"]["by_confidence"]
+    assert sum(b["answered"] for b in buckets) == 6
+    assert sum(b["answered"] * (b["accuracy"] or 0.0) for b in buckets) == pytest.approx(4.0)
+    assert data["study_patterns"]["accuracy_by_hour_bucket"]  # the answers' UTC hours land in a bucket
+    assert {m["trend"] for m in data["mastery"]} <= {"improving", "stable", "declining", "insufficient_data"}
     # history rows: exactly one per mastery change (the trigger), i.e. one per skill per answer
     assert _count(live_stack, "select count(*) from mastery_history where user_id = %s", learner.user_id) == \
         _count(live_stack, "select coalesce(sum(total_attempts), 0) from user_skill_mastery where user_id = %s",

@@ -4,11 +4,13 @@ the k-anonymous cohort distribution. All math lives in learner/; this module gat
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import numpy as np
+import numpy.typing as npt
 
 from smartpractice.api.models import (
     Alert,
@@ -51,13 +53,34 @@ def _effective_now(rows: list[Row], now: datetime) -> dict[int, float]:
     return {int(r["skill_id"]): float(v) for r, v in zip(rows, values, strict=True)}
 
 
-def _skill_series(history: list[Row]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    grouped: dict[int, list[tuple[float, float]]] = defaultdict(list)
-    for h in history:
-        stamp = parse_time(h["created_at"])
-        assert stamp is not None
-        grouped[int(h["skill_id"])].append((stamp.timestamp(), float(h["mastery_after"])))
-    return {k: (np.array([t for t, _ in v]), np.array([m for _, m in v])) for k, v in grouped.items()}
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """The window's answers as aligned arrays (insights_context sends them columnar), oldest first."""
+
+    session_ids: tuple[str, ...]
+    correct: npt.NDArray[np.bool_]
+    confidence: npt.NDArray[np.int64]
+    answered_epoch: npt.NDArray[np.float64]
+    skill_ids: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def from_columns(cls, columns: Row) -> Attempts:
+        return cls(session_ids=tuple(str(s) for s in columns["session_id"]),
+                   correct=np.array(columns["is_correct"], dtype=bool),
+                   confidence=np.array(columns["confidence_score"], dtype=np.int64),
+                   answered_epoch=np.array(columns["answered_epoch"], dtype=np.float64),
+                   skill_ids=tuple(tuple(int(k) for k in ks) for ks in columns["skill_ids"]))
+
+    def __len__(self) -> int:
+        return int(self.correct.shape[0])
+
+
+def _skill_series(history: Row) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per skill: (epoch seconds, mastery after) of the window's history, in time order."""
+    skill = np.array(history["skill_id"], dtype=np.int64)
+    times = np.array(history["epoch"], dtype=np.float64)
+    values = np.array(history["mastery_after"], dtype=np.float64)
+    return {int(k): (times[skill == k], values[skill == k]) for k in np.unique(skill)}
 
 
 def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> InsightsResponse:
@@ -71,7 +94,7 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     weights = scoring.skill_weights(skills=list(skills.values()), topics=topics)
     effective = _effective_now(rows, now)
     series = _skill_series(context["history"])
-    attempts: list[Row] = context["attempts"]
+    attempts = Attempts.from_columns(context["attempts"])
 
     mastery_out: list[SkillMastery] = []
     velocities: list[float] = []
@@ -111,16 +134,16 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
 
 
 def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, float], skills: dict[int, Row],
-          attempts: list[Row], prerequisites: list[list[int]]) -> list[KnowledgeGap]:
+          attempts: Attempts, prerequisites: list[list[int]]) -> list[KnowledgeGap]:
     if not rows:
         return []
     dependents = Counter(int(prerequisite) for _, prerequisite in prerequisites)
     tried: Counter[int] = Counter()
     failed: Counter[int] = Counter()
-    for a in attempts:
-        for sid in (int(s) for s in a["skill_ids"]):
+    for skill_ids, correct in zip(attempts.skill_ids, attempts.correct.tolist(), strict=True):
+        for sid in skill_ids:
             tried[sid] += 1
-            failed[sid] += 0 if a["is_correct"] else 1
+            failed[sid] += 0 if correct else 1
     ids = [int(r["skill_id"]) for r in rows]
     result = gaps.knowledge_gaps(
         mastery=[effective[s] for s in ids], exam_weight=[weights.get(s, 0.0) for s in ids],
@@ -139,9 +162,9 @@ def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, fl
     return out
 
 
-def _calibration(attempts: list[Row]) -> ConfidenceCalibration:
-    result = calibration.confidence_calibration(confidence=[int(a["confidence_score"]) for a in attempts],
-                                                correct=[bool(a["is_correct"]) for a in attempts])
+def _calibration(attempts: Attempts) -> ConfidenceCalibration:
+    result = calibration.confidence_calibration(confidence=attempts.confidence.tolist(),
+                                                correct=attempts.correct.tolist())
     return ConfidenceCalibration(
         brier=result.brier_score, calibration_error=result.calibration_error,
         overconfident=result.label == calibration.CalibrationLabel.OVERCONFIDENT,
@@ -150,9 +173,9 @@ def _calibration(attempts: list[Row]) -> ConfidenceCalibration:
                        for lv in result.levels])
 
 
-def _patterns(attempts: list[Row], sessions: list[Row]) -> StudyPatterns:
-    hours = [parse_time(a["answered_at"]).hour for a in attempts]  # type: ignore[union-attr]
-    by_time = accuracy_by_time_of_day(local_hours=hours, correct=[bool(a["is_correct"]) for a in attempts])
+def _patterns(attempts: Attempts, sessions: list[Row]) -> StudyPatterns:
+    hours = ((attempts.answered_epoch // 3600.0) % 24.0).astype(np.int64).tolist()  # UTC hour of day
+    by_time = accuracy_by_time_of_day(local_hours=hours, correct=attempts.correct.tolist())
     durations = [(end - start).total_seconds() / 60.0 for s in sessions
                  if (start := parse_time(s.get("started_at"))) and (end := parse_time(s.get("ended_at")))]
     lengths = session_length_stats(durations_minutes=durations) if durations else None
@@ -183,11 +206,11 @@ def _peer(rows: list[Row], cohort: list[Row]) -> PeerPercentile:
                           cohort_size=int(cohort[0]["learners"]), k_anonymous=True)
 
 
-def _alerts(attempts: list[Row], now: datetime) -> list[Alert]:
+def _alerts(attempts: Attempts, now: datetime) -> list[Alert]:
     by_session: dict[str, list[bool]] = defaultdict(list)
-    for a in attempts:
-        by_session[str(a["session_id"])].append(bool(a["is_correct"]))
-    correct = [bool(a["is_correct"]) for a in attempts]
+    correct = attempts.correct.tolist()
+    for session_id, answer in zip(attempts.session_ids, correct, strict=True):
+        by_session[session_id].append(answer)
     half = len(correct) // 2
     found = [
         alerts.performance_drop_alert(session_accuracy=[float(np.mean(v)) for v in by_session.values()], now=now),

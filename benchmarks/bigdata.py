@@ -47,13 +47,12 @@ from bigdata_sql import (  # the statements, kept apart so this module stays rea
     MASTERY_ONLY_ROWS,
     MASTERY_ONLY_USERS,
 )
-from fsrs.scheduler import DEFAULT_PARAMETERS
 
+from smartpractice.learner.memory import forgetting_curve
 from supalocal.settings import load_settings
 
 BENCH_EMAIL_SUFFIX = "@bench.test"
-FSRS_DECAY = -float(DEFAULT_PARAMETERS[20])  # R(t) = (1 + factor·days/S)^decay, as learner.memory
-FSRS_FACTOR = 0.9 ** (1.0 / FSRS_DECAY) - 1.0
+FSRS_CURVE = forgetting_curve()  # R(t) = (1 + factor·days/S)^decay: the product's own constants
 # A standard normal draw (Box–Muller), inlined: a SQL function call costs ~15 µs per row, the expression ~0.1.
 GAUSS = "(sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))"
 TEMP_TABLE = re.compile(r"\s*create temp table (\w+)")
@@ -142,7 +141,7 @@ def populate(dsn: str, *, learners: int, attempts: int, seed: int, replace: bool
         raise ValueError("need learners >= 1 and attempts >= learners (every learner answers at least once)")
     _prepare(dsn, replace, verbose)
     params = {"learners": learners, "attempts": attempts, "seed": seed, "suffix": BENCH_EMAIL_SUFFIX,
-              "fsrs_decay": FSRS_DECAY, "fsrs_factor": FSRS_FACTOR}
+              "fsrs_decay": FSRS_CURVE.decay, "fsrs_factor": FSRS_CURVE.factor}
     with _bulk_transaction(dsn) as conn:
         conn.execute("select setseed(%s)", ((seed % 1999) / 1000.0 - 0.999,))
         loader = _Loader(conn, params, verbose)

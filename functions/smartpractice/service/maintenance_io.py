@@ -117,16 +117,6 @@ class KeysetReader:
         return rows
 
 
-def keyset_batches(reader: KeysetReader, *, batch_size: int, page: int) -> Iterator[list[Row]]:
-    """Batches of at most `batch_size` rows; only the batch being filled is held in memory."""
-    batch: list[Row] = []
-    while not reader.exhausted:
-        batch.extend(reader.next_page(min(page, batch_size - len(batch))))
-        if len(batch) >= batch_size or (reader.exhausted and batch):
-            yield batch
-            batch = []
-
-
 def chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]

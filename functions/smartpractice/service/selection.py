@@ -54,18 +54,19 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
     skill_ids = pool.skills_of(choice.index)
     focus = min(skill_ids, key=lambda s: views[s].mastery if s in views else UNPRACTISED_MASTERY)
     r = choice.reason
+    component_scores = {k: float(getattr(r.component_scores, k)) for k in COMPONENTS}
     served = deps.service.serve_question(
         user_id=user_id, session_id=body.session_id, question_id=int(choice.question_id),
         reason={"predicted_p_correct": r.predicted_p, "sampled_p_correct": r.sampled_p,
                 "target_band": [r.band_low, r.band_high], "skill_id": focus, "dominant_factor": r.dominant_component,
                 "why": r.why_now, "strategy": body.strategy,
-                "component_scores": {k: float(getattr(r.component_scores, k)) for k in COMPONENTS}})
+                "component_scores": component_scores})
     question = served["question"]
     names = {int(s["skill_id"]): str(s["name"]) for s in question["skills"]}
     reason = SelectionReason(
         predicted_p_correct=r.predicted_p, sampled_p_correct=r.sampled_p, target_band=(r.band_low, r.band_high),
         skill_id=focus, skill_name=names.get(focus, str(focus)), dominant_factor=r.dominant_component,
-        why=r.why_now, component_scores={k: float(getattr(r.component_scores, k)) for k in COMPONENTS},
+        why=r.why_now, component_scores=component_scores,
     )
     return NextQuestionResponse(
         session_id=body.session_id, status="served", reason=reason, served_at=served["served_at"],

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
+from pathlib import Path
 
 import bigdata  # benchmarks/bigdata.py, next to this script
 import httpx
 import psycopg
 
 from supalocal import cluster
-from supalocal.keys import anon_key, learner_jwt, service_role_key
+from supalocal.keys import learner_jwt
+from supalocal.process import GatewayProcess
 from supalocal.settings import load_settings
 
 # REST calls each function makes (read off the service code; see db/repository.py).
@@ -80,23 +81,13 @@ def main() -> int:
     cluster.up(settings)
     if args.big:
         _load_big(settings.dsn())
-    url = f"http://127.0.0.1:{args.port}"
-    env = {**os.environ, "SP_LOCAL_API_PORT": str(args.port), "SUPABASE_URL": url,
-           "SUPABASE_ANON_KEY": anon_key(), "SUPABASE_SERVICE_ROLE_KEY": service_role_key(),
-           "SUPABASE_JWT_SECRET": settings.jwt_secret}
-    log = tempfile.NamedTemporaryFile(prefix="bench-endpoints-", suffix=".log", delete=False)  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "-m", "supalocal", "gateway", "--threads", "16"], env=env,
-                              stdout=log, stderr=subprocess.DEVNULL)
+    log_path = Path(tempfile.mkdtemp(prefix="bench-endpoints-")) / "gateway.log"
     timings: dict[str, list[float]] = defaultdict(list)
     users: list[uuid.UUID] = []
     try:
-        with httpx.Client(timeout=30.0) as http:
-            for _ in range(100):
-                try:
-                    http.get(f"{url}/rest/v1/", headers={"apikey": anon_key()})
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with GatewayProcess(settings, port=args.port, threads=16, log_path=log_path) as server, \
+                httpx.Client(timeout=30.0) as http:
+            url = server.url
 
             def call(name: str, token: str, body: dict[str, object]) -> dict[str, object]:
                 t0 = time.perf_counter()
@@ -132,8 +123,6 @@ def main() -> int:
                 call("complete_session", token, {"session_id": session})
                 call("insights", token, {"days": 30})
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         if args.big:
             if not args.keep:
                 bigdata.clean(settings.dsn())
@@ -141,9 +130,8 @@ def main() -> int:
             with psycopg.connect(settings.dsn(), autocommit=True) as conn:
                 for user in users:
                     conn.execute("delete from auth.users where id = %s", (user,))
-    log.close()
-    trips = _round_trips(log.name)
-    os.unlink(log.name)
+    trips = _round_trips(str(log_path))
+    shutil.rmtree(log_path.parent)
     print(f"{'endpoint':<18}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'REST calls':>16}")
     for name, values in timings.items():
         calls = trips.get(name, [])

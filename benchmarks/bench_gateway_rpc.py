@@ -11,11 +11,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -31,6 +28,7 @@ from supalocal import cluster
 from supalocal.gateway import GatewayApp, create_gateway_app
 from supalocal.gateway.app import authenticator_conninfo
 from supalocal.keys import anon_key, learner_jwt
+from supalocal.process import GatewayProcess
 from supalocal.settings import StackSettings, load_settings
 
 
@@ -102,33 +100,6 @@ def _bench_wsgi_call(app: GatewayApp, settings: StackSettings, function: str, ca
     return samples
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _served(threads: int) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "SP_LOCAL_API_HOST": "127.0.0.1", "SP_LOCAL_API_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "supalocal", "gateway", "--threads", str(threads)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{url}/rest/v1/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1000)
@@ -151,8 +122,8 @@ def main() -> int:
         finally:
             app.close()
 
-        with _served(args.threads) as url, httpx.Client() as http:
-            client = _client(url, settings, http)
+        with GatewayProcess(settings, threads=args.threads) as server, httpx.Client() as http:
+            client = _client(server.url, settings, http)
             assert client.rpc(function, {"a": 1, "b": 2}).execute().data == 3
             _report(f"loopback (gunicorn, {args.threads} threads)",
                     _measure(lambda: client.rpc(function, {"a": 1, "b": 2}).execute(), calls=args.calls))

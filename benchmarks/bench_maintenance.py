@@ -27,10 +27,11 @@ from typing import Any
 import bigdata
 import httpx
 import psycopg
-from bench_throughput import MAINTENANCE_TOKEN, cpu_seconds, free_port, gateway, process_tree
+from bench_throughput import MAINTENANCE_TOKEN, cpu_seconds, process_tree
 
 from smartpractice.api.models import MAINTENANCE_STEPS
 from supalocal import cluster
+from supalocal.process import GatewayProcess
 from supalocal.settings import load_settings
 
 # Steps that are one SQL call: timed directly (superuser) when the HTTP call fails, e.g. on the client timeout.
@@ -94,11 +95,11 @@ def main() -> int:
     print(f"user_skill_mastery rows: {rows[0] if rows else 0:,}, run_date {run_date}")
     results: list[StepFigure] = []
     try:
-        with (gateway(settings, port=free_port(), threads=4, log=args.log) as (url, server),
+        with (GatewayProcess(settings, threads=4, maintenance_token=MAINTENANCE_TOKEN, log_path=args.log) as server,
               httpx.Client(timeout=args.timeout) as http):
             for step in MAINTENANCE_STEPS:  # one call per step: a failing step does not hide the others
                 cpu0, t0 = cpu_seconds(process_tree(server.pid)), time.perf_counter()
-                response = http.post(f"{url}/functions/v1/run_maintenance",
+                response = http.post(f"{server.url}/functions/v1/run_maintenance",
                                      json={"run_date": run_date.isoformat(), "steps": [step],
                                            "batch_size": args.batch_size},
                                      headers={"X-Maintenance-Token": MAINTENANCE_TOKEN})

@@ -24,16 +24,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,49 +38,12 @@ import httpx
 import psycopg
 
 from supalocal import cluster
-from supalocal.keys import anon_key, learner_jwt, service_role_key
-from supalocal.settings import StackSettings, load_settings
+from supalocal.keys import learner_jwt
+from supalocal.process import GatewayProcess
+from supalocal.settings import load_settings
 
 MAINTENANCE_TOKEN = "bench-maintenance-token-0123456789abcdef"
 RETRIES = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def gateway(settings: StackSettings, *, port: int, threads: int,
-            log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`python -m supalocal gateway` on `port`, functions configured as bench_endpoints.py does; yields its URL.
-
-    The gateway's output (gunicorn and the functions' JSON logs) goes to `log`, or nowhere."""
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SP_LOCAL_API_PORT": str(port), "SUPABASE_URL": url,
-           "SUPABASE_ANON_KEY": anon_key(settings.jwt_secret),
-           "SUPABASE_SERVICE_ROLE_KEY": service_role_key(settings.jwt_secret),
-           "SUPABASE_JWT_SECRET": settings.jwt_secret, "MAINTENANCE_TOKEN": MAINTENANCE_TOKEN}
-    sink = log.open("ab") if log is not None else None
-    server = subprocess.Popen([sys.executable, "-m", "supalocal", "gateway", "--threads", str(threads)], env=env,
-                              stdout=sink or subprocess.DEVNULL, stderr=sink or subprocess.DEVNULL)
-    try:
-        with httpx.Client(timeout=5.0) as http:
-            for _ in range(300):
-                try:
-                    http.get(f"{url}/rest/v1/", headers={"apikey": anon_key(settings.jwt_secret)})
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            else:
-                raise RuntimeError("the gateway did not start within 30 s")
-        yield url, server
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        if sink is not None:
-            sink.close()
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -280,10 +239,11 @@ def main() -> int:
     print(f"database: {answered_rows[0] if answered_rows else 0:,} session_questions rows before the run")
     users = create_learners(dsn, args.clients)
     try:
-        port = args.port or free_port()
-        with gateway(settings, port=port, threads=args.gateway_threads, log=args.log) as (url, server):
-            clients = [Client(url=url, user=u, token=learner_jwt(u, secret=settings.jwt_secret, ttl_seconds=7200),
-                              keys=keys, args=args, seed=i) for i, u in enumerate(users)]
+        with GatewayProcess(settings, port=args.port, threads=args.gateway_threads,
+                            maintenance_token=MAINTENANCE_TOKEN, log_path=args.log) as server:
+            clients = [Client(url=server.url, user=u, keys=keys, args=args, seed=i,
+                              token=learner_jwt(u, secret=settings.jwt_secret, ttl_seconds=7200))
+                       for i, u in enumerate(users)]
             start = threading.Barrier(len(clients) + 1)
             deadline = [float("inf")]
             threads = [threading.Thread(target=c.run, args=(start, deadline), daemon=True) for c in clients]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,23 +16,17 @@ from postgrest.exceptions import APIError
 from supabase import Client, ClientOptions, create_client
 
 from supalocal.keys import anon_key, learner_jwt
+from supalocal.process import free_port
 from supalocal.settings import StackSettings
 from tests.gateway.conftest import USER_A, Names
 
 pytestmark = pytest.mark.stack
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def served_url(stack_settings: StackSettings, names: Names, functions_source: Path,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SP_LOCAL_API_HOST": "127.0.0.1", "SP_LOCAL_API_PORT": str(port),
            "SP_LOCAL_FUNCTIONS_SOURCE": str(functions_source)}
     log = tmp_path_factory.mktemp("gateway_server") / "gateway.log"

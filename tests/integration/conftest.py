@@ -4,7 +4,6 @@ functions' settings pointing at it, so tests drive the real HTTP functions with 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from smartpractice.config import get_settings
 from supalocal.gateway.app import create_gateway_app
 from supalocal.keys import anon_key, learner_jwt, service_role_key
+from supalocal.process import free_port
 from supalocal.settings import StackSettings
 
 MAINTENANCE_TOKEN = "test-maintenance-token-0123456789abcdef"
@@ -37,15 +37,9 @@ class LiveStack:
                                  params=params)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_stack(stack_settings: StackSettings) -> Iterator[LiveStack]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         "SUPABASE_URL": url,

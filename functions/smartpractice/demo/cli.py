@@ -16,7 +16,7 @@ import numpy as np
 import psycopg
 
 from smartpractice.demo import plots, report, store
-from smartpractice.demo.client import FunctionsClient, GatewayProcess, free_port
+from smartpractice.demo.client import FunctionsClient
 from smartpractice.demo.config import DemoConfig, parse_config
 from smartpractice.demo.metrics import (
     Calibration,
@@ -35,6 +35,7 @@ from smartpractice.learner.simulation import LearnerDynamics, SimulatedCohort
 from smartpractice.service.scoring import CUT_SCORE
 from supalocal import cluster
 from supalocal.keys import learner_jwt
+from supalocal.process import GatewayProcess
 from supalocal.settings import StackSettings, load_settings
 
 TOKEN_TTL_SECONDS = 12 * 3600
@@ -149,8 +150,8 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
               f"output in {config.output}/", file=stream, flush=True)
         maintenance_token = secrets.token_urlsafe(32)
         # Each function call re-enters the gateway for its REST calls: it needs > 2 threads per client worker.
-        gateway = GatewayProcess(settings, port=free_port(), maintenance_token=maintenance_token,
-                                 threads=max(16, 4 * config.workers), log_path=config.output / "gateway.log")
+        gateway = GatewayProcess(settings, maintenance_token=maintenance_token, threads=max(16, 4 * config.workers),
+                                 log_path=config.output / "gateway.log", append_log=False)
         limits = httpx.Limits(max_connections=config.workers + 2, max_keepalive_connections=config.workers + 2)
         with gateway, httpx.Client(timeout=120.0, limits=limits) as http:
             client = FunctionsClient(http=http, base_url=gateway.url, maintenance_token=maintenance_token)

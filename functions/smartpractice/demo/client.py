@@ -8,27 +8,17 @@ after a lost response replays the stored result instead of answering twice.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from supalocal.keys import anon_key, service_role_key
-from supalocal.settings import StackSettings
-
 JsonObject = dict[str, Any]
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 0.05
-GATEWAY_START_TIMEOUT_SECONDS = 30.0
 
 
 class DemoHttpError(RuntimeError):
@@ -37,12 +27,6 @@ class DemoHttpError(RuntimeError):
     def __init__(self, name: str, status: int, body: str) -> None:
         self.name, self.status, self.body = name, status, body
         super().__init__(f"{name} answered {status}: {body[:500]}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _is_retryable(response: httpx.Response) -> bool:
@@ -108,67 +92,3 @@ class FunctionsClient:
         return self.call("run_maintenance", token=None, body={"run_date": run_date.isoformat(), "steps": steps},
                          headers={"X-Maintenance-Token": self.maintenance_token})
 
-
-class GatewayProcess:
-    """`python -m supalocal gateway` on a spare port with the functions' settings pointing back at it.
-
-    A context manager: the process is stopped on exit, including on Ctrl-C and errors.
-    """
-
-    def __init__(self, settings: StackSettings, *, port: int, maintenance_token: str, threads: int,
-                 log_path: Path) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self._env = {
-            **os.environ,
-            "SP_LOCAL_API_PORT": str(port),
-            "SUPABASE_URL": self.url,
-            "SUPABASE_ANON_KEY": anon_key(settings.jwt_secret),
-            "SUPABASE_SERVICE_ROLE_KEY": service_role_key(settings.jwt_secret),
-            "SUPABASE_JWT_SECRET": settings.jwt_secret,
-            "MAINTENANCE_TOKEN": maintenance_token,
-        }
-        self._threads = threads
-        self._log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> GatewayProcess:
-        self._log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._log_path.open("wb") as log:  # the child keeps its own handle
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "supalocal", "gateway", "--threads", str(self._threads)],
-                env=self._env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        self.stop()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + GATEWAY_START_TIMEOUT_SECONDS
-        with httpx.Client(timeout=2.0) as probe:
-            while time.monotonic() < deadline:
-                assert self._process is not None
-                if self._process.poll() is not None:
-                    raise RuntimeError(f"the gateway exited with {self._process.returncode}; see {self._log_path}")
-                try:
-                    probe.get(f"{self.url}/rest/v1/", headers={"apikey": self._env["SUPABASE_ANON_KEY"]})
-                    return
-                except httpx.TransportError:
-                    time.sleep(0.1)
-        raise RuntimeError(f"the gateway did not answer within {GATEWAY_START_TIMEOUT_SECONDS:.0f} s")
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)

@@ -1,0 +1,104 @@
+"""A local gateway in a child process: `python -m supalocal gateway` on a spare port, with the functions'
+settings (SUPABASE_URL etc.) pointing back at it, so `/functions/v1/<name>` runs the real functions.
+
+For the demo and the benchmarks, which drive the stack over HTTP from another process. A context manager:
+the process is stopped on exit, including on Ctrl-C and errors.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from supalocal.keys import anon_key, service_role_key
+from supalocal.settings import StackSettings
+
+START_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class GatewayProcess:
+    def __init__(self, settings: StackSettings, *, threads: int, port: int | None = None,
+                 maintenance_token: str | None = None, log_path: Path | None = None,
+                 append_log: bool = True) -> None:
+        """`log_path`: where gunicorn's and the functions' output goes (appended, or rewritten), or nowhere."""
+        port = port or free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.anon_key = anon_key(settings.jwt_secret)
+        self._env = {
+            **os.environ,
+            "SP_LOCAL_API_PORT": str(port),
+            "SUPABASE_URL": self.url,
+            "SUPABASE_ANON_KEY": self.anon_key,
+            "SUPABASE_SERVICE_ROLE_KEY": service_role_key(settings.jwt_secret),
+            "SUPABASE_JWT_SECRET": settings.jwt_secret,
+        }
+        if maintenance_token is not None:
+            self._env["MAINTENANCE_TOKEN"] = maintenance_token
+        self._threads = threads
+        self._log_path = log_path
+        self._log_mode = "ab" if append_log else "wb"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the gateway is not running"
+        return self._process.pid
+
+    def __enter__(self) -> GatewayProcess:
+        command = [sys.executable, "-m", "supalocal", "gateway", "--threads", str(self._threads)]
+        if self._log_path is None:
+            self._process = subprocess.Popen(command, env=self._env, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+        else:
+            self._log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self._log_path.open(self._log_mode) as log:  # the child keeps its own handle
+                self._process = subprocess.Popen(command, env=self._env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        with httpx.Client(timeout=2.0) as probe:
+            while time.monotonic() < deadline:
+                assert self._process is not None
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"the gateway exited with {self._process.returncode}"
+                                       + (f"; see {self._log_path}" if self._log_path else ""))
+                try:
+                    probe.get(f"{self.url}/rest/v1/", headers={"apikey": self.anon_key})
+                    return
+                except httpx.TransportError:
+                    time.sleep(0.1)
+        raise RuntimeError(f"the gateway did not answer within {START_TIMEOUT_SECONDS:.0f} s")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

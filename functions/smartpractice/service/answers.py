@@ -8,7 +8,7 @@ number of times. A retried request with the same idempotency key replays the sto
 from __future__ import annotations
 
 import time
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from postgrest.exceptions import APIError
@@ -37,34 +37,29 @@ def _question_skills(question: dict[str, Any]) -> list[knowledge.QuestionSkill]:
                                     attempts=int(s["attempts"])) for s in question["skills"]]
 
 
-def _checked(context: dict[str, Any]) -> dict[str, Any]:
-    """The question of an answer in the learner's own active session, or the error to answer."""
-    require_active_session(context.get("session"))
-    question = context.get("question")
-    if question is None:
-        raise NotFound("question not found", code="question_not_found")
-    return cast(dict[str, Any], question)
-
-
-def _already_answered(context: dict[str, Any]) -> dict[str, Any] | None:
+def _answer_context(*, body: SubmitAnswerRequest, deps: LearnerDeps) -> dict[str, Any] | SubmitAnswerResponse:
+    """The learner context of this answer, checked (own active session, known question); or, when the
+    idempotency key was already answered, the stored response to replay."""
+    context = deps.learner.answer_context(session_id=body.session_id, question_id=body.question_id,
+                                          idempotency_key=body.idempotency_key)
     earlier = context.get("earlier")
     if earlier is not None and earlier.get("answered_at") is not None and earlier.get("response"):
-        return cast(dict[str, Any], earlier["response"])
-    return None
+        return _replay(earlier["response"])
+    require_active_session(context.get("session"))
+    if context.get("question") is None:
+        raise NotFound("question not found", code="question_not_found")
+    return context
 
 
 def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps) -> SubmitAnswerResponse:
     key_soon = deps.service.answer_key_soon(body.question_id)  # nothing of it is returned before the checks
-    context = deps.learner.answer_context(session_id=body.session_id, question_id=body.question_id,
-                                          idempotency_key=body.idempotency_key)
-    stored = _already_answered(context)
-    if stored is not None:
-        return _replay(stored)
-    question = _checked(context)
+    context = _answer_context(body=body, deps=deps)
+    if isinstance(context, SubmitAnswerResponse):
+        return context
     key_row = key_soon.result()
     if key_row is None:
         raise NotFound("question not found", code="question_not_found")
-    key = AnswerKey(question_type=str(question["question_type"]),
+    key = AnswerKey(question_type=str(context["question"]["question_type"]),
                     correct=tuple(str(v) for v in key_row["correct_answer"]),
                     tolerance=key_row.get("numeric_tolerance"))
     is_correct = grade(key=key, answer=tuple(body.user_answer)).is_correct
@@ -82,12 +77,9 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
                 raise
             # Jittered linear backoff so colliding requests do not collide again in lockstep.
             time.sleep(deps.retry.backoff_ms * (attempt + 1) * (0.5 + float(deps.rng.random())) / 1000.0)
-            context = deps.learner.answer_context(session_id=body.session_id, question_id=body.question_id,
-                                                  idempotency_key=body.idempotency_key)
-            stored = _already_answered(context)
-            if stored is not None:
-                return _replay(stored)
-            _checked(context)
+            context = _answer_context(body=body, deps=deps)
+            if isinstance(context, SubmitAnswerResponse):
+                return context
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from smartpractice.config import Settings
-from smartpractice.db.clients import ClientFactory, shared_factory
+from smartpractice.db.clients import DEFAULT_READ_TIMEOUT_SECONDS, ClientFactory, shared_factory
 from smartpractice.db.repository import LearnerStore, ServiceStore
 from smartpractice.service.question_bank import QuestionBankCache, shared_cache
 
@@ -35,9 +35,10 @@ class MaintenanceDeps:
     now: datetime
 
 
-def factory_for(settings: Settings) -> ClientFactory:
+def factory_for(settings: Settings, *, read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS) -> ClientFactory:
     return shared_factory(url=settings.supabase_url, anon_key=settings.supabase_anon_key,
-                          service_role_key=settings.supabase_service_role_key.get_secret_value())
+                          service_role_key=settings.supabase_service_role_key.get_secret_value(),
+                          read_timeout_seconds=read_timeout_seconds)
 
 
 def learner_deps(*, settings: Settings, jwt: str, factory: ClientFactory | None = None) -> LearnerDeps:
@@ -57,7 +58,5 @@ MAINTENANCE_READ_TIMEOUT_SECONDS = 900.0
 
 
 def maintenance_deps(*, settings: Settings, factory: ClientFactory | None = None) -> MaintenanceDeps:
-    clients = factory or shared_factory(url=settings.supabase_url, anon_key=settings.supabase_anon_key,
-                                        service_role_key=settings.supabase_service_role_key.get_secret_value(),
-                                        read_timeout_seconds=MAINTENANCE_READ_TIMEOUT_SECONDS)
+    clients = factory or factory_for(settings, read_timeout_seconds=MAINTENANCE_READ_TIMEOUT_SECONDS)
     return MaintenanceDeps(service=ServiceStore(clients.for_service()), now=datetime.now(UTC))

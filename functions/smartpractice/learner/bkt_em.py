@@ -1,12 +1,12 @@
 """Vectorised EM (Baum–Welch) fitting of BKT-with-forgetting, many skills in one call.
 
 Data: every learner × skill sequence is one row of a padded (n_sequences, T) 0/1 array with a prefix
-mask (True for the first `length` steps) and a skill index per row.  The forward–backward pass loops
-over time steps only; all sequences (of all skills) move together as numpy vectors.  Skills are fitted
-independently: sufficient statistics are summed per skill with `np.bincount`.
-
-Forward (scaled):  π_t = P(L_t | o_<t),  c_t = P(o_t | o_<t),  a_t = P(L_t | o_≤t);  LL = Σ log c_t.
-Backward (2-state smoother):  ξ_t(i, j) = a_t(i) A_ij γ_{t+1}(j) / π_{t+1}(j),  γ_t(i) = Σ_j ξ_t(i, j).
+mask (True for the first `length` steps) and a skill index per row (`ResponseSequences`), or the same
+answers already length-packed (`bkt_packed.PackedSequences`, what the nightly refit builds).  Either way the
+passes run on the packed form: no padding is walked, and the forward–backward pass (`bkt_packed`) loops over
+time steps only, all running sequences (of all skills) together as numpy vectors.  Skills are fitted
+independently: sufficient statistics are summed per skill with `np.bincount`, and a skill that has
+converged drops out: its sequences leave the packed data, so later rounds walk only the skills still moving.
 M-step: each parameter is a ratio of expected counts, n_event / n_trials.  Beta priors add pseudo-counts
 (θ = (n_event + s·μ) / (n_trials + s)) and the result is clipped to its bounds; each per-parameter
 objective n1 log θ + n0 log(1 - θ) is concave, so clipping gives the exact constrained maximiser.
@@ -30,6 +30,7 @@ from smartpractice.learner.bkt import (
     FloatArray,
     ParamsValidationError,
 )
+from smartpractice.learner.bkt_packed import PackedSequences, expected_counts, forward, per_sequence
 
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -69,9 +70,16 @@ class ResponseSequences:
             mask[row, : len(sequence)] = True
         return cls(responses, mask, np.asarray(skill_index, dtype=np.int64), n_skills)
 
-    def n_obs_per_skill(self) -> IntArray:
-        counts = np.bincount(self.skill_index, weights=self.mask.sum(axis=1), minlength=self.n_skills)
-        return counts.astype(np.int64)
+    def packed(self) -> PackedSequences:
+        """The same answers length-packed (no padding); `source` is the row here."""
+        row, position = np.nonzero(self.mask)
+        return PackedSequences.from_cells(sequence=row.astype(np.int64), position=position.astype(np.int64),
+                                          correct=self.responses[row, position], skill_index=self.skill_index,
+                                          n_skills=self.n_skills)
+
+
+def _packed(data: ResponseSequences | PackedSequences) -> PackedSequences:
+    return data.packed() if isinstance(data, ResponseSequences) else data
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,95 +130,25 @@ class EMConfig:
 
 @dataclass(frozen=True, slots=True)
 class BKTFitResult:
-    """Per-skill fit: params, log-likelihood at those params, observations, EM iterations (best restart)."""
+    """Per-skill fit: params, log-likelihood at those params, observations, EM iterations (best restart).
+
+    cells_walked: answer cells the forward passes visited, summed over rounds and restarts (the work done:
+    a skill's answers are walked once per round until it converges).
+    """
 
     params: tuple[BKTParams, ...]
     log_likelihood: FloatArray
     n_obs: IntArray
     iterations: IntArray
     converged: BoolArray
+    cells_walked: int
     param_arrays: BKTParamArrays = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "param_arrays", BKTParamArrays.stack(self.params))
 
 
-# --- forward–backward -------------------------------------------------------------------------------
-
-
-def _per_sequence(params: BKTParamArrays, data: ResponseSequences) -> dict[str, FloatArray]:
-    return {name: getattr(params, name)[data.skill_index] for name in PROBABILITY_FIELDS}
-
-
-@dataclass(frozen=True, slots=True)
-class _Forward:
-    predicted: FloatArray  # π_t = P(L_t | o_<t)
-    filtered: FloatArray  # a_t = P(L_t | o_≤t)
-    log_scale: FloatArray  # log c_t (0 on padding)
-    next_known: FloatArray  # P(L) at the opportunity after each sequence's last observation
-
-
-def _forward(data: ResponseSequences, params: BKTParamArrays) -> _Forward:
-    p = _per_sequence(params, data)
-    n, width = data.responses.shape
-    predicted, filtered, log_scale = np.empty((n, width)), np.empty((n, width)), np.zeros((n, width))
-    prior = p["p_init"].copy()
-    for t in range(width):
-        correct = data.responses[:, t] == 1
-        observed = data.mask[:, t]
-        like_known = np.where(observed, np.where(correct, 1.0 - p["p_slip"], p["p_slip"]), 1.0)
-        like_unknown = np.where(observed, np.where(correct, p["p_guess"], 1.0 - p["p_guess"]), 1.0)
-        scale = np.maximum(prior * like_known + (1.0 - prior) * like_unknown, 1e-300)
-        predicted[:, t] = prior
-        filtered[:, t] = prior * like_known / scale
-        log_scale[:, t] = np.log(scale)
-        # Padding carries the state unchanged so `prior` ends as P(L) after the last real opportunity.
-        moved = filtered[:, t] * (1.0 - p["p_forget"]) + (1.0 - filtered[:, t]) * p["p_learn"]
-        prior = np.where(observed, moved, prior)
-    return _Forward(predicted, filtered, log_scale, prior)
-
-
-def _expected_counts(data: ResponseSequences, params: BKTParamArrays, fwd: _Forward) -> dict[str, FloatArray]:
-    """Backward pass; returns per-skill (events, trials) expected counts for every parameter."""
-    p = _per_sequence(params, data)
-    n, width = data.responses.shape
-    known = np.empty((n, width))  # γ_t(known)
-    known[:, -1] = fwd.filtered[:, -1]
-    learned, stayed_unknown, forgot, stayed_known = (np.zeros(n) for _ in range(4))
-    for t in range(width - 2, -1, -1):
-        a, prior_next, known_next = fwd.filtered[:, t], fwd.predicted[:, t + 1], known[:, t + 1]
-        to_known = np.divide(known_next, prior_next, out=np.zeros(n), where=prior_next > 0.0)
-        to_unknown = np.divide(1.0 - known_next, 1.0 - prior_next, out=np.zeros(n), where=prior_next < 1.0)
-        xi_11 = a * (1.0 - p["p_forget"]) * to_known
-        xi_10 = a * p["p_forget"] * to_unknown
-        xi_01 = (1.0 - a) * p["p_learn"] * to_known
-        xi_00 = (1.0 - a) * (1.0 - p["p_learn"]) * to_unknown
-        transition = data.mask[:, t + 1]
-        known[:, t] = np.where(transition, xi_11 + xi_10, a)
-        learned += np.where(transition, xi_01, 0.0)
-        stayed_unknown += np.where(transition, xi_00, 0.0)
-        forgot += np.where(transition, xi_10, 0.0)
-        stayed_known += np.where(transition, xi_11, 0.0)
-    observed = data.mask.astype(np.float64)
-    correct = (data.responses == 1) & data.mask
-    unknown = (1.0 - known) * observed
-    known_obs = known * observed
-    per_sequence = {
-        "p_init": (known[:, 0] * observed[:, 0], observed[:, 0]),
-        "p_learn": (learned, learned + stayed_unknown),
-        "p_forget": (forgot, forgot + stayed_known),
-        "p_guess": ((unknown * correct).sum(axis=1), unknown.sum(axis=1)),
-        "p_slip": ((known_obs * ~correct).sum(axis=1), known_obs.sum(axis=1)),
-    }
-    return {
-        name: np.stack([_by_skill(data, events), _by_skill(data, trials)])
-        for name, (events, trials) in per_sequence.items()
-    }
-
-
-def _by_skill(data: ResponseSequences, values: FloatArray) -> FloatArray:
-    totals = np.bincount(data.skill_index, weights=values, minlength=data.n_skills)
-    return np.asarray(totals, dtype=np.float64)
+# --- EM ---------------------------------------------------------------------------------------------
 
 
 def _m_step(counts: dict[str, FloatArray], config: EMConfig) -> dict[str, FloatArray]:
@@ -229,22 +167,30 @@ def _m_step(counts: dict[str, FloatArray], config: EMConfig) -> dict[str, FloatA
 # --- public API -------------------------------------------------------------------------------------
 
 
-def log_likelihood(*, data: ResponseSequences, params: BKTParamArrays) -> FloatArray:
+def log_likelihood(*, data: ResponseSequences | PackedSequences, params: BKTParamArrays) -> FloatArray:
     """Total log-likelihood per skill, shape (n_skills,)."""
-    return _by_skill(data, _forward(data, params).log_scale.sum(axis=1))
+    packed = _packed(data)
+    return packed.by_skill(forward(packed, params).log_scale)
 
 
 def predict_one_step(*, data: ResponseSequences, params: BKTParamArrays) -> FloatArray:
-    """P(correct at t | answers before t), shape (n_sequences, T); meaningful where mask is True."""
-    fwd = _forward(data, params)
-    p = _per_sequence(params, data)
-    guess, slip = p["p_guess"][:, np.newaxis], p["p_slip"][:, np.newaxis]
-    return fwd.predicted * (1.0 - slip) + (1.0 - fwd.predicted) * guess
+    """P(correct at t | answers before t), shape (n_sequences, T); meaningful where mask is True (0 elsewhere)."""
+    packed = data.packed()
+    fwd = forward(packed, params)
+    p = per_sequence(params, packed)
+    guess, slip = p["p_guess"][packed.cell_sequence], p["p_slip"][packed.cell_sequence]
+    out = np.zeros(data.responses.shape)
+    out[packed.source[packed.cell_sequence], packed.cell_step()] = fwd.predicted * (1.0 - slip) + (
+        1.0 - fwd.predicted) * guess
+    return out
 
 
-def knowledge_after_sequences(*, data: ResponseSequences, params: BKTParamArrays) -> FloatArray:
-    """P(known) at each sequence's next opportunity (mastery after a refit), shape (n_sequences,)."""
-    return _forward(data, params).next_known
+def knowledge_after_sequences(*, data: ResponseSequences | PackedSequences, params: BKTParamArrays) -> FloatArray:
+    """P(known) at each sequence's next opportunity (mastery after a refit), shape (n_sequences,), caller's order."""
+    packed = _packed(data)
+    out = np.empty(packed.n_sequences)
+    out[packed.source] = forward(packed, params).next_known
+    return out
 
 
 def _initial_params(
@@ -266,59 +212,79 @@ def _choose(where: BoolArray, chosen: BKTParamArrays, other: BKTParamArrays) -> 
     )
 
 
-def _run_em(
-    data: ResponseSequences, start: BKTParamArrays, config: EMConfig, n_obs: IntArray
-) -> tuple[BKTParamArrays, FloatArray, IntArray, BoolArray]:
+@dataclass(frozen=True, slots=True)
+class _Run:
+    params: BKTParamArrays
+    log_likelihood: FloatArray
+    iterations: IntArray
+    converged: BoolArray
+    cells_walked: int
+
+
+def _run_em(data: PackedSequences, start: BKTParamArrays, config: EMConfig, n_obs: IntArray) -> _Run:
+    """EM from `start`; each skill stops at its own convergence, and its sequences leave the rounds after."""
     params = start
     converged = n_obs == 0
     iterations = np.zeros(data.n_skills, dtype=np.int64)
+    current = np.zeros(data.n_skills)  # a skill without answers has log-likelihood 0
     previous = np.full(data.n_skills, -np.inf)
     threshold = config.tolerance * np.maximum(n_obs, 1)
+    running = data.select(~converged[data.skill_index])
+    walked = 0
     for iteration in range(config.max_iterations + 1):
-        fwd = _forward(data, params)
-        current = _by_skill(data, fwd.log_scale.sum(axis=1))
-        converged = converged | (np.abs(current - previous) <= threshold)
+        fwd = forward(running, params)
+        walked += running.n_cells
+        current = np.where(converged, current, running.by_skill(fwd.log_scale))
+        newly = ~converged & (np.abs(current - previous) <= threshold)
+        converged = converged | newly
         if converged.all() or iteration == config.max_iterations:
-            return params, current, iterations, converged
-        updated = _m_step(_expected_counts(data, params, fwd), config)
+            return _Run(params, current, iterations, converged, walked)
+        updated = _m_step(expected_counts(running, params, fwd), config)
         # Converged skills keep their parameters (and so their log-likelihood) from now on.
         params = _choose(converged, params, BKTParamArrays(**updated))
         iterations += ~converged
         previous = current
+        if newly.any():
+            running = running.select(~converged[running.skill_index])
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def fit_bkt(
-    *, data: ResponseSequences, rng: np.random.Generator, config: EMConfig | None = None
+    *, data: ResponseSequences | PackedSequences, rng: np.random.Generator, config: EMConfig | None = None
 ) -> BKTFitResult:
     """Fit every skill's BKT parameters by EM with restarts; each skill keeps its best-likelihood restart."""
     config = config or EMConfig()
-    n_obs = data.n_obs_per_skill()
+    packed = _packed(data)
+    n_obs = packed.n_obs_per_skill()
     best: BKTParamArrays | None = None
-    best_ll = np.full(data.n_skills, -np.inf)
-    best_iterations = np.zeros(data.n_skills, dtype=np.int64)
-    best_converged = np.zeros(data.n_skills, dtype=np.bool_)
+    best_ll = np.full(packed.n_skills, -np.inf)
+    best_iterations = np.zeros(packed.n_skills, dtype=np.int64)
+    best_converged = np.zeros(packed.n_skills, dtype=np.bool_)
+    walked = 0
     for restart in range(config.n_restarts):
-        start = _initial_params(config, data.n_skills, restart, rng)
-        params, ll, iterations, converged = _run_em(data, start, config, n_obs)
-        better = ll > best_ll
-        best = params if best is None else _choose(better, params, best)
-        best_ll = np.where(better, ll, best_ll)
-        best_iterations = np.where(better, iterations, best_iterations)
-        best_converged = np.where(better, converged, best_converged)
+        start = _initial_params(config, packed.n_skills, restart, rng)
+        run = _run_em(packed, start, config, n_obs)
+        better = run.log_likelihood > best_ll
+        best = run.params if best is None else _choose(better, run.params, best)
+        best_ll = np.where(better, run.log_likelihood, best_ll)
+        best_iterations = np.where(better, run.iterations, best_iterations)
+        best_converged = np.where(better, run.converged, best_converged)
+        walked += run.cells_walked
     assert best is not None
     return BKTFitResult(
-        params=tuple(best.at(k) for k in range(data.n_skills)),
+        params=tuple(best.at(k) for k in range(packed.n_skills)),
         log_likelihood=best_ll,
         n_obs=n_obs,
         iterations=best_iterations,
         converged=best_converged,
+        cells_walked=walked,
     )
 
 
 __all__ = [
     "BKTFitResult",
     "EMConfig",
+    "PackedSequences",
     "ResponseSequences",
     "fit_bkt",
     "knowledge_after_sequences",

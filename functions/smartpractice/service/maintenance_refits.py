@@ -5,7 +5,7 @@ The fitting itself is learner.bkt_em / learner.irt; this module reads, reshapes 
 BKT: every answer is one opportunity for *each* skill of its question (single-skill attribution), a
 learner × skill sequence is ordered by answer time and keeps its first `bkt_max_sequence_length`
 opportunities in the window; skills with fewer than `bkt_min_observations` are left as they are.
-Skills are independent in EM, so they are fitted in groups sized to a padded-cell budget.
+Skills are independent in EM, so they are fitted in groups sized to a budget of answers (length-packed, no padding).
 
 IRT: each learner's first attempt at a question in the window (later attempts are practice effects),
 items with at least `irt_min_responses` such answers, calibrated per exam section (one ability per
@@ -64,40 +64,33 @@ def skill_observations(*, attempts: AttemptLog, question_skills: list[Row], max_
 
 def bkt_training_batches(
     obs: SkillObservations, *, min_observations: int, cell_budget: int
-) -> list[tuple[IntArray, bkt_em.ResponseSequences]]:
-    """(skill ids, padded sequences) per EM call, for the skills with enough observations."""
+) -> list[tuple[IntArray, bkt_em.PackedSequences]]:
+    """(skill ids, length-packed sequences) per EM call, for the skills with enough observations.
+
+    Skills are taken in id order into one call until its answers would exceed `cell_budget` (a skill with
+    more answers than the budget gets a call of its own); packing stores answers only, never padding.
+    """
     skills, counts = np.unique(obs.skill_id, return_counts=True)
-    eligible = np.isin(obs.skill_id, skills[counts >= min_observations])
-    skill_id, correct, position = obs.skill_id[eligible], obs.correct[eligible], obs.position[eligible]
-    _, row = np.unique(obs.sequence[eligible], return_inverse=True)  # compact sequence rows, grouped by skill
-    sequence_skill = np.zeros(row.max(initial=-1) + 1, dtype=np.int64)
-    sequence_skill[row] = skill_id
-    sequence_length = np.bincount(row, minlength=sequence_skill.size)
-    fitted = np.unique(sequence_skill)
-    first_row = np.searchsorted(sequence_skill, fitted, side="left")
-    end_row = np.searchsorted(sequence_skill, fitted, side="right")
+    fitted, sizes = skills[counts >= min_observations], counts[counts >= min_observations]
     groups: list[tuple[int, int]] = []  # [first skill, last skill + 1) per EM call
-    start, width = 0, 0
-    for k in range(fitted.size):
-        k_width = int(sequence_length[first_row[k]:end_row[k]].max())
-        if k > start and (end_row[k] - first_row[start]) * max(width, k_width) > cell_budget:
+    start, cells = 0, 0
+    for k, size in enumerate(sizes.tolist()):
+        if k > start and cells + size > cell_budget:
             groups.append((start, k))
-            start, width = k, 0
-        width = max(width, k_width)
+            start, cells = k, 0
+        cells += size
     if fitted.size:
         groups.append((start, fitted.size))
     batches = []
     for lo, hi in groups:
-        rows = slice(int(first_row[lo]), int(end_row[hi - 1]))
-        in_group = (row >= rows.start) & (row < rows.stop)
-        local_row = row[in_group] - rows.start
-        shape = (rows.stop - rows.start, int(sequence_length[rows].max()))
-        responses, mask = np.zeros(shape, dtype=np.int8), np.zeros(shape, dtype=np.bool_)
-        responses[local_row, position[in_group]] = correct[in_group]
-        mask[local_row, position[in_group]] = True
         skills_here = fitted[lo:hi]
-        data = bkt_em.ResponseSequences(responses, mask, np.searchsorted(skills_here, sequence_skill[rows]),
-                                        int(skills_here.size))
+        in_group = np.isin(obs.skill_id, skills_here)
+        _, sequence = np.unique(obs.sequence[in_group], return_inverse=True)  # compact sequence numbers
+        sequence_skill = np.zeros(sequence.max(initial=-1) + 1, dtype=np.int64)
+        sequence_skill[sequence] = np.searchsorted(skills_here, obs.skill_id[in_group])
+        data = bkt_em.PackedSequences.from_cells(sequence=sequence.astype(np.int64), position=obs.position[in_group],
+                                                 correct=obs.correct[in_group], skill_index=sequence_skill,
+                                                 n_skills=int(skills_here.size))
         batches.append((skills_here, data))
     return batches
 
@@ -122,7 +115,8 @@ def run_bkt_refit(ctx: StepContext) -> dict[str, int]:
                          "p_guess": params.p_guess, "p_slip": params.p_slip, "p_forget": params.p_forget,
                          "n_obs": int(result.n_obs[k]), "fitted_at": ctx.now.isoformat()})
         log_event("maintenance bkt batch", step="bkt_refit", run_date=ctx.run_date_iso, skills=len(skill_ids),
-                  sequences=int(data.responses.shape[0]), width=int(data.responses.shape[1]))
+                  sequences=data.n_sequences, answers=data.n_cells, longest=int(data.batch_sizes.size),
+                  cells_walked=result.cells_walked)
     written = int(ctx.store.call("upsert_bkt_params", {"p_rows": rows})) if rows else 0
     return {"attempts_read": attempts.size, "learners": attempts.n_learners, "skills_fitted": written,
             "skills_converged": converged, "observations": sum(int(r["n_obs"]) for r in rows),

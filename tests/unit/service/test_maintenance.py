@@ -366,17 +366,21 @@ def test_bkt_refit_attributes_each_skill_of_a_question_and_needs_enough_observat
     assert response.steps[0].counts["observations"] == 210
 
 
-def test_bkt_training_batches_split_skills_by_padded_cell_budget() -> None:
+def test_bkt_training_batches_split_skills_by_answer_budget_and_pack_without_padding() -> None:
     # skill 5: one learner with 4 answers; skill 7: two learners with 1 and 3; skill 9: one learner with 2.
     obs = SkillObservations(
         skill_id=np.array([5, 5, 5, 5, 7, 7, 7, 7, 9, 9]), correct=np.array([1, 0, 1, 1, 0, 1, 1, 0, 1, 1], np.int8),
         position=np.array([0, 1, 2, 3, 0, 0, 1, 2, 0, 1]), sequence=np.array([0, 0, 0, 0, 1, 2, 2, 2, 3, 3]))
-    batches = bkt_training_batches(obs, min_observations=2, cell_budget=9)  # 5+7 would pad to 3 × 4
-    assert [(skills.tolist(), data.responses.shape) for skills, data in batches] == [
-        ([5], (1, 4)), ([7, 9], (3, 3))]
-    _, data = batches[1]
-    assert data.responses.tolist() == [[0, 0, 0], [1, 1, 0], [1, 1, 0]]
-    assert data.mask.sum(axis=1).tolist() == [1, 3, 2] and data.skill_index.tolist() == [0, 0, 1]
+    batches = bkt_training_batches(obs, min_observations=2, cell_budget=9)  # 5+7 = 8 answers, +9 would be 10
+    assert [(skills.tolist(), data.n_sequences, data.n_cells) for skills, data in batches] == [
+        ([5, 7], 3, 8), ([9], 1, 2)]
+    _, data = batches[0]
+    # Longest first (skill 5's learner: 4, skill 7's second learner: 3, its first: 1), time-major, no padding.
+    assert data.batch_sizes.tolist() == [3, 2, 2, 1] and data.skill_index.tolist() == [0, 1, 1]
+    assert data.correct.astype(int).tolist() == [1, 1, 0, 0, 1, 1, 0, 1]
+    assert data.source.tolist() == [0, 2, 1]
+    budget_of_one = bkt_training_batches(obs, min_observations=2, cell_budget=1)  # too small: one skill per call
+    assert [skills.tolist() for skills, _ in budget_of_one] == [[5], [7], [9]]
 
 
 def test_skill_observations_order_by_time_per_learner_and_keep_the_first_opportunities() -> None:

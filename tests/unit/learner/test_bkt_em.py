@@ -10,6 +10,7 @@ import pytest
 
 from smartpractice.learner.bkt import BKTParamArrays, BKTParams, ParamsValidationError, update_known
 from smartpractice.learner.bkt_em import (
+    BKTFitResult,
     EMConfig,
     ResponseSequences,
     fit_bkt,
@@ -197,3 +198,74 @@ def test_sequences_validation() -> None:
         ResponseSequences(np.full((1, 2), 2, np.int8), np.ones((1, 2), bool), np.zeros(1, np.int64), 1)
     with pytest.raises(ValueError, match="skill_index"):
         ResponseSequences(np.zeros((1, 2), np.int8), np.ones((1, 2), bool), np.ones(1, np.int64), 1)
+
+
+# --- length packing and per-skill early stop -------------------------------------------------------
+
+
+def _long_tailed(seed: int) -> ResponseSequences:
+    """TRUE's three skills, 400 sequences each, lengths 1 + floor(2 · Pareto(1)) capped at 120 (median 3)."""
+    rng = np.random.default_rng(seed)
+    full = simulate_bkt_sequences(params=TRUE, n_learners=400, n_opportunities=120, rng=rng).data
+    lengths = np.minimum(1 + np.floor(2.0 * rng.pareto(1.0, size=full.skill_index.size)), 120).astype(np.int64)
+    mask = np.arange(120)[np.newaxis, :] < lengths[:, np.newaxis]
+    return ResponseSequences(np.where(mask, full.responses, 0).astype(np.int8), mask, full.skill_index, 3)
+
+
+# fit_bkt(data=_long_tailed(99), rng=default_rng(8), config=EMConfig(n_restarts=3)) as computed by the padded
+# implementation (one bucket padded to the longest sequence, every skill iterated until all converged) at
+# commit 9d0aba8: p_init, p_learn, p_guess, p_slip, p_forget per skill; EM rounds per skill.
+PADDED_FIT = (
+    (0.2628052946, 0.1402949581, 0.1853559537, 0.1089460257, 0.0224977796),
+    (0.4239746556, 0.0661564341, 0.2798475087, 0.1481667869, 0.0496585684),
+    (0.2423851422, 0.2659618686, 0.1182340818, 0.0527603628, 0.0000180902),
+)
+PADDED_ROUNDS = [15, 28, 20]
+PADDED_LOG_LIKELIHOOD = [-1803.161781, -2180.702346, -1225.579472]
+
+
+def _matrix(result: BKTFitResult) -> list[list[float]]:
+    names = ("p_init", "p_learn", "p_guess", "p_slip", "p_forget")
+    return [[getattr(p, name) for name in names] for p in result.params]
+
+
+def test_packed_fit_equals_the_single_padded_bucket_fit() -> None:
+    data = _long_tailed(99)
+    assert data.mask.mean() < 0.1  # 10 884 answers in a 1 200 × 120 rectangle
+    result = fit_bkt(data=data, rng=np.random.default_rng(8), config=EMConfig(n_restarts=3))
+    np.testing.assert_allclose(_matrix(result), PADDED_FIT, rtol=0, atol=1e-9)
+    assert result.iterations.tolist() == PADDED_ROUNDS and result.converged.all()
+    np.testing.assert_allclose(result.log_likelihood, PADDED_LOG_LIKELIHOOD, rtol=0, atol=1e-5)
+
+
+def test_fit_does_not_depend_on_row_order_padding_width_or_input_form() -> None:
+    data = _long_tailed(99)
+    shuffle = np.random.default_rng(0).permutation(data.skill_index.size)
+    wider = ResponseSequences(np.pad(data.responses[shuffle], ((0, 0), (0, 40))),
+                              np.pad(data.mask[shuffle], ((0, 0), (0, 40))), data.skill_index[shuffle], 3)
+    config = EMConfig(n_restarts=2)
+    reference = fit_bkt(data=data, rng=np.random.default_rng(3), config=config)
+    for other in (wider, data.packed()):
+        result = fit_bkt(data=other, rng=np.random.default_rng(3), config=config)
+        np.testing.assert_allclose(_matrix(result), _matrix(reference), rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(result.iterations, reference.iterations)
+
+
+def test_a_skill_stops_at_its_own_convergence_and_leaves_later_rounds() -> None:
+    data = _long_tailed(99)
+    config = EMConfig(n_restarts=1)  # the prior-mean start: no random draws, so fits alone and together agree
+    together = fit_bkt(data=data, rng=np.random.default_rng(0), config=config)
+    alone = [
+        fit_bkt(data=ResponseSequences(data.responses[rows], data.mask[rows], np.zeros(int(rows.sum()), np.int64), 1),
+                rng=np.random.default_rng(0), config=config)
+        for rows in (data.skill_index == k for k in range(3))
+    ]
+    fast, slow = int(np.argmin(together.iterations)), int(np.argmax(together.iterations))
+    assert together.iterations[fast] < together.iterations[slow]
+    for k, single in enumerate(alone):
+        assert together.params[k] == single.params[0]  # bit for bit: other skills never touch its sums
+        assert together.iterations[k] == single.iterations[0]
+    # Each skill's answers are walked once per round up to its own convergence, not to the slowest skill's.
+    assert together.cells_walked == sum(single.cells_walked for single in alone)
+    assert together.cells_walked == int(((together.iterations + 1) * together.n_obs).sum())
+    assert together.cells_walked < (together.iterations.max() + 1) * together.n_obs.sum()

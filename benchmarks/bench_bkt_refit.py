@@ -13,7 +13,8 @@ The answers go through the refit's own path: `skill_observations`-shaped arrays 
 `run_bkt_refit` does; no database.
 
 Prints: observations and sequences; per EM round, the cells the forward–backward pass walks and the fraction
-of them that are real answers (the rest is padding); fit time; EM rounds per skill (best restart); the AUC of
+of them that are real answers (the rest is padding) and, where the fit reports it, the cells walked over all
+rounds and restarts; fit time; EM rounds per skill (best restart); the AUC of
 P(correct at t | answers before t) (`predict_one_step`, on the training answers); the largest parameter error
 against the truth. To measure the code before a change, put an older `functions/` first on the path, e.g.
 
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     fitted: dict[int, BKTParams] = {}
     iterations: list[int] = []
     converged = walked = 0
+    walked_all: int | None = 0
     batches = bkt_training_batches(obs, min_observations=config.bkt_min_observations,
                                    cell_budget=config.bkt_cell_budget)
     for skill_ids, batch in batches:
@@ -109,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         iterations.extend(int(i) for i in result.iterations)
         converged += int(result.converged.sum())
         walked += walked_cells(batch)
+        total = getattr(result, "cells_walked", None)  # reported by the fit since the per-skill early stop
+        walked_all = None if total is None or walked_all is None else walked_all + int(total)
     seconds = time.perf_counter() - started
 
     params = BKTParamArrays.stack([fitted[FIRST_SKILL_ID + k] for k in range(args.skills)])
@@ -119,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     rounds = np.array(iterations)
     print(f"batches: {len(batches)}; cells walked per EM round {walked}, real {obs.skill_id.size} "
           f"({obs.skill_id.size / walked:.1%} real, {1 - obs.skill_id.size / walked:.1%} padding)")
+    if walked_all is not None:
+        print(f"cells walked in all EM rounds and restarts: {walked_all} "
+              f"({walked_all / obs.skill_id.size:.1f} rounds per answer)")
     print(f"fit: {seconds:.2f} s for {len(fitted)} skills (restarts and batching included), "
           f"{converged} converged")
     print(f"EM rounds per skill (best restart): min {rounds.min()}, median {np.median(rounds):.0f}, "

@@ -41,7 +41,7 @@ class MaintenanceConfig:
     bkt_window_days: int = 90
     bkt_min_observations: int = 200
     bkt_max_sequence_length: int = 200  # first N opportunities of a learner × skill in the window
-    bkt_cell_budget: int = 1_500_000  # answers per EM call (length-packed; EM memory ≈ 130 B per answer)
+    bkt_cell_budget: int = 1_500_000  # answers per EM call (length-packed; EM peak memory ≈ 140 B per answer)
     irt_window_days: int = 180
     irt_min_responses: int = 50
     irt_cell_budget: int = 20_000_000  # learners × items cells per calibration call

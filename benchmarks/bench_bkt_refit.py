@@ -4,6 +4,7 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/bench_bkt_refit.py                     # defaults below
     .venv/bin/python benchmarks/bench_bkt_refit.py --learners 600 --seed 3
+    .venv/bin/python benchmarks/bench_bkt_refit.py --cell-budget 5000000     # one EM call, before and after
 
 Data (numpy, fixed seed): `--skills` skills with BKT parameters drawn around typical values, `--learners`
 learner × skill sequences per skill from `simulate_bkt_sequences`, cut to long-tailed lengths (most learners
@@ -84,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--learners", type=int, default=1200, help="sequences per skill")
     parser.add_argument("--tail", type=float, default=1.1, help="Pareto shape of the lengths (smaller: longer tail)")
     parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument("--cell-budget", type=int, default=None,
+                        help="bkt_cell_budget (default: MaintenanceConfig's); the restarts' random starts depend on "
+                             "how skills are batched, so compare versions with a budget that gives both one batch")
     args = parser.parse_args(argv)
     config = MaintenanceConfig()
     rng = np.random.default_rng(args.seed)
@@ -104,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     converged = walked = 0
     walked_all: int | None = 0
     batches = bkt_training_batches(obs, min_observations=config.bkt_min_observations,
-                                   cell_budget=config.bkt_cell_budget)
+                                   cell_budget=args.cell_budget or config.bkt_cell_budget)
     for skill_ids, batch in batches:
         result = fit_bkt(data=batch, rng=fit_rng)
         fitted.update({int(skill): result.params[k] for k, skill in enumerate(skill_ids)})

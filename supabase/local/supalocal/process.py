@@ -46,7 +46,7 @@ class GatewayProcess:
         # The functions' settings are the gateway's to give (the local stack's): drop any inherited ones.
         self._env = {key: value for key, value in os.environ.items()
                      if key not in function_env(self.url, settings.jwt_secret) and key != "MAINTENANCE_TOKEN"}
-        self._env["SP_LOCAL_API_PORT"] = str(port)
+        self._env.update(SP_LOCAL_API_HOST="127.0.0.1", SP_LOCAL_API_PORT=str(port))  # where self.url points
         if maintenance_token is not None:
             self._env["MAINTENANCE_TOKEN"] = maintenance_token
         self._options = [*(["--threads", str(threads)] if threads is not None else []),

@@ -85,7 +85,7 @@ def main() -> int:
     timings: dict[str, list[float]] = defaultdict(list)
     users: list[uuid.UUID] = []
     try:
-        with GatewayProcess(settings, port=args.port, threads=16, log_path=log_path) as server, \
+        with GatewayProcess(settings, port=args.port, log_path=log_path) as server, \
                 httpx.Client(timeout=30.0) as http:
             url = server.url
 

@@ -95,7 +95,7 @@ def main() -> int:
     print(f"user_skill_mastery rows: {rows[0] if rows else 0:,}, run_date {run_date}")
     results: list[StepFigure] = []
     try:
-        with (GatewayProcess(settings, threads=4, maintenance_token=MAINTENANCE_TOKEN, log_path=args.log) as server,
+        with (GatewayProcess(settings, maintenance_token=MAINTENANCE_TOKEN, log_path=args.log) as server,
               httpx.Client(timeout=args.timeout) as http):
             for step in MAINTENANCE_STEPS:  # one call per step: a failing step does not hide the others
                 cpu0, t0 = cpu_seconds(process_tree(server.pid)), time.perf_counter()

@@ -9,10 +9,9 @@ Every acknowledged answer (final 2xx) is looked up in session_questions at the e
 
     .venv/bin/python benchmarks/bench_throughput.py [--clients 32] [--seconds 60] [--quick]
 
-Gateway threads default to 3 × clients: the local gateway serves the functions AND the REST API they call
-from ONE gthread pool, so when concurrent function calls approach the thread count every thread waits on a
-REST call queued behind it, until the functions' 10 s upstream timeout answers 503 (measured: 32 clients on
-16 threads → 0.2 submits/s, start_session 503s). A function call holds one thread and at most two REST calls.
+The gateway's pools keep their defaults (16 threads for function calls, 16 for the REST calls the functions
+make, in a server of its own: see supalocal/gateway/server.py), whatever the number of clients;
+--gateway-threads sets the function pool.
 
 The throughput figure counts acknowledged submits only; next_question calls are reported beside it.
 CPU seconds of the client process, the gateway (functions run in it) and its Postgres backends show
@@ -219,19 +218,18 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--session-questions", type=int, default=20)
     parser.add_argument("--correct-rate", type=float, default=0.65)
-    parser.add_argument("--gateway-threads", type=int, default=0, help="default: 3 × clients (see the docstring)")
+    parser.add_argument("--gateway-threads", type=int, default=None, help="function pool threads (default 16)")
     parser.add_argument("--port", type=int, default=0, help="gateway port (default: a free one)")
     parser.add_argument("--quick", action="store_true", help="8 clients for 15 s")
     parser.add_argument("--log", type=Path, default=None, help="append the gateway's output to this file")
     args = parser.parse_args()
     if args.quick:
         args.clients, args.seconds = 8, 15.0
-    args.gateway_threads = args.gateway_threads or 3 * args.clients
     settings = load_settings()
     cluster.up(settings)
     dsn = settings.dsn()
     print(f"cpus={os.cpu_count()}, load average {os.getloadavg()[0]:.2f}, clients={args.clients} threads, "
-          f"gateway threads={args.gateway_threads}, {args.seconds:.0f} s")
+          f"gateway threads={args.gateway_threads or 'default'}, {args.seconds:.0f} s")
     with psycopg.connect(dsn, autocommit=True) as conn:
         keys = {int(q): list(a) for q, a in conn.execute(
             "select question_id, correct_answer from public.question_answer_keys").fetchall()}

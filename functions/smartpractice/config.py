@@ -1,9 +1,11 @@
 """Typed, frozen settings for the cloud functions, read from the environment once, on first use.
 
-Nothing is read at import time: a function instance with a missing variable starts, and its first
-request fails with a `ConfigurationError` naming the variable (the endpoint wrapper turns that into a
-generic 500 and logs the names, never the values). Secrets are `SecretStr`, so `repr`/`str`/logs show
-`**********`; call `.get_secret_value()` only where the value is handed to a client library.
+Nothing is read at import time: a function instance with a missing variable starts, and its requests fail
+with a `ConfigurationError` naming the variable (the endpoint wrapper answers 503 `server_misconfigured`
+naming it, and logs it once at start-up), never the values. The maintenance settings are checked on their
+own: a bad one (e.g. a short MAINTENANCE_TOKEN) fails run_maintenance only, never the learner endpoints.
+Secrets are `SecretStr`, so `repr`/`str`/logs show `**********`; call `.get_secret_value()` only where
+the value is handed to a client library.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -19,7 +21,7 @@ GOOGLE_OIDC_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 # Environment variable → Settings field. Required ones have no default on the model.
-ENV_VARS: Mapping[str, str] = {
+CORE_ENV_VARS: Mapping[str, str] = {
     "SUPABASE_URL": "supabase_url",
     "SUPABASE_ANON_KEY": "supabase_anon_key",
     "SUPABASE_SERVICE_ROLE_KEY": "supabase_service_role_key",
@@ -27,23 +29,58 @@ ENV_VARS: Mapping[str, str] = {
     "SUPABASE_JWKS_URL": "jwks_url",
     "SUPABASE_JWT_AUDIENCE": "jwt_audience",
     "SP_JWT_LEEWAY_SECONDS": "jwt_leeway_seconds",
-    "MAINTENANCE_TOKEN": "maintenance_token",
-    "MAINTENANCE_OIDC_AUDIENCE": "maintenance_oidc_audience",
-    "MAINTENANCE_OIDC_INVOKERS": "maintenance_oidc_invokers",
-    "MAINTENANCE_OIDC_JWKS_URL": "maintenance_oidc_jwks_url",
     "SP_MAX_BODY_BYTES": "max_body_bytes",
     "SP_CONFLICT_MAX_RETRIES": "conflict_max_retries",
     "SP_CONFLICT_BACKOFF_MS": "conflict_backoff_ms",
     "SP_RETRY_AFTER_SECONDS": "retry_after_seconds",
     "SP_QUESTION_BANK_TTL_SECONDS": "question_bank_ttl_seconds",
 }
-_FIELD_TO_ENV = {field: var for var, field in ENV_VARS.items()}
+# Environment variable → MaintenanceSettings field (run_maintenance only).
+MAINTENANCE_ENV_VARS: Mapping[str, str] = {
+    "MAINTENANCE_TOKEN": "token",
+    "MAINTENANCE_OIDC_AUDIENCE": "oidc_audience",
+    "MAINTENANCE_OIDC_INVOKERS": "oidc_invokers",
+    "MAINTENANCE_OIDC_JWKS_URL": "oidc_jwks_url",
+}
+ENV_VARS: Mapping[str, str] = {**CORE_ENV_VARS, **MAINTENANCE_ENV_VARS}
+_LIST_VARS = frozenset({"MAINTENANCE_OIDC_INVOKERS"})
 
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigurationError(RuntimeError):
     """The environment lacks or mis-states a setting; the message names variables, never values."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(problems)  # variable (or "" for a cross-field rule) → reason
+        self.variables = tuple(var for var in self.problems if var)
+        super().__init__("invalid function settings: " + "; ".join(
+            f"{var}: {reason}" if var else reason for var, reason in self.problems.items()))
+
+
+class MaintenanceSettings(BaseModel):
+    """How the scheduled maintenance caller proves itself: a shared token (X-Maintenance-Token), a
+    service-role JWT (always accepted), or Google OIDC from listed service accounts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr | None = Field(default=None, min_length=32)
+    oidc_audience: str | None = None
+    oidc_invokers: tuple[str, ...] = ()
+    oidc_jwks_url: HttpUrl = GOOGLE_OIDC_JWKS_URL
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MaintenanceSettings:
+        # Anyone can mint a Google ID token for any audience, so the audience alone proves nothing:
+        # OIDC callers are accepted only from an explicit list of service-account emails.
+        if self.oidc_audience and not self.oidc_invokers:
+            raise ValueError("MAINTENANCE_OIDC_AUDIENCE needs MAINTENANCE_OIDC_INVOKERS (account emails)")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MaintenanceSettings:
+        return _load(cls, env, MAINTENANCE_ENV_VARS)
 
 
 class Settings(BaseModel):
@@ -57,11 +94,9 @@ class Settings(BaseModel):
     jwks_url: HttpUrl | None = None
     jwt_audience: str = Field(default="authenticated", min_length=1)
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
-    # Scheduled maintenance: a shared token (X-Maintenance-Token), a service-role JWT, or Google OIDC.
-    maintenance_token: SecretStr | None = Field(default=None, min_length=32)
-    maintenance_oidc_audience: str | None = None
-    maintenance_oidc_invokers: tuple[str, ...] = ()
-    maintenance_oidc_jwks_url: HttpUrl = GOOGLE_OIDC_JWKS_URL
+    # Scheduled maintenance, or why its settings are invalid (then only run_maintenance fails).
+    maintenance: MaintenanceSettings = MaintenanceSettings()
+    maintenance_problems: tuple[tuple[str, str], ...] = ()  # (variable, reason) pairs
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=10 * 1024 * 1024)
     # Optimistic-concurrency retries in the services (mastery_version_conflict), and Retry-After on 503.
     conflict_max_retries: int = Field(default=3, ge=0, le=10)
@@ -75,40 +110,52 @@ class Settings(BaseModel):
     def _consistent(self) -> Settings:
         if self.jwt_secret is None and self.jwks_url is None:
             raise ValueError("set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL to verify learner tokens")
-        # Anyone can mint a Google ID token for any audience, so the audience alone proves nothing:
-        # OIDC callers are accepted only from an explicit list of service-account emails.
-        if self.maintenance_oidc_audience and not self.maintenance_oidc_invokers:
-            raise ValueError("MAINTENANCE_OIDC_AUDIENCE needs MAINTENANCE_OIDC_INVOKERS (account emails)")
         return self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Build from environment variables; empty values count as unset."""
-        values: dict[str, Any] = {}
-        for var, field in ENV_VARS.items():
-            raw = env.get(var, "").strip()
-            if not raw:
-                continue
-            if field == "maintenance_oidc_invokers":
-                values[field] = tuple(item.strip() for item in raw.split(",") if item.strip())
-            else:
-                values[field] = raw
+        """Build from environment variables; empty values count as unset. Invalid maintenance settings do
+        not fail this: they are kept as `maintenance_problems` for `require_maintenance`."""
         try:
-            # Lax validation of strings ("5" → 5) is what we want for environment values.
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            raise ConfigurationError(_describe(exc)) from None
+            maintenance, problems = MaintenanceSettings.from_env(env), {}
+        except ConfigurationError as exc:
+            maintenance, problems = MaintenanceSettings(), exc.problems
+        return _load(cls, env, CORE_ENV_VARS, maintenance=maintenance, maintenance_problems=tuple(problems.items()))
+
+    def require_maintenance(self) -> MaintenanceSettings:
+        """The maintenance settings; ConfigurationError (naming the variables) if they are invalid."""
+        if self.maintenance_problems:
+            raise ConfigurationError(dict(self.maintenance_problems))
+        return self.maintenance
 
 
-def _describe(exc: ValidationError) -> str:
+def _load(model: type[M], env: Mapping[str, str], variables: Mapping[str, str], **extra: Any) -> M:
+    values: dict[str, Any] = dict(extra)
+    for var, field in variables.items():
+        raw = env.get(var, "").strip()
+        if raw:
+            values[field] = tuple(i.strip() for i in raw.split(",") if i.strip()) if var in _LIST_VARS else raw
+    try:
+        # Lax validation of strings ("5" → 5) is what we want for environment values.
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError(_problems(exc, {field: var for var, field in variables.items()})) from None
+
+
+def _problems(exc: ValidationError, field_to_env: Mapping[str, str]) -> dict[str, str]:
     """Names and reasons only: pydantic's own message would echo the (secret) input values."""
-    problems = []
+    problems: dict[str, str] = {}
     for error in exc.errors(include_input=False, include_url=False):
         field = str(error["loc"][0]) if error["loc"] else ""
-        var = _FIELD_TO_ENV.get(field, field)
-        reason = "is required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
-        problems.append(f"{var}: {reason}" if var else reason)
-    return "invalid function settings: " + "; ".join(problems)
+        var = field_to_env.get(field, field)
+        if error["type"] == "missing":
+            reason = "is required"
+        elif error["type"] in {"too_short", "string_too_short"}:  # pydantic's message tells the length
+            reason = f"must be at least {error.get('ctx', {}).get('min_length')} characters"
+        else:
+            reason = error["msg"].removeprefix("Value error, ")
+        problems[var] = f"{problems[var]}; {reason}" if var in problems else reason
+    return problems
 
 
 @functools.cache

@@ -360,6 +360,8 @@ def test_secrets_never_show_in_repr_or_errors() -> None:
 def test_settings_defaults_and_oidc_requires_an_allow_list() -> None:
     assert (SETTINGS.jwt_audience, SETTINGS.max_body_bytes, SETTINGS.conflict_max_retries,
             SETTINGS.retry_after_seconds, SETTINGS.jwt_leeway_seconds) == ("authenticated", 65536, 3, 5, 10)
-    assert OIDC.maintenance_oidc_invokers == (SCHEDULER, "ops@x.iam")
+    assert OIDC.require_maintenance().oidc_invokers == (SCHEDULER, "ops@x.iam")
+    audience_only = make_settings(MAINTENANCE_OIDC_AUDIENCE=FUNCTION_URL)  # learner endpoints still work
+    assert audience_only.supabase_url == BASE_ENV["SUPABASE_URL"]
     with pytest.raises(ConfigurationError, match="MAINTENANCE_OIDC_INVOKERS"):
-        make_settings(MAINTENANCE_OIDC_AUDIENCE=FUNCTION_URL)
+        audience_only.require_maintenance()

@@ -136,17 +136,19 @@ def verify_maintenance_caller(
     oidc_jwks: SigningKeySource | None = None,
 ) -> MaintenanceCaller:
     """Accept X-Maintenance-Token (constant-time compare), a service-role JWT, or an allowed Google OIDC
-    invoker. No credential → 401; a valid credential of someone else (a learner, anon) → 403."""
+    invoker. No credential → 401; a valid credential of someone else (a learner, anon) → 403. Invalid
+    maintenance settings → ConfigurationError, whatever the credential."""
+    maintenance = settings.require_maintenance()
     presented = header_value(headers, MAINTENANCE_TOKEN_HEADER)
     if presented is not None:
-        expected = settings.maintenance_token
+        expected = maintenance.token
         if expected is None or not hmac.compare_digest(
             presented.encode(), expected.get_secret_value().encode()
         ):
             raise Unauthorized("the maintenance token is not valid", code="invalid_maintenance_token")
         return MaintenanceCaller(method="maintenance_token", subject=None)
     token = bearer_token(headers)
-    if settings.maintenance_oidc_audience and _unverified_issuer(token) in GOOGLE_ISSUERS:
+    if maintenance.oidc_audience and _unverified_issuer(token) in GOOGLE_ISSUERS:
         return _verify_google_oidc(token, settings, oidc_jwks)
     claims = _decode_supabase_token(token, settings, jwks=jwks)
     if claims.get("role") != SERVICE_ROLE:
@@ -236,13 +238,14 @@ def _verify_google_oidc(
     """Cloud Scheduler's OIDC token: Google-signed (RS256), our audience, an allowed service account."""
     if _unverified_alg(token) != "RS256":
         raise Unauthorized("the token's signing algorithm is not accepted", code="unsupported_algorithm")
-    source = oidc_jwks if oidc_jwks is not None else jwks_client(settings.maintenance_oidc_jwks_url)
+    maintenance = settings.maintenance
+    source = oidc_jwks if oidc_jwks is not None else jwks_client(maintenance.oidc_jwks_url)
     key = _jwk_for(token, "RS256", source, retry_after_seconds=settings.retry_after_seconds)
     claims = _decode(token, key, "RS256", leeway=settings.jwt_leeway_seconds,
                      options={"require": ["exp", "iat", "iss", "aud"], "enforce_minimum_key_length": True},
-                     audience=settings.maintenance_oidc_audience, issuer=GOOGLE_ISSUERS)
+                     audience=maintenance.oidc_audience, issuer=GOOGLE_ISSUERS)
     email = claims.get("email")
-    if claims.get("email_verified") is not True or email not in settings.maintenance_oidc_invokers:
+    if claims.get("email_verified") is not True or email not in maintenance.oidc_invokers:
         raise Forbidden("this service account may not run maintenance", code="invoker_not_allowed")
     return MaintenanceCaller(method="google_oidc", subject=str(email))
 

@@ -156,6 +156,14 @@ class ServiceUnavailable(ApiError):
     retryable_by_default = True
 
 
+class ServerMisconfigured(ServiceUnavailable):
+    """503 until an operator fixes the function's settings; the message names the variables (never values)."""
+
+    default_code = "server_misconfigured"
+    default_message = "the server is misconfigured"
+    retryable_by_default = False
+
+
 # --- the wire format (also used by the OpenAPI document) ---------------------------------------
 
 

@@ -8,6 +8,7 @@
         return service.submit_answer(user=user, body=body, settings=ctx.settings)
 
 `endpoint` answers CORS preflights, enforces the methods of the endpoint table (405), turns ApiError,
+invalid settings (503 `server_misconfigured` naming the variables, also logged once at start-up),
 upstream failures (503 + Retry-After) and anything unexpected (generic 500, cause only in the log) into
 the error body, and writes exactly one JSON log line per request.
 """
@@ -42,10 +43,12 @@ from smartpractice.api.errors import (
     InternalError,
     MethodNotAllowed,
     PayloadTooLarge,
+    ServerMisconfigured,
     UnsupportedMediaType,
     ValidationFailed,
 )
 from smartpractice.api.logs import ensure_logging, get_logger
+from smartpractice.api.settings_report import report_settings_once
 from smartpractice.api.upstream import DEFAULT_RETRY_AFTER_SECONDS, map_upstream_error
 from smartpractice.config import DEFAULT_MAX_BODY_BYTES, ConfigurationError, Settings, get_settings
 from smartpractice.db.clients import count_upstream_calls
@@ -201,7 +204,7 @@ def error_response(
     error: ApiError, request_id: str, *, default_retry_after: int = DEFAULT_RETRY_AFTER_SECONDS
 ) -> flask.Response:
     headers = error.response_headers()
-    if error.status in _RETRY_STATUSES:
+    if error.status in _RETRY_STATUSES and error.retryable:
         headers.setdefault("Retry-After", str(default_retry_after))
     return json_response(error.to_body(request_id), error.status, headers=headers)
 
@@ -212,8 +215,10 @@ def error_response(
 def endpoint(
     name: str, *, settings_loader: Callable[[], Settings] = get_settings
 ) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
-    """Wrap a handler for the endpoint `name` of the endpoint table (KeyError at import if unknown)."""
+    """Wrap a handler for the endpoint `name` of the endpoint table (KeyError at import if unknown);
+    the first endpoint of a process logs what is wrong with its settings, if anything."""
     spec = ENDPOINTS[name]
+    report_settings_once(settings_loader)
 
     def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
         @functools.wraps(handler)
@@ -273,6 +278,8 @@ def _as_api_error(exc: Exception, ctx: RequestContext, failure: _Failure) -> Api
         error = exc
     elif isinstance(exc, HTTPException):
         error = _from_werkzeug(exc)
+    elif isinstance(exc, ConfigurationError):
+        error = ServerMisconfigured(f"the server is misconfigured ({exc}); tell its operator")
     else:
         mapped = map_upstream_error(exc, retry_after_seconds=_retry_after(ctx))
         failure.error_type = type(exc).__name__

@@ -31,7 +31,9 @@ _ERROR_DESCRIPTIONS = {
     413: "The body exceeds the size limit (64 KiB by default).",
     415: "The body is not `application/json`.",
     500: "Unexpected failure; the body holds only a generic message and the request id.",
-    503: "A backing service is unavailable; retry after `Retry-After` seconds.",
+    503: "A backing service is unavailable (`retryable` true): retry after `Retry-After` seconds. Or the "
+         "function's settings are invalid (`server_misconfigured`, `retryable` false, no `Retry-After`): the "
+         "message names the variables.",
 }
 _SECURITY_SCHEMES = {
     "learnerJwt": {

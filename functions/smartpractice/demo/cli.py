@@ -149,8 +149,7 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
               f"{total_answers} answers over {config.days} simulated days (subject {config.subject}); "
               f"output in {config.output}/", file=stream, flush=True)
         maintenance_token = secrets.token_urlsafe(32)
-        # Each function call re-enters the gateway for its REST calls: it needs > 2 threads per client worker.
-        gateway = GatewayProcess(settings, maintenance_token=maintenance_token, threads=max(16, 4 * config.workers),
+        gateway = GatewayProcess(settings, maintenance_token=maintenance_token,
                                  log_path=config.output / "gateway.log", append_log=False)
         limits = httpx.Limits(max_connections=config.workers + 2, max_keepalive_connections=config.workers + 2)
         with gateway, httpx.Client(timeout=120.0, limits=limits) as http:

@@ -31,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     jwt_cmd.add_argument("user_id")
     jwt_cmd.add_argument("--ttl", type=int, default=3600)
     gw = sub.add_parser("gateway", help="serve /rest/v1 and /functions/v1 in the foreground")
-    gw.add_argument("--threads", type=int, default=16)
+    gw.add_argument("--threads", type=int, default=None,
+                    help="threads of the public server (functions + clients' REST calls); default 16")
+    gw.add_argument("--rest-threads", type=int, default=None,
+                    help="threads of the REST server the functions call; default 16")
+    gw.add_argument("--rest-only", action="store_true", help="serve /rest/v1 only, with --threads threads")
     args = parser.parse_args(argv)
     settings = load_settings()
 
@@ -54,9 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "jwt":
         print(learner_jwt(args.user_id, ttl_seconds=args.ttl))
     elif args.command == "gateway":
-        from supalocal.gateway.server import serve  # imported late: needs the [local] extras
+        # imported late: needs the [local] extras
+        from supalocal.gateway.server import DEFAULT_REST_THREADS, DEFAULT_THREADS, serve, serve_rest
 
-        serve(settings, threads=args.threads)
+        if args.rest_only:
+            serve_rest(settings, threads=args.threads or DEFAULT_REST_THREADS)
+        else:
+            serve(settings, threads=args.threads or DEFAULT_THREADS,
+                  rest_threads=args.rest_threads or DEFAULT_REST_THREADS)
     return 0
 
 

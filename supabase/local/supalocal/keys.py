@@ -49,3 +49,14 @@ def learner_jwt(user_id: uuid.UUID | str, *, email: str | None = None, ttl_secon
                 secret: str | None = None) -> str:
     extra: dict[str, Any] = {"email": email} if email else {}
     return mint_jwt(role="authenticated", sub=str(user_id), ttl_seconds=ttl_seconds, secret=secret, extra=extra)
+
+
+def function_env(supabase_url: str, secret: str | None = None) -> dict[str, str]:
+    """The functions' settings (functions/smartpractice/config.py) for a local stack served at `supabase_url`."""
+    secret = secret or load_settings().jwt_secret
+    return {
+        "SUPABASE_URL": supabase_url,
+        "SUPABASE_ANON_KEY": anon_key(secret),
+        "SUPABASE_SERVICE_ROLE_KEY": service_role_key(secret),
+        "SUPABASE_JWT_SECRET": secret,
+    }

@@ -58,8 +58,9 @@ def _decoded_path(path_info: str) -> str:
 class GatewayApp:
     """WSGI callable; thread-safe (one pooled connection per in-flight request)."""
 
-    def __init__(self, settings: StackSettings, *, functions_source: Path = DEFAULT_FUNCTIONS_SOURCE,
+    def __init__(self, settings: StackSettings, *, functions_source: Path | None = DEFAULT_FUNCTIONS_SOURCE,
                  pool_size: int = 10, listen: bool = True, clock: Callable[[], float] = time.time) -> None:
+        """`functions_source=None`: serve /rest/v1 only (/functions/v1 is then an invalid path)."""
         # Per-app name: pg_stat_activity tells this gateway's connections from any other one's (several
         # apps may live in one test process).
         self.application_name = f"supalocal-gateway-{os.getpid()}-{next(_APP_NUMBERS)}"
@@ -81,7 +82,7 @@ class GatewayApp:
             self._schema.start_listener(conninfo)
         self._rest = RestHandler(schema=self._schema, executor=Executor(self._pool, self._schema),
                                  jwt_secret=settings.jwt_secret, clock=clock)
-        self._functions = FunctionsRouter(functions_source)
+        self._functions = FunctionsRouter(functions_source) if functions_source is not None else None
 
     @property
     def schema_cache(self) -> SchemaCache:
@@ -94,7 +95,7 @@ class GatewayApp:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "") or "/"
-        if path == FUNCTIONS_PREFIX or path.startswith(FUNCTIONS_PREFIX + "/"):
+        if self._functions is not None and (path == FUNCTIONS_PREFIX or path.startswith(FUNCTIONS_PREFIX + "/")):
             return self._functions(environ, start_response)
         request = Request(environ)
         try:
@@ -103,7 +104,8 @@ class GatewayApp:
             else:
                 response = error_response(ApiError(
                     404, "PGRST125", "Invalid path specified in request URL",
-                    details="the local gateway serves /rest/v1 and /functions/v1 only"))
+                    details="the local gateway serves /rest/v1"
+                            + (" and /functions/v1" if self._functions is not None else "") + " only"))
         except Exception as exc:  # a gateway bug must still answer in PostgREST's shape, and be logged
             _log.exception("gateway error on %s %s", request.method, path)
             response = error_response(ApiError(500, "PGRSTX00", "Internal gateway error", details=repr(exc)))
@@ -115,7 +117,8 @@ class GatewayApp:
 
 
 def create_gateway_app(settings: StackSettings, *, functions_source: Path | None = None,
-                       pool_size: int = 10, listen: bool = True) -> GatewayApp:
-    """The gateway as a WSGI app; `functions_source` defaults to functions/main.py of this repo."""
-    return GatewayApp(settings, functions_source=functions_source or DEFAULT_FUNCTIONS_SOURCE,
-                      pool_size=pool_size, listen=listen)
+                       pool_size: int = 10, listen: bool = True, rest_only: bool = False) -> GatewayApp:
+    """The gateway as a WSGI app; `functions_source` defaults to functions/main.py of this repo;
+    `rest_only` serves /rest/v1 without /functions/v1."""
+    source = None if rest_only else functions_source or DEFAULT_FUNCTIONS_SOURCE
+    return GatewayApp(settings, functions_source=source, pool_size=pool_size, listen=listen)

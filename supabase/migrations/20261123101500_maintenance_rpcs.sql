@@ -1,22 +1,8 @@
 -- Maintenance RPCs for the scheduled function (service_role only), each idempotent for a date:
---   record_maintenance_run, apply_decay, write_daily_snapshots, upsert_bkt_params,
+--   apply_decay, write_daily_snapshots, upsert_bkt_params,
 --   upsert_irt_params, apply_retention.  (refresh_aggregates has its own migration.)
 -- The data RPCs do not write maintenance_runs themselves: decay and snapshots arrive in batches,
--- so only the caller knows when a step is complete; it then calls record_maintenance_run.
-
--- Upserts the (run_date, step) bookkeeping row; returns it. Re-running a step bumps `runs`.
-create or replace function public.record_maintenance_run(p_run_date date, p_step text, p_counts jsonb)
-returns jsonb
-language sql
-security invoker
-set search_path = ''
-as $$
-  insert into public.maintenance_runs as mr (run_date, step, counts)
-  values (p_run_date, p_step, coalesce(p_counts, '{}'::jsonb))
-  on conflict (run_date, step) do update
-    set counts = excluded.counts, runs = mr.runs + 1, finished_at = now()
-  returning to_jsonb(mr.*)
-$$;
+-- so only the caller knows when a step is complete; it then calls finish_maintenance_step.
 
 -- Forgetting: p_rows = [{user_id, skill_id, expected_version, effective_mastery}]. Rows whose
 -- version moved (the learner answered meanwhile) or whose value is unchanged are skipped, so a
@@ -200,13 +186,11 @@ $$;
 grant execute on function private.drop_learning_event_partitions_before(timestamptz) to service_role;
 grant execute on function private.ensure_learning_event_partitions(date, integer) to service_role;
 
-revoke execute on function public.record_maintenance_run(date, text, jsonb) from public, anon, authenticated;
 revoke execute on function public.apply_decay(date, jsonb) from public, anon, authenticated;
 revoke execute on function public.write_daily_snapshots(date, jsonb) from public, anon, authenticated;
 revoke execute on function public.upsert_bkt_params(jsonb) from public, anon, authenticated;
 revoke execute on function public.upsert_irt_params(jsonb) from public, anon, authenticated;
 revoke execute on function public.apply_retention(date) from public, anon, authenticated;
-grant execute on function public.record_maintenance_run(date, text, jsonb) to service_role;
 grant execute on function public.apply_decay(date, jsonb) to service_role;
 grant execute on function public.write_daily_snapshots(date, jsonb) to service_role;
 grant execute on function public.upsert_bkt_params(jsonb) to service_role;

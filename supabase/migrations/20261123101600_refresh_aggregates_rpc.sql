@@ -5,7 +5,13 @@
 --   topic_daily_stats     the day's answers per topic (a multi-skill question counts once per topic)
 --   user_learning_metrics rolling 30/90 days and all time, as of the end of the day
 --   knowledge_gaps        open for practised skills with effective mastery < 0.6, resolved at >= 0.6
--- Returns {"daily_user_stats": n, "weekly_user_stats": n, ...}.
+-- Returns {"daily_user_stats": n, "weekly_user_stats": n, ..., "learners_recomputed": n, "incremental": bool}.
+--
+-- Incremental. The day's tables only ever hold the day's learners. The all-time ones (user_learning_metrics,
+-- knowledge_gaps) are recomputed only for learners whose inputs changed, when the run for the day before
+-- is done (its start marks what it already saw): mastery rows updated since (answers, decay), answers on
+-- this day or the two before (streaks), answers leaving the 30- and 90-day windows, sessions ended today.
+-- Otherwise (first run, a missed night, a backfill) every learner is recomputed. Same values either way.
 
 create or replace function public.refresh_aggregates(p_run_date date)
 returns jsonb
@@ -25,7 +31,26 @@ declare
   v_metrics integer;
   v_gaps_open integer;
   v_gaps_resolved integer;
+  v_prev_started timestamptz;
+  v_users uuid[];          -- learners to recompute; null = all of them
 begin
+  select mr.started_at into v_prev_started
+  from public.maintenance_runs mr
+  where mr.run_date = p_run_date - 1 and mr.step = 'aggregates' and mr.status = 'done';
+  if v_prev_started is not null then
+    select coalesce(array_agg(distinct c.user_id), '{}') into v_users
+    from (
+      select m.user_id from public.user_skill_mastery m where m.updated_at >= least(v_from, v_prev_started)
+      union all
+      select sq.user_id from public.session_questions sq
+      where (sq.answered_at >= v_from - interval '2 days' and sq.answered_at < v_to)
+         or (sq.answered_at >= v_to - interval '31 days' and sq.answered_at < v_to - interval '30 days')
+         or (sq.answered_at >= v_to - interval '91 days' and sq.answered_at < v_to - interval '90 days')
+      union all
+      select s.user_id from public.practice_sessions s where s.ended_at >= v_from and s.ended_at < v_to
+    ) c;
+  end if;
+
   -- daily_user_stats -------------------------------------------------------------------------
   with answers as (
     select sq.user_id, count(*) as answered, count(*) filter (where sq.is_correct) as correct,
@@ -91,12 +116,14 @@ begin
            count(distinct (sq.answered_at at time zone 'UTC')::date) as active_days
     from public.session_questions sq
     where sq.answered_at >= v_week_from and sq.answered_at < v_week_to
+      and (v_users is null or sq.user_id = any (v_users))
     group by sq.user_id
   ),
   previous as (
     select sq.user_id, avg(case when sq.is_correct then 1.0 else 0.0 end)::double precision as accuracy
     from public.session_questions sq
     where sq.answered_at >= v_week_from - interval '7 days' and sq.answered_at < v_week_from
+      and (v_users is null or sq.user_id = any (v_users))
     group by sq.user_id
   ),
   skills as (
@@ -104,16 +131,19 @@ begin
     from public.session_questions sq
     join public.question_skills qs on qs.question_id = sq.question_id
     where sq.answered_at >= v_week_from and sq.answered_at < v_week_to
+      and (v_users is null or sq.user_id = any (v_users))
     group by sq.user_id
   ),
   completed as (
     select s.user_id, count(*) as n from public.practice_sessions s
     where s.status = 'completed' and s.ended_at >= v_week_from and s.ended_at < v_week_to
+      and (v_users is null or s.user_id = any (v_users))
     group by s.user_id
   ),
   gained as (
     select h.user_id, coalesce(sum(h.delta), 0) as g from public.mastery_history h
     where h.created_at >= v_week_from and h.created_at < v_week_to and h.trigger_type <> 'decay'
+      and (v_users is null or h.user_id = any (v_users))
     group by h.user_id
   )
   insert into public.weekly_user_stats as w (
@@ -175,6 +205,7 @@ begin
            (sq.answered_at at time zone 'UTC')::date as day
     from public.session_questions sq
     where sq.answered_at is not null and sq.answered_at < v_to
+      and (v_users is null or sq.user_id = any (v_users))
   ),
   rolling as (
     select a.user_id,
@@ -202,7 +233,9 @@ begin
   ),
   sessions as (
     select s.user_id, count(*) as n from public.practice_sessions s
-    where s.status = 'completed' and s.ended_at < v_to group by s.user_id
+    where s.status = 'completed' and s.ended_at < v_to
+      and (v_users is null or s.user_id = any (v_users))
+    group by s.user_id
   ),
   mastery as (
     select m.user_id, avg(m.effective_mastery) as avg_mastery,
@@ -210,6 +243,7 @@ begin
            count(*) filter (where m.total_attempts > 0 and m.effective_mastery >= 0.8) as mastered,
            count(*) filter (where m.total_attempts > 0 and m.effective_mastery < 0.4) as weak
     from public.user_skill_mastery m
+    where v_users is null or m.user_id = any (v_users)
     group by m.user_id
   )
   insert into public.user_learning_metrics as u (
@@ -255,6 +289,7 @@ begin
     from public.session_questions sq
     join public.question_skills qs on qs.question_id = sq.question_id
     where sq.answered_at >= v_to - interval '30 days' and sq.answered_at < v_to
+      and (v_users is null or sq.user_id = any (v_users))
     group by sq.user_id, qs.skill_id
   ),
   scored as (
@@ -268,6 +303,7 @@ begin
     left join dependants d on d.skill_id = m.skill_id
     left join recent r on r.user_id = m.user_id and r.skill_id = m.skill_id
     where m.total_attempts > 0 and m.effective_mastery < 0.6
+      and (v_users is null or m.user_id = any (v_users))
   )
   insert into public.knowledge_gaps as g (
     user_id, skill_id, gap_score, priority_score, severity, recent_failure_rate, prerequisite_impact,
@@ -291,13 +327,16 @@ begin
      set status = 'resolved', resolved_at = now(), updated_at = now()
     from public.user_skill_mastery m
    where g.status = 'open' and m.user_id = g.user_id and m.skill_id = g.skill_id
-     and m.effective_mastery >= 0.6;
+     and m.effective_mastery >= 0.6
+     and (v_users is null or g.user_id = any (v_users));
   get diagnostics v_gaps_resolved = row_count;
 
   return jsonb_build_object(
     'daily_user_stats', v_daily, 'weekly_user_stats', v_weekly, 'topic_daily_stats', v_topic,
     'user_learning_metrics', v_metrics, 'knowledge_gaps_open', v_gaps_open,
-    'knowledge_gaps_resolved', v_gaps_resolved);
+    'knowledge_gaps_resolved', v_gaps_resolved,
+    'learners_recomputed', coalesce(cardinality(v_users), v_metrics),
+    'incremental', (v_users is not null)::integer);
 end;
 $$;
 

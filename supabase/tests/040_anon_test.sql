@@ -3,7 +3,7 @@ begin;
 
 create temp table ids as select * from tests.create_active_learners();
 
-select plan(102);
+select plan(106);
 
 select tests.authenticate_as_anon();
 

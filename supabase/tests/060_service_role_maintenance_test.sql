@@ -24,7 +24,7 @@ insert into state select 'q1_times_seen', to_jsonb(times_seen) from public.quest
 grant select on fx, decay_rows, practised to service_role;
 grant select, insert on state to service_role;
 
-select plan(40);
+select plan(45);
 
 select tests.authenticate_as_service_role();
 
@@ -61,12 +61,30 @@ select is(tests.row_count('mastery_history', format('user_id = %L and trigger_ty
           (select count(*) from decay_rows), 'no history rows for unchanged rows');
 select is_empty($$select step from public.maintenance_runs where run_date = '2000-01-03'$$,
                 'data RPCs leave step bookkeeping to the caller (decay arrives in batches)');
-select is(public.record_maintenance_run('2000-01-03', 'decay', '{"rows_changed": 5}') - 'started_at' - 'finished_at',
-                  $${"run_date": "2000-01-03", "step": "decay", "counts": {"rows_changed": 5}, "runs": 1}$$::jsonb,
-                  'record_maintenance_run records a step for a date');
-select is(public.record_maintenance_run('2000-01-03', 'decay', '{"rows_changed": 0}') - 'started_at' - 'finished_at',
-                  $${"run_date": "2000-01-03", "step": "decay", "counts": {"rows_changed": 0}, "runs": 2}$$::jsonb,
-                  're-recording the same step keeps one row and counts the re-run');
+select is(public.begin_maintenance_step('2000-01-03', 'decay') ->> 'status', 'running',
+          'begin_maintenance_step records a running step for a date');
+select lives_ok($$select public.save_maintenance_progress('2000-01-03', 'decay', '{"after_user": "x"}')$$,
+                'a running step saves its resume point');
+select is(public.finish_maintenance_step('2000-01-03', 'decay', 'failed', '{}', 1.5, 'statement_timeout', 'boom')
+            - 'started_at' - 'finished_at',
+          $${"run_date": "2000-01-03", "step": "decay", "status": "failed", "counts": {}, "runs": 1, "seconds": 1.5,
+             "progress": {"after_user": "x"}, "error_code": "statement_timeout", "error_message": "boom"}$$::jsonb,
+          'a failed step keeps its resume point and says why');
+select is(public.begin_maintenance_step('2000-01-03', 'decay') - 'started_at' - 'finished_at',
+          $${"run_date": "2000-01-03", "step": "decay", "status": "running", "counts": {}, "runs": 2, "seconds": 1.5,
+             "progress": {"after_user": "x"}, "error_code": null, "error_message": null}$$::jsonb,
+          'beginning it again resumes: one more attempt, the resume point kept, the error cleared');
+select is(public.finish_maintenance_step('2000-01-03', 'decay', 'done', '{"rows_changed": 5}', 2)
+            - 'started_at' - 'finished_at',
+          $${"run_date": "2000-01-03", "step": "decay", "status": "done", "counts": {"rows_changed": 5}, "runs": 2,
+             "seconds": 3.5, "progress": null, "error_code": null, "error_message": null}$$::jsonb,
+          'a done step has its counts and total seconds, and no resume point');
+select is(public.begin_maintenance_step('2000-01-03', 'decay') - 'started_at' - 'finished_at',
+          $${"run_date": "2000-01-03", "step": "decay", "status": "done", "counts": {"rows_changed": 5}, "runs": 2,
+             "seconds": 3.5, "progress": null, "error_code": null, "error_message": null}$$::jsonb,
+          'beginning a done step changes nothing and says it is done');
+select throws_ok($$select public.finish_maintenance_step('2000-01-03', 'decay', 'failed', '{}', 1)$$, 'PT400',
+                 'invalid_payload', 'a failure needs an error code');
 
 -- write_daily_snapshots ------------------------------------------------------------------------
 select is(public.write_daily_snapshots(current_date, jsonb_build_array(jsonb_build_object('user_id', a,

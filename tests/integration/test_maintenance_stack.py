@@ -207,8 +207,9 @@ def test_full_maintenance_run_then_a_second_run_changes_nothing(
 ) -> None:
     deps = MaintenanceDeps(service=service_store, now=datetime.now(UTC))
     body = MaintenanceRequest(run_date=RUN_DATE, batch_size=500)
-    # Small pages so every keyset continuation (eq+gt, then gt; with and without `in`) goes through the gateway.
-    config = MaintenanceConfig(read_page=50, ids_per_filter=25)
+    # Small pages so every cursor continuation (content pages, snapshot_inputs, attempt_log_page) goes through
+    # the gateway.
+    config = MaintenanceConfig(read_page=50, snapshot_users=7, attempt_page_rows=50)
     first = run_maintenance(body=body, deps=deps, config=config)
     assert [(s.step, s.status) for s in first.steps] == [
         (step, "done") for step in ("decay", "snapshots", "aggregates", "bkt_refit", "irt_calibration",

@@ -1,23 +1,27 @@
 """The scheduled maintenance run: decay, daily snapshots, aggregates, refits, retention, partitions.
 
-Steps run in a fixed order (decay first: snapshots and knowledge gaps read decayed mastery). Each step
-is recorded in maintenance_runs once it completes (record_maintenance_run); a step already recorded
-for the run date is reported `skipped` with its stored counts and touches nothing, so a second run
-for the same date — a retried schedule — changes nothing. A step that fails is not recorded and runs
-again next time (every step is itself idempotent, so a partial first attempt does no harm).
+Steps run in a fixed order and each keeps its own row in maintenance_runs (status, counts, seconds, error,
+resume point): begin_maintenance_step before, finish_maintenance_step after. A step already done for the
+date is reported `skipped` with its stored counts and touches nothing, so a retried schedule changes
+nothing. A step that raises is recorded `failed` with an error code, logged by name, and the steps that do
+not read its output still run (aggregates read decayed mastery, so they wait for decay; nothing else
+depends on another step). The run then answers 503 `maintenance_incomplete` naming each failed or blocked
+step, so the scheduler retries, and the retry resumes: done steps are skipped, batched steps (decay,
+snapshots) continue after their saved resume point. Every step is itself idempotent.
 
-The steps live in maintenance_mastery (decay, snapshots) and maintenance_refits (BKT, IRT); the SQL
-does decay (with the memory model's curve constants), aggregates and retention set-based.
+The steps live in maintenance_mastery (decay, snapshots) and maintenance_refits (BKT, IRT); the SQL does
+decay (with the memory model's curve constants), aggregates and retention set-based.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from smartpractice.api.errors import FieldError, ValidationFailed
+from smartpractice.api.errors import FieldError, ServiceUnavailable, ValidationFailed
 from smartpractice.api.models import (
     MAINTENANCE_STEPS,
     MaintenanceRequest,
@@ -25,27 +29,27 @@ from smartpractice.api.models import (
     MaintenanceStep,
     MaintenanceStepResult,
 )
+from smartpractice.db.failures import failure_code
 from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance_io import (
     MaintenanceConfig,
     MaintenanceStore,
     StepContext,
+    int_counts,
+    log,
     log_event,
 )
 from smartpractice.service.maintenance_mastery import run_decay, run_snapshots
 from smartpractice.service.maintenance_refits import run_bkt_refit, run_irt_calibration
 
 DEFAULT_CONFIG = MaintenanceConfig()
-
-
-def _int_counts(values: dict[str, Any]) -> dict[str, int]:
-    return {k: int(v) for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
+RETRY_AFTER_SECONDS = 60
 
 
 def _aggregates(ctx: StepContext) -> dict[str, int]:
-    counts = _int_counts(ctx.store.call("refresh_aggregates", {"p_run_date": ctx.run_date_iso}) or {})
+    counts = int_counts(ctx.store.call("refresh_aggregates", {"p_run_date": ctx.run_date_iso}) or {})
     # The cohort percentiles insights compares against, computed once here rather than per request.
-    return counts | _int_counts(ctx.store.call("refresh_cohort_stats", {}) or {})
+    return counts | int_counts(ctx.store.call("refresh_cohort_stats", {}) or {})
 
 
 def _retention(ctx: StepContext) -> dict[str, int]:
@@ -68,6 +72,8 @@ STEPS: dict[MaintenanceStep, Callable[[StepContext], dict[str, int]]] = {
     "retention": _retention,
     "partitions": _partitions,
 }
+# A step reads what these wrote for the same date: it does not run after they failed.
+DEPENDS_ON: Mapping[MaintenanceStep, tuple[MaintenanceStep, ...]] = {"aggregates": ("decay",)}
 
 
 def default_run_date(now: datetime) -> date:
@@ -86,11 +92,62 @@ def _once(store: MaintenanceStore, run_date: date) -> Callable[[], dict[str, Any
     return apply_retention
 
 
-def recorded_steps(store: MaintenanceStore, run_date: date) -> dict[str, dict[str, int]]:
-    """Steps already completed for the date, with their stored counts."""
-    rows = store.select_page("maintenance_runs", "step,counts", order="step", offset=0, limit=100,
-                             filters=[("run_date", "eq", run_date.isoformat())])
-    return {str(r["step"]): _int_counts(r.get("counts") or {}) for r in rows}
+def _progress_saver(store: MaintenanceStore, run_date: date, step: str) -> Callable[[dict[str, Any]], None]:
+    def save(progress: dict[str, Any]) -> None:
+        store.call("save_maintenance_progress", {"p_run_date": run_date.isoformat(), "p_step": step,
+                                                 "p_progress": progress})
+    return save
+
+
+class _Run:
+    """One call's walk over the requested steps, collecting results and the failures to report."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self.results: list[MaintenanceStepResult] = []
+        self.failed: dict[MaintenanceStep, str] = {}  # step -> "failed: <code>" or "blocked: ..."
+
+    def step(self, step: MaintenanceStep) -> None:
+        ctx, iso = self.ctx, self.ctx.run_date_iso
+        blockers = [d for d in DEPENDS_ON.get(step, ()) if d in self.failed]
+        if blockers:
+            self.failed[step] = f"blocked: {blockers[0]} did not finish"
+            log.warning("maintenance step blocked", extra={"json_fields": {
+                "step": step, "run_date": iso, "blocked_by": blockers}})
+            return
+        started = time.perf_counter()
+        try:
+            begun = ctx.store.call("begin_maintenance_step", {"p_run_date": iso, "p_step": step}) or {}
+            if begun.get("status") == "done":
+                counts = int_counts(begun.get("counts") or {})
+                self.results.append(MaintenanceStepResult(step=step, status="skipped", counts=counts, seconds=0.0))
+                log_event("maintenance step skipped", step=step, run_date=iso, counts=counts)
+                return
+            log_event("maintenance step started", step=step, run_date=iso, attempt=begun.get("runs"),
+                      resumes_from=begun.get("progress"))
+            step_ctx = dataclasses.replace(ctx, progress=begun.get("progress"),
+                                           save_progress=_progress_saver(ctx.store, ctx.run_date, step))
+            counts = STEPS[step](step_ctx)
+            seconds = time.perf_counter() - started
+            ctx.store.call("finish_maintenance_step", {"p_run_date": iso, "p_step": step, "p_status": "done",
+                                                       "p_counts": counts, "p_seconds": seconds})
+        except Exception as exc:  # a failing step is reported; the others still run
+            self._fail(step, exc, time.perf_counter() - started)
+            return
+        self.results.append(MaintenanceStepResult(step=step, status="done", counts=counts, seconds=seconds))
+        log_event("maintenance step done", step=step, run_date=iso, counts=counts, seconds=round(seconds, 3))
+
+    def _fail(self, step: MaintenanceStep, exc: Exception, seconds: float) -> None:
+        code = failure_code(exc)
+        self.failed[step] = f"failed: {code}"
+        log.error("maintenance step failed", exc_info=exc, extra={"json_fields": {
+            "step": step, "run_date": self.ctx.run_date_iso, "error_code": code, "seconds": round(seconds, 3)}})
+        try:
+            self.ctx.store.call("finish_maintenance_step", {
+                "p_run_date": self.ctx.run_date_iso, "p_step": step, "p_status": "failed", "p_counts": {},
+                "p_seconds": seconds, "p_error_code": code, "p_error_message": f"{type(exc).__name__}: {exc}"[:2000]})
+        except Exception:  # the bookkeeping may be what is down; the log has the failure
+            log.exception("maintenance step failure not recorded", extra={"json_fields": {"step": step}})
 
 
 def run_maintenance(*, body: MaintenanceRequest, deps: MaintenanceDeps,
@@ -105,21 +162,15 @@ def run_maintenance(*, body: MaintenanceRequest, deps: MaintenanceDeps,
                       day_end=day_start + timedelta(days=1), now=deps.now, batch_size=body.batch_size,
                       config=config, retention=_once(deps.service, run_date))
     requested = set(body.steps or MAINTENANCE_STEPS)
-    done = recorded_steps(ctx.store, run_date)
-    results: list[MaintenanceStepResult] = []
+    run = _Run(ctx)
     for step in MAINTENANCE_STEPS:
-        if step not in requested:
-            continue
-        if step in done:
-            results.append(MaintenanceStepResult(step=step, status="skipped", counts=done[step], seconds=0.0))
-            log_event("maintenance step skipped", step=step, run_date=ctx.run_date_iso, counts=done[step])
-            continue
-        log_event("maintenance step started", step=step, run_date=ctx.run_date_iso)
-        started = time.perf_counter()
-        counts = STEPS[step](ctx)
-        ctx.store.call("record_maintenance_run", {"p_run_date": ctx.run_date_iso, "p_step": step, "p_counts": counts})
-        seconds = time.perf_counter() - started
-        results.append(MaintenanceStepResult(step=step, status="done", counts=counts, seconds=seconds))
-        log_event("maintenance step done", step=step, run_date=ctx.run_date_iso, counts=counts,
-                  seconds=round(seconds, 3))
-    return MaintenanceResponse(run_date=run_date, steps=results)
+        if step in requested:
+            run.step(step)
+    if run.failed:
+        done = len(run.results)
+        raise ServiceUnavailable(
+            f"maintenance for {run_date.isoformat()} is incomplete: {len(run.failed)} step(s) did not finish, "
+            f"{done} did; a retry resumes them",
+            code="maintenance_incomplete", retry_after_seconds=RETRY_AFTER_SECONDS,
+            fields=[FieldError(f"steps.{step}", reason) for step, reason in run.failed.items()])
+    return MaintenanceResponse(run_date=run_date, steps=run.results)

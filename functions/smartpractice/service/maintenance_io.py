@@ -1,15 +1,15 @@
-"""What the maintenance steps share: settings, the per-run context and the paged reads.
+"""What the maintenance steps share: settings, the per-step context, and the bounded reads.
 
-Reads never rely on a page coming back full: PostgREST caps every response at its `db-max-rows`
-(1000 on Supabase), so pages are requested at `read_page` ≤ that cap. Large tables are read by keyset
-on a (major, minor) key — two plain filters per page instead of an `or=(...)`, and no OFFSET, so a
-page costs the same at row 10 and at row 10 million, and rows inserted meanwhile shift nothing.
+No request grows with the data: small content tables are read by offset pages of at most `read_page`
+rows (PostgREST caps every response at its `db-max-rows`, 1000 on Supabase); learner data is read through
+RPCs that take a cursor and a page size in their POST body (attempt_log_page, snapshot_inputs), so no URL
+ever carries a list of ids, and a page costs the same at row 10 and at row 10 million.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -35,9 +35,12 @@ class MaintenanceStore(Protocol):
 @dataclass(frozen=True, slots=True)
 class MaintenanceConfig:
     read_page: int = 1000  # must not exceed PostgREST's db-max-rows
-    ids_per_filter: int = 100  # uuids per `in.(...)` filter: keeps request URLs ~4 kB
-    decay_tolerance: float = 1e-6  # smaller changes are not written (no history row for noise)
+    # Stored effective_mastery is refreshed when it is more than this away from the exact value as of the
+    # end of the run date: one percentage point, the resolution of a whole-percent display. Learner-facing
+    # numbers never read it (functions evaluate the curve at request time); analysts and aggregates do.
+    decay_tolerance: float = 0.01
     decay_users: int = 5_000  # learners per apply_decay call (one transaction of ~100,000 rows)
+    snapshot_users: int = 500  # active learners per snapshot_inputs page (~20 mastery rows each)
     bkt_window_days: int = 90
     bkt_min_observations: int = 200
     bkt_max_sequence_length: int = 200  # first N opportunities of a learner × skill in the window
@@ -45,12 +48,23 @@ class MaintenanceConfig:
     irt_window_days: int = 180
     irt_min_responses: int = 50
     irt_cell_budget: int = 20_000_000  # learners × items cells per calibration call
-    max_attempt_rows: int = 2_000_000  # answers read by a refit, at most
+    # Answers a refit reads, at most: whole histories of the learners with the lowest (random) uuids, a
+    # random sample of learners. 500k answers give every skill and item thousands of observations.
+    max_attempt_rows: int = 500_000
+    attempt_page_rows: int = 50_000  # answers per attempt_log_page call (~2 MB of JSON)
     progress_every_rows: int = 100_000
 
     def __post_init__(self) -> None:
-        if min(self.read_page, self.ids_per_filter, self.max_attempt_rows, self.decay_users) < 1:
-            raise ValueError("read_page, ids_per_filter, max_attempt_rows and decay_users must be >= 1")
+        if min(self.read_page, self.max_attempt_rows, self.decay_users, self.snapshot_users,
+               self.attempt_page_rows) < 1:
+            raise ValueError("read_page, max_attempt_rows, decay_users, snapshot_users and attempt_page_rows "
+                             "must be >= 1")
+        if self.decay_tolerance < 0:
+            raise ValueError("decay_tolerance must be >= 0")
+
+
+def _no_progress(progress: dict[str, Any]) -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +77,19 @@ class StepContext:
     batch_size: int
     config: MaintenanceConfig
     retention: Callable[[], dict[str, Any]] = field(repr=False)  # apply_retention, called at most once per run
+    # A batched step's saved resume point from an earlier, unfinished attempt (None: start afresh) ...
+    progress: Mapping[str, Any] | None = None
+    # ... and how it saves one after each batch.
+    save_progress: Callable[[dict[str, Any]], None] = field(default=_no_progress, repr=False)
 
     @property
     def run_date_iso(self) -> str:
         return self.run_date.isoformat()
+
+
+def int_counts(values: Mapping[str, Any]) -> dict[str, int]:
+    """The integer entries of an RPC's counts object (booleans and other values dropped)."""
+    return {k: int(v) for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def log_event(message: str, **fields: Any) -> None:
@@ -84,47 +107,9 @@ def read_table(store: MaintenanceStore, table: str, columns: str, *, order: str,
             return rows
 
 
-class KeysetReader:
-    """Rows of `table` in (major, minor) order, page by page, resuming after the last row returned."""
-
-    def __init__(self, store: MaintenanceStore, table: str, columns: str, *, major: str, minor: str,
-                 filters: Sequence[Filter] = ()) -> None:
-        self._store, self._table, self._columns = store, table, columns
-        self._major, self._minor = major, minor
-        self._filters = list(filters)
-        self._cursor: tuple[Any, Any] | None = None
-        self.exhausted = False
-
-    def _page(self, limit: int, extra: list[Filter]) -> list[Row]:
-        return self._store.select_page(self._table, self._columns, order=f"{self._major},{self._minor}",
-                                       offset=0, limit=limit, filters=[*self._filters, *extra])
-
-    def next_page(self, limit: int) -> list[Row]:
-        """Up to `limit` rows ([] once exhausted): the rest of the current major key, then the next ones."""
-        if self.exhausted:
-            return []
-        rows: list[Row] = []
-        if self._cursor is not None:
-            major, minor = self._cursor
-            rows = self._page(limit, [(self._major, "eq", major), (self._minor, "gt", minor)])
-        if len(rows) < limit:
-            after = [] if self._cursor is None else [(self._major, "gt", self._cursor[0])]
-            following = self._page(limit - len(rows), after)
-            self.exhausted = len(following) < limit - len(rows)
-            rows.extend(following)
-        if rows:
-            self._cursor = (rows[-1][self._major], rows[-1][self._minor])
-        return rows
-
-
-def chunks(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 @dataclass(frozen=True, slots=True)
 class AttemptLog:
-    """Answered attempts as parallel arrays (row order: learner, then attempt id)."""
+    """Answered attempts as parallel arrays (row order: learner, then answer time)."""
 
     learner: NDArray[np.int64]  # 0..n_learners-1
     question_id: NDArray[np.int64]
@@ -138,35 +123,34 @@ class AttemptLog:
         return int(self.learner.size)
 
 
-ATTEMPT_COLUMNS = "user_id,id,question_id,is_correct,answered_at"
-
-
 def read_attempts(ctx: StepContext, *, since: datetime, step: str) -> AttemptLog:
     """Answers with answered_at in [since, end of run_date), at most config.max_attempt_rows of them.
 
-    Read in (user_id, id) order, so a capped read keeps whole histories of the learners with the lowest
-    (random) uuids — a random sample of learners — rather than a time-biased slice of everyone.
+    Read learner by learner in user order (attempt_log_page), so a capped read keeps whole histories of the
+    learners with the lowest (random) uuids, a random sample of learners, rather than a time-biased slice.
     """
     config = ctx.config
-    reader = KeysetReader(ctx.store, "session_questions", ATTEMPT_COLUMNS, major="user_id", minor="id",
-                          filters=[("answered_at", "gte", since.isoformat()),
-                                   ("answered_at", "lt", ctx.day_end.isoformat())])
     learners: dict[str, int] = {}
-    columns: list[list[NDArray[Any]]] = [[], [], [], []]  # numpy per page: ~25 B per attempt, not ~150
-    total, next_log = 0, config.progress_every_rows
-    while not reader.exhausted and total < config.max_attempt_rows:
-        rows = reader.next_page(min(config.read_page, config.max_attempt_rows - total))
-        columns[0].append(np.array([learners.setdefault(str(r["user_id"]), len(learners)) for r in rows],
-                                   dtype=np.int64))
-        columns[1].append(np.array([int(r["question_id"]) for r in rows], dtype=np.int64))
-        columns[2].append(np.array([bool(r["is_correct"]) for r in rows], dtype=np.int8))
-        columns[3].append(np.array([datetime.fromisoformat(r["answered_at"]).timestamp() for r in rows],
-                                   dtype=np.float64))
-        total += len(rows)
+    columns: list[list[NDArray[Any]]] = [[], [], [], []]
+    total, next_log, after, exhausted = 0, config.progress_every_rows, None, False
+    while not exhausted and total < config.max_attempt_rows:
+        page = ctx.store.call("attempt_log_page", {
+            "p_from": since.isoformat(), "p_to": ctx.day_end.isoformat(), "p_after_user": after,
+            "p_max_rows": min(config.attempt_page_rows, config.max_attempt_rows - total)})
+        exhausted = bool(page["exhausted"])
+        if not page["user_ids"]:
+            break
+        index = np.array([learners.setdefault(str(u), len(learners)) for u in page["user_ids"]], dtype=np.int64)
+        columns[0].append(index[np.asarray(page["learner"], dtype=np.int64)])
+        columns[1].append(np.asarray(page["question_id"], dtype=np.int64))
+        columns[2].append(np.asarray(page["correct"], dtype=np.int8))
+        columns[3].append(np.asarray(page["answered_epoch"], dtype=np.float64))
+        total += len(page["question_id"])
+        after = str(page["last_user_id"])
         if total >= next_log:
             log_event("maintenance attempts read", step=step, rows_read=total, learners=len(learners))
             next_log += config.progress_every_rows
-    capped = not reader.exhausted
+    capped = not exhausted
     if capped:
         log.warning("maintenance attempt read capped", extra={"json_fields": {"step": step, "rows_read": total}})
     return AttemptLog(

@@ -6,46 +6,39 @@ always from the undecayed BKT value, so the result does not depend on whether de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from smartpractice.learner.memory import forgetting_curve
+import numpy as np
+
+from smartpractice.learner.memory import effective_mastery_array, forgetting_curve
 from smartpractice.service import scoring
-from smartpractice.service.maintenance_io import (
-    KeysetReader,
-    Row,
-    StepContext,
-    chunks,
-    log_event,
-    read_table,
-)
-from smartpractice.service.states import effective_mastery_at
-
-SNAPSHOT_MASTERY_COLUMNS = "user_id,skill_id,p_mastery,stability,last_review"
+from smartpractice.service.maintenance_io import Row, StepContext, int_counts, log_event, read_table
 
 
 def run_decay(ctx: StepContext) -> dict[str, int]:
     """Forgetting as of the end of run_date, set-based in SQL (apply_decay), `decay_users` learners per call.
 
     The curve's constants come from learner.memory (the fsrs scheduler's parameters), so the SQL and
-    the request-time numpy evaluation (states.effective_mastery_at) use the same curve.
+    the request-time numpy evaluation (states.effective_mastery_at) use the same curve. After each call
+    the resume point is saved: a retry after a failure continues with the next learners.
     """
     curve = forgetting_curve()
-    users = scanned = changed = 0
-    after: str | None = None
+    progress = ctx.progress or {}
+    after: str | None = progress.get("after_user")
+    counts = {"users": 0, "rows_scanned": 0, "rows_changed": 0} | int_counts(progress.get("counts") or {})
     while True:
         result = ctx.store.call("apply_decay", {
             "p_run_date": ctx.run_date_iso, "p_as_of": ctx.day_end.isoformat(), "p_decay": curve.decay,
             "p_factor": curve.factor, "p_tolerance": ctx.config.decay_tolerance, "p_after_user": after,
             "p_max_users": ctx.config.decay_users})
-        users += int(result["users"])
-        scanned += int(result["rows_scanned"])
-        changed += int(result["rows_changed"])
-        log_event("maintenance decay batch", step="decay", run_date=ctx.run_date_iso, users=users,
-                  rows_scanned=scanned, rows_changed=changed)
+        for key in counts:
+            counts[key] += int(result[key])
+        log_event("maintenance decay batch", step="decay", run_date=ctx.run_date_iso, **counts)
         if int(result["users"]) < ctx.config.decay_users:
-            return {"users": users, "rows_scanned": scanned, "rows_changed": changed}
+            return counts
         after = str(result["last_user_id"])
+        ctx.save_progress({"after_user": after, "counts": counts})
 
 
 # --- daily snapshots --------------------------------------------------------------------------------
@@ -100,30 +93,6 @@ def snapshot_row(*, user_id: str, mastery: dict[int, float], content: ExamConten
     return row
 
 
-def _day_activity(ctx: StepContext) -> dict[str, DayActivity]:
-    reader = KeysetReader(ctx.store, "session_questions", "user_id,id,is_correct", major="user_id", minor="id",
-                          filters=[("answered_at", "gte", ctx.day_start.isoformat()),
-                                   ("answered_at", "lt", ctx.day_end.isoformat())])
-    counts: dict[str, list[int]] = {}
-    while not reader.exhausted:
-        for row in reader.next_page(ctx.config.read_page):
-            answered_correct = counts.setdefault(str(row["user_id"]), [0, 0])
-            answered_correct[0] += 1
-            answered_correct[1] += int(bool(row["is_correct"]))
-    return {user: DayActivity(answered=a, correct=c) for user, (a, c) in counts.items()}
-
-
-def _effective_mastery_of(ctx: StepContext, user_ids: Sequence[str]) -> dict[str, dict[int, float]]:
-    reader = KeysetReader(ctx.store, "user_skill_mastery", SNAPSHOT_MASTERY_COLUMNS, major="user_id",
-                          minor="skill_id", filters=[("user_id", "in_", list(user_ids))])
-    mastery: dict[str, dict[int, float]] = {}
-    while not reader.exhausted:
-        rows = reader.next_page(ctx.config.read_page)
-        for row, value in zip(rows, effective_mastery_at(rows, at=ctx.day_end), strict=True):
-            mastery.setdefault(str(row["user_id"]), {})[int(row["skill_id"])] = float(value)
-    return mastery
-
-
 def _read_exam_content(ctx: StepContext) -> ExamContent:
     page = ctx.config.read_page
     return exam_content(
@@ -133,32 +102,46 @@ def _read_exam_content(ctx: StepContext) -> ExamContent:
     )
 
 
+def _mastery_at_day_end(ctx: StepContext, rows: list[list[Any]]) -> dict[int, float]:
+    """Effective mastery per skill as of the end of run_date, from [skill_id, p_mastery, stability, epoch]."""
+    if not rows:
+        return {}
+    skills = [int(r[0]) for r in rows]
+    last_review = np.array([np.nan if r[3] is None else float(r[3]) for r in rows], dtype=np.float64)
+    values = effective_mastery_array(
+        p_known=[float(r[1]) for r in rows],
+        stability=np.array([np.nan if r[2] is None else float(r[2]) for r in rows], dtype=np.float64),
+        elapsed_days=(ctx.day_end.timestamp() - last_review) / 86_400.0)
+    return {skill: float(value) for skill, value in zip(skills, values, strict=True)}
+
+
 def run_snapshots(ctx: StepContext) -> dict[str, int]:
-    activity = _day_activity(ctx)
+    """One daily snapshot per learner active on run_date, `snapshot_users` learners per page.
+
+    The inputs come from snapshot_inputs (the day's counts and every mastery row, cursor in the POST
+    body); the predicted scores are computed here, where their definition lives (service.scoring).
+    """
     content = _read_exam_content(ctx)
-    written = 0
-    pending: list[Row] = []
-
-    def flush() -> int:
-        if not pending:
-            return 0
-        count = int(ctx.store.call("write_daily_snapshots", {"p_run_date": ctx.run_date_iso, "p_rows": pending}))
-        pending.clear()
-        return count
-
-    for group in chunks(sorted(activity), min(ctx.config.ids_per_filter, ctx.batch_size)):
-        mastery = _effective_mastery_of(ctx, group)
-        pending.extend(snapshot_row(user_id=user, mastery=mastery.get(user, {}), content=content,
-                                    day=activity[user]) for user in group)
-        if len(pending) >= ctx.batch_size:
-            written += flush()
-            log_event("maintenance snapshots batch", step="snapshots", run_date=ctx.run_date_iso,
-                      snapshots_written=written)
-    written += flush()
-    return {
-        "learners_active": len(activity),
-        "answers": sum(a.answered for a in activity.values()),
-        "correct_answers": sum(a.correct for a in activity.values()),
-        "snapshots_written": written,
-    }
-
+    progress = ctx.progress or {}
+    after: str | None = progress.get("after_user")
+    keys = ("learners_active", "answers", "correct_answers", "snapshots_written")
+    counts = dict.fromkeys(keys, 0) | int_counts(progress.get("counts") or {})
+    while True:
+        page = ctx.store.call("snapshot_inputs", {"p_run_date": ctx.run_date_iso, "p_after_user": after,
+                                                  "p_max_users": ctx.config.snapshot_users}) or []
+        if not page:
+            return counts
+        rows = [snapshot_row(user_id=str(item["user_id"]), mastery=_mastery_at_day_end(ctx, item["mastery"]),
+                             content=content, day=DayActivity(answered=int(item["answered"]),
+                                                              correct=int(item["correct"])))
+                for item in page]
+        written = int(ctx.store.call("write_daily_snapshots", {"p_run_date": ctx.run_date_iso, "p_rows": rows}))
+        counts["learners_active"] += len(page)
+        counts["answers"] += sum(int(item["answered"]) for item in page)
+        counts["correct_answers"] += sum(int(item["correct"]) for item in page)
+        counts["snapshots_written"] += written
+        after = str(page[-1]["user_id"])
+        log_event("maintenance snapshots batch", step="snapshots", run_date=ctx.run_date_iso, **counts)
+        if len(page) < ctx.config.snapshot_users:
+            return counts
+        ctx.save_progress({"after_user": after, "counts": counts})

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from postgrest.exceptions import APIError
 
-from smartpractice.api.errors import ValidationFailed
+from smartpractice.api.errors import ServiceUnavailable, ValidationFailed
 from smartpractice.api.models import MaintenanceRequest, MaintenanceResponse
 from smartpractice.learner import bkt_em, irt
 from smartpractice.learner.bkt import BKTParams
@@ -92,14 +93,70 @@ class FakeServiceStore:
     def rpc_calls(self, name: str) -> list[dict[str, Any]]:
         return [args for called, args in self.calls if called == name]
 
-    def _record_maintenance_run(self, p_run_date: str, p_step: str, p_counts: dict[str, Any]) -> Row:
+    def _maintenance_row(self, p_run_date: str, p_step: str) -> Row | None:
         runs = self.tables.setdefault("maintenance_runs", [])
-        for row in runs:
-            if row["run_date"] == p_run_date and row["step"] == p_step:
-                row.update(counts=p_counts, runs=row["runs"] + 1)
-                return row
-        runs.append({"run_date": p_run_date, "step": p_step, "counts": p_counts, "runs": 1})
-        return runs[-1]
+        return next((r for r in runs if (r["run_date"], r["step"]) == (p_run_date, p_step)), None)
+
+    def _begin_maintenance_step(self, p_run_date: str, p_step: str) -> Row:
+        row = self._maintenance_row(p_run_date, p_step)
+        if row is None:
+            row = {"run_date": p_run_date, "step": p_step, "status": "running", "counts": {}, "progress": None,
+                   "error_code": None, "runs": 1}
+            self.tables["maintenance_runs"].append(row)
+        elif row["status"] != "done":
+            row.update(status="running", runs=row["runs"] + 1, error_code=None)
+        return copy.deepcopy(row)
+
+    def _save_maintenance_progress(self, p_run_date: str, p_step: str, p_progress: Row) -> None:
+        row = self._maintenance_row(p_run_date, p_step)
+        assert row is not None and row["status"] == "running"
+        row["progress"] = copy.deepcopy(p_progress)
+
+    def _finish_maintenance_step(self, p_run_date: str, p_step: str, p_status: str, p_counts: Row,
+                                 p_seconds: float, p_error_code: str | None = None,
+                                 p_error_message: str | None = None) -> Row:
+        row = self._maintenance_row(p_run_date, p_step)
+        assert row is not None
+        if p_status == "done":
+            row.update(status="done", counts=p_counts, progress=None, error_code=None)
+        else:
+            row.update(status="failed", error_code=p_error_code)
+        return copy.deepcopy(row)
+
+    def _snapshot_inputs(self, p_run_date: str, p_after_user: str | None, p_max_users: int) -> list[Row]:
+        start = datetime.fromisoformat(p_run_date).replace(tzinfo=UTC)
+        active: dict[str, list[int]] = {}
+        for answer in self.tables.get("session_questions", []):
+            at = datetime.fromisoformat(answer["answered_at"])
+            if start <= at < start + timedelta(days=1) and (p_after_user is None or answer["user_id"] > p_after_user):
+                counts = active.setdefault(answer["user_id"], [0, 0])
+                counts[0] += 1
+                counts[1] += int(answer["is_correct"])
+        page = []
+        for user_id in sorted(active)[:p_max_users]:
+            rows = sorted((r for r in self.tables.get("user_skill_mastery", []) if r["user_id"] == user_id),
+                          key=lambda r: r["skill_id"])
+            page.append({"user_id": user_id, "answered": active[user_id][0], "correct": active[user_id][1],
+                         "mastery": [[r["skill_id"], r["p_mastery"], r["stability"],
+                                      None if r["last_review"] is None
+                                      else datetime.fromisoformat(r["last_review"]).timestamp()] for r in rows]})
+        return page
+
+    def _attempt_log_page(self, p_from: str, p_to: str, p_after_user: str | None, p_max_rows: int) -> Row:
+        window = sorted((a for a in self.tables.get("session_questions", [])
+                         if datetime.fromisoformat(p_from) <= datetime.fromisoformat(a["answered_at"])
+                         < datetime.fromisoformat(p_to) and (p_after_user is None or a["user_id"] > p_after_user)),
+                        key=lambda a: (a["user_id"], datetime.fromisoformat(a["answered_at"])))
+        scanned = window[:p_max_rows + 1]
+        exhausted = len(scanned) <= p_max_rows
+        users = sorted({a["user_id"] for a in scanned})
+        kept = scanned if exhausted or len(users) == 1 else [a for a in scanned if a["user_id"] < users[-1]]
+        kept = kept[:p_max_rows]
+        ids = sorted({a["user_id"] for a in kept})
+        return {"user_ids": ids, "learner": [ids.index(a["user_id"]) for a in kept],
+                "question_id": [a["question_id"] for a in kept], "correct": [int(a["is_correct"]) for a in kept],
+                "answered_epoch": [datetime.fromisoformat(a["answered_at"]).timestamp() for a in kept],
+                "last_user_id": ids[-1] if ids else None, "exhausted": exhausted}
 
     def _apply_decay(self, p_run_date: str, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
                      p_after_user: str | None, p_max_users: int) -> Row:
@@ -191,7 +248,7 @@ def test_decay_walks_the_learners_in_slices_with_the_memory_models_curve() -> No
     assert [c["p_after_user"] for c in calls] == [None, user(3), user(6)]  # the last slice has 1 learner
     curve = forgetting_curve()
     assert {(c["p_decay"], c["p_factor"], c["p_as_of"], c["p_tolerance"], c["p_max_users"]) for c in calls} == {
-        (curve.decay, curve.factor, DAY_END.isoformat(), 1e-6, 3)}
+        (curve.decay, curve.factor, DAY_END.isoformat(), 0.01, 3)}
     assert curve.decay < 0 and (1 + curve.factor) ** curve.decay == pytest.approx(0.9, abs=1e-12)  # R(S) = 0.9
     assert response.steps[0].counts == {"users": 7, "rows_scanned": 21, "rows_changed": 21}
     # 4 whole days at stability 4: R = 0.9 exactly
@@ -199,16 +256,37 @@ def test_decay_walks_the_learners_in_slices_with_the_memory_models_curve() -> No
 
 
 def test_decay_stops_after_an_empty_slice_and_a_rerun_changes_nothing() -> None:
-    rows = [mastery_row(user(u), 1, p=0.5, stability=2.0, last_review=DAY_END - timedelta(days=9))
+    rows = [mastery_row(user(u), 1, p=0.5, stability=2.0, last_review=DAY_END - timedelta(days=2.5))
             for u in range(1, 7)]
     store = FakeServiceStore({"user_skill_mastery": rows})
     run(store, steps=["decay"], config=MaintenanceConfig(decay_users=3))
     assert [c["p_after_user"] for c in store.rpc_calls("apply_decay")] == [None, user(3), user(6)]
     again = run(store, steps=["decay"], run_date=date(2026, 11, 23), now=NOW + timedelta(days=1))
-    assert again.steps[0].counts["rows_changed"] == 6  # a day later: one more whole day of forgetting
+    assert again.steps[0].counts["rows_changed"] == 6  # a day later: one more whole day (0.45 -> 0.435)
     store.tables.pop("maintenance_runs")
     repeat = run(store, steps=["decay"], run_date=date(2026, 11, 23), now=NOW + timedelta(days=1))
     assert repeat.steps[0].counts == {"users": 6, "rows_scanned": 6, "rows_changed": 0}
+
+
+def test_decay_writes_a_row_only_once_it_drifted_past_the_tolerance() -> None:
+    # p = 0.5, S = 2, nine whole days after the review: R falls ~0.01 a day, so p·R ~0.005 a day.
+    row = mastery_row(user(1), 1, p=0.5, stability=2.0, last_review=DAY_END - timedelta(days=9.5))
+    curve = forgetting_curve()
+
+    def exact(days: int) -> float:
+        return 0.5 * (1 + curve.factor * days / 2.0) ** curve.decay
+
+    row["effective_mastery"] = exact(9)  # decayed last night
+    store = FakeServiceStore({"user_skill_mastery": [row]})
+    changed = []
+    for offset in range(4):
+        day = RUN_DATE + timedelta(days=offset)
+        response = run(store, steps=["decay"], run_date=day, now=NOW + timedelta(days=offset))
+        changed.append(response.steps[0].counts["rows_changed"])
+    stored = store.tables["user_skill_mastery"][0]["effective_mastery"]
+    assert changed == [0, 0, 0, 1]  # nights at 9, 10, 11, 12 whole days: written once the drift passed 0.01
+    assert stored == pytest.approx(exact(12), abs=1e-12)
+    assert exact(9) - exact(11) < 0.01 < exact(9) - exact(12) and exact(12) - exact(13) < 0.01
 
 
 # --- snapshots --------------------------------------------------------------------------------------
@@ -270,8 +348,9 @@ def test_steps_run_in_fixed_order_and_apply_retention_is_called_once() -> None:
         ("partitions", "done", {"partitions_created": 2}),
     ]
     assert [name for name, _ in store.calls] == [
-        "refresh_aggregates", "refresh_cohort_stats", "record_maintenance_run", "apply_retention",
-        "record_maintenance_run", "record_maintenance_run"]
+        "begin_maintenance_step", "refresh_aggregates", "refresh_cohort_stats", "finish_maintenance_step",
+        "begin_maintenance_step", "apply_retention", "finish_maintenance_step",
+        "begin_maintenance_step", "finish_maintenance_step"]
 
 
 def test_run_date_defaults_to_the_previous_utc_day() -> None:
@@ -306,13 +385,14 @@ def test_a_second_run_for_the_same_date_changes_nothing() -> None:
     assert [(s.step, s.status, s.seconds) for s in second.steps] == [(s.step, "skipped", 0.0) for s in first.steps]
     assert [s.counts for s in second.steps] == [s.counts for s in first.steps]
     assert store.tables == tables
-    assert len(store.calls) == calls  # no RPC at all
+    assert [name for name, _ in store.calls[calls:]] == ["begin_maintenance_step"] * 7  # bookkeeping only
 
 
 def test_only_the_steps_not_yet_recorded_run() -> None:
     store = FakeServiceStore({**full_world(), "maintenance_runs": [
-        {"run_date": "2026-11-22", "step": "decay", "counts": {"rows_scanned": 9, "rows_changed": 1}, "runs": 1},
-        {"run_date": "2026-11-21", "step": "aggregates", "counts": {}, "runs": 1},  # another date
+        {"run_date": "2026-11-22", "step": "decay", "status": "done", "counts": {"rows_scanned": 9, "rows_changed": 1},
+         "runs": 1},
+        {"run_date": "2026-11-21", "step": "aggregates", "status": "done", "counts": {}, "runs": 1},  # another date
     ]})
     response = run(store, steps=["decay", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
@@ -401,7 +481,7 @@ def test_skill_observations_order_by_time_per_learner_and_keep_the_first_opportu
 def test_refit_reads_stop_at_the_row_cap() -> None:
     world, _ = bkt_world(n_learners=20, n_opportunities=5, seed=1)
     store = FakeServiceStore(world)
-    response = run(store, steps=["bkt_refit"], config=MaintenanceConfig(max_attempt_rows=50, read_page=7,
+    response = run(store, steps=["bkt_refit"], config=MaintenanceConfig(max_attempt_rows=50, attempt_page_rows=7,
                                                                         bkt_min_observations=1))
     counts = response.steps[0].counts
     assert (counts["attempts_read"], counts["read_capped"], counts["observations"]) == (50, 1, 50)
@@ -417,7 +497,9 @@ def test_refits_without_answers_write_nothing() -> None:
          "read_capped": 0},
         {"attempts_read": 0, "responses": 0, "learners": 0, "items_calibrated": 0, "items_converged": 0,
          "read_capped": 0}]
-    assert [name for name, _ in store.calls] == ["record_maintenance_run", "record_maintenance_run"]
+    assert [name for name, _ in store.calls] == [
+        "begin_maintenance_step", "attempt_log_page", "finish_maintenance_step",
+        "begin_maintenance_step", "attempt_log_page", "finish_maintenance_step"]
 
 
 # --- IRT calibration --------------------------------------------------------------------------------
@@ -471,3 +553,49 @@ def test_a_run_date_after_today_is_refused_and_touches_nothing() -> None:
     assert [(f.field, f.message) for f in refused.value.fields] == [("run_date", "must not be after today (UTC)")]
     assert store.calls == []
     assert run(store, steps=["aggregates"], run_date=NOW.date()).steps[0].status == "done"  # today itself runs
+
+
+# --- failures: reported per step, the rest still runs, a retry resumes -------------------------------
+
+
+class FlakyDecay(FakeServiceStore):
+    """apply_decay fails on its `fail_on`-th call (1-based) with a statement timeout, once."""
+
+    def __init__(self, tables: dict[str, list[Row]], *, fail_on: int) -> None:
+        super().__init__(tables)
+        self.fail_on, self.decay_calls = fail_on, 0
+
+    def _apply_decay(self, **args: Any) -> Row:
+        self.decay_calls += 1
+        if self.decay_calls == self.fail_on:
+            raise APIError({"code": "57014", "message": "canceling statement due to statement timeout"})
+        return super()._apply_decay(**args)
+
+
+def test_a_failing_step_is_named_the_others_run_and_its_dependants_wait() -> None:
+    rows = [mastery_row(user(u), 1, p=0.5, stability=2.0, last_review=DAY_END - timedelta(days=2.5))
+            for u in range(1, 8)]
+    store = FlakyDecay({**CONTENT, "user_skill_mastery": rows}, fail_on=2)
+    with pytest.raises(ServiceUnavailable) as failed:
+        run(store, steps=["decay", "snapshots", "aggregates", "retention"], config=MaintenanceConfig(decay_users=3))
+    error = failed.value
+    assert (error.code, error.retryable, error.retry_after_seconds) == ("maintenance_incomplete", True, 60)
+    assert [(f.field, f.message) for f in error.fields] == [
+        ("steps.decay", "failed: statement_timeout"), ("steps.aggregates", "blocked: decay did not finish")]
+    assert store.rpc_calls("refresh_aggregates") == []  # blocked: it reads decayed mastery
+    assert len(store.rpc_calls("apply_retention")) == 1  # independent steps still ran
+    by_step = {r["step"]: r for r in store.tables["maintenance_runs"]}
+    assert {step: r["status"] for step, r in by_step.items()} == {
+        "decay": "failed", "snapshots": "done", "retention": "done"}
+    assert by_step["decay"]["error_code"] == "statement_timeout"
+    assert by_step["decay"]["progress"] == {"after_user": user(3), "counts": {
+        "users": 3, "rows_scanned": 3, "rows_changed": 3}}
+
+    retry = run(store, steps=["decay", "snapshots", "aggregates", "retention"], config=MaintenanceConfig(decay_users=3))
+    assert [(s.step, s.status) for s in retry.steps] == [
+        ("decay", "done"), ("snapshots", "skipped"), ("aggregates", "done"), ("retention", "skipped")]
+    # resumed after the third learner, and the counts cover all seven learners once
+    assert [c["p_after_user"] for c in store.rpc_calls("apply_decay")] == [None, user(3), user(3), user(6)]
+    assert retry.steps[0].counts == {"users": 7, "rows_scanned": 7, "rows_changed": 7}
+    assert [r["effective_mastery"] for r in store.tables["user_skill_mastery"]] == [
+        pytest.approx(0.5 * (1 + forgetting_curve().factor * 2 / 2.0) ** forgetting_curve().decay, abs=1e-12)] * 7

@@ -45,6 +45,7 @@ from bigdata_sql import (  # the statements, kept apart so this module stays rea
     CLEAN_COUNTERS_SKILLS,
     FULL_STEPS,
     MASTERY_ONLY_ROWS,
+    MASTERY_TOP_UP,
     MASTERY_ONLY_USERS,
 )
 
@@ -140,12 +141,36 @@ def populate(dsn: str, *, learners: int, attempts: int, seed: int, replace: bool
     if learners < 1 or attempts < learners:
         raise ValueError("need learners >= 1 and attempts >= learners (every learner answers at least once)")
     _prepare(dsn, replace, verbose)
-    params = {"learners": learners, "attempts": attempts, "seed": seed, "suffix": BENCH_EMAIL_SUFFIX,
-              "fsrs_decay": FSRS_CURVE.decay, "fsrs_factor": FSRS_CURVE.factor}
+    return _populate(dsn, {"learners": learners, "attempts": attempts, "seed": seed, "today_every": 0,
+                           "today_answers": 0}, extra_steps=[], verbose=verbose)
+
+
+def populate_day(dsn: str, *, learners: int, skills: int, attempts: int, active_today: int, answers_today: int,
+                 seed: int, replace: bool = False, verbose: bool = True) -> dict[str, int]:
+    """A real day's data: `learners` with `attempts` answers over ~90 days before today, `active_today` of them
+    answering `answers_today` questions each today (01:00 UTC to 45 minutes ago), every learner with `skills`
+    mastery rows, stored mastery decayed as of today 00:00 (last night's run). Needs now >= 02:00 UTC."""
+    if not 1 <= active_today <= learners or attempts < learners or answers_today < 1:
+        raise ValueError("need 1 <= active_today <= learners, attempts >= learners, answers_today >= 1")
+    _prepare(dsn, replace, verbose)
+    with psycopg.connect(dsn) as conn:
+        if _scalar(conn, "select now() < date_trunc('day', now()) + interval '2 hours'"):
+            raise ValueError("a day's bench needs the clock past 02:00 UTC (today's answers start at 01:00)")
+    return _populate(dsn, {"learners": learners, "attempts": attempts, "seed": seed, "skills": skills,
+                           "today_every": learners // active_today, "today_answers": answers_today},
+                     extra_steps=[("user_skill_mastery (skills met before the window)", MASTERY_TOP_UP, True),
+                                  ("(analyze again)", "analyze public.user_skill_mastery", False)],
+                     verbose=verbose)
+
+
+def _populate(dsn: str, params: dict[str, Any], *, extra_steps: list[tuple[str, str, bool]],
+              verbose: bool) -> dict[str, int]:
+    params = params | {"suffix": BENCH_EMAIL_SUFFIX, "fsrs_decay": FSRS_CURVE.decay, "fsrs_factor": FSRS_CURVE.factor}
+    seed = int(params["seed"])
     with _bulk_transaction(dsn) as conn:
         conn.execute("select setseed(%s)", ((seed % 1999) / 1000.0 - 0.999,))
         loader = _Loader(conn, params, verbose)
-        for label, sql, counted in FULL_STEPS:
+        for label, sql, counted in [*FULL_STEPS, *extra_steps]:
             loader.run(label, sql, count=counted)
         return {k: v for k, v in loader.counts.items() if not k.startswith("(")}
 

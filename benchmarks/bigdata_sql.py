@@ -32,7 +32,8 @@ with raw as (
 )
 select i as idx, md5('bench-learner:' || %(seed)s || ':' || i)::uuid as user_id, theta, growth, session_size,
        n_attempts, ceil(n_attempts::numeric / session_size)::int as n_sessions,
-       least(90.0, greatest(first_day_ago, ceil(n_attempts::numeric / session_size) * 0.1)) as span_days
+       least(90.0, greatest(first_day_ago, ceil(n_attempts::numeric / session_size) * 0.1)) as span_days,
+       %(today_every)s > 0 and i %% greatest(%(today_every)s, 1) = 0 as active_today
 from sized"""
 
 USERS = """
@@ -53,14 +54,21 @@ where q.is_active"""
 SESSIONS = """
 create temp table bench_session as
 select l.idx, l.user_id, s as seq, md5('bench-session:' || %(seed)s || ':' || l.idx || ':' || s)::uuid as id,
-       case when s = l.n_sessions and l.idx %% 50 = 0 then now() - interval '1 hour'
+       case when s = l.n_sessions and l.active_today   -- today, between 01:00 and 45 minutes ago
+              then date_trunc('day', now()) + interval '1 hour'
+                   + random() * (now() - interval '45 minutes' - date_trunc('day', now()) - interval '1 hour')
+            when %(today_every)s > 0                   -- a day's bench: everything else ends before today
+              then least(date_trunc('day', now()) - interval '2 hours', now() - interval '1 hour'
+                 - make_interval(secs => l.span_days * 86400 * (1 - (s - 1 + 0.3 * random()) / l.n_sessions)))
+            when s = l.n_sessions and l.idx %% 50 = 0 then now() - interval '1 hour'
             else now() - interval '1 hour'
                  - make_interval(secs => l.span_days * 86400 * (1 - (s - 1 + 0.3 * random()) / l.n_sessions)) end
          as started_at,
-       least(l.session_size, l.n_attempts - (s - 1) * l.session_size) as n_questions,
+       case when s = l.n_sessions and l.active_today then %(today_answers)s
+            else least(l.session_size, l.n_attempts - (s - 1) * l.session_size) end as n_questions,
        (s - 1) * l.session_size as attempts_before,
        floor(random() * 100000)::int as base_offset,
-       case when s = l.n_sessions and l.idx %% 50 = 0 then 'active'
+       case when s = l.n_sessions and l.idx %% 50 = 0 and %(today_every)s = 0 then 'active'
             when s < l.n_sessions and random() < 0.04 then 'abandoned' else 'completed' end as status,
        (array['adaptive', 'adaptive', 'adaptive', 'adaptive', 'adaptive', 'adaptive', 'adaptive', 'adaptive',
               'topic', 'review', 'exam'])[1 + floor(random() * 11)::int] as mode,
@@ -321,6 +329,46 @@ FULL_STEPS: list[tuple[str, str, bool]] = [
                   "public.mastery_history, public.learning_events, public.user_performance_snapshots, auth.users",
      False),
 ]
+
+# A day's bench: every learner holds `skills` mastery rows. Skills not practised in the 90-day window were
+# practised before it (last review 91-180 days ago, stored value already decayed as of today 00:00 like
+# the rest): the skills a learner met earlier and has not revisited.
+MASTERY_TOP_UP = """
+insert into public.user_skill_mastery (user_id, skill_id, p_mastery, effective_mastery, elo_rating, elo_uncertainty,
+  elo_count, stability, difficulty, memory_state, memory_step, last_review, due, reps, lapses, total_attempts,
+  correct_attempts, learning_velocity, plateau_flag, last_practiced_at, version, created_at, updated_at)
+with skill_list as (select array_agg(id order by id) as ids, count(*)::int as n from public.skills),
+have as (select m.user_id, count(*)::int as n from public.user_skill_mastery m
+         join bench_learner l on l.user_id = m.user_id group by m.user_id),
+candidates as (
+  select l.user_id, k, sl.ids[(l.idx * 7 + k) %% sl.n + 1] as skill_id
+  from bench_learner l cross join skill_list sl cross join generate_series(0, 2 * %(skills)s - 1) k
+),
+missing as (
+  select c.user_id, c.skill_id, row_number() over (partition by c.user_id order by c.k) as rn
+  from candidates c
+  where not exists (select 1 from public.user_skill_mastery m where m.user_id = c.user_id and m.skill_id = c.skill_id)
+),
+drawn as (
+  select mi.user_id, mi.skill_id, 1 + floor(exp(1.2 + 0.8 * GAUSS()))::int as n, 0.35 + 0.55 * random() as accuracy,
+         least(200.0, greatest(0.5, exp(ln(8.0) + 1.0 * GAUSS()))) as stability,
+         date_trunc('day', now()) - make_interval(secs => (91 + 89 * random()) * 86400) as last_review
+  from missing mi left join have h on h.user_id = mi.user_id
+  where mi.rn <= %(skills)s - coalesce(h.n, 0)
+),
+counted as (
+  select *, round(n * accuracy)::int as correct,
+         least(0.99, greatest(0.02, (accuracy - 0.2) / 0.7 * n / (n + 3.0) + 0.2 * 3 / (n + 3.0))) as p_mastery
+  from drawn
+)
+select user_id, skill_id, p_mastery,
+       p_mastery * power(1 + %(fsrs_factor)s / stability
+                         * floor(extract(epoch from date_trunc('day', now()) - last_review) / 86400), %(fsrs_decay)s),
+       1200 + 400 / ln(10) * ln(accuracy / (1 - accuracy)), greatest(16.0, 64.0 / (1 + 0.1 * n)), n, stability,
+       1 + 9 * (1 - accuracy), 2, null, last_review, last_review + make_interval(secs => stability * 86400), n,
+       least(n - correct, greatest(n - 1, 0)), n, correct, 0.0, false, last_review, n + 1, last_review,
+       date_trunc('day', now()) + interval '5 minutes'
+from counted"""
 
 MASTERY_ONLY_USERS = """
 insert into auth.users (id, email, created_at, updated_at)

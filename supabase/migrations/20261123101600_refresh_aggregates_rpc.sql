@@ -40,7 +40,7 @@ begin
   if v_prev_started is not null then
     select coalesce(array_agg(distinct c.user_id), '{}') into v_users
     from (
-      select m.user_id from public.user_skill_mastery m where m.updated_at >= least(v_from, v_prev_started)
+      select m.user_id from public.user_skill_mastery m where m.updated_at >= v_prev_started
       union all
       select sq.user_id from public.session_questions sq
       where (sq.answered_at >= v_from - interval '2 days' and sq.answered_at < v_to)

@@ -1,15 +1,23 @@
-"""Shared fixtures: the local stack (Postgres cluster) for tests marked `stack`."""
+"""Shared fixtures: the local stack (Postgres cluster) for tests marked `stack`; Hypothesis derandomized."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from supalocal import cluster
 from supalocal.settings import StackSettings, load_settings
 from tests import figures
+
+# Property tests draw the same examples on every run and machine (no random seed, no example database
+# carried between runs); HYPOTHESIS_PROFILE=explore draws fresh ones when hunting for new failures.
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Shared fixtures: the local stack (Postgres cluster) for tests marked `stack`; Hypothesis derandomized."""
+"""Shared fixtures: the local stack (Postgres cluster) for tests marked `stack`; a deterministic suite
+(Hypothesis derandomized, shared model state restored after every stack test)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from supalocal import cluster
 from supalocal.settings import StackSettings, load_settings
-from tests import figures
+from tests import figures, shared_state
 
 # Property tests draw the same examples on every run and machine (no random seed, no example database
 # carried between runs); HYPOTHESIS_PROFILE=explore draws fresh ones when hunting for new failures.
@@ -24,6 +25,9 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "determini
 def stack_settings() -> StackSettings:
     settings = load_settings()
     cluster.up(settings)
+    # Every stack fixture starts from this one, so the snapshot precedes whatever they arrange.
+    with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+        shared_state.SNAPSHOT = shared_state.take(conn)
     return settings
 
 
@@ -34,6 +38,22 @@ def pg(stack_settings: StackSettings) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+@pytest.fixture(autouse=True)
+def _restore_shared_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each stack test, the bank's difficulties, the BKT/IRT parameters, the cohort cache and the
+    maintenance bookkeeping are as they were when the session began (tests/shared_state.py)."""
+    if request.node.get_closest_marker("stack") is None:
+        yield
+        return
+    settings: StackSettings = request.getfixturevalue("stack_settings")
+    yield
+    assert shared_state.SNAPSHOT is not None
+    with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+        moved = shared_state.restore(conn, shared_state.SNAPSHOT)
+    if moved:
+        shared_state.RESTORED.append((request.node.nodeid, moved))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The reliability/security figures recorded during the run (tests/figures.py), as one table."""
     lines = figures.table()
@@ -41,3 +61,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("reliability and security figures")
         for line in lines:
             terminalreporter.write_line(line)
+    if shared_state.RESTORED:
+        terminalreporter.section("shared state restored after these tests")
+        for nodeid, tables in shared_state.RESTORED:
+            terminalreporter.write_line(f"{nodeid}: {', '.join(tables)}")

@@ -27,7 +27,7 @@ def stack_settings() -> StackSettings:
     cluster.up(settings)
     # Every stack fixture starts from this one, so the snapshot precedes whatever they arrange.
     with psycopg.connect(settings.dsn(), autocommit=True) as conn:
-        shared_state.SNAPSHOT = shared_state.take(conn)
+        shared_state.SESSION = (settings, shared_state.take(conn))
     return settings
 
 
@@ -38,18 +38,30 @@ def pg(stack_settings: StackSettings) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _restore_shared_state_after_module(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a module's stack tests and its module-scoped arrangements, the shared state of the session's
+    start (tests/shared_state.py): set up before, and so torn down after, the module's own fixtures."""
+    yield
+    if request.module.__name__ in shared_state.MODULES_ON_STACK and shared_state.SESSION is not None:
+        settings, snapshot = shared_state.SESSION
+        moved = shared_state.restore(shared_state.connection(settings), snapshot)
+        if moved:
+            shared_state.RESTORED.append((request.node.nodeid, moved))
+
+
 @pytest.fixture(autouse=True)
 def _restore_shared_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """After each stack test, the bank's difficulties, the BKT/IRT parameters, the cohort cache and the
-    maintenance bookkeeping are as they were when the session began (tests/shared_state.py)."""
+    maintenance bookkeeping are as the test found them (with its module's arrangements in place)."""
     if request.node.get_closest_marker("stack") is None:
         yield
         return
     settings: StackSettings = request.getfixturevalue("stack_settings")
+    shared_state.MODULES_ON_STACK.add(request.module.__name__)
+    found = shared_state.take_unless_unchanged(shared_state.connection(settings), shared_state.session_snapshot())
     yield
-    assert shared_state.SNAPSHOT is not None
-    with psycopg.connect(settings.dsn(), autocommit=True) as conn:
-        moved = shared_state.restore(conn, shared_state.SNAPSHOT)
+    moved = shared_state.restore(shared_state.connection(settings), found)
     if moved:
         shared_state.RESTORED.append((request.node.nodeid, moved))
 

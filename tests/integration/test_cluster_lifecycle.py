@@ -1,19 +1,26 @@
 """The private cluster starts from nothing, resets, and stops leaving no process behind.
 
-Uses its own state folder and port so it never disturbs the cluster other tests share.
+Uses its own state folder and port so it never disturbs the cluster other tests share. The folder is not under
+pytest's basetemp: every pytest session of the machine's user re-chmods /tmp/pytest-of-<user> to 0700, which
+(when another session starts meanwhile) locks the server user out of its data folder mid-initdb; and the port
+is a free one, not a fixed number another checkout running this test at the same moment would also take.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from supalocal import cluster
+from supalocal.process import free_port
 from supalocal.settings import StackSettings, load_settings
 
 pytestmark = pytest.mark.stack
@@ -25,13 +32,15 @@ def _postgres_pids_for(pgdata: Path) -> list[int]:
 
 
 @pytest.fixture()
-def scratch_settings(tmp_path_factory: pytest.TempPathFactory) -> StackSettings:
-    state = Path(tmp_path_factory.mktemp("cluster", numbered=True))
-    state.chmod(0o755)
-    for parent in state.parents:  # the server user must be able to traverse to its data folder
-        if str(parent).startswith("/tmp/pytest"):
-            parent.chmod(0o755)
-    return dataclasses.replace(load_settings(), db_port=54391, state_dir=state)
+def scratch_settings() -> Iterator[StackSettings]:
+    state = Path(tempfile.mkdtemp(prefix="supalocal-scratch-cluster-"))
+    state.chmod(0o755)  # the server user must be able to reach its data folder (/tmp itself is world-searchable)
+    settings = dataclasses.replace(load_settings(), db_port=free_port(), state_dir=state)
+    try:
+        yield settings
+    finally:
+        cluster.destroy(settings)  # a no-op when the test got there; else stops what it left running
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def _count_skills_table(settings: StackSettings) -> int:

@@ -1,4 +1,4 @@
-"""Faults under load (slow): Postgres restarted while answers stream in; a database too slow to answer.
+"""Faults under load (~17 s, in `make test`): Postgres restarted while answers stream in; a database too slow to answer.
 
 (a) Workers submit answers through the functions while the cluster is stopped and started again. Every
     response must be a 2xx or a clean 503 (Retry-After header, documented JSON error body, no stack trace),
@@ -33,7 +33,7 @@ from supalocal.settings import StackSettings
 from tests.figures import record
 from tests.integration.conftest import Learner, LiveStack
 
-pytestmark = [pytest.mark.stack, pytest.mark.slow]
+pytestmark = pytest.mark.stack
 
 N_WORKERS = 8
 LOAD_BEFORE_STOP_S = 2.0

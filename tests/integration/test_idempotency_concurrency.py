@@ -36,6 +36,7 @@ N_SESSIONS = 10  # the 50 answers go to 10 sessions × 5 questions: same-session
 N_COMPLETERS = 10
 MAX_CLIENT_ATTEMPTS = 12
 RETRYABLE_STATUSES = frozenset({409, 503})
+JITTER = random.Random(2026)  # retry back-off jitter: a fixed sequence (which thread draws which is scheduling)
 
 
 @dataclass
@@ -68,7 +69,7 @@ def call_with_retries(stack: LiveStack, name: str, *, token: str, json: dict[str
         if not retryable or attempt + 1 == MAX_CLIENT_ATTEMPTS:
             outcome.final_status, outcome.final_body = response.status_code, body
             break
-        time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+        time.sleep(JITTER.uniform(0.005, 0.03) * (attempt + 1))
     return outcome
 
 

@@ -46,12 +46,14 @@ from smartpractice.api.errors import (
     ServerMisconfigured,
     UnsupportedMediaType,
     ValidationFailed,
+    api_error_for,
 )
 from smartpractice.api.logs import ensure_logging, get_logger
 from smartpractice.api.settings_report import report_settings_once
 from smartpractice.api.upstream import DEFAULT_RETRY_AFTER_SECONDS, map_upstream_error
 from smartpractice.config import DEFAULT_MAX_BODY_BYTES, ConfigurationError, Settings, get_settings
 from smartpractice.db.clients import count_upstream_calls
+from smartpractice.errors import DomainError
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[["RequestContext"], BaseModel | flask.Response]
@@ -276,6 +278,8 @@ def _as_api_error(exc: Exception, ctx: RequestContext, failure: _Failure) -> Api
     """Classify `exc` and note for the log what the client will not see."""
     if isinstance(exc, ApiError):
         error = exc
+    elif isinstance(exc, DomainError):
+        error = api_error_for(exc)
     elif isinstance(exc, HTTPException):
         error = _from_werkzeug(exc)
     elif isinstance(exc, ConfigurationError):

@@ -40,17 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from smartpractice.errors import FieldError
+
 FloatArray = NDArray[np.float64]
 
 PROBABILITY_FIELDS: tuple[str, ...] = ("p_init", "p_learn", "p_guess", "p_slip", "p_forget")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One invalid field: its name and what is wrong with it."""
-
-    field: str
-    message: str
 
 
 class ParamsValidationError(ValueError):

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from smartpractice.errors import FieldError
 from smartpractice.learner.bkt import (
     DEFAULT_BKT_PARAMS,
     PROBABILITY_FIELDS,
     BKTParamArrays,
     BKTParams,
-    FieldError,
     FloatArray,
     ParamsValidationError,
 )

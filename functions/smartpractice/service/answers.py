@@ -13,18 +13,14 @@ from uuid import UUID
 
 from postgrest.exceptions import APIError
 
-from smartpractice.api.errors import NotFound
-from smartpractice.api.models import (
-    AnswerProgress,
-    SkillUpdate,
-    SubmitAnswerRequest,
-    SubmitAnswerResponse,
-)
-from smartpractice.api.upstream import is_retryable_conflict
+from smartpractice.db.upstream import is_retryable_conflict
+from smartpractice.errors import NotFoundError
 from smartpractice.learner import knowledge
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.grading import AnswerKey, grade
+from smartpractice.service.models_requests import SubmitAnswerRequest
+from smartpractice.service.models_responses import AnswerProgress, SkillUpdate, SubmitAnswerResponse
 from smartpractice.service.sessions import require_active_session
 
 
@@ -47,7 +43,7 @@ def _answer_context(*, body: SubmitAnswerRequest, deps: LearnerDeps) -> dict[str
         return _replay(earlier["response"])
     require_active_session(context.get("session"))
     if context.get("question") is None:
-        raise NotFound("question not found", code="question_not_found")
+        raise NotFoundError("question not found", code="question_not_found")
     return context
 
 
@@ -58,7 +54,7 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
         return context
     key_row = key_soon.result()
     if key_row is None:
-        raise NotFound("question not found", code="question_not_found")
+        raise NotFoundError("question not found", code="question_not_found")
     key = AnswerKey(question_type=str(context["question"]["question_type"]),
                     correct=tuple(str(v) for v in key_row["correct_answer"]),
                     tolerance=key_row.get("numeric_tolerance"))

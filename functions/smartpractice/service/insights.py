@@ -12,19 +12,6 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.api.models import (
-    Alert,
-    ConfidenceBucket,
-    ConfidenceCalibration,
-    InsightsRequest,
-    InsightsResponse,
-    KnowledgeGap,
-    PeerPercentile,
-    Readiness,
-    SkillHighlight,
-    SkillMastery,
-    StudyPatterns,
-)
 from smartpractice.learner import alerts, calibration, gaps, performance, readiness, trends
 from smartpractice.learner.insights import (
     accuracy_by_time_of_day,
@@ -33,6 +20,19 @@ from smartpractice.learner.insights import (
 )
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.models_requests import InsightsRequest
+from smartpractice.service.models_responses import (
+    Alert,
+    ConfidenceBucket,
+    ConfidenceCalibration,
+    InsightsResponse,
+    KnowledgeGap,
+    PeerPercentile,
+    Readiness,
+    SkillHighlight,
+    SkillMastery,
+    StudyPatterns,
+)
 from smartpractice.service.states import effective_mastery_at, parse_time
 
 Row = dict[str, Any]

@@ -6,18 +6,18 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from smartpractice.api.models import (
+from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
+from smartpractice.service.candidates import build_candidates, skill_views
+from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.models_requests import NextQuestionRequest
+from smartpractice.service.models_responses import (
     NextQuestionProgress,
-    NextQuestionRequest,
     NextQuestionResponse,
     QuestionOption,
     QuestionOut,
     SelectionReason,
     SkillRef,
 )
-from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
-from smartpractice.service.candidates import build_candidates, skill_views
-from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.question_bank import PoolFilter
 from smartpractice.service.sessions import require_active_session, target_questions
 from smartpractice.service.states import UNPRACTISED_MASTERY

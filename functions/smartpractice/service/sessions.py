@@ -7,17 +7,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from smartpractice.api.errors import Conflict, NotFound
-from smartpractice.api.models import (
-    CompleteSessionRequest,
+from smartpractice.errors import ConflictError, NotFoundError
+from smartpractice.service import scoring
+from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.models_requests import CompleteSessionRequest, StartSessionRequest
+from smartpractice.service.models_responses import (
     SessionFilters,
     SessionSnapshot,
     SessionSnapshotResponse,
-    StartSessionRequest,
     StartSessionResponse,
 )
-from smartpractice.service import scoring
-from smartpractice.service.deps import LearnerDeps
 
 DEFAULT_TARGET_QUESTIONS = 20
 
@@ -25,9 +24,9 @@ DEFAULT_TARGET_QUESTIONS = 20
 def require_active_session(session: dict[str, Any] | None) -> dict[str, Any]:
     """The learner's own active session (as read under RLS); someone else's reads as none: 404."""
     if session is None:
-        raise NotFound("practice session not found", code="session_not_found")
+        raise NotFoundError("practice session not found", code="session_not_found")
     if session["status"] != "active":
-        raise Conflict("the practice session is no longer active", code="session_not_active", retryable=False)
+        raise ConflictError("the practice session is no longer active", code="session_not_active", retryable=False)
     return session
 
 
@@ -39,7 +38,7 @@ def start_session(*, user_id: UUID, body: StartSessionRequest, deps: LearnerDeps
     filters = body.model_dump(exclude={"mode"}, exclude_none=True)
     filters.setdefault("target_questions", DEFAULT_TARGET_QUESTIONS)
     if body.subject_id is not None and not deps.learner.subject_has_questions(body.subject_id):
-        raise NotFound("subject not found or has no questions", code="subject_not_found")
+        raise NotFoundError("subject not found or has no questions", code="subject_not_found")
     row = deps.service.start_session(user_id=user_id, mode=body.mode, filters=filters)
     return StartSessionResponse(
         session_id=row["id"], mode=row["mode"], status="active", started_at=row["started_at"],

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from smartpractice.db.contexts import BktParamsRow
 from smartpractice.learner import knowledge, memory
 from smartpractice.learner.bkt import DEFAULT_BKT_PARAMS, BKTParams, FloatArray
 from smartpractice.learner.elo import EloConfig
@@ -42,11 +43,11 @@ def effective_mastery_at(rows: Sequence[Row], *, at: datetime) -> FloatArray:
                                           elapsed_days=_elapsed_days(rows, at))
 
 
-def bkt_params(row: Row | None) -> BKTParams:
+def bkt_params(row: BktParamsRow | None) -> BKTParams:
     if row is None:
         return DEFAULT_BKT_PARAMS
-    return BKTParams(p_init=float(row["p_init"]), p_learn=float(row["p_learn"]), p_guess=float(row["p_guess"]),
-                     p_slip=float(row["p_slip"]), p_forget=float(row["p_forget"]))
+    return BKTParams(p_init=row.p_init, p_learn=row.p_learn, p_guess=row.p_guess, p_slip=row.p_slip,
+                     p_forget=row.p_forget)
 
 
 def memory_state(row: Row, *, now: datetime) -> MemoryState:

@@ -1,11 +1,20 @@
-"""Cloud Functions entry points (deploy each with --entry-point=<name>). Handlers only parse, call a
-service and return its response model; `endpoint` does methods, CORS, errors and the request log."""
+"""Cloud Functions entry points (deploy each with --entry-point=<name>). Handlers only authenticate, parse
+the body their endpoint spec names (`ctx.body()`), call a service and return its response model;
+`endpoint` does methods, CORS, errors and the request log."""
 
 from __future__ import annotations
 
 import functions_framework
 from pydantic import BaseModel
 
+from smartpractice.api.endpoints import (
+    COMPLETE_SESSION,
+    INSIGHTS,
+    NEXT_QUESTION,
+    RUN_MAINTENANCE,
+    START_SESSION,
+    SUBMIT_ANSWER,
+)
 from smartpractice.api.http import RequestContext, endpoint
 from smartpractice.api.models import (
     CompleteSessionRequest,
@@ -21,55 +30,55 @@ from smartpractice.service.deps import learner_deps, maintenance_deps
 
 
 @functions_framework.http
-@endpoint("start_session")
-def start_session(ctx: RequestContext) -> BaseModel:
+@endpoint(START_SESSION)
+def start_session(ctx: RequestContext[StartSessionRequest]) -> BaseModel:
     user = ctx.authenticate_learner()
-    body = ctx.json_body(StartSessionRequest, allow_empty=True)
+    body = ctx.body()
     deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
     return sessions.start_session(user_id=user.user_id, body=body, deps=deps)
 
 
 @functions_framework.http
-@endpoint("next_question")
-def next_question(ctx: RequestContext) -> BaseModel:
+@endpoint(NEXT_QUESTION)
+def next_question(ctx: RequestContext[NextQuestionRequest]) -> BaseModel:
     user = ctx.authenticate_learner()
-    body = ctx.json_body(NextQuestionRequest)
+    body = ctx.body()
     deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
     return selection.next_question(user_id=user.user_id, body=body, deps=deps)
 
 
 @functions_framework.http
-@endpoint("submit_answer")
-def submit_answer(ctx: RequestContext) -> BaseModel:
+@endpoint(SUBMIT_ANSWER)
+def submit_answer(ctx: RequestContext[SubmitAnswerRequest]) -> BaseModel:
     user = ctx.authenticate_learner()
-    body = ctx.json_body(SubmitAnswerRequest)
+    body = ctx.body()
     deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
     return answers.submit_answer(user_id=user.user_id, body=body, deps=deps)
 
 
 @functions_framework.http
-@endpoint("complete_session")
-def complete_session(ctx: RequestContext) -> BaseModel:
+@endpoint(COMPLETE_SESSION)
+def complete_session(ctx: RequestContext[CompleteSessionRequest]) -> BaseModel:
     user = ctx.authenticate_learner()
-    body = ctx.json_body(CompleteSessionRequest)
+    body = ctx.body()
     deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
     return sessions.complete_session(user_id=user.user_id, body=body, deps=deps)
 
 
 @functions_framework.http
-@endpoint("insights")
-def insights(ctx: RequestContext) -> BaseModel:
+@endpoint(INSIGHTS)
+def insights(ctx: RequestContext[InsightsRequest]) -> BaseModel:
     user = ctx.authenticate_learner()
-    body = ctx.params(InsightsRequest)
+    body = ctx.body()
     deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
     return insights_service.insights(user_id=user.user_id, body=body, deps=deps)
 
 
 @functions_framework.http
-@endpoint("run_maintenance")
-def run_maintenance(ctx: RequestContext) -> BaseModel:
+@endpoint(RUN_MAINTENANCE)
+def run_maintenance(ctx: RequestContext[MaintenanceRequest]) -> BaseModel:
     ctx.authenticate_maintenance()
-    body = ctx.json_body(MaintenanceRequest, allow_empty=True)
+    body = ctx.body()
     # Imported here: the refit code (EM, IRT) is heavy and only this entry point needs it.
     from smartpractice.service import maintenance
 

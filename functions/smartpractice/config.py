@@ -13,12 +13,30 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 GOOGLE_OIDC_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# k-anonymity: no peer figure is computed from fewer learners than this. The SQL side holds the same k in
+# supabase/migrations/*_cohort_analytics.sql (cohort_mastery_distribution: `having count(*) >= 10`) and
+# *_cohort_stats_cache.sql (the `learners >= 10` check and the refresh's `having count(*) >= 10`); the
+# migrations squash (issue 12, deliverable 4) is to make SQL read it from one place too.
+K_ANONYMITY_MIN_COHORT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Optimistic-concurrency retries in the services (mastery_version_conflict): how many re-reads after
+    the first attempt, and the linear backoff step. The one source of these defaults (Settings uses it)."""
+
+    max_conflict_retries: int = 3
+    backoff_ms: int = 20
+
+
+DEFAULT_RETRY = RetryPolicy()
 
 # Environment variable → Settings field. Required ones have no default on the model.
 CORE_ENV_VARS: Mapping[str, str] = {
@@ -99,12 +117,16 @@ class Settings(BaseModel):
     maintenance_problems: tuple[tuple[str, str], ...] = ()  # (variable, reason) pairs
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=10 * 1024 * 1024)
     # Optimistic-concurrency retries in the services (mastery_version_conflict), and Retry-After on 503.
-    conflict_max_retries: int = Field(default=3, ge=0, le=10)
-    conflict_backoff_ms: int = Field(default=20, ge=0, le=2000)
+    conflict_max_retries: int = Field(default=DEFAULT_RETRY.max_conflict_retries, ge=0, le=10)
+    conflict_backoff_ms: int = Field(default=DEFAULT_RETRY.backoff_ms, ge=0, le=2000)
     retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     # How long an instance reuses the question bank it read (structure, Elo difficulties, exposure) for
     # next_question; 0 reads it on every request.
     question_bank_ttl_seconds: int = Field(default=60, ge=0, le=3600)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_conflict_retries=self.conflict_max_retries, backoff_ms=self.conflict_backoff_ms)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -20,7 +20,8 @@ from smartpractice.api.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from smartpractice.api.upstream import is_retryable_conflict, map_upstream_error
+from smartpractice.api.upstream import map_upstream_error
+from smartpractice.db.upstream import is_retryable_conflict
 
 
 def test_validation_error_body_shape() -> None:

@@ -30,8 +30,8 @@ from smartpractice.api.models import (
     SubmitAnswerRequest,
     SubmitAnswerResponse,
 )
-from smartpractice.api.models_responses import MaintenanceStepResult
 from smartpractice.config import Settings, get_settings
+from smartpractice.service.models_responses import MaintenanceStepResult
 from tests.functions.conftest import log_lines
 
 SECRET = "unit-test-jwt-secret-with-at-least-32-characters"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -26,15 +26,18 @@ from smartpractice.api.models import (
 )
 
 CallerKind = Literal["learner", "maintenance"]
+Req = TypeVar("Req", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointSpec:
+class EndpointSpec(Generic[Req]):
+    """One endpoint; typed by its request model, so a handler declared for another model fails mypy."""
+
     name: str
     summary: str
     description: str
     methods: tuple[str, ...]
-    request_model: type[BaseModel]
+    request_model: type[Req]
     response_model: type[BaseModel]
     success_status: int
     caller: CallerKind
@@ -43,80 +46,87 @@ class EndpointSpec:
     body_optional: bool = False  # an empty POST body means "all defaults"
 
 
-_SPECS = (
-    EndpointSpec(
-        name="start_session",
-        summary="Start a practice session",
-        description="Creates a session for the signed-in learner with the given mode and filters; "
-        "then call next_question.",
-        methods=("POST",),
-        request_model=StartSessionRequest,
-        response_model=StartSessionResponse,
-        success_status=201,
-        caller="learner",
-        extra_error_statuses=(404,),
-        body_optional=True,
-    ),
-    EndpointSpec(
-        name="next_question",
-        summary="Pick the next question",
-        description="Thompson-sampling selection around the target success band; says why it chose. "
-        "Returns status 'exhausted' when nothing is left for the filters.",
-        methods=("POST",),
-        request_model=NextQuestionRequest,
-        response_model=NextQuestionResponse,
-        success_status=200,
-        caller="learner",
-        extra_error_statuses=(404, 409),
-    ),
-    EndpointSpec(
-        name="submit_answer",
-        summary="Submit an answer",
-        description="Grades server-side and updates the learner's skills. Idempotent per idempotency_key: "
-        "a retry returns the stored result with replayed=true. A 409 with retryable=true may be retried.",
-        methods=("POST",),
-        request_model=SubmitAnswerRequest,
-        response_model=SubmitAnswerResponse,
-        success_status=200,
-        caller="learner",
-        extra_error_statuses=(404, 409),
-    ),
-    EndpointSpec(
-        name="complete_session",
-        summary="Complete a session",
-        description="Closes the session and stores one snapshot; repeated calls return the same snapshot.",
-        methods=("POST",),
-        request_model=CompleteSessionRequest,
-        response_model=SessionSnapshotResponse,
-        success_status=200,
-        caller="learner",
-        extra_error_statuses=(404, 409),
-    ),
-    EndpointSpec(
-        name="insights",
-        summary="Learning insights",
-        description="Mastery, trends, gaps, calibration, readiness and peer percentile for the learner. "
-        "GET takes the parameters in the query string, POST as a JSON body.",
-        methods=("GET", "POST"),
-        request_model=InsightsRequest,
-        response_model=InsightsResponse,
-        success_status=200,
-        caller="learner",
-        body_optional=True,
-    ),
-    EndpointSpec(
-        name="run_maintenance",
-        summary="Nightly maintenance",
-        description="Decay, snapshots, aggregates, model refits, retention and partitions for a date; "
-        "each step runs at most once per date. For the scheduler only.",
-        methods=("POST",),
-        request_model=MaintenanceRequest,
-        response_model=MaintenanceResponse,
-        success_status=200,
-        caller="maintenance",
-        extra_error_statuses=(403, 409),
-        body_optional=True,
-    ),
+START_SESSION: EndpointSpec[StartSessionRequest] = EndpointSpec(
+    name="start_session",
+    summary="Start a practice session",
+    description="Creates a session for the signed-in learner with the given mode and filters; "
+    "then call next_question.",
+    methods=("POST",),
+    request_model=StartSessionRequest,
+    response_model=StartSessionResponse,
+    success_status=201,
+    caller="learner",
+    extra_error_statuses=(404,),
+    body_optional=True,
 )
 
-ENDPOINTS: Mapping[str, EndpointSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})
+NEXT_QUESTION: EndpointSpec[NextQuestionRequest] = EndpointSpec(
+    name="next_question",
+    summary="Pick the next question",
+    description="Thompson-sampling selection around the target success band; says why it chose. "
+    "Returns status 'exhausted' when nothing is left for the filters.",
+    methods=("POST",),
+    request_model=NextQuestionRequest,
+    response_model=NextQuestionResponse,
+    success_status=200,
+    caller="learner",
+    extra_error_statuses=(404, 409),
+)
+
+SUBMIT_ANSWER: EndpointSpec[SubmitAnswerRequest] = EndpointSpec(
+    name="submit_answer",
+    summary="Submit an answer",
+    description="Grades server-side and updates the learner's skills. Idempotent per idempotency_key: "
+    "a retry returns the stored result with replayed=true. A 409 with retryable=true may be retried.",
+    methods=("POST",),
+    request_model=SubmitAnswerRequest,
+    response_model=SubmitAnswerResponse,
+    success_status=200,
+    caller="learner",
+    extra_error_statuses=(404, 409),
+)
+
+COMPLETE_SESSION: EndpointSpec[CompleteSessionRequest] = EndpointSpec(
+    name="complete_session",
+    summary="Complete a session",
+    description="Closes the session and stores one snapshot; repeated calls return the same snapshot.",
+    methods=("POST",),
+    request_model=CompleteSessionRequest,
+    response_model=SessionSnapshotResponse,
+    success_status=200,
+    caller="learner",
+    extra_error_statuses=(404, 409),
+)
+
+INSIGHTS: EndpointSpec[InsightsRequest] = EndpointSpec(
+    name="insights",
+    summary="Learning insights",
+    description="Mastery, trends, gaps, calibration, readiness and peer percentile for the learner. "
+    "GET takes the parameters in the query string, POST as a JSON body.",
+    methods=("GET", "POST"),
+    request_model=InsightsRequest,
+    response_model=InsightsResponse,
+    success_status=200,
+    caller="learner",
+    body_optional=True,
+)
+
+RUN_MAINTENANCE: EndpointSpec[MaintenanceRequest] = EndpointSpec(
+    name="run_maintenance",
+    summary="Nightly maintenance",
+    description="Decay, snapshots, aggregates, model refits, retention and partitions for a date; "
+    "each step runs at most once per date. For the scheduler only.",
+    methods=("POST",),
+    request_model=MaintenanceRequest,
+    response_model=MaintenanceResponse,
+    success_status=200,
+    caller="maintenance",
+    extra_error_statuses=(403, 409),
+    body_optional=True,
+)
+
+_SPECS: tuple[EndpointSpec[Any], ...] = (
+    START_SESSION, NEXT_QUESTION, SUBMIT_ANSWER, COMPLETE_SESSION, INSIGHTS, RUN_MAINTENANCE,
+)
+
+ENDPOINTS: Mapping[str, EndpointSpec[Any]] = MappingProxyType({spec.name: spec for spec in _SPECS})

@@ -11,16 +11,20 @@ database details, tokens or stack traces — those go only to the logs).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    field: str  # dotted location in the request, e.g. "user_answer.0"
-    message: str
+from smartpractice.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+)
+from smartpractice.errors import FieldError as FieldError  # the domain's, re-exported for the edge
 
 
 class ApiError(Exception):
@@ -162,6 +166,24 @@ class ServerMisconfigured(ServiceUnavailable):
     default_code = "server_misconfigured"
     default_message = "the server is misconfigured"
     retryable_by_default = False
+
+
+def api_error_for(exc: DomainError) -> ApiError:
+    """The one place a domain error becomes an HTTP status (code and message pass through)."""
+    if isinstance(exc, NotFoundError):
+        return NotFound(exc.message, code=exc.code)
+    if isinstance(exc, ConflictError):
+        return Conflict(exc.message, code=exc.code, retryable=exc.retryable)
+    if isinstance(exc, InvalidError):
+        return ValidationFailed(exc.message, code=exc.code, fields=exc.fields)
+    if isinstance(exc, ForbiddenError):
+        return Forbidden(exc.message, code=exc.code)
+    if isinstance(exc, UnavailableError):
+        return ServiceUnavailable(exc.message, code=exc.code, retryable=exc.retryable,
+                                  retry_after_seconds=exc.retry_after_seconds)
+    if isinstance(exc, RateLimitedError):
+        return TooManyRequests(exc.message, code=exc.code, retry_after_seconds=exc.retry_after_seconds)
+    return InternalError()
 
 
 # --- the wire format (also used by the OpenAPI document) ---------------------------------------

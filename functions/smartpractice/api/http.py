@@ -1,11 +1,12 @@
 """Framework glue for the thin handlers in functions/main.py.
 
     @functions_framework.http
-    @endpoint("submit_answer")
-    def submit_answer(ctx: RequestContext) -> SubmitAnswerResponse:
+    @endpoint(SUBMIT_ANSWER)
+    def submit_answer(ctx: RequestContext[SubmitAnswerRequest]) -> BaseModel:
         user = ctx.authenticate_learner()
-        body = ctx.json_body(SubmitAnswerRequest)
-        return service.submit_answer(user=user, body=body, settings=ctx.settings)
+        body = ctx.body()  # the spec's request model, parsed after authentication
+        deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
+        return answers.submit_answer(user_id=user.user_id, body=body, deps=deps)
 
 `endpoint` answers CORS preflights, enforces the methods of the endpoint table (405), turns ApiError,
 invalid settings (503 `server_misconfigured` naming the variables, also logged once at start-up),
@@ -22,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import flask
 from pydantic import BaseModel, ValidationError
@@ -35,7 +36,7 @@ from smartpractice.api.auth import (
     verify_learner_jwt,
     verify_maintenance_caller,
 )
-from smartpractice.api.endpoints import ENDPOINTS, EndpointSpec
+from smartpractice.api.endpoints import ENDPOINTS, EndpointSpec, Req
 from smartpractice.api.errors import (
     ApiError,
     BadRequest,
@@ -46,15 +47,17 @@ from smartpractice.api.errors import (
     ServerMisconfigured,
     UnsupportedMediaType,
     ValidationFailed,
+    api_error_for,
 )
 from smartpractice.api.logs import ensure_logging, get_logger
 from smartpractice.api.settings_report import report_settings_once
 from smartpractice.api.upstream import DEFAULT_RETRY_AFTER_SECONDS, map_upstream_error
 from smartpractice.config import DEFAULT_MAX_BODY_BYTES, ConfigurationError, Settings, get_settings
 from smartpractice.db.clients import count_upstream_calls
+from smartpractice.errors import DomainError
 
 M = TypeVar("M", bound=BaseModel)
-Handler = Callable[["RequestContext"], BaseModel | flask.Response]
+Handler = Callable[["RequestContext[Any]"], BaseModel | flask.Response]
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -70,19 +73,31 @@ _log = get_logger("api.request")
 
 
 @dataclass(slots=True)
-class RequestContext:
+class RequestContext(Generic[Req]):
     """Per-request state handed to a handler; records who called, for the request's log line."""
 
     request: flask.Request
-    function: str
+    spec: EndpointSpec[Req]
     request_id: str
     settings_loader: Callable[[], Settings] = field(repr=False)
     user_id: uuid.UUID | None = None
     caller: str | None = None
 
     @property
+    def function(self) -> str:
+        return self.spec.name
+
+    @property
     def settings(self) -> Settings:
         return self.settings_loader()
+
+    def body(self) -> Req:
+        """The endpoint's request model (from its spec): the query string for GET, else the JSON body,
+        which may be empty when the spec says `body_optional`."""
+        model = self.spec.request_model
+        if self.request.method == "GET":
+            return self.query(model)
+        return self.json_body(model, allow_empty=self.spec.body_optional)
 
     def authenticate_learner(self) -> VerifiedUser:
         user = verify_learner_jwt(bearer_token(self.request.headers), self.settings)
@@ -212,15 +227,30 @@ def error_response(
 # --- the wrapper --------------------------------------------------------------------------------
 
 
+Wrapped = Callable[[flask.Request], flask.Response]
+
+
+@overload
 def endpoint(
-    name: str, *, settings_loader: Callable[[], Settings] = get_settings
-) -> Callable[[Handler], Callable[[flask.Request], flask.Response]]:
-    """Wrap a handler for the endpoint `name` of the endpoint table (KeyError at import if unknown);
-    the first endpoint of a process logs what is wrong with its settings, if anything."""
-    spec = ENDPOINTS[name]
+    spec: EndpointSpec[Req], *, settings_loader: Callable[[], Settings] = ...
+) -> Callable[[Callable[[RequestContext[Req]], BaseModel | flask.Response]], Wrapped]: ...
+
+
+@overload
+def endpoint(
+    spec: str, *, settings_loader: Callable[[], Settings] = ...
+) -> Callable[[Handler], Wrapped]: ...
+
+
+def endpoint(
+    spec: EndpointSpec[Any] | str, *, settings_loader: Callable[[], Settings] = get_settings
+) -> Callable[[Handler], Wrapped]:
+    """Wrap a handler for an endpoint of the endpoint table, given as its spec or its name (KeyError at
+    import if unknown); the first endpoint of a process logs what is wrong with its settings, if anything."""
+    spec = ENDPOINTS[spec] if isinstance(spec, str) else spec
     report_settings_once(settings_loader)
 
-    def decorate(handler: Handler) -> Callable[[flask.Request], flask.Response]:
+    def decorate(handler: Handler) -> Wrapped:
         @functools.wraps(handler)
         def serve(request: flask.Request) -> flask.Response:
             return _serve(request, spec, handler, settings_loader)
@@ -238,13 +268,13 @@ class _Failure:
     exc_info: BaseException | None = None
 
 
-def _serve(request: flask.Request, spec: EndpointSpec, handler: Handler,
+def _serve(request: flask.Request, spec: EndpointSpec[Any], handler: Handler,
            settings_loader: Callable[[], Settings]) -> flask.Response:
     ensure_logging()
     started = time.perf_counter()
     upstream_calls = count_upstream_calls()
-    ctx = RequestContext(request=request, function=spec.name, request_id=_request_id(request),
-                         settings_loader=settings_loader)
+    ctx: RequestContext[Any] = RequestContext(request=request, spec=spec, request_id=_request_id(request),
+                                              settings_loader=settings_loader)
     failure = _Failure()
     try:
         response = _dispatch(ctx, spec, handler)
@@ -258,7 +288,7 @@ def _serve(request: flask.Request, spec: EndpointSpec, handler: Handler,
     return response
 
 
-def _dispatch(ctx: RequestContext, spec: EndpointSpec, handler: Handler) -> flask.Response:
+def _dispatch(ctx: RequestContext[Any], spec: EndpointSpec[Any], handler: Handler) -> flask.Response:
     method = ctx.request.method
     if method == "OPTIONS":
         return flask.Response(status=204, headers={"Access-Control-Max-Age": "86400"})
@@ -272,10 +302,12 @@ def _dispatch(ctx: RequestContext, spec: EndpointSpec, handler: Handler) -> flas
     return json_response(result, spec.success_status)
 
 
-def _as_api_error(exc: Exception, ctx: RequestContext, failure: _Failure) -> ApiError:
+def _as_api_error(exc: Exception, ctx: RequestContext[Any], failure: _Failure) -> ApiError:
     """Classify `exc` and note for the log what the client will not see."""
     if isinstance(exc, ApiError):
         error = exc
+    elif isinstance(exc, DomainError):
+        error = api_error_for(exc)
     elif isinstance(exc, HTTPException):
         error = _from_werkzeug(exc)
     elif isinstance(exc, ConfigurationError):
@@ -307,14 +339,14 @@ def _request_id(request: flask.Request) -> str:
     return supplied if _REQUEST_ID.match(supplied) else str(uuid.uuid4())
 
 
-def _retry_after(ctx: RequestContext) -> int:
+def _retry_after(ctx: RequestContext[Any]) -> int:
     try:
         return ctx.settings.retry_after_seconds
     except ConfigurationError:
         return DEFAULT_RETRY_AFTER_SECONDS
 
 
-def _log_request(ctx: RequestContext, status: int, started: float, failure: _Failure, upstream_calls: int) -> None:
+def _log_request(ctx: RequestContext[Any], status: int, started: float, failure: _Failure, upstream_calls: int) -> None:
     if status == 503:
         outcome, level = "unavailable", logging.WARNING
     elif status >= 500:

@@ -1,6 +1,7 @@
-"""All request and response models, importable from one place (defined in models_requests/_responses)."""
+"""All request and response models, importable from one place: the services define them (service/models_requests,
+service/models_responses, so that service/ never imports api/); the edge validates and serves them."""
 
-from smartpractice.api.models_requests import (
+from smartpractice.service.models_requests import (
     MAINTENANCE_STEPS,
     CompleteSessionRequest,
     InsightsRequest,
@@ -11,7 +12,7 @@ from smartpractice.api.models_requests import (
     StartSessionRequest,
     SubmitAnswerRequest,
 )
-from smartpractice.api.models_responses import (
+from smartpractice.service.models_responses import (
     Alert,
     AnswerProgress,
     ConfidenceBucket,

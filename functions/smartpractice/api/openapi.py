@@ -88,7 +88,7 @@ def build_openapi() -> dict[str, Any]:
     }
 
 
-def _path_item(spec: EndpointSpec, ref: Any) -> dict[str, Any]:
+def _path_item(spec: EndpointSpec[Any], ref: Any) -> dict[str, Any]:
     item: dict[str, Any] = {}
     for method in spec.methods:
         operation: dict[str, Any] = {
@@ -121,12 +121,12 @@ def _path_item(spec: EndpointSpec, ref: Any) -> dict[str, Any]:
     return item
 
 
-def _error_statuses(spec: EndpointSpec, method: str) -> list[int]:
+def _error_statuses(spec: EndpointSpec[Any], method: str) -> list[int]:
     statuses = {*COMMON_ERROR_STATUSES, *spec.extra_error_statuses}
     return sorted(statuses - {413, 415} if method == "GET" else statuses)  # GET has no body
 
 
-def _security(spec: EndpointSpec) -> list[dict[str, list[str]]]:
+def _security(spec: EndpointSpec[Any]) -> list[dict[str, list[str]]]:
     if spec.caller == "learner":
         return [{"learnerJwt": []}]
     return [{"serviceJwt": []}, {"maintenanceToken": []}]

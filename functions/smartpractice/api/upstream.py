@@ -2,7 +2,7 @@
 
 Sources of codes:
 - our RPCs raise `PTxyz` SQLSTATEs whose message is a snake_case slug (see RPC_CONTRACT): HTTP xyz,
-  code = the slug; 'mastery_version_conflict' is the one retryable 409;
+  code = the slug; the retryable 409s are those db/upstream.py retries;
 - PostgREST's own `PGRSTxxx` codes (connection/pool trouble → 503, JWT rejected → 401, no row → 404);
 - plain SQLSTATEs (serialization/deadlock → retryable 409, unique violation → retryable 409, data
   exceptions → 400, connection/resource classes → 503, statement or lock timeout → 503 database_timeout:
@@ -29,9 +29,9 @@ from smartpractice.api.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from smartpractice.db.upstream import RETRYABLE_CONFLICT_SLUGS, SERIALIZATION_SQLSTATES, UNIQUE_VIOLATION
 
 DEFAULT_RETRY_AFTER_SECONDS = 5
-RETRYABLE_CONFLICTS = frozenset({"mastery_version_conflict"})
 
 # Client-facing wording for the slugs our RPCs raise; unknown slugs fall back to the slug in words.
 _SLUG_MESSAGES = {
@@ -75,12 +75,6 @@ def map_upstream_error(
     return None
 
 
-def is_retryable_conflict(exc: BaseException) -> bool:
-    """True for failures the service should answer by re-reading and recomputing (bounded retries)."""
-    mapped = map_upstream_error(exc)
-    return isinstance(mapped, Conflict) and mapped.retryable
-
-
 def _from_postgrest(exc: PostgrestAPIError, retry_after_seconds: int) -> ApiError | None:
     code = exc.code or ""
     message = exc.message or ""
@@ -96,10 +90,10 @@ def _from_postgrest(exc: PostgrestAPIError, retry_after_seconds: int) -> ApiErro
         return Unauthorized(code="token_rejected_upstream", message="the database refused the access token")
     if code == "PGRST116":
         return NotFound()
-    if code in ("40001", "40P01"):
+    if code in SERIALIZATION_SQLSTATES:
         return Conflict(code="transaction_conflict", message="a concurrent change interfered; retry",
                         retryable=True)
-    if code == "23505":
+    if code == UNIQUE_VIOLATION:
         # A concurrent duplicate (e.g. the same idempotency key twice): the retry finds the stored result.
         return Conflict(code="already_exists", message="this was already recorded", retryable=True)
     if code == "23503":
@@ -115,7 +109,7 @@ def _from_custom_status(status: int, message: str) -> ApiError | None:
     slug = message if _SLUG.match(message) else None
     text = _SLUG_MESSAGES.get(slug or "", (slug or "").replace("_", " ") or None)
     if status == 409:
-        return Conflict(code=slug, message=text, retryable=slug in RETRYABLE_CONFLICTS)
+        return Conflict(code=slug, message=text, retryable=slug in RETRYABLE_CONFLICT_SLUGS)
     if status == 404:
         return NotFound(code=slug, message=text)
     if status == 403:

@@ -1,7 +1,8 @@
 """Every Supabase call of the functions. Learner reads go through a learner-scoped client (RLS applies);
 answer keys and the write RPCs go through the service-role client.
 
-Rows come back as plain dicts (JSON from PostgREST); the services turn them into learner dataclasses.
+Context functions and write RPCs come back as the typed results of db/contexts.py (validated here);
+the services turn them into learner dataclasses.
 """
 
 from __future__ import annotations
@@ -13,6 +14,17 @@ from typing import Any, cast
 from uuid import UUID
 
 from supabase import Client
+
+from smartpractice.db.contexts import (
+    AnswerContext,
+    CompletedSession,
+    InsightsContext,
+    NextQuestionContext,
+    RecordedAnswer,
+    ServedQuestionRow,
+    SessionSummaryContext,
+    StartedSession,
+)
 
 Row = dict[str, Any]
 # Reads that do not depend on each other overlap: one round trip less per answer. Threads only wait on
@@ -42,21 +54,23 @@ class LearnerStore:
     def _context(self, name: str, args: dict[str, Any]) -> Row:
         return cast(Row, self._db.rpc(name, args).execute().data or {})
 
-    def next_question_context(self, session_id: UUID) -> Row:
-        return self._context("next_question_context", {"p_session_id": str(session_id)})
+    def next_question_context(self, session_id: UUID) -> NextQuestionContext:
+        return NextQuestionContext.model_validate(
+            self._context("next_question_context", {"p_session_id": str(session_id)}))
 
     def question_bank(self) -> Row:
         return self._context("question_bank", {})
 
-    def answer_context(self, *, session_id: UUID, question_id: int, idempotency_key: str) -> Row:
-        return self._context("answer_context", {"p_session_id": str(session_id), "p_question_id": question_id,
-                                                "p_idempotency_key": idempotency_key})
+    def answer_context(self, *, session_id: UUID, question_id: int, idempotency_key: str) -> AnswerContext:
+        return AnswerContext.model_validate(self._context("answer_context", {
+            "p_session_id": str(session_id), "p_question_id": question_id, "p_idempotency_key": idempotency_key}))
 
-    def session_summary_context(self, session_id: UUID) -> Row:
-        return self._context("session_summary_context", {"p_session_id": str(session_id)})
+    def session_summary_context(self, session_id: UUID) -> SessionSummaryContext:
+        return SessionSummaryContext.model_validate(
+            self._context("session_summary_context", {"p_session_id": str(session_id)}))
 
-    def insights_context(self, since_iso: str) -> Row:
-        return self._context("insights_context", {"p_since": since_iso})
+    def insights_context(self, since_iso: str) -> InsightsContext:
+        return InsightsContext.model_validate(self._context("insights_context", {"p_since": since_iso}))
 
     def subject_has_questions(self, subject_id: int) -> bool:
         return bool(self._db.table("question_catalog").select("id").eq("subject_id", subject_id).limit(1)
@@ -82,23 +96,25 @@ class ServiceStore:
                      .eq("question_id", question_id).limit(1).execute().data)
         return rows[0] if rows else None
 
-    def start_session(self, *, user_id: UUID, mode: str, filters: dict[str, Any]) -> Row:
-        return cast(Row, self._rpc("start_session", {"p_user_id": str(user_id), "p_mode": mode,
-                                                     "p_filters": filters}))
+    def start_session(self, *, user_id: UUID, mode: str, filters: dict[str, Any]) -> StartedSession:
+        return StartedSession.model_validate(self._rpc("start_session", {
+            "p_user_id": str(user_id), "p_mode": mode, "p_filters": filters}))
 
-    def serve_question(self, *, user_id: UUID, session_id: UUID, question_id: int, reason: dict[str, Any]) -> Row:
-        return cast(Row, self._rpc("serve_question", {"p_user_id": str(user_id), "p_session_id": str(session_id),
-                                                      "p_question_id": question_id, "p_reason": reason}))
+    def serve_question(self, *, user_id: UUID, session_id: UUID, question_id: int,
+                       reason: dict[str, Any]) -> ServedQuestionRow:
+        return ServedQuestionRow.model_validate(self._rpc("serve_question", {
+            "p_user_id": str(user_id), "p_session_id": str(session_id), "p_question_id": question_id,
+            "p_reason": reason}))
 
     def record_answer(self, *, user_id: UUID, answer: dict[str, Any], mastery: list[dict[str, Any]],
-                      difficulty_deltas: list[dict[str, Any]], response: dict[str, Any]) -> Row:
-        return cast(Row, self._rpc("record_answer", {
+                      difficulty_deltas: list[dict[str, Any]], response: dict[str, Any]) -> RecordedAnswer:
+        return RecordedAnswer.model_validate(self._rpc("record_answer", {
             "p_user_id": str(user_id), "p_answer": answer, "p_mastery": mastery,
             "p_difficulty_deltas": difficulty_deltas, "p_response": response}))
 
-    def complete_session(self, *, user_id: UUID, session_id: UUID, snapshot: dict[str, Any]) -> Row:
-        return cast(Row, self._rpc("complete_session", {"p_user_id": str(user_id), "p_session_id": str(session_id),
-                                                        "p_snapshot": snapshot}))
+    def complete_session(self, *, user_id: UUID, session_id: UUID, snapshot: dict[str, Any]) -> CompletedSession:
+        return CompletedSession.model_validate(self._rpc("complete_session", {
+            "p_user_id": str(user_id), "p_session_id": str(session_id), "p_snapshot": snapshot}))
 
     def call(self, name: str, args: dict[str, Any]) -> Any:
         """Maintenance RPCs (apply_decay, write_daily_snapshots, refresh_aggregates, ...)."""

@@ -40,17 +40,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from smartpractice.errors import FieldError
+from smartpractice.learner.arrays import read_only
+
 FloatArray = NDArray[np.float64]
 
 PROBABILITY_FIELDS: tuple[str, ...] = ("p_init", "p_learn", "p_guess", "p_slip", "p_forget")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """One invalid field: its name and what is wrong with it."""
-
-    field: str
-    message: str
 
 
 class ParamsValidationError(ValueError):
@@ -105,13 +100,9 @@ class BKTParams:
         return cls(**{name: float(value) for name, value in present.items()})  # type: ignore[arg-type]
 
 
-DEFAULT_BKT_PARAMS = BKTParams(p_init=0.3, p_learn=0.1, p_guess=0.2, p_slip=0.1, p_forget=0.01)
-
-
-def _read_only(values: ArrayLike) -> FloatArray:
-    array = np.array(values, dtype=np.float64)  # always a copy: callers' arrays are never aliased
-    array.flags.writeable = False
-    return array
+# The one default, for a skill without a bkt_params row: equal to that table's column defaults
+# (supabase/migrations/*_knowledge_state.sql), which a new row gets.
+DEFAULT_BKT_PARAMS = BKTParams(p_init=0.2, p_learn=0.15, p_guess=0.2, p_slip=0.1, p_forget=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +116,7 @@ class BKTParamArrays:
     p_forget: FloatArray
 
     def __post_init__(self) -> None:
-        arrays = {name: _read_only(getattr(self, name)) for name in PROBABILITY_FIELDS}
+        arrays = {name: read_only(getattr(self, name)) for name in PROBABILITY_FIELDS}
         if len({a.shape for a in arrays.values()}) != 1 or arrays["p_init"].ndim != 1:
             raise ValueError("all BKT parameter arrays must be 1-D with the same length")
         for name, array in arrays.items():

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from smartpractice.errors import FieldError
 from smartpractice.learner.bkt import (
-    DEFAULT_BKT_PARAMS,
     PROBABILITY_FIELDS,
     BKTParamArrays,
     BKTParams,
-    FieldError,
     FloatArray,
     ParamsValidationError,
 )
@@ -82,6 +81,11 @@ def _packed(data: ResponseSequences | PackedSequences) -> PackedSequences:
     return data.packed() if isinstance(data, ResponseSequences) else data
 
 
+# Where the refit's MAP prior is centred (not a default for missing parameters: that is DEFAULT_BKT_PARAMS).
+# A small p_forget keeps the prior off the bound; with prior_strength 2 it is a light smoothing.
+EM_PRIOR_MEAN = BKTParams(p_init=0.3, p_learn=0.1, p_guess=0.2, p_slip=0.1, p_forget=0.01)
+
+
 @dataclass(frozen=True, slots=True)
 class EMConfig:
     """EM settings. tolerance: stop a skill when |ΔLL| per observation ≤ tolerance."""
@@ -91,7 +95,7 @@ class EMConfig:
     n_restarts: int = 3
     fit_forget: bool = True
     prior_strength: float = 2.0  # Beta pseudo-observations per parameter, centred on prior_mean
-    prior_mean: BKTParams = DEFAULT_BKT_PARAMS
+    prior_mean: BKTParams = EM_PRIOR_MEAN
     init_bounds: tuple[float, float] = (0.01, 0.99)
     learn_bounds: tuple[float, float] = (0.001, 0.6)
     guess_bounds: tuple[float, float] = (0.01, 0.3)

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from smartpractice.learner.bkt import FieldError, FloatArray, ParamsValidationError
+from smartpractice.errors import FieldError
+from smartpractice.learner.bkt import FloatArray, ParamsValidationError
 
 IntArray = NDArray[np.int64]
 

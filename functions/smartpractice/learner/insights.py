@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-MIN_COHORT_SIZE = 10
+from smartpractice.config import K_ANONYMITY_MIN_COHORT
+
 # The breakpoints the k-anonymous cohort RPC exposes (p10, p25, p50, p75, p90).
 COHORT_BREAKPOINT_PERCENTILES = (10.0, 25.0, 50.0, 75.0, 90.0)
 TIME_OF_DAY_BUCKETS: tuple[tuple[str, int, int], ...] = (
@@ -26,7 +27,7 @@ TIME_OF_DAY_BUCKETS: tuple[tuple[str, int, int], ...] = (
 
 
 def cohort_percentile(
-    *, value: float, cohort: npt.ArrayLike, min_cohort: int = MIN_COHORT_SIZE
+    *, value: float, cohort: npt.ArrayLike, min_cohort: int = K_ANONYMITY_MIN_COHORT
 ) -> float | None:
     """Mid-rank percentile of ``value`` among the cohort (other learners' values), 0–100.
 

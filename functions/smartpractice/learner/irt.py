@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from smartpractice.learner.arrays import read_only
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -35,12 +37,6 @@ _MAX_STEP = 1.0  # Fisher-scoring step cap (in log a and in b) for the first noi
 _LOG_A_BOUNDS = (np.log(0.05), np.log(8.0))
 _B_BOUNDS = (-8.0, 8.0)
 
-
-def _frozen_float_array(values: npt.ArrayLike) -> FloatArray:
-    """A private read-only float64 copy, so frozen dataclasses cannot be changed through their arrays."""
-    array = np.array(values, dtype=np.float64, copy=True)
-    array.setflags(write=False)
-    return array
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +48,9 @@ class ItemParams:
     guessing: FloatArray
 
     def __post_init__(self) -> None:
-        a = _frozen_float_array(self.discrimination)
-        b = _frozen_float_array(self.difficulty)
-        c = _frozen_float_array(self.guessing)
+        a = read_only(self.discrimination)
+        b = read_only(self.difficulty)
+        c = read_only(self.guessing)
         if a.ndim != 1 or a.shape != b.shape or a.shape != c.shape:
             raise ValueError("discrimination, difficulty and guessing must be 1-D arrays of one length")
         if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
@@ -102,8 +98,8 @@ class QuadratureGrid:
     weights: FloatArray
 
     def __post_init__(self) -> None:
-        nodes = _frozen_float_array(self.nodes)
-        weights = _frozen_float_array(self.weights)
+        nodes = read_only(self.nodes)
+        weights = read_only(self.weights)
         if nodes.ndim != 1 or nodes.shape != weights.shape or nodes.size < 2:
             raise ValueError("nodes and weights must be 1-D arrays of one length >= 2")
         if np.any(weights < 0.0) or not np.isclose(weights.sum(), 1.0):

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from smartpractice.learner.arrays import read_only
 from smartpractice.learner.irt import FloatArray
 
 COMPONENTS = ("band", "weakness", "due", "prerequisite", "recency", "exposure")
@@ -84,12 +85,11 @@ class SelectionPolicy:
 
 
 def _frozen_column(values: npt.ArrayLike, name: str, *, unit_interval: bool) -> FloatArray:
-    array = np.array(values, dtype=np.float64, copy=True)
+    array = read_only(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D")
     if unit_interval and np.any((array < 0.0) | (array > 1.0) | np.isnan(array)):
         raise ValueError(f"{name} must lie in [0, 1]")
-    array.setflags(write=False)
     return array
 
 
@@ -111,8 +111,7 @@ class SelectionCandidates:
     exposure_count: FloatArray
 
     def __post_init__(self) -> None:
-        ids = np.array(self.question_ids, copy=True)
-        ids.setflags(write=False)
+        ids = read_only(self.question_ids, dtype=None)
         object.__setattr__(self, "question_ids", ids)
         for name in ("predicted_p", "skill_weakness", "due_score", "prerequisite_readiness"):
             object.__setattr__(self, name, _frozen_column(getattr(self, name), name, unit_interval=True))

@@ -42,6 +42,7 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from smartpractice.learner.arrays import read_only
 from smartpractice.learner.bkt import PROBABILITY_FIELDS, BKTParamArrays, BKTParams, FloatArray
 from smartpractice.learner.bkt_em import ResponseSequences
 
@@ -100,9 +101,7 @@ class SimulatedLearner:
 
     def __post_init__(self) -> None:
         for name in ("base_theta", "theta", "last_practiced"):
-            array = np.array(getattr(self, name), dtype=np.float64)
-            array.flags.writeable = False
-            object.__setattr__(self, name, array)
+            object.__setattr__(self, name, read_only(getattr(self, name)))
 
     def ability(self, *, now: datetime) -> FloatArray:
         days = np.nan_to_num((now.timestamp() - self.last_practiced) / SECONDS_PER_DAY, nan=0.0)

@@ -13,18 +13,15 @@ from uuid import UUID
 
 from postgrest.exceptions import APIError
 
-from smartpractice.api.errors import NotFound
-from smartpractice.api.models import (
-    AnswerProgress,
-    SkillUpdate,
-    SubmitAnswerRequest,
-    SubmitAnswerResponse,
-)
-from smartpractice.api.upstream import is_retryable_conflict
+from smartpractice.db.contexts import AnswerContext, AnswerQuestion
+from smartpractice.db.upstream import is_retryable_conflict
+from smartpractice.errors import NotFoundError
 from smartpractice.learner import knowledge
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.grading import AnswerKey, grade
+from smartpractice.service.models_requests import SubmitAnswerRequest
+from smartpractice.service.models_responses import AnswerProgress, SkillUpdate, SubmitAnswerResponse
 from smartpractice.service.sessions import require_active_session
 
 
@@ -32,34 +29,36 @@ def _replay(stored: dict[str, Any]) -> SubmitAnswerResponse:
     return SubmitAnswerResponse.model_validate({**stored, "replayed": True})
 
 
-def _question_skills(question: dict[str, Any]) -> list[knowledge.QuestionSkill]:
-    return [knowledge.QuestionSkill(skill_id=int(s["skill_id"]), elo_difficulty=float(s["elo_difficulty"]),
-                                    attempts=int(s["attempts"])) for s in question["skills"]]
+def _question_skills(question: AnswerQuestion) -> list[knowledge.QuestionSkill]:
+    return [knowledge.QuestionSkill(skill_id=s.skill_id, elo_difficulty=s.elo_difficulty, attempts=s.attempts)
+            for s in question.skills]
 
 
-def _answer_context(*, body: SubmitAnswerRequest, deps: LearnerDeps) -> dict[str, Any] | SubmitAnswerResponse:
+def _answer_context(*, body: SubmitAnswerRequest,
+                    deps: LearnerDeps) -> tuple[AnswerContext, AnswerQuestion] | SubmitAnswerResponse:
     """The learner context of this answer, checked (own active session, known question); or, when the
     idempotency key was already answered, the stored response to replay."""
     context = deps.learner.answer_context(session_id=body.session_id, question_id=body.question_id,
                                           idempotency_key=body.idempotency_key)
-    earlier = context.get("earlier")
-    if earlier is not None and earlier.get("answered_at") is not None and earlier.get("response"):
-        return _replay(earlier["response"])
-    require_active_session(context.get("session"))
-    if context.get("question") is None:
-        raise NotFound("question not found", code="question_not_found")
-    return context
+    earlier = context.earlier
+    if earlier is not None and earlier.answered_at is not None and earlier.response:
+        return _replay(earlier.response)
+    require_active_session(context.session)
+    if context.question is None:
+        raise NotFoundError("question not found", code="question_not_found")
+    return context, context.question
 
 
 def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps) -> SubmitAnswerResponse:
     key_soon = deps.service.answer_key_soon(body.question_id)  # nothing of it is returned before the checks
-    context = _answer_context(body=body, deps=deps)
-    if isinstance(context, SubmitAnswerResponse):
-        return context
+    read = _answer_context(body=body, deps=deps)
+    if isinstance(read, SubmitAnswerResponse):
+        return read
+    context, question = read
     key_row = key_soon.result()
     if key_row is None:
-        raise NotFound("question not found", code="question_not_found")
-    key = AnswerKey(question_type=str(context["question"]["question_type"]),
+        raise NotFoundError("question not found", code="question_not_found")
+    key = AnswerKey(question_type=question.question_type,
                     correct=tuple(str(v) for v in key_row["correct_answer"]),
                     tolerance=key_row.get("numeric_tolerance"))
     is_correct = grade(key=key, answer=tuple(body.user_answer)).is_correct
@@ -67,7 +66,7 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
     attempts = deps.retry.max_conflict_retries + 1
     for attempt in range(attempts):
         try:
-            return _compute_and_record(user_id=user_id, body=body, deps=deps, context=context,
+            return _compute_and_record(user_id=user_id, body=body, deps=deps, context=context, question=question,
                                        is_correct=is_correct, key=key, explanation=key_row.get("explanation"))
         except APIError as exc:
             # A conflict (a mastery row moved since it was read, a deadlock or serialization failure, a
@@ -77,22 +76,23 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
                 raise
             # Jittered linear backoff so colliding requests do not collide again in lockstep.
             time.sleep(deps.retry.backoff_ms * (attempt + 1) * (0.5 + float(deps.rng.random())) / 1000.0)
-            context = _answer_context(body=body, deps=deps)
-            if isinstance(context, SubmitAnswerResponse):
-                return context
+            read = _answer_context(body=body, deps=deps)
+            if isinstance(read, SubmitAnswerResponse):
+                return read
+            context, question = read
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps, context: dict[str, Any],
-                        is_correct: bool, key: AnswerKey, explanation: str | None) -> SubmitAnswerResponse:
+def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps, context: AnswerContext,
+                        question: AnswerQuestion, is_correct: bool, key: AnswerKey,
+                        explanation: str | None) -> SubmitAnswerResponse:
     # Mastery rows are what record_answer's version check protects; question difficulties change only
     # by additive increments, so reading them with the rest is enough.
-    question = context["question"]
     question_skills = _question_skills(question)
     skill_ids = [q.skill_id for q in question_skills]
-    names = {int(s["skill_id"]): str(s["name"]) for s in question["skills"]}
-    params_by_skill = {int(r["skill_id"]): r for r in context["bkt_params"]}
-    mastery_by_skill = {int(r["skill_id"]): r for r in context["mastery"]}
+    names = {s.skill_id: s.name for s in question.skills}
+    params_by_skill = {r.skill_id: r for r in context.bkt_params}
+    mastery_by_skill = {int(r["skill_id"]): r for r in context.mastery}
     params = [states.bkt_params(params_by_skill.get(s)) for s in skill_ids]
     skill_states = [states.skill_state(skill_id=s, row=mastery_by_skill.get(s), params=p, now=deps.now)
                     for s, p in zip(skill_ids, params, strict=True)]
@@ -101,12 +101,12 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
         states=skill_states, question_skills=question_skills, params=params,
         observation=knowledge.Observation(
             is_correct=is_correct, confidence=body.confidence_score, time_spent_seconds=body.time_spent_seconds,
-            expected_time_seconds=float(question["expected_time_seconds"]), hint_used=body.hint_used,
+            expected_time_seconds=question.expected_time_seconds, hint_used=body.hint_used,
             solution_viewed=body.solution_viewed),
         now=deps.now,
     )
-    n_answered = int(context["answered"]) + 1
-    n_correct = int(context["correct"]) + int(is_correct)
+    n_answered = context.answered + 1
+    n_correct = context.correct + int(is_correct)
     response = SubmitAnswerResponse(
         is_correct=is_correct,
         correct_answer=list(key.correct),
@@ -132,6 +132,6 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
         difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in update.changes],
         response=response.model_dump(mode="json", exclude={"replayed"}),
     )
-    if result.get("status") == "duplicate":
-        return _replay(result["response"])
+    if result.status == "duplicate":
+        return _replay(result.response)
     return response

@@ -7,16 +7,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from smartpractice.config import Settings
+from smartpractice.config import DEFAULT_RETRY, RetryPolicy, Settings
 from smartpractice.db.clients import DEFAULT_READ_TIMEOUT_SECONDS, ClientFactory, shared_factory
 from smartpractice.db.repository import LearnerStore, ServiceStore
 from smartpractice.service.question_bank import QuestionBankCache, shared_cache
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_conflict_retries: int = 3
-    backoff_ms: int = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +20,7 @@ class LearnerDeps:
     now: datetime
     rng: np.random.Generator
     question_bank: QuestionBankCache
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = DEFAULT_RETRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +43,7 @@ def learner_deps(*, settings: Settings, jwt: str, factory: ClientFactory | None 
         now=datetime.now(UTC),
         rng=np.random.default_rng(),
         question_bank=shared_cache(project_url=settings.supabase_url, ttl_seconds=settings.question_bank_ttl_seconds),
-        retry=RetryPolicy(settings.conflict_max_retries, settings.conflict_backoff_ms),
+        retry=settings.retry_policy,
     )
 
 

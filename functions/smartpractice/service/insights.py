@@ -12,19 +12,7 @@ from uuid import UUID
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.api.models import (
-    Alert,
-    ConfidenceBucket,
-    ConfidenceCalibration,
-    InsightsRequest,
-    InsightsResponse,
-    KnowledgeGap,
-    PeerPercentile,
-    Readiness,
-    SkillHighlight,
-    SkillMastery,
-    StudyPatterns,
-)
+from smartpractice.db.contexts import SkillRow
 from smartpractice.learner import alerts, calibration, gaps, performance, readiness, trends
 from smartpractice.learner.insights import (
     accuracy_by_time_of_day,
@@ -33,6 +21,19 @@ from smartpractice.learner.insights import (
 )
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.models_requests import InsightsRequest
+from smartpractice.service.models_responses import (
+    Alert,
+    ConfidenceBucket,
+    ConfidenceCalibration,
+    InsightsResponse,
+    KnowledgeGap,
+    PeerPercentile,
+    Readiness,
+    SkillHighlight,
+    SkillMastery,
+    StudyPatterns,
+)
 from smartpractice.service.states import effective_mastery_at, parse_time
 
 Row = dict[str, Any]
@@ -87,14 +88,14 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     now, days = deps.now, body.days
     since = (now - timedelta(days=days)).isoformat()
     context = deps.learner.insights_context(since)
-    rows: list[Row] = context["mastery"]
-    skills = {int(s["id"]): s for s in context["skills"]}
-    topics = context["topics"]
-    topic_names = {int(t["id"]): str(t["name"]) for t in topics}
+    rows: list[Row] = context.mastery
+    skills = {s.id: s for s in context.skills}
+    topics = context.topics
+    topic_names = {t.id: t.name for t in topics}
     weights = scoring.skill_weights(skills=list(skills.values()), topics=topics)
     effective = _effective_now(rows, now)
-    series = _skill_series(context["history"])
-    attempts = Attempts.from_columns(context["attempts"])
+    series = _skill_series(context.history)
+    attempts = Attempts.from_columns(context.attempts)
 
     mastery_out: list[SkillMastery] = []
     velocities: list[float] = []
@@ -108,9 +109,10 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
         plateau = trends.detect_plateau(times_s=times, values=values, now=now)
         if velocity is not None:
             velocities.append(velocity)
-        skill = skills.get(sid, {})
+        skill = skills.get(sid)
         mastery_out.append(SkillMastery(
-            skill_id=sid, skill_name=str(skill.get("name", sid)), topic=topic_names.get(int(skill.get("topic_id", 0))),
+            skill_id=sid, skill_name=skill.name if skill else str(sid),
+            topic=topic_names.get(skill.topic_id if skill else 0),
             effective_mastery=effective[sid], p_mastery=float(row["p_mastery"]), level=level.value,
             trend=trend.direction.value, velocity=velocity or 0.0,
             plateau=plateau.is_plateau or bool(row["plateau_flag"]), next_review_at=parse_time(row.get("due"))))
@@ -124,17 +126,17 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
         window_days=days, mastery=mastery_out, strongest=highlight[::-1][:HIGHLIGHTS], weakest=highlight[:HIGHLIGHTS],
         learning_velocity=velocity,
         knowledge_gaps=_gaps(rows=rows, effective=effective, weights=weights, skills=skills, attempts=attempts,
-                             prerequisites=context["prerequisites"]),
+                             prerequisites=context.prerequisites),
         confidence_calibration=_calibration(attempts),
-        study_patterns=_patterns(attempts, context["sessions"]),
+        study_patterns=_patterns(attempts, context.sessions),
         readiness=_readiness(prediction, velocity),
-        peer_percentile=_peer(rows, context["cohort"]),
+        peer_percentile=_peer(rows, context.cohort),
         alerts=_alerts(attempts, now),
     )
 
 
-def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, float], skills: dict[int, Row],
-          attempts: Attempts, prerequisites: list[list[int]]) -> list[KnowledgeGap]:
+def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, float], skills: dict[int, SkillRow],
+          attempts: Attempts, prerequisites: list[tuple[int, int]]) -> list[KnowledgeGap]:
     if not rows:
         return []
     dependents = Counter(int(prerequisite) for _, prerequisite in prerequisites)
@@ -155,7 +157,7 @@ def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, fl
         if severity == gaps.GapSeverity.LOW:
             continue
         sid = ids[int(index)]
-        out.append(KnowledgeGap(skill_id=sid, skill_name=str(skills.get(sid, {}).get("name", sid)),
+        out.append(KnowledgeGap(skill_id=sid, skill_name=skills[sid].name if sid in skills else str(sid),
                                 severity=severity.value,  # type: ignore[arg-type]  # same four values
                                 priority=float(result.priority[int(index)]),
                                 recommendation=_RECOMMENDATIONS[severity]))

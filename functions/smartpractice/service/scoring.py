@@ -7,12 +7,13 @@ practised counts at its BKT prior (so untouched content pulls the prediction dow
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any
 
 import numpy as np
 
+from smartpractice.db.contexts import Row, SkillRow, TopicRow
 from smartpractice.learner.readiness import ScoreScale, predict_score_from_mastery
 from smartpractice.service.states import UNPRACTISED_MASTERY
 
@@ -29,11 +30,14 @@ class ExamPrediction:
     pass_probability: float
 
 
-def skill_weights(*, skills: list[dict[str, Any]], topics: list[dict[str, Any]]) -> dict[int, float]:
-    per_topic = Counter(int(s["topic_id"]) for s in skills)
-    topic_weight = {int(t["id"]): float(t.get("exam_weight") or 0.0) for t in topics}
-    weights = {int(s["id"]): topic_weight.get(int(s["topic_id"]), 0.0) / per_topic[int(s["topic_id"])]
-               for s in skills}
+def skill_weights(*, skills: Sequence[SkillRow | Row], topics: Sequence[TopicRow | Row]) -> dict[int, float]:
+    # Plain rows: service/maintenance_mastery.py until it reads typed results too.
+    skill_topics = [(s.id, s.topic_id) if isinstance(s, SkillRow) else (int(s["id"]), int(s["topic_id"]))
+                    for s in skills]
+    topic_weight = {t.id: t.exam_weight or 0.0 for t in topics if isinstance(t, TopicRow)}
+    topic_weight |= {int(t["id"]): float(t.get("exam_weight") or 0.0) for t in topics if not isinstance(t, TopicRow)}
+    per_topic = Counter(topic for _, topic in skill_topics)
+    weights = {skill: topic_weight.get(topic, 0.0) / per_topic[topic] for skill, topic in skill_topics}
     if sum(weights.values()) <= 0.0:  # a bank without weights: every skill counts the same
         return dict.fromkeys(weights, 1.0)
     return weights

@@ -6,18 +6,18 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
-from smartpractice.api.models import (
+from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
+from smartpractice.service.candidates import build_candidates, skill_views
+from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.models_requests import NextQuestionRequest
+from smartpractice.service.models_responses import (
     NextQuestionProgress,
-    NextQuestionRequest,
     NextQuestionResponse,
     QuestionOption,
     QuestionOut,
     SelectionReason,
     SkillRef,
 )
-from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
-from smartpractice.service.candidates import build_candidates, skill_views
-from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.question_bank import PoolFilter
 from smartpractice.service.sessions import require_active_session, target_questions
 from smartpractice.service.states import UNPRACTISED_MASTERY
@@ -29,23 +29,23 @@ def _options(raw: Any) -> list[QuestionOption]:
 
 def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps) -> NextQuestionResponse:
     context = deps.learner.next_question_context(body.session_id)
-    session = require_active_session(context.get("session"))
-    answered = [int(q) for q in context["answered_ids"]]
-    progress = NextQuestionProgress(answered=len(answered), correct=int(context["correct"]),
+    session = require_active_session(context.session)
+    answered = context.answered_ids
+    progress = NextQuestionProgress(answered=len(answered), correct=context.correct,
                                     target=target_questions(session))
-    where = PoolFilter.merged(session_filters=session.get("filters") or {}, topic_ids=body.topic_ids,
+    where = PoolFilter.merged(session_filters=session.filters or {}, topic_ids=body.topic_ids,
                               skill_ids=body.skill_ids, exam_section=body.exam_section)
     bank = deps.question_bank.get(deps.learner.question_bank)
-    pool = bank.pool(where=where, exclude=answered, seen_ids=context["seen"]["question_id"],
-                     seen_epochs=context["seen"]["epoch"])
+    pool = bank.pool(where=where, exclude=answered, seen_ids=context.seen.question_id,
+                     seen_epochs=context.seen.epoch)
     if not len(pool):
         return NextQuestionResponse(session_id=body.session_id, status="exhausted", session_progress=progress,
                                     exhausted_reason="every question matching the session's filters is answered")
 
     prerequisites: dict[int, list[int]] = defaultdict(list)
-    for skill_id, prerequisite_id in context["prerequisites"]:
-        prerequisites[int(skill_id)].append(int(prerequisite_id))
-    views = skill_views(mastery_rows=context["mastery"], now=deps.now)
+    for skill_id, prerequisite_id in context.prerequisites:
+        prerequisites[skill_id].append(prerequisite_id)
+    views = skill_views(mastery_rows=context.mastery, now=deps.now)
     candidates = build_candidates(pool=pool, views=views, prerequisites=prerequisites, now=deps.now)
     policy = SelectionPolicy(band_low=body.target_low, band_high=body.target_high)
     choose = select_uniformly if body.strategy == "random" else select_next_question
@@ -61,19 +61,19 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
                 "target_band": [r.band_low, r.band_high], "skill_id": focus, "dominant_factor": r.dominant_component,
                 "why": r.why_now, "strategy": body.strategy,
                 "component_scores": component_scores})
-    question = served["question"]
-    names = {int(s["skill_id"]): str(s["name"]) for s in question["skills"]}
+    question = served.question
+    names = {s.skill_id: s.name for s in question.skills}
     reason = SelectionReason(
         predicted_p_correct=r.predicted_p, sampled_p_correct=r.sampled_p, target_band=(r.band_low, r.band_high),
         skill_id=focus, skill_name=names.get(focus, str(focus)), dominant_factor=r.dominant_component,
         why=r.why_now, component_scores=component_scores,
     )
     return NextQuestionResponse(
-        session_id=body.session_id, status="served", reason=reason, served_at=served["served_at"],
+        session_id=body.session_id, status="served", reason=reason, served_at=served.served_at,
         session_progress=progress,
         question=QuestionOut(
-            id=int(question["id"]), stem=str(question["stem"]), question_type=str(question["question_type"]),
-            options=_options(question.get("options")), exam_section=question.get("exam_section"),
-            difficulty_label=question.get("difficulty_label"),
-            skills=[SkillRef(skill_id=int(s["skill_id"]), name=str(s["name"])) for s in question["skills"]]),
+            id=question.id, stem=question.stem, question_type=question.question_type,
+            options=_options(question.options), exam_section=question.exam_section,
+            difficulty_label=question.difficulty_label,
+            skills=[SkillRef(skill_id=s.skill_id, name=s.name) for s in question.skills]),
     )

@@ -4,75 +4,74 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from smartpractice.api.errors import Conflict, NotFound
-from smartpractice.api.models import (
-    CompleteSessionRequest,
+from smartpractice.db.contexts import SessionRef, SnapshotRow, SummaryAnswer
+from smartpractice.errors import ConflictError, NotFoundError
+from smartpractice.service import scoring
+from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.models_requests import CompleteSessionRequest, StartSessionRequest
+from smartpractice.service.models_responses import (
     SessionFilters,
     SessionSnapshot,
     SessionSnapshotResponse,
-    StartSessionRequest,
     StartSessionResponse,
 )
-from smartpractice.service import scoring
-from smartpractice.service.deps import LearnerDeps
 
 DEFAULT_TARGET_QUESTIONS = 20
 
 
-def require_active_session(session: dict[str, Any] | None) -> dict[str, Any]:
+def require_active_session(session: SessionRef | None) -> SessionRef:
     """The learner's own active session (as read under RLS); someone else's reads as none: 404."""
     if session is None:
-        raise NotFound("practice session not found", code="session_not_found")
-    if session["status"] != "active":
-        raise Conflict("the practice session is no longer active", code="session_not_active", retryable=False)
+        raise NotFoundError("practice session not found", code="session_not_found")
+    if session.status != "active":
+        raise ConflictError("the practice session is no longer active", code="session_not_active", retryable=False)
     return session
 
 
-def target_questions(session: dict[str, Any]) -> int:
-    return int((session.get("filters") or {}).get("target_questions") or DEFAULT_TARGET_QUESTIONS)
+def target_questions(session: SessionRef) -> int:
+    return int((session.filters or {}).get("target_questions") or DEFAULT_TARGET_QUESTIONS)
 
 
 def start_session(*, user_id: UUID, body: StartSessionRequest, deps: LearnerDeps) -> StartSessionResponse:
     filters = body.model_dump(exclude={"mode"}, exclude_none=True)
     filters.setdefault("target_questions", DEFAULT_TARGET_QUESTIONS)
     if body.subject_id is not None and not deps.learner.subject_has_questions(body.subject_id):
-        raise NotFound("subject not found or has no questions", code="subject_not_found")
+        raise NotFoundError("subject not found or has no questions", code="subject_not_found")
     row = deps.service.start_session(user_id=user_id, mode=body.mode, filters=filters)
     return StartSessionResponse(
-        session_id=row["id"], mode=row["mode"], status="active", started_at=row["started_at"],
+        session_id=row.id, mode=row.mode, status="active", started_at=row.started_at,
         target_questions=filters["target_questions"],
         filters=SessionFilters.model_validate({k: v for k, v in filters.items() if k != "target_questions"}),
     )
 
 
-def _mastery_gained(answers: list[dict[str, Any]]) -> dict[str, float]:
+def _mastery_gained(answers: list[SummaryAnswer]) -> dict[str, float]:
     gained: dict[str, float] = defaultdict(float)
     for answer in answers:
-        for skill in (answer.get("response") or {}).get("skills", []):
+        for skill in (answer.response or {}).get("skills", []):
             gained[str(skill["skill_id"])] += float(skill["mastery_after"]) - float(skill["mastery_before"])
     return dict(gained)
 
 
-def _snapshot_out(row: dict[str, Any], session_id: UUID, *, already: bool) -> SessionSnapshotResponse:
-    data = row.get("snapshot_data") or {}
-    answered = int(row["questions_answered"])
-    correct = int(row["correct_answers"])
+def _snapshot_out(row: SnapshotRow, session_id: UUID, *, already: bool) -> SessionSnapshotResponse:
+    data = row.snapshot_data or {}
+    answered = row.questions_answered
+    correct = row.correct_answers
     return SessionSnapshotResponse(
         session_id=session_id, status="completed", already_completed=already,
         snapshot=SessionSnapshot(
-            avg_mastery=float(row.get("avg_mastery") or 0.0),
-            predicted_score=row.get("predicted_score"),
-            predicted_score_low=row.get("predicted_score_low"),
-            predicted_score_high=row.get("predicted_score_high"),
+            avg_mastery=row.avg_mastery or 0.0,
+            predicted_score=row.predicted_score,
+            predicted_score_low=row.predicted_score_low,
+            predicted_score_high=row.predicted_score_high,
             pass_probability=data.get("pass_probability"),
             total_answered=answered, total_correct=correct,
             accuracy=(correct / answered) if answered else None,
             time_spent_seconds=float(data.get("time_spent_seconds") or 0.0),
             mastery_gained=data.get("mastery_gained") or {},
-            created_at=datetime.fromisoformat(row["created_at"]),
+            created_at=datetime.fromisoformat(row.created_at),
         ),
     )
 
@@ -80,9 +79,9 @@ def _snapshot_out(row: dict[str, Any], session_id: UUID, *, already: bool) -> Se
 def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: LearnerDeps) -> SessionSnapshotResponse:
     # Ownership and status are checked under the session lock inside complete_session (PT404/PT409).
     context = deps.learner.session_summary_context(body.session_id)
-    answers = context["answers"]
-    mastery = {int(r["skill_id"]): float(r["effective_mastery"]) for r in context["mastery"]}
-    weights = scoring.skill_weights(skills=context["skills"], topics=context["topics"])
+    answers = context.answers
+    mastery = {r.skill_id: r.effective_mastery for r in context.mastery}
+    weights = scoring.skill_weights(skills=context.skills, topics=context.topics)
     prediction = scoring.predict_exam(mastery_by_skill=mastery, weights=weights)
     gained = _mastery_gained(answers)
     snapshot = {
@@ -94,10 +93,10 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
         "total_interactions": len(answers),
         "snapshot_data": {
             "pass_probability": prediction.pass_probability,
-            "time_spent_seconds": sum(float(a.get("time_spent_seconds") or 0.0) for a in answers),
+            "time_spent_seconds": sum(a.time_spent_seconds or 0.0 for a in answers),
             "mastery_gained": gained,
             "cut_score": scoring.CUT_SCORE,
         },
     }
     result = deps.service.complete_session(user_id=user_id, session_id=body.session_id, snapshot=snapshot)
-    return _snapshot_out(result["snapshot"], body.session_id, already=result["status"] == "already_completed")
+    return _snapshot_out(result.snapshot, body.session_id, already=result.status == "already_completed")

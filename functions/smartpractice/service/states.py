@@ -8,16 +8,15 @@ from typing import Any
 
 import numpy as np
 
+from smartpractice.db.contexts import BktParamsRow
 from smartpractice.learner import knowledge, memory
-from smartpractice.learner.bkt import BKTParams, FloatArray
+from smartpractice.learner.bkt import DEFAULT_BKT_PARAMS, BKTParams, FloatArray
 from smartpractice.learner.elo import EloConfig
 from smartpractice.learner.memory import MemoryState, new_memory_state
 
 Row = dict[str, Any]
-# Mirrors the bkt_params column defaults, for a skill whose row is missing.
-DEFAULT_BKT = BKTParams(p_init=0.2, p_learn=0.15, p_guess=0.2, p_slip=0.1, p_forget=0.0)
 # A skill the learner never practised: its BKT prior and the initial Elo rating.
-UNPRACTISED_MASTERY = DEFAULT_BKT.p_init
+UNPRACTISED_MASTERY = DEFAULT_BKT_PARAMS.p_init
 INITIAL_RATING = EloConfig().initial_rating
 
 
@@ -44,11 +43,11 @@ def effective_mastery_at(rows: Sequence[Row], *, at: datetime) -> FloatArray:
                                           elapsed_days=_elapsed_days(rows, at))
 
 
-def bkt_params(row: Row | None) -> BKTParams:
+def bkt_params(row: BktParamsRow | None) -> BKTParams:
     if row is None:
-        return DEFAULT_BKT
-    return BKTParams(p_init=float(row["p_init"]), p_learn=float(row["p_learn"]), p_guess=float(row["p_guess"]),
-                     p_slip=float(row["p_slip"]), p_forget=float(row["p_forget"]))
+        return DEFAULT_BKT_PARAMS
+    return BKTParams(p_init=row.p_init, p_learn=row.p_learn, p_guess=row.p_guess, p_slip=row.p_slip,
+                     p_forget=row.p_forget)
 
 
 def memory_state(row: Row, *, now: datetime) -> MemoryState:

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smartpractice.errors import FieldError
 from smartpractice.learner.bkt import (
     BKTParamArrays,
     BKTParams,
-    FieldError,
     ParamsValidationError,
     apply_transition,
     forget_over_time,

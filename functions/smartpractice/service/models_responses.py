@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from smartpractice.api.models_requests import MaintenanceStep, PracticeMode
+from smartpractice.service.models_requests import MaintenanceStep, PracticeMode
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=0)]

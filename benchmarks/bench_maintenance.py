@@ -113,7 +113,8 @@ def main() -> int:
 
 
 def report(*, status: int, body: dict[str, Any], wall: float, cpu: float, strict: bool) -> int:
-    print(f"\nrun_maintenance: HTTP {status}, wall {wall:.1f} s, gateway CPU {cpu:.1f} s (target ≤ {TARGET_SECONDS:.0f} s)")
+    print(f"\nrun_maintenance: HTTP {status}, wall {wall:.1f} s, gateway CPU {cpu:.1f} s "
+          f"(target ≤ {TARGET_SECONDS:.0f} s)")
     if status != 200:
         print(f"FAILED: {body.get('error')}")
         return 1 if strict else 0

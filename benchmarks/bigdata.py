@@ -45,8 +45,8 @@ from bigdata_sql import (  # the statements, kept apart so this module stays rea
     CLEAN_COUNTERS_SKILLS,
     FULL_STEPS,
     MASTERY_ONLY_ROWS,
-    MASTERY_TOP_UP,
     MASTERY_ONLY_USERS,
+    MASTERY_TOP_UP,
 )
 
 from smartpractice.learner.memory import forgetting_curve

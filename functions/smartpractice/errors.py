@@ -55,13 +55,16 @@ class ForbiddenError(DomainError):
 
 
 class UnavailableError(DomainError):
-    """Something the service needs is unavailable for now; retry after `retry_after_seconds` (None: default)."""
+    """Something the service needs is unavailable for now; retry after `retry_after_seconds` (None: default).
+    `fields` names the parts that are (e.g. the maintenance steps that did not finish)."""
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 retry_after_seconds: int | None = None, retryable: bool = True) -> None:
+                 retry_after_seconds: int | None = None, retryable: bool = True,
+                 fields: Iterable[FieldError] = ()) -> None:
         super().__init__(message, code=code)
         self.retry_after_seconds = retry_after_seconds
         self.retryable = retryable
+        self.fields = tuple(fields)
 
 
 class RateLimitedError(DomainError):

@@ -180,7 +180,7 @@ def api_error_for(exc: DomainError) -> ApiError:
         return Forbidden(exc.message, code=exc.code)
     if isinstance(exc, UnavailableError):
         return ServiceUnavailable(exc.message, code=exc.code, retryable=exc.retryable,
-                                  retry_after_seconds=exc.retry_after_seconds)
+                                  retry_after_seconds=exc.retry_after_seconds, fields=exc.fields)
     if isinstance(exc, RateLimitedError):
         return TooManyRequests(exc.message, code=exc.code, retry_after_seconds=exc.retry_after_seconds)
     return InternalError()
@@ -201,7 +201,8 @@ class ErrorDetail(BaseModel):
 
     code: str = Field(description="Stable machine-readable code, e.g. `token_expired`, `validation_failed`.")
     message: str = Field(description="Human-readable, safe to display.")
-    fields: list[FieldErrorOut] = Field(default_factory=list, description="Per-field problems (400 only).")
+    fields: list[FieldErrorOut] = Field(default_factory=list, description="Per-field problems (400); for 503 "
+                                        "`maintenance_incomplete`, one entry per step that did not finish.")
     request_id: str = Field(description="Quote it when reporting a problem; it keys the server log line.")
     retryable: bool = Field(description="Whether repeating the same request may succeed.")
 

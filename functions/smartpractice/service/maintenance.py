@@ -21,15 +21,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from smartpractice.api.errors import FieldError, ServiceUnavailable, ValidationFailed
-from smartpractice.api.models import (
-    MAINTENANCE_STEPS,
-    MaintenanceRequest,
-    MaintenanceResponse,
-    MaintenanceStep,
-    MaintenanceStepResult,
-)
 from smartpractice.db.failures import failure_code
+from smartpractice.errors import FieldError, InvalidError, UnavailableError
 from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance_io import (
     MaintenanceConfig,
@@ -41,6 +34,8 @@ from smartpractice.service.maintenance_io import (
 )
 from smartpractice.service.maintenance_mastery import run_decay, run_snapshots
 from smartpractice.service.maintenance_refits import run_bkt_refit, run_irt_calibration
+from smartpractice.service.models_requests import MAINTENANCE_STEPS, MaintenanceRequest, MaintenanceStep
+from smartpractice.service.models_responses import MaintenanceResponse, MaintenanceStepResult
 
 DEFAULT_CONFIG = MaintenanceConfig()
 RETRY_AFTER_SECONDS = 60
@@ -156,7 +151,7 @@ def run_maintenance(*, body: MaintenanceRequest, deps: MaintenanceDeps,
     if run_date > deps.now.astimezone(UTC).date():
         # A day that has not begun has nothing to process, and retention would count 24 months back from
         # it: a far-future date would drop every current partition.
-        raise ValidationFailed(fields=[FieldError("run_date", "must not be after today (UTC)")])
+        raise InvalidError(fields=[FieldError("run_date", "must not be after today (UTC)")])
     day_start = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC)
     ctx = StepContext(store=deps.service, run_date=run_date, day_start=day_start,
                       day_end=day_start + timedelta(days=1), now=deps.now, batch_size=body.batch_size,
@@ -168,7 +163,7 @@ def run_maintenance(*, body: MaintenanceRequest, deps: MaintenanceDeps,
             run.step(step)
     if run.failed:
         done = len(run.results)
-        raise ServiceUnavailable(
+        raise UnavailableError(
             f"maintenance for {run_date.isoformat()} is incomplete: {len(run.failed)} step(s) did not finish, "
             f"{done} did; a retry resumes them",
             code="maintenance_incomplete", retry_after_seconds=RETRY_AFTER_SECONDS,

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from postgrest.exceptions import APIError
 
-from smartpractice.api.errors import ServiceUnavailable, ValidationFailed
 from smartpractice.api.models import MaintenanceRequest, MaintenanceResponse
+from smartpractice.errors import InvalidError, UnavailableError
 from smartpractice.learner import bkt_em, irt
 from smartpractice.learner.bkt import BKTParams
 from smartpractice.learner.memory import forgetting_curve
@@ -548,7 +548,7 @@ def test_irt_blocks_follow_sections_and_the_cell_budget() -> None:
 
 def test_a_run_date_after_today_is_refused_and_touches_nothing() -> None:
     store = FakeServiceStore({"user_skill_mastery": decay_table()})
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(InvalidError) as refused:
         run(store, run_date=NOW.date() + timedelta(days=1))
     assert [(f.field, f.message) for f in refused.value.fields] == [("run_date", "must not be after today (UTC)")]
     assert store.calls == []
@@ -576,7 +576,7 @@ def test_a_failing_step_is_named_the_others_run_and_its_dependants_wait() -> Non
     rows = [mastery_row(user(u), 1, p=0.5, stability=2.0, last_review=DAY_END - timedelta(days=2.5))
             for u in range(1, 8)]
     store = FlakyDecay({**CONTENT, "user_skill_mastery": rows}, fail_on=2)
-    with pytest.raises(ServiceUnavailable) as failed:
+    with pytest.raises(UnavailableError) as failed:
         run(store, steps=["decay", "snapshots", "aggregates", "retention"], config=MaintenanceConfig(decay_users=3))
     error = failed.value
     assert (error.code, error.retryable, error.retry_after_seconds) == ("maintenance_incomplete", True, 60)

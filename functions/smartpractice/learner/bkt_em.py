@@ -198,12 +198,14 @@ def knowledge_after_sequences(*, data: ResponseSequences | PackedSequences, para
 
 
 def _initial_params(
-    config: EMConfig, n_skills: int, restart: int, rng: np.random.Generator
+    config: EMConfig, n_skills: int, restart: int, rng: np.random.Generator,
+    warm: Sequence[BKTParams | None] | None = None,
 ) -> BKTParamArrays:
     values = {}
     for name, (low, high) in config.bounds().items():
-        if restart == 0:  # the first start is the prior mean: deterministic and usually good
-            values[name] = np.full(n_skills, np.clip(getattr(config.prior_mean, name), low, high))
+        if restart == 0:  # the first start: the warm start where given, else the prior mean (deterministic)
+            start = [getattr(config.prior_mean if w is None else w, name) for w in (warm or [None] * n_skills)]
+            values[name] = np.clip(np.asarray(start, dtype=np.float64), low, high)
         else:
             values[name] = rng.uniform(low, high, size=n_skills)
     return BKTParamArrays(**values)
@@ -254,11 +256,27 @@ def _run_em(data: PackedSequences, start: BKTParamArrays, config: EMConfig, n_ob
 
 
 def fit_bkt(
-    *, data: ResponseSequences | PackedSequences, rng: np.random.Generator, config: EMConfig | None = None
+    *, data: ResponseSequences | PackedSequences, rng: np.random.Generator, config: EMConfig | None = None,
+    warm_start: Sequence[BKTParams | None] | None = None,
 ) -> BKTFitResult:
-    """Fit every skill's BKT parameters by EM with restarts; each skill keeps its best-likelihood restart."""
+    """Fit every skill's BKT parameters by EM with restarts; each skill keeps its best-likelihood restart.
+
+    Args:
+        data: answer sequences per (learner, skill), 0/1 correctness in time order.
+        rng: draws the starts of restarts 2..n (restart 1 is deterministic).
+        config: EM settings (restarts, tolerance, Beta priors, bounds); EMConfig() by default.
+        warm_start: per skill, parameters to start restart 1 from (e.g. last night's fit), or None for the
+            prior mean. A refit of slightly changed data from its previous optimum converges in a few rounds,
+            so a nightly refit can run with n_restarts=1.
+
+    Returns:
+        BKTFitResult: per skill the parameters (probabilities in [0, 1], inside config's bounds), the
+        log-likelihood (nats, <= 0), observations, EM rounds and whether it converged.
+    """
     config = config or EMConfig()
     packed = _packed(data)
+    if warm_start is not None and len(warm_start) != packed.n_skills:
+        raise ValueError("warm_start needs one entry (or None) per skill")
     n_obs = packed.n_obs_per_skill()
     best: BKTParamArrays | None = None
     best_ll = np.full(packed.n_skills, -np.inf)
@@ -266,7 +284,7 @@ def fit_bkt(
     best_converged = np.zeros(packed.n_skills, dtype=np.bool_)
     walked = 0
     for restart in range(config.n_restarts):
-        start = _initial_params(config, packed.n_skills, restart, rng)
+        start = _initial_params(config, packed.n_skills, restart, rng, warm_start)
         run = _run_em(packed, start, config, n_obs)
         better = run.log_likelihood > best_ll
         best = run.params if best is None else _choose(better, run.params, best)

@@ -154,6 +154,28 @@ def test_em_recovers_known_parameters_for_three_skills_in_one_call() -> None:
     assert (result.log_likelihood >= true_ll - 1.0).all()
 
 
+def test_a_warm_start_from_last_nights_fit_converges_in_fewer_rounds_to_the_same_optimum() -> None:
+    # Night 1: three restarts from scratch. Night 2: 10 % more learners, one EM run from night 1's fit.
+    rng = np.random.default_rng(2025)
+    night1 = simulate_bkt_sequences(params=TRUE, n_learners=1000, n_opportunities=30, rng=rng).data
+    more = simulate_bkt_sequences(params=TRUE, n_learners=100, n_opportunities=30, rng=rng).data
+    night2 = ResponseSequences(responses=np.vstack([night1.responses, more.responses]),
+                               mask=np.vstack([night1.mask, more.mask]),
+                               skill_index=np.concatenate([night1.skill_index, more.skill_index]), n_skills=3)
+    first = fit_bkt(data=night1, rng=np.random.default_rng(7))
+    cold = fit_bkt(data=night2, rng=np.random.default_rng(7))
+    warm = fit_bkt(data=night2, rng=np.random.default_rng(7), config=EMConfig(n_restarts=1),
+                   warm_start=list(first.params))
+    assert warm.converged.all() and cold.converged.all()
+    assert (warm.iterations < cold.iterations).all(), (warm.iterations, cold.iterations)
+    np.testing.assert_allclose(warm.log_likelihood, cold.log_likelihood, atol=0.5)  # nats, of ~99,000 obs
+    for w, c in zip(warm.params, cold.params, strict=True):
+        for name in ("p_init", "p_learn", "p_guess", "p_slip", "p_forget"):
+            assert abs(getattr(w, name) - getattr(c, name)) <= 0.01, (name, w, c)
+    with pytest.raises(ValueError, match="one entry"):
+        fit_bkt(data=night2, rng=np.random.default_rng(7), warm_start=[None])
+
+
 def test_same_seed_gives_the_same_fit() -> None:
     simulation = simulate_bkt_sequences(params=TRUE[:1], n_learners=200, n_opportunities=15,
                                         rng=np.random.default_rng(3), min_opportunities=5)

@@ -1,4 +1,4 @@
-"""The nightly run on a real day: run_maintenance for today, through HTTP like the scheduler calls it.
+"""The nightly run on a real day: run_maintenance for the day, through HTTP like the scheduler calls it.
 
 Fills the cluster with `bigdata.populate_day` (bench learners *@bench.test): `--learners` learners with
 `--attempts` answers over the 90 days before today, `--active` of them answering `--answers` questions each
@@ -12,7 +12,7 @@ bench learners are removed at the end (unless --keep).
 
     .venv/bin/python benchmarks/bench_maintenance.py [--learners 100000] [--active 10000] [--quick] [--strict]
 
-Needs the clock past 02:00 UTC (today's answers are placed from 01:00 UTC).
+The run date is today from 02:00 UTC (its answers are placed from 01:00 UTC to 45 minutes ago), else yesterday.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +38,30 @@ from supalocal.settings import load_settings
 TARGET_SECONDS = 60.0
 
 
-def replay_yesterday(dsn: str) -> float:
-    """Last night's run, as far as tonight's depends on it: yesterday's aggregates (over everyone) and every
-    step recorded done, started after the decay that populate_day stamped at 00:05 today."""
+def replay_night_before(dsn: str, run_date: date) -> float:
+    """The run for the day before, as far as tonight's depends on it: its aggregates (over everyone) and every
+    step recorded done, started after the decay that populate_day stamped at 00:05 on run_date."""
     started = time.perf_counter()
+    day_start = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("select public.refresh_aggregates(current_date - 1)")
+        conn.execute("select public.refresh_aggregates(%s)", (run_date - timedelta(days=1),))
         for step in MAINTENANCE_STEPS:
             conn.execute("insert into public.maintenance_runs (run_date, step, status, started_at, finished_at) "
-                         "values (current_date - 1, %s, 'done', date_trunc('day', now()) + interval '10 minutes', "
-                         "date_trunc('day', now()) + interval '11 minutes')", (step,))
+                         "values (%s, %s, 'done', %s, %s)", (run_date - timedelta(days=1), step,
+                                                              day_start + timedelta(minutes=10),
+                                                              day_start + timedelta(minutes=11)))
     return time.perf_counter() - started
 
 
-def clear_runs(dsn: str) -> None:
+def clear_runs(dsn: str, run_date: date) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("delete from public.maintenance_runs where run_date >= current_date - 1")
+        conn.execute("delete from public.maintenance_runs where run_date between %s and %s",
+                     (run_date - timedelta(days=1), run_date))
+
+
+def bench_run_date(now: datetime) -> date:
+    """Today once its answers (placed from 01:00 UTC) can have happened, else yesterday."""
+    return now.date() if now.hour >= 2 else now.date() - timedelta(days=1)
 
 
 def main() -> int:
@@ -79,16 +87,16 @@ def main() -> int:
     print(f"cpus={os.cpu_count()}, load average {os.getloadavg()[0]:.2f}; {args.learners:,} learners × "
           f"{args.skills} skills, {args.attempts:,} answers over 90 days, {args.active:,} active today × "
           f"{args.answers} answers", flush=True)
-    clear_runs(dsn)
+    run_date = bench_run_date(datetime.now(UTC))
+    clear_runs(dsn, run_date)
     started = time.perf_counter()
     if not args.reuse:
-        counts = bigdata.populate_day(dsn, learners=args.learners, skills=args.skills, attempts=args.attempts,
-                                      active_today=args.active, answers_today=args.answers, seed=args.seed,
-                                      replace=True, verbose=False)
+        counts = bigdata.populate_day(dsn, day=run_date, learners=args.learners, skills=args.skills,
+                                      attempts=args.attempts, active_today=args.active, answers_today=args.answers,
+                                      seed=args.seed, replace=True, verbose=False)
         print("bench data: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
     print(f"bench data ready in {time.perf_counter() - started:.1f} s; last night's run replayed in "
-          f"{replay_yesterday(dsn):.1f} s", flush=True)
-    run_date = datetime.now(UTC).date()
+          f"{replay_night_before(dsn, run_date):.1f} s", flush=True)
     with psycopg.connect(dsn, autocommit=True) as conn:
         day = conn.execute("select count(distinct user_id), count(*) from public.session_questions "
                            "where answered_at >= %s and answered_at < %s",
@@ -106,7 +114,7 @@ def main() -> int:
             wall, cpu = time.perf_counter() - t0, cpu_seconds(process_tree(server.pid)) - cpu0
             status, body = response.status_code, response.json()
     finally:
-        clear_runs(dsn)
+        clear_runs(dsn, run_date)
         if not args.keep:
             bigdata.clean(dsn, verbose=False)
     return report(status=status, body=body, wall=wall, cpu=cpu, strict=args.strict)

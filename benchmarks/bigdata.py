@@ -37,6 +37,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -98,24 +99,28 @@ def _scalar(conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...] = (
     return None if row is None else row[0]
 
 
-def bench_user_count(dsn: str) -> int:
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def bench_user_count(dsn: str, suffix: str = BENCH_EMAIL_SUFFIX) -> int:
     with psycopg.connect(dsn) as conn:
-        return int(_scalar(conn, "select count(*) from auth.users where email like %s", (f"%{BENCH_EMAIL_SUFFIX}",)))
+        return int(_scalar(conn, "select count(*) from auth.users where email like %s", (f"%{suffix}",)))
 
 
-def _prepare(dsn: str, replace: bool, verbose: bool) -> None:
-    existing = bench_user_count(dsn)
+def _prepare(dsn: str, replace: bool, verbose: bool, suffix: str = BENCH_EMAIL_SUFFIX) -> None:
+    existing = bench_user_count(dsn, suffix)
     if existing and not replace:
-        raise BenchDataExistsError(f"{existing} bench users (*{BENCH_EMAIL_SUFFIX}) exist; use replace=True")
+        raise BenchDataExistsError(f"{existing} bench users (*{suffix}) exist; use replace=True")
     if existing:
-        clean(dsn, verbose=verbose)
+        clean(dsn, verbose=verbose, suffix=suffix)
 
 
-def clean(dsn: str, *, verbose: bool = True) -> dict[str, int]:
+def clean(dsn: str, *, verbose: bool = True, suffix: str = BENCH_EMAIL_SUFFIX) -> dict[str, int]:
     """Delete every bench user's rows, take their answers back out of the global counters, and recompute the
     cohort statistics cache if it holds anything (a maintenance run over bench data filled it)."""
     with _bulk_transaction(dsn) as conn:
-        loader = _Loader(conn, {"suffix": f"%{BENCH_EMAIL_SUFFIX}"}, verbose)
+        loader = _Loader(conn, {"suffix": f"%{suffix}"}, verbose)
         loader.run("bench users found", "create temp table bench_ids as "
                    "select id from auth.users where email like %(suffix)s")
         conn.execute("create index on bench_ids (id)")
@@ -142,22 +147,26 @@ def populate(dsn: str, *, learners: int, attempts: int, seed: int, replace: bool
         raise ValueError("need learners >= 1 and attempts >= learners (every learner answers at least once)")
     _prepare(dsn, replace, verbose)
     return _populate(dsn, {"learners": learners, "attempts": attempts, "seed": seed, "today_every": 0,
-                           "today_answers": 0}, extra_steps=[], verbose=verbose)
+                           "today_answers": 0, "day_start": _day_start(datetime.now(UTC).date())},
+                     extra_steps=[], verbose=verbose)
 
 
-def populate_day(dsn: str, *, learners: int, skills: int, attempts: int, active_today: int, answers_today: int,
-                 seed: int, replace: bool = False, verbose: bool = True) -> dict[str, int]:
-    """A real day's data: `learners` with `attempts` answers over ~90 days before today, `active_today` of them
-    answering `answers_today` questions each today (01:00 UTC to 45 minutes ago), every learner with `skills`
-    mastery rows, stored mastery decayed as of today 00:00 (last night's run). Needs now >= 02:00 UTC."""
+def populate_day(dsn: str, *, day: date, learners: int, skills: int, attempts: int, active_today: int,
+                 answers_today: int, seed: int, replace: bool = False, verbose: bool = True,
+                 suffix: str = BENCH_EMAIL_SUFFIX) -> dict[str, int]:
+    """A real day's data: `learners` with `attempts` answers over ~90 days before `day`, `active_today` of them
+    answering `answers_today` questions each on `day` (from 01:00 UTC to 23:00, or to 45 minutes ago when
+    `day` is today), every learner with `skills` mastery rows, stored mastery decayed as of `day` 00:00 (last
+    night's run). `day` is today (from 02:00 UTC) or an earlier day. Emails end in `suffix`."""
     if not 1 <= active_today <= learners or attempts < learners or answers_today < 1:
         raise ValueError("need 1 <= active_today <= learners, attempts >= learners, answers_today >= 1")
-    _prepare(dsn, replace, verbose)
-    with psycopg.connect(dsn) as conn:
-        if _scalar(conn, "select now() < date_trunc('day', now()) + interval '2 hours'"):
-            raise ValueError("a day's bench needs the clock past 02:00 UTC (today's answers start at 01:00)")
+    day_start = _day_start(day)
+    if datetime.now(UTC) < day_start + timedelta(hours=2):
+        raise ValueError(f"{day} has not reached 02:00 UTC: its answers are placed from 01:00")
+    _prepare(dsn, replace, verbose, suffix)
     return _populate(dsn, {"learners": learners, "attempts": attempts, "seed": seed, "skills": skills,
-                           "today_every": learners // active_today, "today_answers": answers_today},
+                           "today_every": learners // active_today, "today_answers": answers_today,
+                           "day_start": day_start, "suffix": suffix},
                      extra_steps=[("user_skill_mastery (skills met before the window)", MASTERY_TOP_UP, True),
                                   ("(analyze again)", "analyze public.user_skill_mastery", False)],
                      verbose=verbose)
@@ -165,7 +174,8 @@ def populate_day(dsn: str, *, learners: int, skills: int, attempts: int, active_
 
 def _populate(dsn: str, params: dict[str, Any], *, extra_steps: list[tuple[str, str, bool]],
               verbose: bool) -> dict[str, int]:
-    params = params | {"suffix": BENCH_EMAIL_SUFFIX, "fsrs_decay": FSRS_CURVE.decay, "fsrs_factor": FSRS_CURVE.factor}
+    params = {"suffix": BENCH_EMAIL_SUFFIX} | params | {"fsrs_decay": FSRS_CURVE.decay,
+                                                        "fsrs_factor": FSRS_CURVE.factor}
     seed = int(params["seed"])
     with _bulk_transaction(dsn) as conn:
         conn.execute("select setseed(%s)", ((seed % 1999) / 1000.0 - 0.999,))

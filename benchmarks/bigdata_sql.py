@@ -54,11 +54,12 @@ where q.is_active"""
 SESSIONS = """
 create temp table bench_session as
 select l.idx, l.user_id, s as seq, md5('bench-session:' || %(seed)s || ':' || l.idx || ':' || s)::uuid as id,
-       case when s = l.n_sessions and l.active_today   -- today, between 01:00 and 45 minutes ago
-              then date_trunc('day', now()) + interval '1 hour'
-                   + random() * (now() - interval '45 minutes' - date_trunc('day', now()) - interval '1 hour')
-            when %(today_every)s > 0                   -- a day's bench: everything else ends before today
-              then least(date_trunc('day', now()) - interval '2 hours', now() - interval '1 hour'
+       case when s = l.n_sessions and l.active_today   -- the day, from 01:00 to 23:00 (or 45 minutes ago)
+              then %(day_start)s::timestamptz + interval '1 hour' + random()
+                   * (least(now() - interval '45 minutes', %(day_start)s::timestamptz + interval '23 hours')
+                      - %(day_start)s::timestamptz - interval '1 hour')
+            when %(today_every)s > 0                   -- a day's bench: everything else ends before it
+              then least(%(day_start)s::timestamptz - interval '2 hours', now() - interval '1 hour'
                  - make_interval(secs => l.span_days * 86400 * (1 - (s - 1 + 0.3 * random()) / l.n_sessions)))
             when s = l.n_sessions and l.idx %% 50 = 0 then now() - interval '1 hour'
             else now() - interval '1 hour'
@@ -209,7 +210,7 @@ with last as (
   from bench_attempt_skill group by user_id, skill_id
 ), decayed as (
   select *, p_mastery * power(1 + %(fsrs_factor)s / stability
-           * greatest(0, floor(extract(epoch from date_trunc('day', now()) - last_at) / 86400)), %(fsrs_decay)s)
+           * greatest(0, floor(extract(epoch from %(day_start)s::timestamptz - last_at) / 86400)), %(fsrs_decay)s)
            as effective
   from last
 )
@@ -223,7 +224,8 @@ select user_id, skill_id, p_mastery, case when decays then effective else p_mast
        greatest(16.0, 64.0 / (1 + 0.1 * n)), n, stability, least(10.0, greatest(1.0, 1 + 9 * (1 - accuracy))), 2, null,
        last_at, last_at + make_interval(secs => stability * 86400), n, lapses, n, correct, 0.3 * (p_mastery - m_prev),
        n >= 8 and abs(0.3 * (p_mastery - m_prev)) < 0.01 and p_mastery < 0.95, last_at,
-       n + decays::int, first_at, case when decays then date_trunc('day', now()) + interval '5 minutes' else last_at end
+       n + decays::int, first_at,
+       case when decays then %(day_start)s::timestamptz + interval '5 minutes' else last_at end
 from bench_mastery"""
 
 MASTERY_HISTORY = """
@@ -233,7 +235,7 @@ select user_id, skill_id, session_id, question_id, 'question', m_before, m_k, m_
 from bench_attempt_skill
 union all
 select user_id, skill_id, null, null, 'decay', p_mastery, effective, p_mastery, elo, n + 1,
-       date_trunc('day', now()) + interval '5 minutes'
+       %(day_start)s::timestamptz + interval '5 minutes'
 from bench_mastery where decays"""
 
 PARTITIONS = """
@@ -286,7 +288,7 @@ with per_session as (
          count(distinct attempt_id), count(distinct attempt_id) filter (where is_correct),
          ((answered_at at time zone 'UTC')::date + 1)::timestamp at time zone 'UTC' + interval '10 minutes', true
   from bench_attempt_skill
-  where answered_at < date_trunc('day', now())
+  where answered_at < %(day_start)s::timestamptz
   group by user_id, (answered_at at time zone 'UTC')::date
 )
 select user_id, kind, day, related, m, skills, round((200 + 600 * m) / 10) * 10, round((140 + 600 * m) / 10) * 10,
@@ -352,7 +354,7 @@ missing as (
 drawn as (
   select mi.user_id, mi.skill_id, 1 + floor(exp(1.2 + 0.8 * GAUSS()))::int as n, 0.35 + 0.55 * random() as accuracy,
          least(200.0, greatest(0.5, exp(ln(8.0) + 1.0 * GAUSS()))) as stability,
-         date_trunc('day', now()) - make_interval(secs => (91 + 89 * random()) * 86400) as last_review
+         %(day_start)s::timestamptz - make_interval(secs => (91 + 89 * random()) * 86400) as last_review
   from missing mi left join have h on h.user_id = mi.user_id
   where mi.rn <= %(skills)s - coalesce(h.n, 0)
 ),
@@ -363,11 +365,11 @@ counted as (
 )
 select user_id, skill_id, p_mastery,
        p_mastery * power(1 + %(fsrs_factor)s / stability
-                         * floor(extract(epoch from date_trunc('day', now()) - last_review) / 86400), %(fsrs_decay)s),
+                         * floor(extract(epoch from %(day_start)s::timestamptz - last_review) / 86400), %(fsrs_decay)s),
        1200 + 400 / ln(10) * ln(accuracy / (1 - accuracy)), greatest(16.0, 64.0 / (1 + 0.1 * n)), n, stability,
        1 + 9 * (1 - accuracy), 2, null, last_review, last_review + make_interval(secs => stability * 86400), n,
        least(n - correct, greatest(n - 1, 0)), n, correct, 0.0, false, last_review, n + 1, last_review,
-       date_trunc('day', now()) + interval '5 minutes'
+       %(day_start)s::timestamptz + interval '5 minutes'
 from counted"""
 
 MASTERY_ONLY_USERS = """

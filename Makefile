@@ -50,7 +50,7 @@ test-slow: stack-reset
 
 # DEMO_ARGS, e.g. make demo DEMO_ARGS="--quick" or "--learners 50 --weeks 4" (see --help).
 demo: stack-up
-	$(PY) -m smartpractice.demo $(DEMO_ARGS)
+	$(PY) -m smartpractice_dev.demo $(DEMO_ARGS)
 
 bench: stack-up
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from smartpractice.demo.metrics import (
+from smartpractice_dev.demo.metrics import (
     Practice,
     calibration,
     correlation,

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from smartpractice.demo.client import FunctionsClient, JsonObject
-from smartpractice.demo.metrics import Practice
-from smartpractice.demo.progress import ProgressBar
-from smartpractice.demo.store import MasteryRow
-from smartpractice.demo.world import CONTROL, World, answer_for, skill_matrix
-from smartpractice.learner.simulation import SimulatedCohort
 from smartpractice.service.states import UNPRACTISED_MASTERY
+from smartpractice_dev.demo.client import FunctionsClient, JsonObject
+from smartpractice_dev.demo.metrics import Practice
+from smartpractice_dev.demo.progress import ProgressBar
+from smartpractice_dev.demo.store import MasteryRow
+from smartpractice_dev.demo.world import CONTROL, World, answer_for, skill_matrix
+from smartpractice_dev.simulation import SimulatedCohort
 
 FIRST_SESSION_HOUR = 17
 HOURS_BETWEEN_SESSIONS = 2

@@ -56,7 +56,7 @@ class DemoConfig:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m smartpractice.demo",
+        prog="python -m smartpractice_dev.demo",
         description="Simulated cohort with known true abilities practising through the real functions on the "
                     "local stack; prints how well the backend recovers them and writes plots.")
     parser.add_argument("--learners", type=int, help=f"cohort size (default {DEFAULT_LEARNERS})")

@@ -2,10 +2,11 @@
 
     @functions_framework.http
     @endpoint("submit_answer")
-    def submit_answer(ctx: RequestContext) -> SubmitAnswerResponse:
+    def submit_answer(ctx: RequestContext) -> BaseModel:
         user = ctx.authenticate_learner()
         body = ctx.json_body(SubmitAnswerRequest)
-        return service.submit_answer(user=user, body=body, settings=ctx.settings)
+        deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
+        return answers.submit_answer(user_id=user.user_id, body=body, deps=deps)
 
 `endpoint` answers CORS preflights, enforces the methods of the endpoint table (405), turns ApiError,
 invalid settings (503 `server_misconfigured` naming the variables, also logged once at start-up),

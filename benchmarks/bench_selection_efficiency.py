@@ -25,7 +25,8 @@ gap to θ_max (3 % after a wrong answer) — so harder questions teach MORE (via
 teach twice; there is no "desirable difficulty" optimum for a success band to hit.
 
 Measured (seeds 101/202/303 × 60 learners, mean questions to mastery ÷ random's 75.8): seed-003 heuristic 1.29,
-product 1.15 (its weakness 1 − mean BKT mastery saturates long before θ reaches 1, and the 60–70 % band favours
+product 0.78 (the default SelectionPolicy: weakness .40, band .20, ...; with the earlier band .40 / weakness .20
+it was 1.15: its weakness 1 − mean BKT mastery saturates long before θ reaches 1, and the 60–70 % band favours
 easy single-skill questions), best variant 0.755 = weakness Σ_k P(Elo rating_k < rating of θ 1.6) / 2 with
 weights weakness .40 band .10. Not the 30 % asked for: the same machinery fed the TRUE not-mastered indicator
 reaches 0.60 and an oracle 0.54, so the rest is in estimating per-skill mastery from answers to two-skill

@@ -49,10 +49,6 @@ class DemoConfig:
         if not 0.0 < self.learn_rate <= 1.0 or not 0.0 <= self.control_share <= 1.0:
             raise ValueError("learn_rate must be in (0, 1] and control_share in [0, 1]")
 
-    @property
-    def sessions_per_week_equivalent(self) -> float:
-        return self.sessions_per_week if self.sessions_per_week is not None else 7.0 * (self.sessions_per_day or 0.0)
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

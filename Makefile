@@ -5,21 +5,32 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup demo test test-slow lint stack-up stack-down stack-reset stack-keys gateway bench openapi clean
+.PHONY: help setup lock demo test test-slow lint stack-up stack-down stack-reset stack-keys gateway bench openapi clean
 
 help:
 	@echo "make demo   - run the demo on the local stack"
 	@echo "make test   - set up everything (apt, venv, cluster, migrations) and run all tests"
-	@echo "make stack-up | stack-down | stack-reset | stack-keys | gateway | bench | lint"
+	@echo "make stack-up | stack-down | stack-reset | stack-keys | gateway | bench | lint | lock"
 
 # Python environment; the Debian packages are installed by `python -m supalocal up` when missing.
-$(STAMP): pyproject.toml
+# Installs the pinned, hash-checked dev environment from the lock, then the project itself without resolving
+# anything. Refresh the lock after changing pyproject's dependencies: `make lock` (README, "The two commands").
+LOCK := requirements-dev.lock
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q --require-hashes -r $(LOCK)
+	$(VENV)/bin/pip install -q -e . --no-deps
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Re-resolve the dev environment (pyproject's dependencies + the dev extra) into the lock, keeping the current
+# pins where they still fit, then reinstall. `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release.
+lock: setup
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+		$(LOCK_ARGS) -o $(LOCK)
+	$(MAKE) --no-print-directory setup
 
 stack-up: setup
 	$(PY) -m supalocal up
@@ -50,7 +61,7 @@ test-slow: stack-reset
 
 # DEMO_ARGS, e.g. make demo DEMO_ARGS="--quick" or "--learners 50 --weeks 4" (see --help).
 demo: stack-up
-	$(PY) -m smartpractice.demo $(DEMO_ARGS)
+	$(PY) -m smartpractice_dev.demo $(DEMO_ARGS)
 
 bench: stack-up
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -36,9 +36,9 @@ import numpy as np
 import smartpractice
 from smartpractice.learner.bkt import BKTParamArrays, BKTParams
 from smartpractice.learner.bkt_em import ResponseSequences, fit_bkt, predict_one_step
-from smartpractice.learner.simulation import roc_auc, simulate_bkt_sequences
 from smartpractice.service.maintenance_io import MaintenanceConfig
 from smartpractice.service.maintenance_refits import SkillObservations, bkt_training_batches
+from smartpractice_dev.simulation import roc_auc, simulate_bkt_sequences
 
 FIRST_SKILL_ID = 101
 

@@ -32,7 +32,7 @@ from pyBKT.generate import random_model_uni
 
 from smartpractice.learner.bkt import BKTParams
 from smartpractice.learner.bkt_em import EMConfig, ResponseSequences, fit_bkt, predict_one_step
-from smartpractice.learner.simulation import roc_auc, simulate_bkt_sequences
+from smartpractice_dev.simulation import roc_auc, simulate_bkt_sequences
 
 TRUE_PARAMS = (
     BKTParams(p_init=0.3, p_learn=0.15, p_guess=0.2, p_slip=0.1, p_forget=0.03),

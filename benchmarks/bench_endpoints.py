@@ -98,7 +98,8 @@ def main() -> int:
                 return dict(response.json())
 
             with psycopg.connect(settings.dsn(), autocommit=True) as conn:
-                keys = dict(conn.execute("select question_id, correct_answer from question_answer_keys").fetchall())
+                keys: dict[int, object] = dict(
+                    conn.execute("select question_id, correct_answer from question_answer_keys").fetchall())
                 if args.big:  # the busiest learners: the longest histories to read
                     bench_users = [r[0] for r in conn.execute(
                         "select user_id from session_questions group by user_id order by count(*) desc limit %s",

@@ -1,9 +1,9 @@
 """Selection efficiency: questions to true mastery under OURS vs RANDOM vs the SEED-003 HEURISTIC (in process).
 
-World (as tests/unit/learner/test_selection_simulation.py): learner.simulation learners, 4 skills, θ = general +
-specific with cohort mean −0.5, 300 questions over 1–2 skills with b ~ N(0, 1.5); one answer a minute, sessions
-of 20 (a session never repeats a question, as next_question's pool); a learner is done when every skill's true
-θ ≥ 1.0, or at the cap. Every policy sees the same learners and bank per seed (same seeds).
+World (as tests/unit/learner/test_selection_simulation.py): smartpractice_dev.simulation learners, 4 skills,
+θ = general + specific with cohort mean −0.5, 300 questions over 1–2 skills with b ~ N(0, 1.5); one answer a
+minute, sessions of 20 (a session never repeats a question, as next_question's pool); a learner is done when
+every skill's true θ ≥ 1.0, or at the cap. Every policy sees the same learners and bank per seed (same seeds).
 
 Knowledge (all policies): the PRODUCT update, as service/answers.py does it: rows → states.skill_state →
 knowledge.update_on_answer (BKT + multi-skill Elo + fsrs) → the row record_answer would store; question × skill
@@ -25,7 +25,8 @@ gap to θ_max (3 % after a wrong answer) — so harder questions teach MORE (via
 teach twice; there is no "desirable difficulty" optimum for a success band to hit.
 
 Measured (seeds 101/202/303 × 60 learners, mean questions to mastery ÷ random's 75.8): seed-003 heuristic 1.29,
-product 1.15 (its weakness 1 − mean BKT mastery saturates long before θ reaches 1, and the 60–70 % band favours
+product 0.78 (the default SelectionPolicy: weakness .40, band .20, ...; with the earlier band .40 / weakness .20
+it was 1.15: its weakness 1 − mean BKT mastery saturates long before θ reaches 1, and the 60–70 % band favours
 easy single-skill questions), best variant 0.755 = weakness Σ_k P(Elo rating_k < rating of θ 1.6) / 2 with
 weights weakness .40 band .10. Not the 30 % asked for: the same machinery fed the TRUE not-mastered indicator
 reaches 0.60 and an oracle 0.54, so the rest is in estimating per-skill mastery from answers to two-skill
@@ -52,10 +53,10 @@ import numpy as np
 from smartpractice.learner import knowledge
 from smartpractice.learner.elo import rating_from_logit
 from smartpractice.learner.selection import SelectionCandidates, SelectionPolicy, SelectionWeights, select_next_question
-from smartpractice.learner.simulation import SimulatedAnswer, SimulatedCohort, SimulatedQuestion, make_question_bank
 from smartpractice.service import states
 from smartpractice.service.candidates import SkillView, build_candidates, skill_views
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
+from smartpractice_dev.simulation import SimulatedAnswer, SimulatedCohort, SimulatedQuestion, make_question_bank
 
 N_SKILLS, N_QUESTIONS, MAX_SKILLS = 4, 300, 2
 COHORT_MEAN_THETA, MASTERY_THETA = -0.5, 1.0

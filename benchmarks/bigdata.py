@@ -17,7 +17,7 @@ use before it runs: the aggregate tables (daily/weekly stats, knowledge_gaps, ..
 
 Generative model: P(correct) = 0.2 + 0.75·σ(θ_learner + growth·progress − b_question) with b the
 question's IRT difficulty; learners' activity is log-normal (a few practise a lot); time spent and
-confidence follow learner.simulation's forms. BKT mastery per answer is the guess/slip-inverted smoothed
+confidence follow smartpractice_dev.simulation's forms. BKT mastery per answer is the guess/slip-inverted smoothed
 running accuracy shrunk towards p_init (a plausible trajectory, not a BKT forward pass); Elo per answer is
 the running mean difficulty plus the logit of that accuracy; fsrs stability grows with correct answers.
 

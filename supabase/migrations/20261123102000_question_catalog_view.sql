@@ -1,6 +1,8 @@
 -- question_catalog: one row per active question with its skills (id, name, Elo difficulty, attempts)
--- as a json array, so next_question loads a candidate pool in one read. security_invoker: callers see
--- exactly what the underlying tables' RLS allows them (content is readable by authenticated users).
+-- as a json array, readable by learners over /rest/v1. The functions read it only in start_session, to
+-- check that a requested subject has an active question; next_question loads its pool through the
+-- question_bank RPC instead. security_invoker: callers see exactly what the underlying tables' RLS allows them
+-- (content is readable by authenticated users).
 create view public.question_catalog
 with (security_invoker = true)
 as

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
@@ -32,7 +33,8 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _client(target: str) -> FlaskClient:
-    return create_app(target=target, source=str(SOURCE)).test_client()
+    app: Flask = create_app(target=target, source=str(SOURCE))  # type: ignore[no-untyped-call]
+    return app.test_client()
 
 
 def _auth(user: uuid.UUID | None = None) -> dict[str, str]:

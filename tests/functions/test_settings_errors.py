@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from functions_framework import create_app
 
@@ -109,7 +110,8 @@ def short_maintenance_token(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _client(target: str) -> FlaskClient:
-    return create_app(target=target, source=str(SOURCE)).test_client()  # type: ignore[no-untyped-call]
+    app: Flask = create_app(target=target, source=str(SOURCE))  # type: ignore[no-untyped-call]
+    return app.test_client()
 
 
 @pytest.mark.usefixtures("short_maintenance_token")

@@ -229,6 +229,21 @@ def gw(gateway_app: GatewayApp, stack_settings: StackSettings) -> Iterator[Gatew
     gateway.close()
 
 
+Row = dict[str, Any]
+
+
+def as_rows(data: object) -> list[Row]:
+    """A response's `data` as the rows it holds (postgrest types `data` as any JSON); checked, not cast."""
+    assert isinstance(data, list) and all(isinstance(row, dict) for row in data), data
+    return data
+
+
+def as_row(data: object) -> Row:
+    """A response's `data` when it is one object (`.single()`, or a function returning json)."""
+    assert isinstance(data, dict), data
+    return data
+
+
 @pytest.fixture()
 def items(names: Names, pg: psycopg.Connection) -> str:
     """The RLS table reset to two rows of user A and one of user B."""

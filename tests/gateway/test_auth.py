@@ -10,7 +10,7 @@ import jwt
 import pytest
 from postgrest.exceptions import APIError
 
-from tests.gateway.conftest import USER_A, Gateway, Names
+from tests.gateway.conftest import USER_A, Gateway, Names, as_row
 
 pytestmark = pytest.mark.stack
 
@@ -30,7 +30,7 @@ def _bad_tokens(secret: str) -> dict[str, tuple[str, str, str]]:
         "empty bearer": ("Bearer ", "PGRST301", "Empty JWT is sent in Authorization header"),
         "two parts": ("Bearer abc.def", "PGRST301", "Expected 3 parts in JWT; got 2"),
         "garbage": ("Bearer a.b.c", "PGRST301", "JWT couldn't be decoded"),
-        "alg none": ("Bearer " + jwt.encode({"role": "service_role"}, None, algorithm="none"),
+        "alg none": ("Bearer " + jwt.encode({"role": "service_role"}, "", algorithm="none"),
                      "PGRST301", "Wrong or unsupported encoding algorithm"),
         "alg HS512": ("Bearer " + _token(secret * 2, algorithm="HS512", role="service_role"),
                       "PGRST301", "Wrong or unsupported encoding algorithm"),
@@ -80,12 +80,12 @@ def test_claims_role_and_role_settings_reach_postgres(gw: Gateway, names: Names)
         "user": "authenticated", "uid": str(USER_A), "role": "authenticated", "method": "POST", "timeout": "8s"}
     assert gw.anon().rpc(whoami, {}, get=True).execute().data == {
         "user": "anon", "uid": None, "role": "anon", "method": "GET", "timeout": "3s"}
-    assert gw.service().rpc(whoami, {}).execute().data["user"] == "service_role"
+    assert as_row(gw.service().rpc(whoami, {}).execute().data)["user"] == "service_role"
 
 
 def test_token_without_role_runs_as_anon(gw: Gateway, names: Names) -> None:
     token = _token(gw.settings.jwt_secret, sub=str(USER_A))
-    assert gw.client(token).rpc(names.fn("whoami"), {}).execute().data["user"] == "anon"
+    assert as_row(gw.client(token).rpc(names.fn("whoami"), {}).execute().data)["user"] == "anon"
 
 
 def test_apikey_is_the_jwt_when_there_is_no_authorization_header(gw: Gateway, names: Names) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from postgrest.exceptions import APIError
+from postgrest.types import CountMethod
 
 from tests.gateway.conftest import Gateway, Names
 
@@ -77,7 +78,7 @@ UNSUPPORTED: dict[str, Callable[[Gateway, Names], Any]] = {
     "embedded order": lambda gw, n: gw.anon().table(n.things).select("id").order("name", foreign_table="o").execute(),
     "csv": lambda gw, n: gw.anon().table(n.things).select("id").csv().execute(),
     "explain": lambda gw, n: gw.anon().table(n.things).select("id").explain().execute(),
-    "count planned": lambda gw, n: gw.anon().table(n.things).select("id", count="planned").execute(),
+    "count planned": lambda gw, n: gw.anon().table(n.things).select("id", count=CountMethod.planned).execute(),
     "limited update": lambda gw, n: gw.raw("PATCH", f"/rest/v1/{n.things}?limit=1", json={"note": "x"}),
     "put": lambda gw, n: gw.raw("PUT", f"/rest/v1/{n.things}?id=eq.1", json={"id": 1, "name": "x"}),
     "openapi root": lambda gw, n: gw.raw("GET", "/rest/v1/"),

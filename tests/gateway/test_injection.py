@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from postgrest.exceptions import APIError
 
-from tests.gateway.conftest import Gateway, Names
+from tests.gateway.conftest import Gateway, Names, as_rows
 
 pytestmark = pytest.mark.stack
 
@@ -72,8 +72,8 @@ def test_injection_through_values_is_literal(gw: Gateway, names: Names, attack: 
 
 def test_hostile_values_round_trip_through_bodies(gw: Gateway, names: Names, kv: str) -> None:
     hostile = "'); drop table x; -- %s %(v)s \\ \" ' \u00e9"
-    created = gw.service().table(kv).insert({"k": hostile, "note": hostile}).execute().data
+    created = as_rows(gw.service().table(kv).insert({"k": hostile, "note": hostile}).execute().data)
     assert (created[0]["k"], created[0]["note"]) == (hostile, hostile)
     assert gw.service().table(kv).select("note").eq("k", hostile).single().execute().data == {"note": hostile}
-    patched = gw.service().table(kv).update({"note": hostile + "!"}).eq("k", hostile).execute().data
+    patched = as_rows(gw.service().table(kv).update({"note": hostile + "!"}).eq("k", hostile).execute().data)
     assert patched[0]["note"] == hostile + "!"

@@ -9,8 +9,9 @@ from typing import Any
 import psycopg
 import pytest
 from postgrest.exceptions import APIError
+from postgrest.types import CountMethod
 
-from tests.gateway.conftest import Gateway, Names
+from tests.gateway.conftest import Gateway, Names, as_rows
 
 pytestmark = pytest.mark.stack
 
@@ -83,32 +84,32 @@ def test_order(gw: Gateway, names: Names, order: Callable[[Query], Query], expec
 
 def test_limit_offset_and_range(gw: Gateway, names: Names) -> None:
     table = gw.anon().table(names.things)
-    assert [r["id"] for r in table.select("id").order("id").limit(2).offset(1).execute().data] == [2, 3]
-    assert [r["id"] for r in table.select("id").order("id").range(1, 3).execute().data] == [2, 3, 4]
+    assert [r["id"] for r in as_rows(table.select("id").order("id").limit(2).offset(1).execute().data)] == [2, 3]
+    assert [r["id"] for r in as_rows(table.select("id").order("id").range(1, 3).execute().data)] == [2, 3, 4]
     assert gw.last.headers["Content-Range"] == "1-3/*"
 
 
 def test_count_exact_sets_content_range_and_206(gw: Gateway, names: Names) -> None:
-    response = (gw.anon().table(names.things).select("id", count="exact").gt("score", 15).order("id").limit(1)
+    response = (gw.anon().table(names.things).select("id", count=CountMethod.exact).gt("score", 15).order("id").limit(1)
                 .execute())
     assert (response.data, response.count) == ([{"id": 2}], 3)
     assert (gw.last.status_code, gw.last.headers["Content-Range"]) == (206, "0-0/3")
     assert gw.last.headers["Preference-Applied"] == "count=exact"
-    everything = gw.anon().table(names.things).select("id", count="exact").execute()
+    everything = gw.anon().table(names.things).select("id", count=CountMethod.exact).execute()
     assert (everything.count, gw.last.status_code, gw.last.headers["Content-Range"]) == (5, 200, "0-4/5")
-    none = gw.anon().table(names.things).select("id", count="exact").eq("id", 99).execute()
+    none = gw.anon().table(names.things).select("id", count=CountMethod.exact).eq("id", 99).execute()
     assert (none.data, none.count, gw.last.headers["Content-Range"]) == ([], 0, "*/0")
 
 
 def test_head_returns_count_without_body(gw: Gateway, names: Names) -> None:
-    response = gw.anon().table(names.things).select("id", count="exact", head=True).execute()
+    response = gw.anon().table(names.things).select("id", count=CountMethod.exact, head=True).execute()
     assert (response.count, gw.last.status_code, gw.last.content) == (5, 200, b"")
     assert gw.last.headers["Content-Type"] == "application/json; charset=utf-8"
 
 
 def test_offset_past_the_end_with_count_is_416(gw: Gateway, names: Names) -> None:
     with pytest.raises(APIError) as info:
-        gw.anon().table(names.things).select("id", count="exact").range(10, 12).execute()
+        gw.anon().table(names.things).select("id", count=CountMethod.exact).range(10, 12).execute()
     assert (info.value.code, gw.last.status_code) == ("PGRST103", 416)
 
 

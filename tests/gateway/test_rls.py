@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 from postgrest.exceptions import APIError
+from postgrest.types import CountMethod
 
-from tests.gateway.conftest import USER_A, USER_B, Gateway
+from tests.gateway.conftest import USER_A, USER_B, Gateway, as_rows
 
 pytestmark = pytest.mark.stack
 
 
-def _titles(rows: list[dict[str, object]]) -> list[object]:
-    return sorted(row["title"] for row in rows)
+def _titles(data: object) -> list[str]:
+    return sorted(str(row["title"]) for row in as_rows(data))
 
 
 def test_each_user_sees_only_their_rows(gw: Gateway, items: str) -> None:
@@ -20,7 +21,7 @@ def test_each_user_sees_only_their_rows(gw: Gateway, items: str) -> None:
 
 
 def test_service_role_bypasses_rls(gw: Gateway, items: str) -> None:
-    response = gw.service().table(items).select("title", count="exact").execute()
+    response = gw.service().table(items).select("title", count=CountMethod.exact).execute()
     assert (_titles(response.data), response.count) == (["a1", "a2", "b1"], 3)
 
 
@@ -42,6 +43,6 @@ def test_writes_only_touch_own_rows(gw: Gateway, items: str) -> None:
     client = gw.user(USER_A)
     assert client.table(items).update({"title": "x"}).eq("title", "b1").execute().data == []
     assert client.table(items).delete().eq("title", "b1").execute().data == []
-    created = client.table(items).insert({"owner": str(USER_A), "title": "a3"}).execute().data
+    created = as_rows(client.table(items).insert({"owner": str(USER_A), "title": "a3"}).execute().data)
     assert [(row["owner"], row["title"]) for row in created] == [(str(USER_A), "a3")]
     assert _titles(gw.service().table(items).select("title").execute().data) == ["a1", "a2", "a3", "b1"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from postgrest.exceptions import APIError
+from postgrest.types import CountMethod
 
-from tests.gateway.conftest import USER_A, Gateway, Names
+from tests.gateway.conftest import USER_A, Gateway, Names, as_row, as_rows
 
 pytestmark = pytest.mark.stack
 
@@ -31,12 +32,12 @@ def test_composite_return_is_one_object(gw: Gateway, names: Names) -> None:
 
 def test_setof_return_is_an_array_with_filters_order_and_limit(gw: Gateway, names: Names) -> None:
     client = gw.anon()
-    rows = client.rpc(names.fn("things"), {"min_score": 15}).execute().data
+    rows = as_rows(client.rpc(names.fn("things"), {"min_score": 15}).execute().data)
     assert [row["id"] for row in rows] == [2, 3, 5]
     filtered = (client.rpc(names.fn("things"), {}).select("id,name").lt("score", 40).order("id", desc=True)
                 .limit(2).execute().data)
     assert filtered == [{"id": 3, "name": "gamma"}, {"id": 2, "name": "beta"}]
-    assert client.rpc(names.fn("things"), {"min_score": 45}).single().execute().data["id"] == 5
+    assert as_row(client.rpc(names.fn("things"), {"min_score": 45}).single().execute().data)["id"] == 5
     with pytest.raises(APIError) as info:
         client.rpc(names.fn("things"), {"min_score": 15}).single().execute()
     assert (info.value.code, gw.last.status_code) == ("PGRST116", 406)
@@ -49,9 +50,9 @@ def test_returns_table_and_setof_scalar(gw: Gateway, names: Names) -> None:
 
 
 def test_rpc_count_and_head(gw: Gateway, names: Names) -> None:
-    response = gw.anon().rpc(names.fn("pairs"), {"n": 5}, count="exact").limit(2).execute()
-    assert (len(response.data), response.count, gw.last.headers["Content-Range"]) == (2, 5, "0-1/5")
-    head = gw.anon().rpc(names.fn("pairs"), {"n": 4}, head=True, count="exact").execute()
+    response = gw.anon().rpc(names.fn("pairs"), {"n": 5}, count=CountMethod.exact).limit(2).execute()
+    assert (len(as_rows(response.data)), response.count, gw.last.headers["Content-Range"]) == (2, 5, "0-1/5")
+    head = gw.anon().rpc(names.fn("pairs"), {"n": 4}, head=True, count=CountMethod.exact).execute()
     assert (head.count, gw.last.request.method, gw.last.content) == (4, "HEAD", b"")
 
 

@@ -18,7 +18,7 @@ from supabase import Client, ClientOptions, create_client
 from supalocal.keys import anon_key, learner_jwt
 from supalocal.process import free_port
 from supalocal.settings import StackSettings
-from tests.gateway.conftest import USER_A, Names
+from tests.gateway.conftest import USER_A, Names, as_row
 
 pytestmark = pytest.mark.stack
 
@@ -68,9 +68,9 @@ def test_rest_rpc_and_functions_over_loopback(served_url: str, http: httpx.Clien
     client = _client(served_url, http, stack_settings)
     assert client.table(names.things).select("id").gt("score", 25).order("id").execute().data == [
         {"id": 3}, {"id": 5}]
-    assert client.rpc(names.fn("whoami"), {}).execute().data["uid"] == str(USER_A)
+    assert as_row(client.rpc(names.fn("whoami"), {}).execute().data)["uid"] == str(USER_A)
     echoed = client.functions.invoke("echo", {"body": {"x": 1}, "responseType": "json"})
-    assert echoed["json"] == {"x": 1}
+    assert isinstance(echoed, dict) and echoed["json"] == {"x": 1}
     with pytest.raises(APIError) as info:  # a UTF-8 path through a PEP 3333 server
         client.table(f"{names.prefix}_ñandú").select("*").execute()
     assert info.value.message == f"Could not find the table 'public.{names.prefix}_ñandú' in the schema cache"
@@ -81,7 +81,8 @@ def test_concurrent_requests_each_get_their_own_transaction(served_url: str, htt
     client = _client(served_url, http, stack_settings)
 
     def call(i: int) -> int:
-        result: int = client.rpc(names.fn("add"), {"a": i, "b": i}).execute().data
+        result = client.rpc(names.fn("add"), {"a": i, "b": i}).execute().data
+        assert isinstance(result, int), result
         return result
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -5,30 +5,31 @@ from __future__ import annotations
 
 import pytest
 from postgrest.exceptions import APIError
+from postgrest.types import CountMethod, ReturnMethod
 
-from tests.gateway.conftest import Gateway
+from tests.gateway.conftest import Gateway, as_rows
 
 pytestmark = pytest.mark.stack
 
 
 def _kv(gw: Gateway, kv: str) -> dict[str, int | None]:
-    return {row["k"]: row["v"] for row in gw.service().table(kv).select("k,v").execute().data}
+    return {row["k"]: row["v"] for row in as_rows(gw.service().table(kv).select("k,v").execute().data)}
 
 
 def test_insert_single_returns_the_row_with_201(gw: Gateway, kv: str) -> None:
-    rows = gw.service().table(kv).insert({"k": "a", "v": 1}).execute().data
+    rows = as_rows(gw.service().table(kv).insert({"k": "a", "v": 1}).execute().data)
     assert [(row["id"], row["k"], row["v"], row["note"]) for row in rows] == [(1, "a", 1, None)]
     assert (gw.last.status_code, gw.last.headers["Content-Range"]) == (201, "*/*")
-    counted = gw.service().table(kv).insert({"k": "b"}, count="exact").execute()
-    assert (counted.count, counted.data[0]["v"], gw.last.headers["Content-Range"]) == (1, 7, "*/1")
+    counted = gw.service().table(kv).insert({"k": "b"}, count=CountMethod.exact).execute()
+    assert (counted.count, as_rows(counted.data)[0]["v"], gw.last.headers["Content-Range"]) == (1, 7, "*/1")
 
 
 def test_bulk_insert_missing_keys_are_null_or_default(gw: Gateway, kv: str) -> None:
+    missing_keys: list[dict[str, object]] = [{"k": "a", "v": 1}, {"k": "b", "note": "n"}]
     with pytest.raises(APIError) as info:
-        gw.service().table(kv).insert([{"k": "a", "v": 1}, {"k": "b", "note": "n"}]).execute()
+        gw.service().table(kv).insert(missing_keys).execute()
     assert (info.value.code, gw.last.status_code) == ("23502", 400)  # v: NULL, as PostgREST does by default
-    rows = gw.service().table(kv).insert([{"k": "a", "v": 1}, {"k": "b", "note": "n"}],
-                                         default_to_null=False).execute().data
+    rows = as_rows(gw.service().table(kv).insert(missing_keys, default_to_null=False).execute().data)
     assert [(row["k"], row["v"], row["note"]) for row in rows] == [("a", 1, None), ("b", 7, "n")]
 
 
@@ -40,7 +41,7 @@ def test_columns_parameter_limits_inserted_columns(gw: Gateway, kv: str) -> None
 
 
 def test_return_minimal_has_no_body(gw: Gateway, kv: str) -> None:
-    response = gw.service().table(kv).insert({"k": "a"}, returning="minimal").execute()
+    response = gw.service().table(kv).insert({"k": "a"}, returning=ReturnMethod.minimal).execute()
     assert (response.data, gw.last.status_code, gw.last.content) == ([], 201, b"")
     assert gw.last.headers["Preference-Applied"] == "return=minimal"
 
@@ -48,13 +49,13 @@ def test_return_minimal_has_no_body(gw: Gateway, kv: str) -> None:
 def test_upsert_merge_duplicates(gw: Gateway, kv: str) -> None:
     table = gw.service().table(kv)
     table.insert({"k": "a", "v": 1}).execute()
-    merged = table.upsert({"k": "a", "v": 2}, on_conflict="k").execute().data
+    merged = as_rows(table.upsert({"k": "a", "v": 2}, on_conflict="k").execute().data)
     assert [(row["k"], row["v"]) for row in merged] == [("a", 2)]
     assert gw.last.status_code == 200  # nothing inserted: PostgREST answers 200
     assert gw.last.headers["Preference-Applied"] == "resolution=merge-duplicates, return=representation"
     table.upsert([{"k": "a", "v": 3}, {"k": "b", "v": 4}], on_conflict="k").execute()
     assert gw.last.status_code == 201
-    by_pk = table.upsert({"id": 1, "k": "a", "v": 5}).execute().data  # conflict target: the primary key
+    by_pk = as_rows(table.upsert({"id": 1, "k": "a", "v": 5}).execute().data)  # conflict target: the primary key
     assert [(row["id"], row["v"]) for row in by_pk] == [(1, 5)]
     assert _kv(gw, kv) == {"a": 5, "b": 4}
 
@@ -62,8 +63,8 @@ def test_upsert_merge_duplicates(gw: Gateway, kv: str) -> None:
 def test_upsert_ignore_duplicates(gw: Gateway, kv: str) -> None:
     table = gw.service().table(kv)
     table.insert({"k": "a", "v": 1}).execute()
-    ignored = table.upsert([{"k": "a", "v": 9}, {"k": "c", "v": 3}], on_conflict="k",
-                           ignore_duplicates=True).execute().data
+    ignored = as_rows(table.upsert([{"k": "a", "v": 9}, {"k": "c", "v": 3}], on_conflict="k",
+                                   ignore_duplicates=True).execute().data)
     assert [(row["k"], row["v"]) for row in ignored] == [("c", 3)]
     assert gw.last.headers["Preference-Applied"] == "resolution=ignore-duplicates, return=representation"
     assert _kv(gw, kv) == {"a": 1, "c": 3}
@@ -94,10 +95,10 @@ def test_unknown_column_is_pgrst204(gw: Gateway, kv: str) -> None:
 def test_update(gw: Gateway, kv: str) -> None:
     table = gw.service().table(kv)
     table.insert([{"k": "a", "v": 1}, {"k": "b", "v": 2}]).execute()
-    updated = table.update({"v": 50, "note": "x"}, count="exact").eq("k", "a").execute()
-    assert ([(r["k"], r["v"], r["note"]) for r in updated.data], updated.count) == ([("a", 50, "x")], 1)
+    updated = table.update({"v": 50, "note": "x"}, count=CountMethod.exact).eq("k", "a").execute()
+    assert ([(r["k"], r["v"], r["note"]) for r in as_rows(updated.data)], updated.count) == ([("a", 50, "x")], 1)
     assert (gw.last.status_code, gw.last.headers["Content-Range"]) == (200, "0-0/1")
-    table.update({"v": 60}, returning="minimal").in_("k", ["a", "b"]).execute()
+    table.update({"v": 60}, returning=ReturnMethod.minimal).in_("k", ["a", "b"]).execute()
     assert (gw.last.status_code, gw.last.content, gw.last.headers.get("Content-Type")) == (204, b"", None)
     assert _kv(gw, kv) == {"a": 60, "b": 60}
 
@@ -105,9 +106,9 @@ def test_update(gw: Gateway, kv: str) -> None:
 def test_delete(gw: Gateway, kv: str) -> None:
     table = gw.service().table(kv)
     table.insert([{"k": "a"}, {"k": "b"}, {"k": "c"}]).execute()
-    deleted = table.delete(count="exact").eq("k", "a").execute()
-    assert ([row["k"] for row in deleted.data], deleted.count, gw.last.status_code) == (["a"], 1, 200)
-    table.delete(returning="minimal").in_("k", ["b"]).execute()
+    deleted = table.delete(count=CountMethod.exact).eq("k", "a").execute()
+    assert ([row["k"] for row in as_rows(deleted.data)], deleted.count, gw.last.status_code) == (["a"], 1, 200)
+    table.delete(returning=ReturnMethod.minimal).in_("k", ["b"]).execute()
     assert gw.last.status_code == 204
     assert _kv(gw, kv) == {"c": 7}
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from smartpractice.demo.cli import run_demo
-from smartpractice.demo.config import DemoConfig
+from smartpractice_dev.demo.cli import run_demo
+from smartpractice_dev.demo.config import DemoConfig
 from supalocal.settings import StackSettings
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -22,7 +23,7 @@ def test_sql_decay_equals_the_numpy_curve(pg: psycopg.Connection) -> None:
     rng = np.random.default_rng(11)
     user_id = uuid.uuid4()
     skills = [int(r[0]) for r in pg.execute("select id from skills order by id limit 30").fetchall()]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for k, skill in enumerate(skills):
         reviewed = k % 10 != 0  # every tenth skill never reviewed: R = 1
         rows.append({
@@ -46,8 +47,8 @@ def test_sql_decay_equals_the_numpy_curve(pg: psycopg.Connection) -> None:
         pg.execute("set local role service_role")
         pg.execute("select public.apply_decay(%s, %s, %s, %s, 0, null, 1000000)",
                    (AS_OF.date(), AS_OF, curve.decay, curve.factor))
-        got = dict(pg.execute("select skill_id, effective_mastery from user_skill_mastery where user_id = %s",
-                              (user_id,)).fetchall())
+        got: dict[int, float] = dict(pg.execute(
+            "select skill_id, effective_mastery from user_skill_mastery where user_id = %s", (user_id,)).fetchall())
     np.testing.assert_allclose([got[r["skill_id"]] for r in rows], expected, rtol=0, atol=1e-12)
     # the draw covers every branch: decayed, unreviewed (= p_mastery) and reviewed after AS_OF (R = 1)
     assert sum(1 for r in rows if r["stability"] is None) == 3

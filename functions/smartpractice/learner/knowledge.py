@@ -83,6 +83,17 @@ class AnswerUpdate:
 
 def initial_state(*, skill_id: int, params: bkt.BKTParams, now: datetime,
                   elo_config: elo.EloConfig | None = None) -> SkillState:
+    """The state of a skill the learner has no row for yet (version 0).
+
+    Args:
+        skill_id: The skill's id.
+        params: The skill's BKT parameters; P(known) starts at `params.p_init`, in [0, 1].
+        now: The current moment (timezone-aware); the fresh memory state is due then.
+        elo_config: Elo settings; the rating starts at `initial_rating` (Elo points). Default: EloConfig().
+
+    Returns:
+        SkillState with no attempts, zero learning velocity and no review yet.
+    """
     config = elo_config or elo.EloConfig()
     return SkillState(skill_id=skill_id, p_mastery=params.p_init, elo_rating=config.initial_rating,
                       elo_count=0, memory=memory.new_memory_state(now=now))
@@ -105,7 +116,27 @@ def update_on_answer(
     now: datetime,
     elo_config: elo.EloConfig | None = None,
 ) -> AnswerUpdate:
-    """All arguments are aligned per skill of the question (same order, same skill ids)."""
+    """Every model's update for one graded answer: BKT, multi-skill Elo, fsrs memory and the counters.
+
+    BKT updates the question's skills conjunctively (a wrong answer is blamed mostly on the weakest skill);
+    a viewed solution counts as a wrong answer for BKT and fsrs and earns partial Elo credit (a hint too).
+    `states`, `question_skills` and `params` are aligned: one entry per skill of the question, same order and
+    skill ids (ValueError otherwise).
+
+    Args:
+        states: The learner's current state per skill (from storage, or `initial_state`).
+        question_skills: The question's Elo difficulty (Elo points) and answer count per skill.
+        params: BKT parameters per skill (probabilities in [0, 1]).
+        observation: The graded answer: correctness, confidence 1..5, time spent and expected, in seconds.
+        now: The moment of the answer (timezone-aware).
+        elo_config: Elo settings (K schedule, scale); default: EloConfig().
+
+    Returns:
+        AnswerUpdate: per skill the state before and after (P(known) in [0, 1], rating in Elo points,
+        version + 1), the effective mastery right after review (= P(known), since R = 1), the learner's next
+        K and the additive question-difficulty delta in Elo points; plus the Elo P(correct) in [0, 1]
+        predicted before the answer and the performance score in [0, 1] used as Elo's target.
+    """
     if not (len(states) == len(question_skills) == len(params)) or not states:
         raise ValueError("states, question_skills and params need one entry per skill of the question")
     if any(s.skill_id != q.skill_id for s, q in zip(states, question_skills, strict=True)):

@@ -151,7 +151,14 @@ class MemoryState:
 
 
 def new_memory_state(*, now: datetime) -> MemoryState:
-    """A skill never reviewed: due immediately."""
+    """The memory state of a skill never reviewed: no stability yet, due immediately.
+
+    Args:
+        now: The current moment (timezone-aware); becomes the state's `due`.
+
+    Returns:
+        A MemoryState with `due = now` and no last review, stability or difficulty.
+    """
     return MemoryState(due=now)
 
 
@@ -202,7 +209,15 @@ def apply_decay(*, skill: SkillMemory, now: datetime, scheduler: Scheduler | Non
 
 
 def elapsed_days(*, last_reviews: Sequence[datetime | None], now: datetime) -> FloatArray:
-    """Days from each last review to `now` (NaN where never reviewed)."""
+    """Elapsed time since each last review, for the vectorised decay.
+
+    Args:
+        last_reviews: The last review of each row (timezone-aware), None where the skill was never reviewed.
+        now: The moment to measure to (timezone-aware).
+
+    Returns:
+        Float days (fractional, negative if a review lies after `now`) per row; NaN where never reviewed.
+    """
     moment = _utc(now, "now")
     return np.array(
         [math.nan if r is None else (moment - _utc(r, "last_review")).total_seconds() / SECONDS_PER_DAY
@@ -220,7 +235,16 @@ class ForgettingCurve:
 
 
 def forgetting_curve(scheduler: Scheduler | None = None) -> ForgettingCurve:
-    """The curve's constants for a scheduler (the nightly SQL decay receives these, not its own)."""
+    """The constants of fsrs's power forgetting curve R(t) = (1 + factor · t / S) ** decay.
+
+    The nightly SQL decay receives these values rather than keeping its own copy.
+
+    Args:
+        scheduler: The fsrs Scheduler whose parameter w20 sets the decay; default: the module's scheduler.
+
+    Returns:
+        ForgettingCurve with `decay` < 0 and `factor` > 0 chosen so that R(S) = 0.9 (t and S in days).
+    """
     decay = -float((scheduler or DEFAULT_SCHEDULER).parameters[20])
     return ForgettingCurve(decay=decay, factor=0.9 ** (1.0 / decay) - 1.0)
 
@@ -228,7 +252,19 @@ def forgetting_curve(scheduler: Scheduler | None = None) -> ForgettingCurve:
 def retrievability_array(
     *, stability: ArrayLike, elapsed_days: ArrayLike, scheduler: Scheduler | None = None
 ) -> FloatArray:
-    """fsrs retrievability element-wise, same whole-day rule; NaN stability or NaN days → 1.0 (no trace)."""
+    """fsrs retrievability R, the probability of recall, element-wise (the decay job's form).
+
+    Elapsed days are floored to whole days and clipped at 0, as fsrs does; a row with NaN stability or NaN
+    days (never reviewed) gets R = 1.0, i.e. no decay.
+
+    Args:
+        stability: fsrs stability S per row, in days (> 0), NaN where unknown.
+        elapsed_days: Days since the last review per row (see `elapsed_days`), NaN where never reviewed.
+        scheduler: The fsrs Scheduler defining the curve; default: the module's scheduler.
+
+    Returns:
+        Float array of R in (0, 1], broadcast from the two inputs.
+    """
     curve = forgetting_curve(scheduler)
     decay, factor = curve.decay, curve.factor
     s = np.asarray(stability, dtype=np.float64)
@@ -242,7 +278,17 @@ def retrievability_array(
 def effective_mastery_array(
     *, p_known: ArrayLike, stability: ArrayLike, elapsed_days: ArrayLike, scheduler: Scheduler | None = None
 ) -> FloatArray:
-    """Element-wise m_eff = p_known × R for the decay job."""
+    """Effective mastery m_eff = p_known × R element-wise: BKT knowledge discounted by forgetting.
+
+    Args:
+        p_known: Undecayed BKT P(known) per row, probabilities in [0, 1] (ValueError otherwise).
+        stability: fsrs stability per row, in days, NaN where unknown.
+        elapsed_days: Days since the last review per row, NaN where never reviewed (then R = 1).
+        scheduler: The fsrs Scheduler defining the curve; default: the module's scheduler.
+
+    Returns:
+        Float array of m_eff in [0, 1], never above p_known.
+    """
     p = np.asarray(p_known, dtype=np.float64)
     if np.any(~((p >= 0.0) & (p <= 1.0))):
         raise ValueError("p_known must hold probabilities in [0, 1]")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from smartpractice.demo.config import DemoConfig, parse_config
-from smartpractice.demo.metrics import MasterySummary
-from smartpractice.demo.plots import spread_learners
-from smartpractice.demo.progress import render
-from smartpractice.demo.report import duration, insights_lines, mastery_lines
+from smartpractice_dev.demo.config import DemoConfig, parse_config
+from smartpractice_dev.demo.metrics import MasterySummary
+from smartpractice_dev.demo.plots import spread_learners
+from smartpractice_dev.demo.progress import render
+from smartpractice_dev.demo.report import duration, insights_lines, mastery_lines
 
 
 def test_defaults_and_quick() -> None:

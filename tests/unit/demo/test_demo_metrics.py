@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from smartpractice.demo.metrics import (
+from smartpractice_dev.demo.metrics import (
     Practice,
     calibration,
     correlation,
@@ -22,7 +22,7 @@ from smartpractice.demo.metrics import (
 
 def test_correlation_exact_values() -> None:
     perfect = correlation(x=[1, 2, 3, 4], y=[2, 4, 6, 8])
-    assert (perfect.n, perfect.pearson, perfect.spearman) == (4, pytest.approx(1.0), pytest.approx(1.0))
+    assert (perfect.n, perfect.pearson, perfect.spearman) == pytest.approx((4, 1.0, 1.0))
     # dx = dy·permuted: Σdxdy = 4, Σdx² = Σdy² = 5 → 0.8 (ranks equal the values here)
     partial = correlation(x=[1, 2, 3, 4], y=[1, 3, 2, 4])
     assert partial.pearson == pytest.approx(0.8) and partial.spearman == pytest.approx(0.8)

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from smartpractice.demo.world import (
+from smartpractice.service.grading import AnswerKey, grade
+from smartpractice_dev.demo.world import (
     ADAPTIVE,
     CONTROL,
     TEXT_WRONG_ANSWER,
@@ -19,7 +20,6 @@ from smartpractice.demo.world import (
     practice_schedule,
     skill_matrix,
 )
-from smartpractice.service.grading import AnswerKey, grade
 
 MC = BankQuestion(question_id=11, question_type="multiple_choice", option_labels=("A", "B", "C", "D"),
                   correct_answer=("C",), numeric_tolerance=None, expected_time_seconds=75.0, skill_ids=(5,),

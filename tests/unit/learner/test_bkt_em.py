@@ -18,7 +18,7 @@ from smartpractice.learner.bkt_em import (
     log_likelihood,
     predict_one_step,
 )
-from smartpractice.learner.simulation import simulate_bkt_sequences
+from smartpractice_dev.simulation import simulate_bkt_sequences
 
 A = BKTParams(p_init=0.3, p_learn=0.1, p_guess=0.2, p_slip=0.1, p_forget=0.05)
 TINY = [[1, 0, 1, 1], [0, 0, 1, 1], [1, 1, 1, 0], [0, 1, 0, 1], [0, 0], [1]]

@@ -1,7 +1,7 @@
 """Cross-check against pyBKT (test-only dependency) on the same generated data.
 
-Claims: our one-step-ahead AUC ≥ pyBKT's − 0.01, and our fit is ≥ 10× faster (one ratio assertion with a
-wide margin; measured ≈ 40× at this size, see benchmarks/bench_bkt_vs_pybkt.py for bigger data).
+Claim: our one-step-ahead AUC ≥ pyBKT's − 0.01 on the same rows. Speed is not asserted here (a timing ratio
+flakes on a busy machine): benchmarks/bench_bkt_vs_pybkt.py measures and prints it (README, Results).
 pyBKT is driven through its own E-step / M-step; the adapter and the reasons live in the benchmark module.
 """
 
@@ -38,10 +38,9 @@ def test_pybkt_data_layout() -> None:
     assert data["starts"].tolist() == [1, 3] and data["lengths"].tolist() == [2, 3]
 
 
-def test_auc_not_worse_and_at_least_ten_times_faster_than_pybkt() -> None:
+def test_auc_not_worse_than_pybkt() -> None:
     bench = _benchmark_module()
     result = bench.compare(true_params=bench.TRUE_PARAMS[:1], n_learners=150, n_opportunities=16,
                            min_opportunities=8, n_restarts=2, seed=0)
     assert result.n_obs > 1500
     assert result.ours_auc >= result.pybkt_auc - 0.01
-    assert result.speedup >= 10.0

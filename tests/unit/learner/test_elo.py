@@ -20,7 +20,7 @@ from smartpractice.learner.elo import (
     rating_from_logit,
     update_ratings,
 )
-from smartpractice.learner.simulation import (
+from smartpractice_dev.simulation import (
     LearnerDynamics,
     SimulatedCohort,
     make_question_bank,

@@ -19,13 +19,13 @@ from smartpractice.learner.irt import (
     normal_grid,
     probability_correct,
 )
-from smartpractice.learner.simulation import missing_at_random, simulate_irt_responses
+from smartpractice_dev.simulation import missing_at_random, simulate_irt_responses
 
 
 def _simulate(
     *, n_learners: int, a: np.ndarray, b: np.ndarray, c: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """θ ~ N(0, 1) and 0/1 responses from the shared generator in learner/simulation.py."""
+    """θ ~ N(0, 1) and 0/1 responses from the shared generator in smartpractice_dev/simulation.py."""
     rng = np.random.default_rng(seed)
     theta = rng.normal(size=n_learners)
     responses = simulate_irt_responses(theta=theta, a=a, b=b, c=np.full(a.size, c), rng=rng)

@@ -1,4 +1,4 @@
-"""Closed-loop check of Thompson selection against the generative learner model (learner/simulation.py).
+"""Closed-loop check of Thompson selection against the generative learner model (smartpractice_dev/simulation.py).
 
 World: 4 skills, 300 questions over 1–2 skills with difficulties b ~ N(0, 1.5), learners with
 θ = general + specific (cohort mean −0.5). The simulated learner learns from every question
@@ -33,7 +33,7 @@ from statistics import NormalDist
 import numpy as np
 
 from smartpractice.learner.selection import SelectionCandidates, select_next_question
-from smartpractice.learner.simulation import (
+from smartpractice_dev.simulation import (
     LearnerDynamics,
     SimulatedCohort,
     SimulatedQuestion,

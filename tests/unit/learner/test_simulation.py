@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from smartpractice.learner.bkt import BKTParams
-from smartpractice.learner.simulation import (
+from smartpractice_dev.simulation import (
     LearnerDynamics,
     SimulatedCohort,
     SimulatedLearner,

@@ -15,7 +15,8 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def _elo(rating: float, difficulty: float) -> float:
-    return 1.0 / (1.0 + 10.0 ** ((difficulty - rating) / 400.0))
+    expected: float = 1.0 / (1.0 + 10.0 ** ((difficulty - rating) / 400.0))
+    return expected
 
 
 def test_features_of_a_small_pool() -> None:

@@ -18,12 +18,12 @@ from smartpractice.errors import InvalidError, UnavailableError
 from smartpractice.learner import bkt_em, irt
 from smartpractice.learner.bkt import BKTParams
 from smartpractice.learner.memory import forgetting_curve
-from smartpractice.learner.simulation import simulate_bkt_sequences, simulate_irt_responses
 from smartpractice.service import scoring
 from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance import run_maintenance
 from smartpractice.service.maintenance_io import AttemptLog, MaintenanceConfig
 from smartpractice.service.maintenance_refits import SkillObservations, bkt_training_batches, skill_observations
+from smartpractice_dev.simulation import simulate_bkt_sequences, simulate_irt_responses
 
 Row = dict[str, Any]
 RUN_DATE = date(2026, 11, 22)

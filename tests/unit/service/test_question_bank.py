@@ -21,7 +21,8 @@ COLUMNS: dict[str, list[Any]] = {
 
 def _ids(where: PoolFilter, exclude: list[int] | None = None) -> list[int]:
     bank = QuestionBank.from_columns(COLUMNS)
-    return bank.pool(where=where, exclude=exclude or [], seen_ids=[], seen_epochs=[]).question_ids.tolist()
+    ids: list[int] = bank.pool(where=where, exclude=exclude or [], seen_ids=[], seen_epochs=[]).question_ids.tolist()
+    return ids
 
 
 def test_filters_combine_and_exclusions_apply() -> None:

@@ -49,14 +49,10 @@ class DemoConfig:
         if not 0.0 < self.learn_rate <= 1.0 or not 0.0 <= self.control_share <= 1.0:
             raise ValueError("learn_rate must be in (0, 1] and control_share in [0, 1]")
 
-    @property
-    def sessions_per_week_equivalent(self) -> float:
-        return self.sessions_per_week if self.sessions_per_week is not None else 7.0 * (self.sessions_per_day or 0.0)
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m smartpractice.demo",
+        prog="python -m smartpractice_dev.demo",
         description="Simulated cohort with known true abilities practising through the real functions on the "
                     "local stack; prints how well the backend recovers them and writes plots.")
     parser.add_argument("--learners", type=int, help=f"cohort size (default {DEFAULT_LEARNERS})")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from smartpractice.learner.simulation import spearman_correlation
+from smartpractice_dev.simulation import spearman_correlation
 
 FloatMatrix = NDArray[np.float64]
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smartpractice.demo.metrics import Calibration, Correlation, GroupSuccess, MasterySummary
-from smartpractice.demo.world import ADAPTIVE, CONTROL
+from smartpractice_dev.demo.metrics import Calibration, Correlation, GroupSuccess, MasterySummary
+from smartpractice_dev.demo.world import ADAPTIVE, CONTROL
 
 GROUP_NAMES = {ADAPTIVE: "adaptive", CONTROL: "control (random)"}
 

@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from smartpractice.demo.client import FunctionsClient, JsonObject
-from smartpractice.demo.metrics import Practice
-from smartpractice.demo.progress import ProgressBar
-from smartpractice.demo.store import MasteryRow
-from smartpractice.demo.world import CONTROL, World, answer_for, skill_matrix
-from smartpractice.learner.simulation import SimulatedCohort
 from smartpractice.service.states import UNPRACTISED_MASTERY
+from smartpractice_dev.demo.client import FunctionsClient, JsonObject
+from smartpractice_dev.demo.metrics import Practice
+from smartpractice_dev.demo.progress import ProgressBar
+from smartpractice_dev.demo.store import MasteryRow
+from smartpractice_dev.demo.world import World, answer_for, skill_matrix
+from smartpractice_dev.simulation import SimulatedCohort
 
 FIRST_SESSION_HOUR = 17
 HOURS_BETWEEN_SESSIONS = 2
@@ -205,10 +205,6 @@ class CohortRunner:
             groups=self.groups, initial_theta=initial,
             events=tuple(e for p in parts for e in p.events), practice=tuple(x for p in parts for x in p.practice),
             sessions=tuple(s for p in parts for s in p.sessions), days=tuple(days), final_rows=tuple(rows))
-
-
-def control_learners(groups: tuple[str, ...]) -> list[int]:
-    return [i for i, g in enumerate(groups) if g == CONTROL]
 
 
 def maintenance_totals(days: tuple[DayState, ...]) -> dict[str, Any]:

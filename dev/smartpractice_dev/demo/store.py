@@ -9,7 +9,7 @@ from datetime import date
 
 import psycopg
 
-from smartpractice.demo.world import BankQuestion
+from smartpractice_dev.demo.world import BankQuestion
 
 DEMO_EMAIL_DOMAIN = "demo.test"
 DEMO_EMAIL_PATTERN = f"demo-%@{DEMO_EMAIL_DOMAIN}"

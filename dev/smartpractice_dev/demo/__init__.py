@@ -1,11 +1,11 @@
 """`make demo`: a simulated cohort with KNOWN true abilities practising through the real functions.
 
-What it does (python -m smartpractice.demo --help for the flags):
+What it does (python -m smartpractice_dev.demo --help for the flags):
 1. Starts the local gateway (`python -m supalocal gateway`, which also serves /functions/v1/<name>) on a
    spare port with the functions' environment, and stops it at the end, on errors and on Ctrl-C.
 2. Creates the cohort: users in auth.users (emails demo-<run>-<n>@demo.test; they stay after the run,
    `--cleanup` deletes earlier ones first), a learner JWT each, and for each a simulated learner from
-   learner/simulation.py with a true ability θ per skill. The seeded bank is mapped to simulated questions
+   smartpractice_dev/simulation.py with a true ability θ per skill. The seeded bank is mapped to simulated questions
    (world.py: skills, Elo difficulty → logits). Half the learners, at random, form a control group whose
    questions next_question draws uniformly at random (`"strategy": "random"`).
 3. Every simulated day, each scheduled learner runs its sessions over HTTP with its JWT: start_session →

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from smartpractice.learner.simulation import SimulatedQuestion
+from smartpractice_dev.simulation import SimulatedQuestion
 
 ELO_ORIGIN = 1200.0
 LOGITS_PER_ELO_POINT = math.log(10.0) / 400.0

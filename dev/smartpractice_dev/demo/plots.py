@@ -13,10 +13,10 @@ import numpy as np
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 
-from smartpractice.demo.metrics import Calibration
-from smartpractice.demo.runner import CohortRun, SessionRecord
-from smartpractice.demo.world import ADAPTIVE, CONTROL, World
 from smartpractice.service.states import UNPRACTISED_MASTERY
+from smartpractice_dev.demo.metrics import Calibration
+from smartpractice_dev.demo.runner import CohortRun, SessionRecord
+from smartpractice_dev.demo.world import ADAPTIVE, CONTROL, World
 
 GROUP_STYLE = {ADAPTIVE: ("tab:blue", "adaptive (Thompson sampling)"), CONTROL: ("tab:orange", "control (random)")}
 DPI = 110

@@ -1,4 +1,4 @@
-"""`python -m smartpractice.demo`: set up the cohort, run it through the functions, summarise, plot."""
+"""`python -m smartpractice_dev.demo`: set up the cohort, run it through the functions, summarise, plot."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import httpx
 import numpy as np
 import psycopg
 
-from smartpractice.demo import plots, report, store
-from smartpractice.demo.client import FunctionsClient
-from smartpractice.demo.config import DemoConfig, parse_config
-from smartpractice.demo.metrics import (
+from smartpractice.service.scoring import CUT_SCORE
+from smartpractice_dev.demo import plots, report, store
+from smartpractice_dev.demo.client import FunctionsClient
+from smartpractice_dev.demo.config import DemoConfig, parse_config
+from smartpractice_dev.demo.metrics import (
     Calibration,
     calibration,
     correlation,
@@ -28,11 +29,10 @@ from smartpractice.demo.metrics import (
     questions_to_mastery,
     summarise_mastery,
 )
-from smartpractice.demo.progress import ProgressBar
-from smartpractice.demo.runner import CohortRun, CohortRunner, maintenance_totals
-from smartpractice.demo.world import ADAPTIVE, CONTROL, World, assign_groups, build_world, practice_schedule
-from smartpractice.learner.simulation import LearnerDynamics, SimulatedCohort
-from smartpractice.service.scoring import CUT_SCORE
+from smartpractice_dev.demo.progress import ProgressBar
+from smartpractice_dev.demo.runner import CohortRun, CohortRunner, maintenance_totals
+from smartpractice_dev.demo.world import ADAPTIVE, CONTROL, World, assign_groups, build_world, practice_schedule
+from smartpractice_dev.simulation import LearnerDynamics, SimulatedCohort
 from supalocal import cluster
 from supalocal.keys import learner_jwt
 from supalocal.process import GatewayProcess

@@ -66,7 +66,7 @@ TOKEN = learner_token()
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def serve(name: str, handler: Callable[[RequestContext], Any],
+def serve(name: str, handler: Callable[[RequestContext[Any]], Any],
           settings_loader: Callable[[], Settings] = lambda: SETTINGS) -> FlaskClient:
     """A Flask app routing every method to the wrapped handler, as functions-framework does."""
     wrapped = endpoint(name, settings_loader=settings_loader)(handler)
@@ -75,14 +75,14 @@ def serve(name: str, handler: Callable[[RequestContext], Any],
     return app.test_client()
 
 
-def submit_handler(ctx: RequestContext) -> SubmitAnswerResponse:
+def submit_handler(ctx: RequestContext[Any]) -> SubmitAnswerResponse:
     ctx.authenticate_learner()
     ctx.json_body(SubmitAnswerRequest)
     return SUBMIT_RESPONSE
 
 
-def raising(exc: BaseException) -> Callable[[RequestContext], Any]:
-    def handler(ctx: RequestContext) -> Any:
+def raising(exc: BaseException) -> Callable[[RequestContext[Any]], Any]:
+    def handler(ctx: RequestContext[Any]) -> Any:
         ctx.authenticate_learner()
         raise exc
 
@@ -118,7 +118,7 @@ def test_success_returns_model_json_and_one_log_line_without_secrets(log_stream:
 
 
 def test_options_preflight_is_answered_without_the_handler(log_stream: io.StringIO) -> None:
-    calls: list[RequestContext] = []
+    calls: list[RequestContext[Any]] = []
     response = serve("insights", calls.append).options("/")
     assert (response.status_code, response.data, calls) == (204, b"", [])
     assert response.headers["Access-Control-Allow-Methods"] == "GET, POST, OPTIONS"
@@ -214,7 +214,7 @@ def test_validation_failure_is_400_with_fields() -> None:
 def test_query_and_optional_body_for_insights() -> None:
     seen: list[int] = []
 
-    def handler(ctx: RequestContext) -> flask.Response:
+    def handler(ctx: RequestContext[Any]) -> flask.Response:
         seen.append(ctx.params(InsightsRequest).days)
         return flask.Response(status=204)
 
@@ -253,7 +253,7 @@ def test_maintenance_callers(log_stream: io.StringIO) -> None:
     result = MaintenanceResponse(run_date=datetime(2025, 3, 1, tzinfo=UTC).date(), steps=[
         MaintenanceStepResult(step="decay", status="done", counts={"rows": 12}, seconds=0.5)])
 
-    def handler(ctx: RequestContext) -> MaintenanceResponse:
+    def handler(ctx: RequestContext[Any]) -> MaintenanceResponse:
         ctx.authenticate_maintenance()
         return result
 
@@ -310,7 +310,7 @@ def test_unexpected_exception_is_generic_500_with_cause_only_in_log(log_stream: 
 
 
 def test_handler_returning_the_wrong_model_is_500() -> None:
-    def handler(ctx: RequestContext) -> AnswerProgress:
+    def handler(ctx: RequestContext[Any]) -> AnswerProgress:
         return AnswerProgress(answered=1, correct=1, accuracy=1.0)
 
     response = serve("submit_answer", handler).post("/", json=ANSWER, headers=AUTH)
@@ -318,7 +318,7 @@ def test_handler_returning_the_wrong_model_is_500() -> None:
 
 
 def test_werkzeug_http_errors_get_the_error_shape() -> None:
-    def handler(ctx: RequestContext) -> Any:
+    def handler(ctx: RequestContext[Any]) -> Any:
         flask.abort(400)
 
     response = serve("submit_answer", handler).post("/", json=ANSWER, headers=AUTH)
@@ -336,7 +336,7 @@ from smartpractice.api.models import SessionFilters, StartSessionRequest, StartS
 
 @functions_framework.http
 @endpoint("start_session")
-def start_session(ctx: RequestContext) -> StartSessionResponse:
+def start_session(ctx: RequestContext[Any]) -> StartSessionResponse:
     user = ctx.authenticate_learner()
     body = ctx.json_body(StartSessionRequest)
     return StartSessionResponse(

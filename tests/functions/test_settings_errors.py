@@ -30,7 +30,7 @@ def loader(**overrides: str) -> Callable[[], Settings]:
     return lambda: Settings.from_env(env)
 
 
-def maintenance_handler(ctx: RequestContext) -> MaintenanceResponse:
+def maintenance_handler(ctx: RequestContext[Any]) -> MaintenanceResponse:
     ctx.authenticate_maintenance()
     raise AssertionError("unreachable: the maintenance settings are invalid")
 

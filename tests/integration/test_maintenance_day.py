@@ -23,7 +23,7 @@ from supalocal.settings import StackSettings
 from tests.integration.conftest import MAINTENANCE_TOKEN, LiveStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import bigdata  # noqa: E402 -- the benchmarks' data generator, one implementation for both
+import bigdata
 
 pytestmark = pytest.mark.stack
 SUFFIX = "@nightly-day.test"

@@ -274,7 +274,7 @@ def test_decay_writes_a_row_only_once_it_drifted_past_the_tolerance() -> None:
     curve = forgetting_curve()
 
     def exact(days: int) -> float:
-        return 0.5 * (1 + curve.factor * days / 2.0) ** curve.decay
+        return float(0.5 * (1 + curve.factor * days / 2.0) ** curve.decay)
 
     row["effective_mastery"] = exact(9)  # decayed last night
     store = FakeServiceStore({"user_skill_mastery": [row]})
@@ -565,11 +565,12 @@ class FlakyDecay(FakeServiceStore):
         super().__init__(tables)
         self.fail_on, self.decay_calls = fail_on, 0
 
-    def _apply_decay(self, **args: Any) -> Row:
+    def _apply_decay(self, p_run_date: str, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
+                     p_after_user: str | None, p_max_users: int) -> Row:
         self.decay_calls += 1
         if self.decay_calls == self.fail_on:
             raise APIError({"code": "57014", "message": "canceling statement due to statement timeout"})
-        return super()._apply_decay(**args)
+        return super()._apply_decay(p_run_date, p_as_of, p_decay, p_factor, p_tolerance, p_after_user, p_max_users)
 
 
 def test_a_failing_step_is_named_the_others_run_and_its_dependants_wait() -> None:

@@ -122,7 +122,16 @@ def performance_score(
 def expected_scores(
     *, learner_ratings: ArrayLike, difficulties: ArrayLike, scale: float = 400.0
 ) -> FloatArray:
-    """Element-wise E = 1 / (1 + 10^((D - R) / scale))."""
+    """Elo expected score E = 1 / (1 + 10^((D − R) / scale)) element-wise, i.e. P(correct) on one skill.
+
+    Args:
+        learner_ratings: Learner ratings R in Elo points (new learners start at 1200); broadcast with D.
+        difficulties: Question difficulties D per skill, in Elo points on the same scale; NaN propagates.
+        scale: Rating points for a factor of 10 in the odds (400: D − R = 400 gives E ≈ 0.09).
+
+    Returns:
+        Float array of E in [0, 1] (0.5 when D = R), strictly inside (0, 1) for realistic rating gaps.
+    """
     gap = np.asarray(difficulties, dtype=np.float64) - np.asarray(learner_ratings, dtype=np.float64)
     return 1.0 / (1.0 + np.power(10.0, gap / scale))
 
@@ -197,6 +206,17 @@ def probability_not_mastered(
     expected score σ(mastery_theta) (≈ 0.73 at 1.0). The rating is read as a normal posterior with a prior sd
     of one logit whose precision grows by `precision_per_answer` per answer; Φ(x) ≈ σ(1.702 x).
     Unlike 1 − BKT mastery, this keeps saying "not yet" until the rating itself is clearly above the bar.
+
+    Args:
+        ratings: Learner ratings per skill, in Elo points (1200 = average); broadcast with `answers`.
+        answers: Answers behind each rating (counts >= 0); more answers narrow the posterior.
+        mastery_theta: The mastery bar in logits above `center` (one logit = scale / ln 10 ≈ 174 points).
+        center: Rating of an average question, in Elo points.
+        scale: Elo scale (points per factor of 10 in the odds).
+        precision_per_answer: Posterior precision gained per answer, in units of the prior precision.
+
+    Returns:
+        Float array of probabilities in (0, 1): ≈ 0.5 at the bar (1200 + 174 points by default), → 1 below it.
     """
     logit = scale / np.log(10.0)  # rating points per logit
     sd = logit / np.sqrt(1.0 + precision_per_answer * np.asarray(answers, dtype=np.float64))

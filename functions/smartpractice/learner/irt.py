@@ -148,7 +148,15 @@ class AbilityEstimates:
 
 
 def guessing_for_options(*, n_options: npt.ArrayLike) -> FloatArray:
-    """Blind-guess probability 1/k for k-option items; 0 for free-response items (k = 0)."""
+    """Blind-guess probability 1/k for k-option items, the fixed 3PL lower asymptote c; 0 for free response.
+
+    Args:
+        n_options: Number of options per item (scalar or array): 0 for free response or an integer >= 2;
+            1 or a negative count raises ValueError.
+
+    Returns:
+        Float array (0-d for a scalar) of probabilities in [0, 0.5]: 1/k, or 0.0 where k = 0.
+    """
     options = np.asarray(n_options, dtype=np.float64)
     if np.any((options < 0.0) | (options == 1.0)):
         raise ValueError("n_options must be 0 (free response) or >= 2")
@@ -315,10 +323,22 @@ def calibrate_items(
 ) -> IrtCalibration:
     """Fit 2PL (guessing 0) or 3PL with fixed guessing by regularised MML-EM.
 
-    ``responses``: learners × items, 0/1 where answered; missing cells are NaN or
-    ``observed == False``. ``guessing``: a scalar or per-item array of fixed lower
-    asymptotes. Stops when no log a or b moves by more than ``tolerance`` in an
-    iteration. The ability scale is fixed by the N(0, 1) grid prior.
+    Stops when no log a or b moves by more than ``tolerance`` in an iteration. The ability scale is fixed
+    by the N(0, 1) grid prior, so b is in logits of that scale (θ − b = 0 gives P = c + (1 − c) / 2).
+
+    Args:
+        responses: Learners × items matrix, 0/1 where answered; missing cells NaN or ``observed == False``.
+        observed: Boolean mask of the same shape; default: the non-NaN cells of ``responses``.
+        guessing: Fixed lower asymptote c in [0, 1), a scalar or one per item (see ``guessing_for_options``).
+        priors: Normal priors on log a and b; default IrtPriors() (log a ~ N(0, 0.5²), b ~ N(0, 2²)).
+        grid: Ability quadrature grid; default ``normal_grid()`` (61 nodes over ±5 sd of N(0, 1)).
+        max_iterations: EM iteration cap (>= 1).
+        tolerance: Convergence threshold on log a and b (logits).
+
+    Returns:
+        IrtCalibration: discrimination a in [0.05, 8] (per logit), difficulty b in [−8, 8] logits, the
+        guessing passed in; approximate standard errors of a and b (slightly understated); the marginal
+        log-likelihood in nats (<= 0); iterations run; ``converged`` False when the cap was reached.
     """
     correct, observed_float = _response_arrays(responses, observed, None)
     n_items = correct.shape[1]

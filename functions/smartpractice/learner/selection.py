@@ -253,7 +253,24 @@ def _selection(*, index: int, candidates: SelectionCandidates, policy: Selection
 def select_next_question(
     *, candidates: SelectionCandidates, rng: np.random.Generator, policy: SelectionPolicy | None = None
 ) -> Selection:
-    """Score every candidate on one Thompson draw and return the best with its reason."""
+    """Score every candidate on one Thompson draw and return the best with its reason.
+
+    Candidates below `policy.min_prerequisite_readiness` are skipped unless every candidate is; exact ties on
+    the total are broken by `rng`, never by position.
+
+    Args:
+        candidates: Parallel per-question arrays: predicted P(correct), weakness, due-ness and prerequisite
+            readiness as probabilities in [0, 1]; evidence (answers, >= 0); seconds since last seen (inf or
+            NaN = never); times served (>= 0).
+        rng: Draws one Beta sample per candidate, plus one integer when several candidates tie.
+        policy: Target band (probabilities), weights, Beta concentration, recency half-life in seconds;
+            default SelectionPolicy() (band 0.60–0.70, half-life one day).
+
+    Returns:
+        Selection: the chosen candidate's index and question id (a plain int/str), and a reason with the
+        sampled and predicted P(correct) in [0, 1], the six component scores in [0, 1], the weighted total
+        in [0, 1] (weights normalised to sum 1), the dominant component and a one-sentence `why_now`.
+    """
     chosen_policy = policy if policy is not None else SelectionPolicy()
     sampled = sample_success(candidates=candidates, policy=chosen_policy, rng=rng)
     scores = component_scores(candidates=candidates, sampled_p=sampled, policy=chosen_policy)
@@ -275,7 +292,17 @@ def select_uniformly(
 ) -> Selection:
     """A uniformly random candidate: the control arm that adaptive selection is measured against.
 
-    The reason carries the same component scores (for the record), with `dominant_component` "random".
+    The reason carries the same component scores (for the record), with `dominant_component` "random". No
+    Thompson draw is made and the prerequisite gate is not applied: every candidate is equally likely.
+
+    Args:
+        candidates: The candidate arrays, as for `select_next_question`.
+        rng: Draws the one index.
+        policy: Only used to compute the recorded component scores; default SelectionPolicy().
+
+    Returns:
+        Selection whose reason has `sampled_p` = `predicted_p` (in [0, 1]), component scores and total in
+        [0, 1], and `dominant_component` "random".
     """
     chosen_policy = policy if policy is not None else SelectionPolicy()
     index = int(rng.integers(candidates.n_candidates))

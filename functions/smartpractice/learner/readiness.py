@@ -159,7 +159,16 @@ def pass_probability(*, theta: float, theta_se: float, cut_score: float, link: S
 
 
 def readiness_percent(*, predicted_score: float, target_score: float, scale: ScoreScale) -> float:
-    """Share of the way from the scale floor to the target score, 0–100 (100 once the target is reached)."""
+    """Share of the way from the scale floor to the target score, 0–100 (100 once the target is reached).
+
+    Args:
+        predicted_score: The predicted score, in the scale's units (e.g. 200–800).
+        target_score: The score to reach (e.g. the cut score 600); must lie in (minimum, maximum].
+        scale: The reported score scale.
+
+    Returns:
+        Percent in [0, 100]: 0 at or below the scale minimum, 100 at or above the target.
+    """
     if not scale.minimum < target_score <= scale.maximum:
         raise ValueError("target_score must lie above the scale minimum and within the scale")
     share = (predicted_score - scale.minimum) / (target_score - scale.minimum)
@@ -169,7 +178,14 @@ def readiness_percent(*, predicted_score: float, target_score: float, scale: Sco
 def days_to_target(*, current: float, target: float, velocity_per_day: float) -> int | None:
     """Whole days until ``current`` reaches ``target`` at a constant velocity (same units per day).
 
-    0 if already there; None when the velocity is not positive (no projection possible).
+    Args:
+        current: The current value (e.g. a predicted score in points).
+        target: The value to reach, in the same units.
+        velocity_per_day: Gain per day in those units (score points per day for scores).
+
+    Returns:
+        Days >= 0, rounded up (0 if already at or above the target); None when the velocity is not
+        positive or not finite (NaN included), i.e. no projection is possible.
     """
     if current >= target:
         return 0
@@ -193,6 +209,19 @@ def predict_score_from_mastery(
 
     Per skill k: P(correct) = m_k(1 − slip_k) + (1 − m_k) guess_k (BKT's emission);
     p = Σ w_k P_k / Σ w_k; interval p ± z·sqrt(p(1 − p) / exam_items), clipped to [0, 1].
+
+    Args:
+        mastery: Mastery per skill, probabilities in [0, 1] (ValueError otherwise).
+        exam_weight: Relative exam weight per skill (>= 0, positive sum; only ratios matter).
+        scale: The score scale the proportion maps onto linearly (e.g. 200–800 in steps of 10).
+        guess: BKT guess per skill or one for all, in [0, 1]; 0 by default.
+        slip: BKT slip per skill or one for all, in [0, 1]; 0 by default.
+        exam_items: Questions on the exam (>= 1); sets the width of the binomial interval.
+        interval_level: Two-sided interval coverage in (0, 1).
+
+    Returns:
+        ScorePrediction in scale units: score rounded to the nearest step, lower/upper rounded outward and
+        kept within [minimum, maximum], and the interval level.
     """
     m = np.asarray(mastery, dtype=np.float64)
     w = np.asarray(exam_weight, dtype=np.float64)

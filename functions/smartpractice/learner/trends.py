@@ -58,6 +58,13 @@ def student_t_quantile(*, probability: float, dof: int) -> float:
 
     The expansion (Abramowitz & Stegun 26.7.5) is within 0.004 of the exact 0.975 quantile at dof 3
     and within 0.0003 from dof 5 on.
+
+    Args:
+        probability: Lower-tail probability in (0, 1).
+        dof: Degrees of freedom (>= 1).
+
+    Returns:
+        The t value with P(T <= t) = probability.
     """
     if not 0.0 < probability < 1.0 or dof < 1:
         raise ValueError("need 0 < probability < 1 and dof >= 1")
@@ -120,7 +127,21 @@ def linear_trend(
     min_slope_per_day: float = 0.005,
     confidence: float = 0.95,
 ) -> TrendEstimate:
-    """Improving/declining/stable from the slope's size and its two-sided t-test at ``confidence``."""
+    """Improving/declining/stable from the slope's size and its two-sided t-test at ``confidence``.
+
+    Args:
+        times_s: POSIX seconds (UTC) of each point; points after ``now`` are ignored.
+        values: The series (e.g. mastery, a probability in [0, 1]), aligned with ``times_s``.
+        now: The window's end (timezone-aware).
+        window_days: Keep points in (now − window_days, now]; None keeps all points up to ``now``.
+        min_slope_per_day: Smallest |slope| (value units per day) that can count as a trend.
+        confidence: Two-sided confidence of the t-test, in (0, 1).
+
+    Returns:
+        TrendEstimate: direction; least-squares slope in value units per day (0.0 when fewer than 2 distinct
+        times); its standard error and t-statistic (NaN below 3 points; t = ±inf for a perfect line); the
+        number of points used. Below 3 points the direction is always stable.
+    """
     days, series = _window(times_s=times_s, values=values, now=now, window_days=window_days)
     slope, slope_se = _least_squares(days, series)
     n = int(days.size)
@@ -137,7 +158,18 @@ def linear_trend(
 def learning_velocity(
     *, times_s: npt.ArrayLike, values: npt.ArrayLike, now: datetime, window_days: float = 30.0
 ) -> float | None:
-    """Least-squares gain per day over the window (e.g. mastery per day); None below 2 distinct times."""
+    """Least-squares gain per day over the window (e.g. mastery per day); None below 2 distinct times.
+
+    Args:
+        times_s: POSIX seconds (UTC) of each point; points after ``now`` are ignored.
+        values: The series (e.g. mastery in [0, 1]), aligned with ``times_s``.
+        now: The window's end (timezone-aware).
+        window_days: Keep points in (now − window_days, now].
+
+    Returns:
+        Slope in value units per day (for mastery: probability per day, negative when falling); None when
+        the window holds fewer than 2 distinct times.
+    """
     days, series = _window(times_s=times_s, values=values, now=now, window_days=window_days)
     slope, _ = _least_squares(days, series)
     return None if math.isnan(slope) else slope
@@ -155,7 +187,22 @@ def detect_plateau(
     confidence: float = 0.90,
 ) -> PlateauCheck:
     """Flag a plateau when the latest value is below ``target`` and the one-sided upper confidence
-    bound of the slope is under ``min_progress_per_day`` (so noise alone never raises the flag)."""
+    bound of the slope is under ``min_progress_per_day`` (so noise alone never raises the flag).
+
+    Args:
+        times_s: POSIX seconds (UTC) of each point; points after ``now`` are ignored.
+        values: The series (e.g. mastery in [0, 1]), aligned with ``times_s``.
+        now: The window's end (timezone-aware).
+        window_days: Keep points in (now − window_days, now].
+        target: Value at or above which there is no plateau (0.8 mastery by default).
+        min_progress_per_day: Progress per day (value units) that counts as still moving.
+        min_points: Fewest points in the window to judge at all (at least 3 are always required).
+        confidence: One-sided confidence of the upper bound, in (0, 1).
+
+    Returns:
+        PlateauCheck: the flag (False with too few points); the latest value in the window (None when
+        empty); the slope's upper bound in value units per day (NaN when too few points).
+    """
     days, series = _window(times_s=times_s, values=values, now=now, window_days=window_days)
     latest = float(series[-1]) if series.size else None
     slope, slope_se = _least_squares(days, series)

@@ -57,7 +57,20 @@ def confidence_calibration(
     margin: float = 0.05,
     min_answers: int = 10,
 ) -> ConfidenceCalibration:
-    """Calibration summary for confidence levels 1..len(level_probabilities)."""
+    """Calibration summary for confidence levels 1..len(level_probabilities).
+
+    Args:
+        confidence: Stated confidence per answer, integers 1..len(level_probabilities) (1..5 by default).
+        correct: Correctness per answer, 0/1 (or bools), aligned with ``confidence``.
+        level_probabilities: The probability each level states, in [0, 1] (default 0.1, 0.3, …, 0.9).
+        margin: Smallest |bias| (probability) that can earn an over/under-confident label.
+        min_answers: Fewest answers for any label other than insufficient_data.
+
+    Returns:
+        ConfidenceCalibration: answer count; Brier score in [0, 1]; calibration error (ECE) in [0, 1];
+        bias = mean stated probability − accuracy in [−1, 1] (> 0 over-confident) — all three None with no
+        answers; the label; per level the stated probability, answers and accuracy in [0, 1] (None if none).
+    """
     levels = np.asarray(confidence, dtype=np.int64)
     outcome = np.asarray(correct, dtype=np.float64)
     probabilities = np.asarray(level_probabilities, dtype=np.float64)

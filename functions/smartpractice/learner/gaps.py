@@ -80,7 +80,21 @@ def knowledge_gaps(
     weights: GapWeights | None = None,
     shrinkage_attempts: float = 5.0,
 ) -> KnowledgeGaps:
-    """Gap terms, priority and severity for each skill (all inputs are per-skill arrays)."""
+    """Gap terms, priority and severity for each skill (all inputs are per-skill arrays).
+
+    Args:
+        mastery: Mastery per skill, probabilities in [0, 1] (e.g. effective mastery); gap = 1 − mastery.
+        exam_weight: Exam weight per skill (>= 0, any units: divided by the largest; all 0 → importance 0).
+        dependent_skills: Number of skills that list this one as a prerequisite (>= 0).
+        recent_failures: Wrong answers on the skill in the recent window (0 <= failures <= attempts).
+        recent_attempts: Answers on the skill in the recent window (>= 0).
+        weights: Weights of the four terms; default GapWeights() (the seed's 3 / 2 / 1 / 1.5).
+        shrinkage_attempts: Pseudo-answers pulling the failure rate towards 1 − mastery (> 0).
+
+    Returns:
+        KnowledgeGaps in input order: the four terms in [0, 1], priority in [0, 10], a severity per skill,
+        and ``ranking`` (indices by descending priority, ties in input order).
+    """
     m = np.asarray(mastery, dtype=np.float64)
     w = np.asarray(exam_weight, dtype=np.float64)
     dependents = np.asarray(dependent_skills, dtype=np.float64)

@@ -121,7 +121,16 @@ def performance_scores(
 
 
 def mastery_levels(*, accuracy: npt.ArrayLike, attempts: npt.ArrayLike) -> tuple[MasteryLevel, ...]:
-    """Seed thresholds, vectorised over topics."""
+    """Seed thresholds, vectorised over topics.
+
+    Args:
+        accuracy: Accuracy per topic as a fraction in [0, 1] (not percent); NaN falls through to needs_focus.
+        attempts: Answers per topic (integers).
+
+    Returns:
+        One MasteryLevel per entry, in input order: mastered (>= 0.8 and >= 10 answers), proficient
+        (>= 0.6 and >= 5), developing (>= 0.4), else needs_focus.
+    """
     acc = np.asarray(accuracy, dtype=np.float64)
     n = np.asarray(attempts, dtype=np.int64)
     if acc.shape != n.shape or acc.ndim != 1:

@@ -60,7 +60,17 @@ class AlertRules:
 def performance_drop_alert(
     *, session_accuracy: npt.ArrayLike, now: datetime, rules: AlertRules | None = None
 ) -> Alert | None:
-    """Sessions in time order; needs at least one session before the last ``drop_sessions``."""
+    """Sessions in time order; needs at least one session before the last ``drop_sessions``.
+
+    Args:
+        session_accuracy: Accuracy per session as a fraction in [0, 1], oldest first.
+        now: Timestamp for the alert (timezone-aware); no clock is read.
+        rules: Thresholds; default AlertRules() (each of the last 3 sessions > 0.15 below the baseline).
+
+    Returns:
+        A high-urgency Alert whose value is the drop (baseline mean − mean of the last sessions, a fraction
+        in (0.15, 1]), or None when there are too few sessions or no drop.
+    """
     chosen = rules if rules is not None else AlertRules()
     sessions = np.asarray(session_accuracy, dtype=np.float64)
     if sessions.size <= chosen.drop_sessions:
@@ -81,7 +91,16 @@ def performance_drop_alert(
 def streak_break_alert(
     *, answers_correct: npt.ArrayLike, now: datetime, rules: AlertRules | None = None
 ) -> Alert | None:
-    """Answers in time order; alert when the newest is wrong after a long run of correct ones."""
+    """Answers in time order; alert when the newest is wrong after a long run of correct ones.
+
+    Args:
+        answers_correct: Correctness per answer (bools or 0/1), oldest first.
+        now: Timestamp for the alert (timezone-aware).
+        rules: Thresholds; default AlertRules() (a run longer than 10 answers).
+
+    Returns:
+        A medium-urgency Alert whose value is the length of the broken run (answers), or None.
+    """
     chosen = rules if rules is not None else AlertRules()
     answers = np.asarray(answers_correct, dtype=np.bool_)
     if answers.size < 2 or answers[-1]:
@@ -106,7 +125,20 @@ def milestone_alert(
     current_percentile: float | None = None,
     rules: AlertRules | None = None,
 ) -> Alert | None:
-    """Highest accuracy milestone crossed upwards, else a percentile jump, else None."""
+    """Highest accuracy milestone crossed upwards, else a percentile jump, else None.
+
+    Args:
+        previous_accuracy: Accuracy of the earlier period, a fraction in [0, 1].
+        current_accuracy: Accuracy of the later period, a fraction in [0, 1].
+        now: Timestamp for the alert (timezone-aware).
+        previous_percentile: Cohort percentile 0–100 before, or None (no percentile check).
+        current_percentile: Cohort percentile 0–100 now, or None.
+        rules: Milestones (0.5 … 0.9) and the percentile jump (> 10 points); default AlertRules().
+
+    Returns:
+        A low-urgency Alert whose value is the milestone crossed (a fraction) or the jump (percentile
+        points), or None.
+    """
     chosen = rules if rules is not None else AlertRules()
     crossed = [t for t in chosen.accuracy_milestones if previous_accuracy < t <= current_accuracy]
     if crossed:
@@ -128,6 +160,17 @@ def exam_readiness_alert(
     *, previous_pass_probability: float, current_pass_probability: float, now: datetime,
     rules: AlertRules | None = None,
 ) -> Alert | None:
+    """An alert on the day the pass probability first rises above the target.
+
+    Args:
+        previous_pass_probability: Pass probability before, in [0, 1].
+        current_pass_probability: Pass probability now, in [0, 1].
+        now: Timestamp for the alert (timezone-aware).
+        rules: The target; default AlertRules() (0.80).
+
+    Returns:
+        A medium-urgency Alert whose value is the current pass probability, or None without a crossing.
+    """
     chosen = rules if rules is not None else AlertRules()
     target = chosen.pass_probability_target
     if not previous_pass_probability <= target < current_pass_probability:

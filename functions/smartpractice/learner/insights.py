@@ -31,9 +31,16 @@ def cohort_percentile(
 ) -> float | None:
     """Mid-rank percentile of ``value`` among the cohort (other learners' values), 0–100.
 
-    100 · (below + ½ · equal) / n, so a learner tied with everyone sits at 50. Returns None
-    when the cohort has fewer than ``min_cohort`` learners: a percentile among a handful of
-    peers would let a learner infer individual results (k-anonymity).
+    100 · (below + ½ · equal) / n, so a learner tied with everyone sits at 50.
+
+    Args:
+        value: The learner's value (e.g. mean effective mastery in [0, 1]).
+        cohort: Other learners' values in the same units; NaN entries are dropped.
+        min_cohort: Fewest learners for a percentile (k-anonymity).
+
+    Returns:
+        Percentile in [0, 100], or None when fewer than ``min_cohort`` learners remain: a percentile
+        among a handful of peers would let a learner infer individual results.
     """
     values = np.asarray(cohort, dtype=np.float64)
     values = values[~np.isnan(values)]
@@ -48,6 +55,13 @@ def percentile_from_breakpoints(*, value: float, breakpoints: Sequence[float]) -
     """Percentile of ``value`` in a cohort known only by its p10..p90 breakpoints, 0–100.
 
     Linear between breakpoints; 5 below p10 and 95 above p90 (the tails are not published).
+
+    Args:
+        value: The learner's value, in the breakpoints' units (e.g. mean effective mastery in [0, 1]).
+        breakpoints: The cohort's p10, p25, p50, p75, p90, non-decreasing (not checked).
+
+    Returns:
+        Percentile in [5, 95].
     """
     if len(breakpoints) != len(COHORT_BREAKPOINT_PERCENTILES):
         raise ValueError(f"need {len(COHORT_BREAKPOINT_PERCENTILES)} breakpoints, got {len(breakpoints)}")
@@ -76,6 +90,16 @@ def accuracy_by_time_of_day(
 
     The best bucket compares accuracies shrunk towards the learner's overall accuracy with
     ``shrinkage`` pseudo-answers, so a small lucky bucket does not win on noise.
+
+    Args:
+        local_hours: Hour of day of each answer in the learner's time zone, integers 0..23.
+        correct: Correctness per answer, 0/1 (or bools).
+        min_answers: Fewest answers for a bucket to be named best.
+        shrinkage: Pseudo-answers at the overall accuracy (> 0).
+
+    Returns:
+        TimeOfDayPattern: night 0–6, morning 6–12, afternoon 12–18, evening 18–24 with answers and raw
+        accuracy in [0, 1] (None when empty); ``best_bucket`` None when no bucket has ``min_answers``.
     """
     hours = np.asarray(local_hours, dtype=np.int64)
     outcome = np.asarray(correct, dtype=np.float64)
@@ -110,7 +134,15 @@ class SessionLengthStats:
 
 
 def session_length_stats(*, durations_minutes: npt.ArrayLike) -> SessionLengthStats | None:
-    """Summary of session durations; None when there are no sessions."""
+    """Summary of session durations; None when there are no sessions.
+
+    Args:
+        durations_minutes: Duration of each session in minutes (>= 0, no NaN; ValueError otherwise).
+
+    Returns:
+        SessionLengthStats in minutes (count, total, mean, median, p25, p75, p90, linear-interpolated
+        percentiles), or None for an empty input.
+    """
     durations = np.asarray(durations_minutes, dtype=np.float64)
     if durations.ndim != 1 or np.any(durations < 0.0) or np.any(np.isnan(durations)):
         raise ValueError("durations must be a 1-D array of non-negative numbers")

@@ -121,7 +121,17 @@ def _two_sided_z(level: float) -> float:
 def predict_exam_score(
     *, theta: float, theta_se: float, link: ScoreLink, interval_level: float = 0.90
 ) -> ScorePrediction:
-    """Predicted score at θ with the interval image of θ ± z·SE through the (increasing) link."""
+    """Predicted score at θ with the interval image of θ ± z·SE through the (increasing) link.
+
+    Args:
+        theta: Ability in logits on the IRT calibration's N(0, 1) scale.
+        theta_se: Its standard error in logits (>= 0).
+        link: Blueprint (test characteristic curve) or linear map from θ to the score scale.
+        interval_level: Two-sided interval coverage in (0, 1).
+
+    Returns:
+        ScorePrediction in the link's scale units (e.g. 200–800), rounded to its step, bounds outward.
+    """
     if theta_se < 0.0:
         raise ValueError("theta_se must be non-negative")
     z = _two_sided_z(interval_level)
@@ -133,7 +143,15 @@ def predict_exam_score(
 
 
 def theta_for_score(*, score: float, link: ScoreLink) -> float | None:
-    """Ability whose predicted score equals ``score`` (bisection); None if outside the link's range."""
+    """Ability whose predicted score equals ``score`` (bisection); None if outside the link's range.
+
+    Args:
+        score: A score in the link's scale units.
+        link: The increasing map from θ to the score scale.
+
+    Returns:
+        θ in logits within [−8, 8], or None when ``score`` lies outside the scores reached over that range.
+    """
     low, high = _THETA_SEARCH_BOUNDS
     ends = link.score_at(np.array([low, high]))
     if not ends[0] <= score <= ends[1]:
@@ -148,7 +166,17 @@ def theta_for_score(*, score: float, link: ScoreLink) -> float | None:
 
 
 def pass_probability(*, theta: float, theta_se: float, cut_score: float, link: ScoreLink) -> float:
-    """P(true ability reaches the cut score) under θ_true ~ Normal(θ, SE²)."""
+    """P(true ability reaches the cut score) under θ_true ~ Normal(θ, SE²).
+
+    Args:
+        theta: Estimated ability in logits.
+        theta_se: Its standard error in logits (0 gives a 0/1 answer).
+        cut_score: The pass mark in the link's scale units (e.g. 600 on 200–800).
+        link: The increasing map from θ to the score scale.
+
+    Returns:
+        Probability in [0, 1]; exactly 1.0 (0.0) when the cut lies below (above) every reachable score.
+    """
     ends = link.score_at(np.array(_THETA_SEARCH_BOUNDS))
     theta_cut = theta_for_score(score=cut_score, link=link)
     if theta_cut is None:

@@ -18,7 +18,6 @@
 -- with the same p_as_of changes nothing. Rows are locked in key order (as record_answer does), and a
 -- row an answer changed meanwhile is re-evaluated on its new version (READ COMMITTED re-check).
 create or replace function public.apply_decay(
-  p_run_date date,
   p_as_of timestamptz,
   p_decay double precision,
   p_factor double precision,
@@ -258,14 +257,14 @@ $$;
 grant execute on function private.drop_learning_event_partitions_before(timestamptz) to service_role;
 grant execute on function private.ensure_learning_event_partitions(date, integer) to service_role;
 
-revoke execute on function public.apply_decay(date, timestamptz, double precision, double precision,
-                                              double precision, uuid, integer) from public, anon, authenticated;
+revoke execute on function public.apply_decay(timestamptz, double precision, double precision, double precision, uuid,
+                                              integer) from public, anon, authenticated;
 revoke execute on function public.write_daily_snapshots(date, jsonb) from public, anon, authenticated;
 revoke execute on function public.upsert_bkt_params(jsonb) from public, anon, authenticated;
 revoke execute on function public.upsert_irt_params(jsonb) from public, anon, authenticated;
 revoke execute on function public.apply_retention(date) from public, anon, authenticated;
-grant execute on function public.apply_decay(date, timestamptz, double precision, double precision,
-                                             double precision, uuid, integer) to service_role;
+grant execute on function public.apply_decay(timestamptz, double precision, double precision, double precision, uuid,
+                                             integer) to service_role;
 grant execute on function public.write_daily_snapshots(date, jsonb) to service_role;
 grant execute on function public.upsert_bkt_params(jsonb) to service_role;
 grant execute on function public.upsert_irt_params(jsonb) to service_role;

@@ -5,12 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup lock demo test test-slow lint stack-up stack-down stack-reset stack-keys gateway bench openapi clean
+.PHONY: help setup lock demo test test-slow lint lint-db stack-up stack-down stack-reset stack-keys gateway bench openapi clean
 
 help:
 	@echo "make demo   - run the demo on the local stack"
 	@echo "make test   - set up everything (apt, venv, cluster, migrations) and run all tests"
-	@echo "make stack-up | stack-down | stack-reset | stack-keys | gateway | bench | lint | lock"
+	@echo "make stack-up | stack-down | stack-reset | stack-keys | gateway | bench | lint | lint-db | lock"
 
 # Python environment; the Debian packages are installed by `python -m supalocal up` when missing.
 # Installs the pinned, hash-checked dev environment from the lock, then the project itself without resolving
@@ -23,7 +23,14 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(VENV)/bin/pip install -q -e . --no-deps
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The Supabase CLI, pinned in package.json and locked in package-lock.json: the local stack pushes the migrations
+# and the seed with it (`supabase db push`), lints with it and inspects with it, as the hosted deploy does.
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+setup: $(STAMP) $(NODE_STAMP)
 
 # Re-resolve the dev environment (pyproject's dependencies + the dev extra) into the lock, keeping the current
 # pins where they still fit, then reinstall. `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release.
@@ -51,9 +58,14 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# `supabase db lint --level warning` (plpgsql_check) against the local stack: fails on any finding outside
+# the `extensions` schema (pgTAP's own functions live there).
+lint-db: stack-up
+	$(PY) -m supalocal lint
+
 test: setup
 	$(PY) -m supalocal reset
-	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory lint lint-db
 	$(VENV)/bin/pytest -m "not slow"
 
 test-slow: stack-reset
@@ -71,4 +83,4 @@ openapi: setup
 
 clean:
 	-$(PY) -m supalocal down
-	rm -rf .local $(VENV)
+	rm -rf .local $(VENV) node_modules

@@ -26,42 +26,69 @@ create index mastery_history_user_id_created_at_idx on public.mastery_history (u
 create index mastery_history_skill_id_idx on public.mastery_history (skill_id);
 create index mastery_history_session_id_idx on public.mastery_history (session_id) where session_id is not null;
 
-create or replace function private.record_mastery_history()
+-- Written by STATEMENT-level triggers with transition tables: one INSERT ... SELECT per statement, so the
+-- nightly decay (millions of rows in a few statements) is not capped by one PL/pgSQL call and one
+-- single-row INSERT per changed row. Updates never change the key (user_id, skill_id): no grant or RPC
+-- allows it, so old and new rows pair up on it.
+--   insert → mastery_before = the skill's p_init; update → only when effective or BKT mastery changed.
+create or replace function private.record_inserted_mastery_history()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_trigger_type text := coalesce(nullif(current_setting('smartpractice.trigger_type', true), ''), 'reset');
-  v_session_id uuid := nullif(current_setting('smartpractice.session_id', true), '')::uuid;
-  v_question_id bigint := nullif(current_setting('smartpractice.question_id', true), '')::bigint;
-  v_before double precision;
 begin
-  if tg_op = 'UPDATE' then
-    if new.effective_mastery is not distinct from old.effective_mastery
-       and new.p_mastery is not distinct from old.p_mastery then
-      return null;  -- Elo/memory/counter-only change: not a mastery change
-    end if;
-    v_before := old.effective_mastery;
-  else
-    select b.p_init into v_before from public.bkt_params b where b.skill_id = new.skill_id;
-  end if;
-
   insert into public.mastery_history (user_id, skill_id, session_id, question_id, trigger_type,
     mastery_before, mastery_after, p_mastery_after, elo_rating_after, mastery_version)
-  values (new.user_id, new.skill_id, v_session_id, v_question_id, v_trigger_type,
-    v_before, new.effective_mastery, new.p_mastery, new.elo_rating, new.version);
+  select n.user_id, n.skill_id,
+         nullif(current_setting('smartpractice.session_id', true), '')::uuid,
+         nullif(current_setting('smartpractice.question_id', true), '')::bigint,
+         coalesce(nullif(current_setting('smartpractice.trigger_type', true), ''), 'reset'),
+         b.p_init, n.effective_mastery, n.p_mastery, n.elo_rating, n.version
+  from new_rows n
+  left join public.bkt_params b on b.skill_id = n.skill_id
+  order by n.user_id, n.skill_id;
   return null;
 end;
 $$;
-revoke execute on function private.record_mastery_history() from public, anon, authenticated, service_role;
+revoke execute on function private.record_inserted_mastery_history() from public, anon, authenticated, service_role;
 
-create trigger user_skill_mastery_history
-  after insert or update on public.user_skill_mastery
-  for each row execute function private.record_mastery_history();
+create or replace function private.record_updated_mastery_history()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into public.mastery_history (user_id, skill_id, session_id, question_id, trigger_type,
+    mastery_before, mastery_after, p_mastery_after, elo_rating_after, mastery_version)
+  select n.user_id, n.skill_id,
+         nullif(current_setting('smartpractice.session_id', true), '')::uuid,
+         nullif(current_setting('smartpractice.question_id', true), '')::bigint,
+         coalesce(nullif(current_setting('smartpractice.trigger_type', true), ''), 'reset'),
+         o.effective_mastery, n.effective_mastery, n.p_mastery, n.elo_rating, n.version
+  from new_rows n
+  join old_rows o on o.user_id = n.user_id and o.skill_id = n.skill_id
+  -- Elo/memory/counter-only changes are not mastery changes
+  where n.effective_mastery is distinct from o.effective_mastery
+     or n.p_mastery is distinct from o.p_mastery
+  order by n.user_id, n.skill_id;
+  return null;
+end;
+$$;
+revoke execute on function private.record_updated_mastery_history() from public, anon, authenticated, service_role;
 
--- Only the history trigger (trigger depth >= 2 when this guard fires) may insert.
+create trigger user_skill_mastery_history_on_insert
+  after insert on public.user_skill_mastery
+  referencing new table as new_rows
+  for each statement execute function private.record_inserted_mastery_history();
+create trigger user_skill_mastery_history_on_update
+  after update on public.user_skill_mastery
+  referencing old table as old_rows new table as new_rows
+  for each statement execute function private.record_updated_mastery_history();
+
+-- Only the history trigger may insert: a statement run from it is at trigger depth 2 when this guard
+-- fires (once per statement); anything else is a direct insert and is refused.
 create or replace function private.forbid_direct_history_insert()
 returns trigger
 language plpgsql
@@ -82,7 +109,7 @@ revoke execute on function private.forbid_direct_history_insert() from public, a
 
 create trigger mastery_history_insert_guard
   before insert on public.mastery_history
-  for each row execute function private.forbid_direct_history_insert();
+  for each statement execute function private.forbid_direct_history_insert();
 create trigger mastery_history_append_only
   before update or delete on public.mastery_history
   for each row execute function private.forbid_append_only_mutation();

@@ -30,7 +30,7 @@ declare
   v_first timestamp := date_trunc('month', p_from::timestamp);
   v_start timestamptz;
   v_name text;
-  v_created text[] := '{}';
+  v_created text[] := '{}'::text[];
 begin
   for i in 0 .. p_months - 1 loop
     v_start := (v_first + make_interval(months => i)) at time zone 'UTC';
@@ -59,7 +59,7 @@ set search_path = ''
 as $$
 declare
   r record;
-  v_dropped text[] := '{}';
+  v_dropped text[] := '{}'::text[];
 begin
   for r in
     select c.oid::regclass as rel, c.relname,

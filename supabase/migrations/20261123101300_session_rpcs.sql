@@ -75,7 +75,8 @@ begin
 end;
 $$;
 
--- 2. serve_question → the session_questions row as json (existing row if already served).
+-- 2. serve_question → the session_questions row as json (existing row if already served), with the served
+-- question's content (stem, options, skills) under "question", so next_question needs no read after choosing.
 create or replace function public.serve_question(
   p_user_id uuid,
   p_session_id uuid,
@@ -89,13 +90,24 @@ set search_path = ''
 as $$
 declare
   v_row public.session_questions;
+  v_question jsonb;
 begin
   perform private.lock_session(p_user_id, p_session_id, false);
+  select jsonb_build_object(
+           'id', q.id, 'stem', q.stem, 'question_type', q.question_type, 'options', q.options,
+           'exam_section', q.exam_section, 'difficulty_label', q.difficulty_label,
+           'skills', (select coalesce(jsonb_agg(jsonb_build_object('skill_id', s.id, 'name', s.name) order by s.id),
+                                      '[]'::jsonb)
+                      from public.question_skills qs join public.skills s on s.id = qs.skill_id
+                      where qs.question_id = q.id))
+    into v_question
+  from public.questions q where q.id = p_question_id;
+
   select sq.* into v_row
   from public.session_questions sq
   where sq.session_id = p_session_id and sq.question_id = p_question_id;
   if found then
-    return to_jsonb(v_row);
+    return to_jsonb(v_row) || jsonb_build_object('question', v_question);
   end if;
 
   perform private.lock_session(p_user_id, p_session_id, true);
@@ -111,7 +123,7 @@ begin
   insert into public.learning_events (user_id, session_id, question_id, event_type, event_data)
   values (p_user_id, p_session_id, p_question_id, 'question_served',
           jsonb_build_object('position', v_row.position, 'reason', p_reason));
-  return to_jsonb(v_row);
+  return to_jsonb(v_row) || jsonb_build_object('question', v_question);
 end;
 $$;
 

@@ -202,7 +202,7 @@ as $$
     $c$public.serve_question('00000000-0000-0000-0000-000000000001', gen_random_uuid(), 1, '{}')$c$,
     $c$public.record_answer('00000000-0000-0000-0000-000000000001', '{}', '[]', '[]', '{}')$c$,
     $c$public.complete_session('00000000-0000-0000-0000-000000000001', gen_random_uuid(), '{}')$c$,
-    $c$public.apply_decay(current_date, now(), -0.5, 0.2)$c$,
+    $c$public.apply_decay(now(), -0.5, 0.2)$c$,
     $c$public.write_daily_snapshots(current_date, '[]')$c$,
     $c$public.refresh_aggregates(current_date)$c$,
     $c$public.upsert_bkt_params('[]')$c$,

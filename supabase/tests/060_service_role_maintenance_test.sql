@@ -33,7 +33,7 @@ select tests.authenticate_as_service_role();
 -- learner in the cluster (p_max_users covers them all), so only learner a's rows are asserted.
 create temp table curve as select -0.5::double precision as decay, power(0.9, -2.0) - 1 as factor;
 grant select on curve to service_role;
-select cmp_ok((public.apply_decay('2000-01-03', '2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
+select cmp_ok((public.apply_decay('2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
                ->> 'rows_changed')::integer, '>=', (select count(*)::integer from decay_rows),
               'apply_decay changes at least learner a''s rows') from curve c;
 select results_eq(
@@ -48,14 +48,14 @@ select results_eq(
   $$select skill_id, null::uuid, round(before::numeric, 12), round(effective_mastery::numeric, 12),
            round((effective_mastery - before)::numeric, 12) from decay_rows order by skill_id$$,
   'one decay history row per changed skill with the exact delta');
-select is(public.apply_decay('2000-01-03', '2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
+select is(public.apply_decay('2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
           ->> 'rows_changed', '0', 're-running the same decay changes nothing') from curve c;
-select is(public.apply_decay('2000-01-03', '2000-01-04T12:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
+select is(public.apply_decay('2000-01-04T12:00:00Z', c.decay, c.factor, 1e-6, null, 1000000)
           ->> 'rows_changed', '0', 'half a day later is the same whole day: nothing changes') from curve c;
-select is((public.apply_decay('2000-01-03', '2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1)
+select is((public.apply_decay('2000-01-04T00:00:00Z', c.decay, c.factor, 1e-6, null, 1)
            - 'last_user_id' - 'rows_changed' - 'rows_scanned'), '{"users": 1}'::jsonb,
           'p_max_users bounds the slice of learners') from curve c;
-select throws_ok($$select public.apply_decay('2000-01-03', now(), 0.5, 0.2)$$, 'PT400', 'invalid_payload',
+select throws_ok($$select public.apply_decay(now(), 0.5, 0.2)$$, 'PT400', 'invalid_payload',
                  'a non-negative decay exponent is refused');
 select is(tests.row_count('mastery_history', format('user_id = %L and trigger_type = %L', (select a from fx), 'decay')),
           (select count(*) from decay_rows), 'no history rows for unchanged rows');

@@ -45,8 +45,7 @@ def test_sql_decay_equals_the_numpy_curve(pg: psycopg.Connection) -> None:
                                   case when %(stability)s::float8 is null then null else 5 end, %(last_review)s, 1)""",
                        row)
         pg.execute("set local role service_role")
-        pg.execute("select public.apply_decay(%s, %s, %s, %s, 0, null, 1000000)",
-                   (AS_OF.date(), AS_OF, curve.decay, curve.factor))
+        pg.execute("select public.apply_decay(%s, %s, %s, 0, null, 1000000)", (AS_OF, curve.decay, curve.factor))
         got: dict[int, float] = dict(pg.execute(
             "select skill_id, effective_mastery from user_skill_mastery where user_id = %s", (user_id,)).fetchall())
     np.testing.assert_allclose([got[r["skill_id"]] for r in rows], expected, rtol=0, atol=1e-12)

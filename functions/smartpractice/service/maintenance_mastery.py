@@ -29,7 +29,7 @@ def run_decay(ctx: StepContext) -> dict[str, int]:
     counts = {"users": 0, "rows_scanned": 0, "rows_changed": 0} | int_counts(progress.get("counts") or {})
     while True:
         result = ctx.store.call("apply_decay", {
-            "p_run_date": ctx.run_date_iso, "p_as_of": ctx.day_end.isoformat(), "p_decay": curve.decay,
+            "p_as_of": ctx.day_end.isoformat(), "p_decay": curve.decay,
             "p_factor": curve.factor, "p_tolerance": ctx.config.decay_tolerance, "p_after_user": after,
             "p_max_users": ctx.config.decay_users})
         for key in counts:

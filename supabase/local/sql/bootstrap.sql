@@ -19,6 +19,8 @@ alter database postgres set search_path = "$user", public, extensions;
 create extension if not exists pgcrypto schema extensions;
 create extension if not exists pgtap schema extensions;
 create extension if not exists pg_cron;
+-- Query statistics as on hosted Supabase (preloaded; `supabase inspect db outliers|calls|...` read them).
+create extension if not exists pg_stat_statements schema extensions;
 
 -- Functions are not executable by PUBLIC unless a migration grants them.
 alter default privileges revoke execute on functions from public;

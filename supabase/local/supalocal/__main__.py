@@ -1,11 +1,12 @@
-"""Dev CLI: python -m supalocal {up,down,reset,status,keys,jwt,gateway}."""
+"""Dev CLI: python -m supalocal {up,down,reset,status,keys,jwt,lint,gateway}."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
-from supalocal import cluster
+from supalocal import cluster, supabase_cli
 from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.settings import load_settings
 
@@ -13,7 +14,7 @@ from supalocal.settings import load_settings
 def _print_connection_info() -> None:
     settings = load_settings()
     print(f"API URL:          {settings.api_url}  (REST: /rest/v1, functions: /functions/v1/<name>)")
-    print(f"DB URL:           postgresql://postgres:{settings.db_password}@{settings.db_host}:{settings.db_port}/postgres")
+    print(f"DB URL:           {supabase_cli.db_url(settings)}")
     print(f"anon key:         {anon_key()}")
     print(f"service_role key: {service_role_key()}")
     print("learner JWT:      python -m supalocal jwt <user-uuid>   (HS256, local JWT secret)")
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     jwt_cmd = sub.add_parser("jwt", help="mint a learner JWT")
     jwt_cmd.add_argument("user_id")
     jwt_cmd.add_argument("--ttl", type=int, default=3600)
+    sub.add_parser("lint", help="supabase db lint --level warning; fails on any finding outside `extensions`")
     gw = sub.add_parser("gateway", help="serve /rest/v1 and /functions/v1 in the foreground")
     gw.add_argument("--threads", type=int, default=None,
                     help="threads of the public server (functions + clients' REST calls); default 16")
@@ -57,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         _print_connection_info()
     elif args.command == "jwt":
         print(learner_jwt(args.user_id, ttl_seconds=args.ttl))
+    elif args.command == "lint":
+        findings = supabase_cli.lint(settings)
+        if findings:
+            print(json.dumps(findings, indent=2))
+        print(f"supabase db lint --level warning: {len(findings)} finding(s) outside "
+              f"{', '.join(sorted(supabase_cli.FOREIGN_SCHEMAS))}")
+        return 1 if findings else 0
     elif args.command == "gateway":
         # imported late: needs the [local] extras
         from supalocal.gateway.server import DEFAULT_REST_THREADS, DEFAULT_THREADS, serve, serve_rest

@@ -12,11 +12,14 @@ import subprocess
 import time
 from pathlib import Path
 
+from supalocal import supabase_cli
 from supalocal.settings import PG_BIN, SUPABASE_DIR, StackSettings
 
-APT_PACKAGES = ("postgresql-15", "postgresql-15-pgtap", "postgresql-15-cron")
+# plpgsql_check is what `supabase db lint` runs; pg_stat_statements ships with postgresql-15 itself.
+APT_PACKAGES = ("postgresql-15", "postgresql-15-pgtap", "postgresql-15-cron", "postgresql-15-plpgsql-check")
 _EXTENSION_DIR = Path("/usr/share/postgresql/15/extension")
 BOOTSTRAP_SQL = Path(__file__).resolve().parent.parent / "sql" / "bootstrap.sql"
+
 
 
 class ClusterError(RuntimeError):
@@ -40,7 +43,8 @@ def _run(cmd: list[str], *, env: dict[str, str] | None = None) -> str:
 
 def packages_present() -> bool:
     return (PG_BIN / "postgres").exists() and all(
-        (_EXTENSION_DIR / f"{name}.control").exists() for name in ("pgtap", "pg_cron")
+        (_EXTENSION_DIR / f"{name}.control").exists()
+        for name in ("pgtap", "pg_cron", "plpgsql_check", "pg_stat_statements")
     )
 
 
@@ -93,7 +97,7 @@ def initdb(settings: StackSettings) -> None:
 listen_addresses = '{settings.db_host}'
 port = {settings.db_port}
 unix_socket_directories = '{settings.socket_dir}'
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'pg_cron,pg_stat_statements'
 cron.database_name = '{settings.db_name}'
 max_connections = 200
 shared_buffers = 512MB
@@ -150,13 +154,17 @@ def migration_files() -> list[Path]:
 
 
 def load_schema(settings: StackSettings) -> list[str]:
-    """Bootstrap, every migration in name order, then seed.sql. Returns the files applied."""
+    """The bootstrap (ours: hosted Supabase provides it), then every migration and seed.sql with the Supabase
+    CLI's `db push --include-seed`, as the hosted deploy does. Returns the files applied."""
+    psql_file(settings, BOOTSTRAP_SQL)
+    try:
+        supabase_cli.push(settings)
+    except supabase_cli.CliError as exc:
+        raise ClusterError(str(exc)) from exc
     applied = [BOOTSTRAP_SQL, *migration_files()]
     seed = SUPABASE_DIR / "seed.sql"
     if seed.exists():
         applied.append(seed)
-    for path in applied:
-        psql_file(settings, path)
     return [p.name for p in applied]
 
 

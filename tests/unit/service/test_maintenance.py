@@ -158,7 +158,7 @@ class FakeServiceStore:
                 "answered_epoch": [datetime.fromisoformat(a["answered_at"]).timestamp() for a in kept],
                 "last_user_id": ids[-1] if ids else None, "exhausted": exhausted}
 
-    def _apply_decay(self, p_run_date: str, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
+    def _apply_decay(self, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
                      p_after_user: str | None, p_max_users: int) -> Row:
         # Mirrors the SQL: the next p_max_users learners after p_after_user, p_mastery × R(whole days).
         rows = sorted(self.tables.get("user_skill_mastery", []), key=lambda r: (r["user_id"], r["skill_id"]))
@@ -565,12 +565,12 @@ class FlakyDecay(FakeServiceStore):
         super().__init__(tables)
         self.fail_on, self.decay_calls = fail_on, 0
 
-    def _apply_decay(self, p_run_date: str, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
+    def _apply_decay(self, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
                      p_after_user: str | None, p_max_users: int) -> Row:
         self.decay_calls += 1
         if self.decay_calls == self.fail_on:
             raise APIError({"code": "57014", "message": "canceling statement due to statement timeout"})
-        return super()._apply_decay(p_run_date, p_as_of, p_decay, p_factor, p_tolerance, p_after_user, p_max_users)
+        return super()._apply_decay(p_as_of, p_decay, p_factor, p_tolerance, p_after_user, p_max_users)
 
 
 def test_a_failing_step_is_named_the_others_run_and_its_dependants_wait() -> None:

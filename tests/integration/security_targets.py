@@ -45,8 +45,9 @@ LEARNER_RPCS = (
 )
 # Writes and maintenance: service_role only (the functions call them with the verified user id).
 SERVICE_RPCS = (
-    "apply_decay", "apply_retention", "complete_session", "record_answer", "record_maintenance_run",
-    "refresh_aggregates", "refresh_cohort_stats", "serve_question", "start_session", "upsert_bkt_params",
+    "apply_decay", "apply_retention", "attempt_log_page", "begin_maintenance_step", "complete_session",
+    "finish_maintenance_step", "record_answer", "refresh_aggregates", "refresh_cohort_stats",
+    "save_maintenance_progress", "serve_question", "snapshot_inputs", "start_session", "upsert_bkt_params",
     "upsert_irt_params", "write_daily_snapshots",
 )
 RELATIONS = tuple(sorted(LEARNER_TABLES + CONTENT_RELATIONS + SERVICE_ONLY_TABLES))
@@ -247,14 +248,17 @@ def rpc_signature(conn: psycopg.Connection, name: str) -> tuple[tuple[str, str],
 # Stronger attacks where the function's arguments are the ones reviewed here (else rpc_args falls back to
 # values chosen by argument name and type, so a changed signature still gets called, not a 404).
 _ATTACK_ROWS: dict[str, Any] = {
-    "apply_decay": lambda c: {"p_rows": [{"user_id": str(c.b), "skill_id": c.b_skill, "expected_version": 1,
-                                          "effective_mastery": 0.01}]},
+    "apply_decay": lambda c: {"p_as_of": "2999-01-01T00:00:00Z", "p_decay": -0.5, "p_factor": 0.2,
+                              "p_tolerance": 0.0},
     "complete_session": lambda c: {"p_snapshot": {"predicted_score": 800}},
     "record_answer": lambda c: {"p_answer": {
         "session_id": str(c.b_active_session), "question_id": c.b_served_question,
         "idempotency_key": f"forged-{uuid.uuid4()}", "is_correct": True, "user_answer": ["A"]},
         "p_mastery": [], "p_difficulty_deltas": [], "p_response": {"forged": True}},
-    "record_maintenance_run": lambda c: {"p_run_date": "2001-01-05", "p_step": "decay", "p_counts": {}},
+    "begin_maintenance_step": lambda c: {"p_run_date": "2001-01-05", "p_step": "decay"},
+    "finish_maintenance_step": lambda c: {"p_run_date": "2001-01-05", "p_step": "decay", "p_status": "done",
+                                          "p_counts": {}, "p_seconds": 0},
+    "snapshot_inputs": lambda c: {"p_run_date": "2001-01-05"},
     "serve_question": lambda c: {"p_question_id": c.fresh_question, "p_reason": {"forged": True}},
     "start_session": lambda c: {"p_mode": "adaptive", "p_filters": {}},
     "session_summary_context": lambda c: {"p_session_id": str(c.b_completed_session)},

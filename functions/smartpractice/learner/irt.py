@@ -320,6 +320,7 @@ def calibrate_items(
     grid: QuadratureGrid | None = None,
     max_iterations: int = 500,
     tolerance: float = 1e-4,
+    warm_start: ItemParams | None = None,
 ) -> IrtCalibration:
     """Fit 2PL (guessing 0) or 3PL with fixed guessing by regularised MML-EM.
 
@@ -334,6 +335,8 @@ def calibrate_items(
         grid: Ability quadrature grid; default ``normal_grid()`` (61 nodes over ±5 sd of N(0, 1)).
         max_iterations: EM iteration cap (>= 1).
         tolerance: Convergence threshold on log a and b (logits).
+        warm_start: Items to start from (e.g. last night's calibration; its guessing is replaced by
+            ``guessing``); default a = 1 and b from each item's proportion correct.
 
     Returns:
         IrtCalibration: discrimination a in [0.05, 8] (per logit), difficulty b in [−8, 8] logits, the
@@ -345,7 +348,11 @@ def calibrate_items(
     fixed_guessing = np.broadcast_to(np.asarray(guessing, dtype=np.float64), (n_items,))
     chosen_priors = priors if priors is not None else IrtPriors()
     quadrature = grid if grid is not None else normal_grid()
-    items = _initial_items(correct, observed_float, fixed_guessing)
+    items = _initial_items(correct, observed_float, fixed_guessing) if warm_start is None else ItemParams(
+        discrimination=np.asarray(warm_start.discrimination, dtype=np.float64),
+        difficulty=np.asarray(warm_start.difficulty, dtype=np.float64), guessing=fixed_guessing)
+    if items.difficulty.shape != (n_items,):
+        raise ValueError("warm_start needs one discrimination and difficulty per item")
     step = _ScoringStep(items, np.full(n_items, np.nan), np.full(n_items, np.nan), np.inf)
     log_likelihood = -np.inf
     for iteration in range(1, max_iterations + 1):

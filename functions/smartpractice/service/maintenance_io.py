@@ -48,6 +48,7 @@ class MaintenanceConfig:
     irt_window_days: int = 180
     irt_min_responses: int = 50
     irt_cell_budget: int = 20_000_000  # learners × items cells per calibration call
+    irt_warm_tolerance: float = 1e-3  # logits: EM stops a warm-started calibration below this change per round
     # Answers a refit reads, at most: whole histories of the learners with the lowest (random) uuids, a
     # random sample of learners. 500k answers give every skill and item thousands of observations.
     max_attempt_rows: int = 500_000

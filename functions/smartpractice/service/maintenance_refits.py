@@ -26,6 +26,7 @@ from smartpractice.learner.bkt import BKTParams
 from smartpractice.service.maintenance_io import AttemptLog, Row, StepContext, log_event, read_attempts, read_table
 
 IntArray = NDArray[np.int64]
+IRT_COLD_TOLERANCE = 1e-4  # logits, as irt.calibrate_items by default
 
 
 # --- BKT --------------------------------------------------------------------------------------------
@@ -181,6 +182,14 @@ def calibration_blocks(responses: FirstResponses, *, questions: dict[int, Row], 
     return blocks
 
 
+def _warm_items(previous: dict[int, tuple[float, float]], block: IntArray) -> irt.ItemParams | None:
+    """Last calibration of every item of the block (a warm start: a few EM rounds), or None if any is new."""
+    if not all(int(q) in previous for q in block):
+        return None
+    pairs = np.array([previous[int(q)] for q in block], dtype=np.float64)
+    return irt.ItemParams(discrimination=pairs[:, 0], difficulty=pairs[:, 1], guessing=np.zeros(block.size))
+
+
 def run_irt_calibration(ctx: StepContext) -> dict[str, int]:
     config = ctx.config
     attempts = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.irt_window_days),
@@ -188,6 +197,10 @@ def run_irt_calibration(ctx: StepContext) -> dict[str, int]:
     questions = {int(q["id"]): q for q in read_table(ctx.store, "questions", "id,question_type,exam_section,options",
                                                      order="id", page=config.read_page)}
     responses = first_responses(attempts)
+    previous = {int(r["question_id"]): (float(r["discrimination"]), float(r["difficulty"]))
+                for r in read_table(ctx.store, "question_difficulty_params",
+                                    "question_id,discrimination,difficulty,calibrated_at", order="question_id",
+                                    page=config.read_page) if r.get("calibrated_at") is not None}
     rows: list[Row] = []
     used, converged = 0, 0
     learners: set[int] = set()
@@ -201,7 +214,11 @@ def run_irt_calibration(ctx: StepContext) -> dict[str, int]:
         matrix[row, column] = responses.correct[selected]
         observed[row, column] = True
         guessing = np.array([guessing_floor(questions[int(q)]) for q in block], dtype=np.float64)
-        calibration = irt.calibrate_items(responses=matrix, observed=observed, guessing=guessing)
+        warm = _warm_items(previous, block)
+        # From last night's items EM needs a few rounds; 0.001 logits per round is far inside the items'
+        # standard errors (~0.03-0.3), so the warm fit stops there (cold fits keep irt's default 1e-4).
+        calibration = irt.calibrate_items(responses=matrix, observed=observed, guessing=guessing, warm_start=warm,
+                                          tolerance=IRT_COLD_TOLERANCE if warm is None else config.irt_warm_tolerance)
         items = calibration.items
         rows.extend({"question_id": int(q), "discrimination": float(items.discrimination[j]),
                      "difficulty": float(items.difficulty[j]), "guessing": float(items.guessing[j]),

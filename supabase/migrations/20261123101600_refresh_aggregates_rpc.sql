@@ -5,7 +5,8 @@
 --   topic_daily_stats     the day's answers per topic (a multi-skill question counts once per topic)
 --   user_learning_metrics rolling 30/90 days and all time, as of the end of the day
 --   knowledge_gaps        open for practised skills with effective mastery < 0.6, resolved at >= 0.6
--- Returns {"daily_user_stats": n, "weekly_user_stats": n, ..., "learners_recomputed": n, "incremental": bool}.
+-- Returns rows written per table ({"daily_user_stats": n, ...}; user_learning_metrics and knowledge_gaps_open
+-- count rows that changed: an unchanged row is not rewritten), "learners_recomputed" and "incremental" (0/1).
 --
 -- Incremental. The day's tables only ever hold the day's learners. The all-time ones (user_learning_metrics,
 -- knowledge_gaps) are recomputed only for learners whose inputs changed, when the run for the day before
@@ -273,7 +274,20 @@ begin
         first_activity_at = excluded.first_activity_at, last_activity_at = excluded.last_activity_at,
         avg_mastery = excluded.avg_mastery, skills_practiced = excluded.skills_practiced,
         skills_mastered = excluded.skills_mastered, skills_weak = excluded.skills_weak,
-        current_streak_days = excluded.current_streak_days, updated_at = excluded.updated_at;
+        current_streak_days = excluded.current_streak_days, updated_at = excluded.updated_at
+    -- an unchanged row is not rewritten (no dead tuple, no WAL): most recomputed learners only decayed
+    where (u.as_of_date, u.questions_30d, u.correct_30d, u.accuracy_30d, u.time_30d_seconds, u.active_days_30d,
+           u.questions_90d, u.correct_90d, u.accuracy_90d, u.active_days_90d, u.questions_all_time,
+           u.correct_all_time, u.accuracy_all_time, u.time_all_time_seconds, u.sessions_completed_all_time,
+           u.first_activity_at, u.last_activity_at, u.avg_mastery, u.skills_practiced, u.skills_mastered,
+           u.skills_weak, u.current_streak_days)
+          is distinct from
+          (excluded.as_of_date, excluded.questions_30d, excluded.correct_30d, excluded.accuracy_30d,
+           excluded.time_30d_seconds, excluded.active_days_30d, excluded.questions_90d, excluded.correct_90d,
+           excluded.accuracy_90d, excluded.active_days_90d, excluded.questions_all_time, excluded.correct_all_time,
+           excluded.accuracy_all_time, excluded.time_all_time_seconds, excluded.sessions_completed_all_time,
+           excluded.first_activity_at, excluded.last_activity_at, excluded.avg_mastery, excluded.skills_practiced,
+           excluded.skills_mastered, excluded.skills_weak, excluded.current_streak_days);
   get diagnostics v_metrics = row_count;
 
   -- knowledge_gaps (seed 002) ----------------------------------------------------------------
@@ -320,7 +334,11 @@ begin
         severity = excluded.severity, recent_failure_rate = excluded.recent_failure_rate,
         prerequisite_impact = excluded.prerequisite_impact, status = 'open',
         detected_at = case when g.status = 'resolved' then excluded.detected_at else g.detected_at end,
-        resolved_at = null, updated_at = excluded.updated_at;
+        resolved_at = null, updated_at = excluded.updated_at
+    where (g.gap_score, g.priority_score, g.severity, g.recent_failure_rate, g.prerequisite_impact, g.status)
+          is distinct from
+          (excluded.gap_score, excluded.priority_score, excluded.severity, excluded.recent_failure_rate,
+           excluded.prerequisite_impact, 'open');
   get diagnostics v_gaps_open = row_count;
 
   update public.knowledge_gaps g
@@ -335,7 +353,7 @@ begin
     'daily_user_stats', v_daily, 'weekly_user_stats', v_weekly, 'topic_daily_stats', v_topic,
     'user_learning_metrics', v_metrics, 'knowledge_gaps_open', v_gaps_open,
     'knowledge_gaps_resolved', v_gaps_resolved,
-    'learners_recomputed', coalesce(cardinality(v_users), v_metrics),
+    'learners_recomputed', coalesce(cardinality(v_users), (select count(*) from public.user_learning_metrics)),
     'incremental', (v_users is not null)::integer);
 end;
 $$;

@@ -3,7 +3,7 @@
 Fills the cluster with `bigdata.populate_day` (bench learners *@bench.test): `--learners` learners with
 `--attempts` answers over the 90 days before today, `--active` of them answering `--answers` questions each
 today, every learner with `--skills` mastery rows whose stored values were decayed last night. Then it
-replays last night's run for yesterday (aggregates over everyone, untimed) and records yesterday's steps as
+replays last night's run for yesterday (its BKT/IRT refits and aggregates, untimed) and records yesterday's steps as
 done, as a scheduler running every night leaves them. Timed: ONE run_maintenance call for today with every
 step (decay, snapshots, aggregates, BKT refit, IRT calibration, retention, partitions), as the scheduler
 makes it. Prints each step's seconds (measured inside the function) and counts, the wall time and the
@@ -38,14 +38,19 @@ from supalocal.settings import load_settings
 TARGET_SECONDS = 60.0
 
 
-def replay_night_before(dsn: str, run_date: date) -> float:
-    """The run for the day before, as far as tonight's depends on it: its aggregates (over everyone) and every
-    step recorded done, started after the decay that populate_day stamped at 00:05 on run_date."""
+def replay_night_before(dsn: str, run_date: date, call: Any) -> float:
+    """The run for the day before, as far as tonight's depends on it: its refits (through `call`, so tonight's
+    start from last night's parameters), its aggregates (over everyone) and every step recorded done, started
+    after the decay that populate_day stamped at 00:05 on run_date."""
     started = time.perf_counter()
     day_start = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC)
+    refits = ["bkt_refit", "irt_calibration"]
+    refitted = call({"run_date": (run_date - timedelta(days=1)).isoformat(), "steps": refits})
+    if refitted.status_code != 200:
+        raise RuntimeError(f"last night's refits failed: {refitted.text}")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("select public.refresh_aggregates(%s)", (run_date - timedelta(days=1),))
-        for step in MAINTENANCE_STEPS:
+        for step in (s for s in MAINTENANCE_STEPS if s not in refits):
             conn.execute("insert into public.maintenance_runs (run_date, step, status, started_at, finished_at) "
                          "values (%s, %s, 'done', %s, %s)", (run_date - timedelta(days=1), step,
                                                               day_start + timedelta(minutes=10),
@@ -95,8 +100,7 @@ def main() -> int:
                                       attempts=args.attempts, active_today=args.active, answers_today=args.answers,
                                       seed=args.seed, replace=True, verbose=False)
         print("bench data: " + ", ".join(f"{table} {n:,}" for table, n in counts.items()))
-    print(f"bench data ready in {time.perf_counter() - started:.1f} s; last night's run replayed in "
-          f"{replay_night_before(dsn, run_date):.1f} s", flush=True)
+    print(f"bench data ready in {time.perf_counter() - started:.1f} s", flush=True)
     with psycopg.connect(dsn, autocommit=True) as conn:
         day = conn.execute("select count(distinct user_id), count(*) from public.session_questions "
                            "where answered_at >= %s and answered_at < %s",
@@ -108,9 +112,13 @@ def main() -> int:
     try:
         with (GatewayProcess(settings, maintenance_token=MAINTENANCE_TOKEN, log_path=args.log) as server,
               httpx.Client(timeout=args.timeout) as http):
-            cpu0, t0 = cpu_seconds(process_tree(server.pid)), time.perf_counter()
-            response = http.post(f"{server.url}/functions/v1/run_maintenance", json={"run_date": run_date.isoformat()},
+            def call(body: dict[str, Any]) -> httpx.Response:
+                return http.post(f"{server.url}/functions/v1/run_maintenance", json=body,
                                  headers={"X-Maintenance-Token": MAINTENANCE_TOKEN})
+
+            print(f"last night's run replayed in {replay_night_before(dsn, run_date, call):.1f} s", flush=True)
+            cpu0, t0 = cpu_seconds(process_tree(server.pid)), time.perf_counter()
+            response = call({"run_date": run_date.isoformat()})
             wall, cpu = time.perf_counter() - t0, cpu_seconds(process_tree(server.pid)) - cpu0
             status, body = response.status_code, response.json()
     finally:

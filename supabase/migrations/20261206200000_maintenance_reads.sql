@@ -6,7 +6,7 @@
 -- day's answer counts and every mastery row, for the snapshot step to evaluate as of the end of the day.
 --   [{"user_id", "answered", "correct", "mastery": [[skill_id, p_mastery, stability, last_review_epoch]]}]
 create or replace function public.snapshot_inputs(p_run_date date, p_after_user uuid default null,
-                                                  p_max_users integer default 500)
+                                                  p_max_users integer default 2000)
 returns jsonb
 language plpgsql
 stable

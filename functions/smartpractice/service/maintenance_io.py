@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -40,7 +40,7 @@ class MaintenanceConfig:
     # numbers never read it (functions evaluate the curve at request time); analysts and aggregates do.
     decay_tolerance: float = 0.01
     decay_users: int = 5_000  # learners per apply_decay call (one transaction of ~100,000 rows)
-    snapshot_users: int = 500  # active learners per snapshot_inputs page (~20 mastery rows each)
+    snapshot_users: int = 2_000  # active learners per snapshot_inputs page (~20 mastery rows each, ~3 MB)
     bkt_window_days: int = 90
     bkt_min_observations: int = 200
     bkt_max_sequence_length: int = 200  # first N opportunities of a learner × skill in the window
@@ -82,6 +82,8 @@ class StepContext:
     progress: Mapping[str, Any] | None = None
     # ... and how it saves one after each batch.
     save_progress: Callable[[dict[str, Any]], None] = field(default=_no_progress, repr=False)
+    # What one run reads once for several steps (the refits' answers); shared by the steps' contexts.
+    shared: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def run_date_iso(self) -> str:
@@ -125,6 +127,27 @@ class AttemptLog:
 
 
 def read_attempts(ctx: StepContext, *, since: datetime, step: str) -> AttemptLog:
+    """Answers with answered_at in [since, end of run_date), from the run's one read of the refits' window.
+
+    The BKT and IRT refits read the same learners' answers over different windows: the run reads the wider
+    window once (refit_window_start) and each refit takes its part.
+    """
+    if "attempts" not in ctx.shared:
+        ctx.shared["attempts"] = _read_attempt_log(ctx, since=refit_window_start(ctx), step=step)
+    log_: AttemptLog = ctx.shared["attempts"]
+    keep = log_.answered_epoch >= since.timestamp()
+    if keep.all():
+        return log_
+    return AttemptLog(learner=log_.learner[keep], question_id=log_.question_id[keep], correct=log_.correct[keep],
+                      answered_epoch=log_.answered_epoch[keep], n_learners=int(np.unique(log_.learner[keep]).size),
+                      capped=log_.capped)
+
+
+def refit_window_start(ctx: StepContext) -> datetime:
+    return ctx.day_end - timedelta(days=max(ctx.config.bkt_window_days, ctx.config.irt_window_days))
+
+
+def _read_attempt_log(ctx: StepContext, *, since: datetime, step: str) -> AttemptLog:
     """Answers with answered_at in [since, end of run_date), at most config.max_attempt_rows of them.
 
     Read learner by learner in user order (attempt_log_page), so a capped read keeps whole histories of the

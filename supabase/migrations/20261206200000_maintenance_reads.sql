@@ -12,6 +12,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set plan_cache_mode = 'force_custom_plan'  -- the cursor decides the plan; a generic plan would scan the window
 as $$
 declare
   v_from timestamptz := p_run_date::timestamp at time zone 'UTC';
@@ -57,6 +58,7 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+set plan_cache_mode = 'force_custom_plan'  -- the cursor decides the plan; a generic plan would scan the window
 as $$
 declare
   v_page jsonb;

@@ -43,18 +43,11 @@ def replay_night_before(dsn: str, run_date: date, call: Any) -> float:
     start from last night's parameters), its aggregates (over everyone) and every step recorded done, started
     after the decay that populate_day stamped at 00:05 on run_date."""
     started = time.perf_counter()
-    day_start = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC)
     refits = ["bkt_refit", "irt_calibration"]
     refitted = call({"run_date": (run_date - timedelta(days=1)).isoformat(), "steps": refits})
     if refitted.status_code != 200:
         raise RuntimeError(f"last night's refits failed: {refitted.text}")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("select public.refresh_aggregates(%s)", (run_date - timedelta(days=1),))
-        for step in (s for s in MAINTENANCE_STEPS if s not in refits):
-            conn.execute("insert into public.maintenance_runs (run_date, step, status, started_at, finished_at) "
-                         "values (%s, %s, 'done', %s, %s)", (run_date - timedelta(days=1), step,
-                                                              day_start + timedelta(minutes=10),
-                                                              day_start + timedelta(minutes=11)))
+    bigdata.finish_night_before(dsn, run_date, steps=MAINTENANCE_STEPS, already_done=refits)
     return time.perf_counter() - started
 
 

@@ -35,7 +35,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -170,6 +170,19 @@ def populate_day(dsn: str, *, day: date, learners: int, skills: int, attempts: i
                      extra_steps=[("user_skill_mastery (skills met before the window)", MASTERY_TOP_UP, True),
                                   ("(analyze again)", "analyze public.user_skill_mastery", False)],
                      verbose=verbose)
+
+
+def finish_night_before(dsn: str, day: date, *, steps: Sequence[str], already_done: Sequence[str] = ()) -> None:
+    """Complete the run for the day before `day` as a nightly scheduler leaves it: its aggregates (over everyone)
+    and every step of `steps` recorded done, started after the decay populate_day stamped at 00:05 on `day`
+    (`already_done`: steps the caller ran itself, e.g. the refits through HTTP, left as they are)."""
+    night = day - timedelta(days=1)
+    start = _day_start(day) + timedelta(minutes=10)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("select public.refresh_aggregates(%s)", (night,))
+        for step in (s for s in steps if s not in already_done):
+            conn.execute("insert into public.maintenance_runs (run_date, step, status, started_at, finished_at) "
+                         "values (%s, %s, 'done', %s, %s)", (night, step, start, start + timedelta(minutes=1)))
 
 
 def _populate(dsn: str, params: dict[str, Any], *, extra_steps: list[tuple[str, str, bool]],

@@ -44,12 +44,7 @@ def day(pg: psycopg.Connection, stack_settings: StackSettings) -> Iterator[date]
         bigdata.populate_day(dsn, day=run_date, learners=LEARNERS, skills=SKILLS, attempts=HISTORY,
                              active_today=ACTIVE, answers_today=ANSWERS_EACH, seed=4242, replace=True,
                              verbose=False, suffix=SUFFIX)
-        # The night before: its aggregates, and every step done after the decay stamped at 00:05.
-        pg.execute("select public.refresh_aggregates(%s)", (run_date - timedelta(days=1),))
-        start = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC) + timedelta(minutes=10)
-        for step in MAINTENANCE_STEPS:
-            pg.execute("insert into maintenance_runs (run_date, step, status, started_at, finished_at) "
-                       "values (%s, %s, 'done', %s, %s)", (run_date - timedelta(days=1), step, start, start))
+        bigdata.finish_night_before(dsn, run_date, steps=MAINTENANCE_STEPS)
         yield run_date
     finally:
         pg.execute("delete from maintenance_runs where run_date between %s and %s",

@@ -89,6 +89,11 @@ class StepContext:
     def run_date_iso(self) -> str:
         return self.run_date.isoformat()
 
+    def resume(self, keys: Sequence[str]) -> tuple[str | None, dict[str, int]]:
+        """A batched step's cursor (the last learner done) and its counts so far: zeros when starting afresh."""
+        progress = self.progress or {}
+        return progress.get("after_user"), dict.fromkeys(keys, 0) | int_counts(progress.get("counts") or {})
+
 
 def int_counts(values: Mapping[str, Any]) -> dict[str, int]:
     """The integer entries of an RPC's counts object (booleans and other values dropped)."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from smartpractice.learner.memory import effective_mastery_array, forgetting_curve
 from smartpractice.service import scoring
-from smartpractice.service.maintenance_io import Row, StepContext, int_counts, log_event, read_table
+from smartpractice.service.maintenance_io import Row, StepContext, log_event, read_table
 
 
 def run_decay(ctx: StepContext) -> dict[str, int]:
@@ -24,9 +24,7 @@ def run_decay(ctx: StepContext) -> dict[str, int]:
     the resume point is saved: a retry after a failure continues with the next learners.
     """
     curve = forgetting_curve()
-    progress = ctx.progress or {}
-    after: str | None = progress.get("after_user")
-    counts = {"users": 0, "rows_scanned": 0, "rows_changed": 0} | int_counts(progress.get("counts") or {})
+    after, counts = ctx.resume(("users", "rows_scanned", "rows_changed"))
     while True:
         result = ctx.store.call("apply_decay", {
             "p_as_of": ctx.day_end.isoformat(), "p_decay": curve.decay,
@@ -122,10 +120,7 @@ def run_snapshots(ctx: StepContext) -> dict[str, int]:
     body); the predicted scores are computed here, where their definition lives (service.scoring).
     """
     content = _read_exam_content(ctx)
-    progress = ctx.progress or {}
-    after: str | None = progress.get("after_user")
-    keys = ("learners_active", "answers", "correct_answers", "snapshots_written")
-    counts = dict.fromkeys(keys, 0) | int_counts(progress.get("counts") or {})
+    after, counts = ctx.resume(("learners_active", "answers", "correct_answers", "snapshots_written"))
     while True:
         page = ctx.store.call("snapshot_inputs", {"p_run_date": ctx.run_date_iso, "p_after_user": after,
                                                   "p_max_users": ctx.config.snapshot_users}) or []

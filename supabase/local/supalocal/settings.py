@@ -28,6 +28,9 @@ class StackSettings:
     api_port: int
     jwt_secret: str
     state_dir: Path
+    # PostgREST's `db-max-rows` (hosted Supabase: "Max Rows", 1000 by default): the most rows one read returns.
+    # None means no cap. Set SP_LOCAL_DB_MAX_ROWS=0 for no cap.
+    max_rows: int | None = 1000
 
     @property
     def pgdata(self) -> Path:
@@ -64,4 +67,12 @@ def load_settings() -> StackSettings:
         api_port=int(env.get("SP_LOCAL_API_PORT", "54321")),
         jwt_secret=env.get("SP_LOCAL_JWT_SECRET", DEFAULT_JWT_SECRET),
         state_dir=Path(env.get("SP_LOCAL_STATE_DIR", str(LOCAL_STATE_DIR))),
+        max_rows=_max_rows(env.get("SP_LOCAL_DB_MAX_ROWS", "1000")),
     )
+
+
+def _max_rows(raw: str) -> int | None:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"SP_LOCAL_DB_MAX_ROWS must be >= 0 (0 = no cap), got {raw!r}")
+    return value or None

@@ -348,23 +348,37 @@ left join latest l on l.user_id = usm.user_id and l.skill_id = usm.skill_id;
 
 
 -- name: health_partitions
--- Health: learning_events partitions for this month and the next three (inserts into a missing
--- month fail: there is no default partition). `present` must be true on every row.
-with months as (
-  select (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date as month_start
-  from generate_series(0, 3) as g
-),
-partitions as (
+-- Health: learning_events has monthly partitions and deliberately no default one, so an insert into a month
+-- without a partition fails (and with it every session start and answer). Migrations create 12 months ahead
+-- and every nightly run extends them; `alert` is true when this month is missing or fewer than 3 of the
+-- following months exist.
+with partitions as (
   select c.relname,
-         substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz as lower_bound
+         (substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz at time zone 'UTC')::date
+           as month_start
   from pg_inherits i
   join pg_class c on c.oid = i.inhrelid
   where i.inhparent = 'public.learning_events'::regclass
+),
+months as (
+  select g as months_ahead,
+         (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date as month_start
+  from generate_series(0, 24) as g
+),
+coverage as (
+  select m.months_ahead, p.relname is not null as present
+  from months m
+  left join partitions p using (month_start)
 )
-select m.month_start, p.relname as partition_name, p.relname is not null as present
-from months m
-left join partitions p on (p.lower_bound at time zone 'UTC')::date = m.month_start
-order by m.month_start;
+select bool_or(c.present) filter (where c.months_ahead = 0) as current_month_present,
+       -- consecutive months after this one that have their partition
+       coalesce((select min(c2.months_ahead) - 1 from coverage c2 where c2.months_ahead > 0 and not c2.present),
+                24) as future_months_ready,
+       (select max(p.month_start) from partitions p) as last_partition_month,
+       not bool_or(c.present) filter (where c.months_ahead = 0)
+         or coalesce((select min(c2.months_ahead) - 1 from coverage c2 where c2.months_ahead > 0 and not c2.present),
+                     24) < 3 as alert
+from coverage c;
 
 
 -- name: health_error_conflict_counts
@@ -402,3 +416,67 @@ from public.learning_events le
 where le.created_at >= now() - interval '7 days'
 group by 1, 2
 order by 1, 2;
+
+
+-- name: query_latency
+-- Latency: the 20 statements with the most database time since the statistics were last reset
+-- (pg_stat_statements; `select extensions.pg_stat_statements_reset();` starts a new window): calls, total,
+-- mean, max and standard deviation (ms), rows, and their share of all database time. Through the API every
+-- request is one top-level statement. `supabase inspect db outliers --db-url ...` shows a similar list.
+select s.queryid,
+       left(regexp_replace(s.query, '\s+', ' ', 'g'), 160) as query,
+       s.calls,
+       round(s.total_exec_time::numeric, 1) as total_ms,
+       round(s.mean_exec_time::numeric, 3) as mean_ms,
+       round(s.max_exec_time::numeric, 3) as max_ms,
+       round(s.stddev_exec_time::numeric, 3) as stddev_ms,
+       s.rows,
+       round((100 * s.total_exec_time / nullif(sum(s.total_exec_time) over (), 0))::numeric, 2) as share_pct
+from extensions.pg_stat_statements s
+where s.dbid = (select d.oid from pg_database d where d.datname = current_database())
+order by s.total_exec_time desc
+limit 20;
+
+
+-- name: slowest_rpcs
+-- Latency: database time per RPC (view monitoring.slowest_rpcs: pg_stat_statements grouped by the function
+-- PostgREST calls), slowest per call first, with calls, total/mean/max ms, rows per call, share of database
+-- time and cache hit %. Compare with function_latency to see how much of a request the database takes.
+select r.rpc, r.calls, r.total_ms, r.mean_ms, r.max_ms, r.rows_per_call, r.share_of_database_time_pct,
+       r.cache_hit_pct
+from monitoring.slowest_rpcs r;
+
+
+-- name: function_latency
+-- Latency and error rate of each cloud function over the last 24 hours, from the functions' request log
+-- (public.function_request_stats: every instance sends its counts about once a minute): requests, client
+-- errors (4xx, the caller's), server errors (5xx; 503 `unavailable` counted apart too), error rate (5xx as %
+-- of requests), mean, p50/p95/p99 (the latency bucket they fall in, "at most", ms) and max.
+select f.function_name, f.requests, f.client_errors, f.server_errors, f.unavailable, f.error_rate_pct,
+       f.mean_ms, f.p50_ms, f.p95_ms, f.p99_ms, f.max_ms
+from monitoring.function_request_report(now() - interval '24 hours', now(), 'all') f
+order by f.requests desc;
+
+
+-- name: function_error_codes
+-- Error rate by cause: each function's outcomes over the last 24 hours by HTTP status and error code (the
+-- `code` of the error body), with their share of the function's requests.
+select s.function_name,
+       s.status,
+       nullif(s.error_code, '') as error_code,
+       sum(s.requests) as requests,
+       round(100.0 * sum(s.requests) / sum(sum(s.requests)) over (partition by s.function_name), 2)
+         as pct_of_function
+from public.function_request_stats s
+where s.minute >= now() - interval '24 hours'
+group by s.function_name, s.status, s.error_code
+order by s.function_name, requests desc, s.status;
+
+
+-- name: health_function_errors
+-- Health: the last hour of every cloud function: `alert` when more than 1 % of its requests failed on our
+-- side (5xx) or, for the learner-facing functions, p95 exceeds 1,000 ms (run_maintenance is long by design).
+select f.function_name, f.requests, f.server_errors, f.error_rate_pct, f.p95_ms,
+       f.error_rate_pct > 1 or (f.function_name <> 'run_maintenance' and f.p95_ms > 1000) as alert
+from monitoring.function_request_report(now() - interval '1 hour', now(), 'all') f
+order by f.function_name;

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from smartpractice.api import request_stats
 from supalocal import cluster
 from supalocal.settings import StackSettings, load_settings
 from tests import figures, shared_state
@@ -19,6 +21,19 @@ from tests import figures, shared_state
 hypothesis_settings.register_profile("deterministic", derandomize=True, database=None)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+# The functions' database request log flushes once a minute of wall-clock time, i.e. at a moment no test
+# chooses, adding an RPC to whatever request happens to run then; tests of it turn it on themselves
+# (tests/functions/test_request_stats.py, tests/integration/test_request_stats_stack.py).
+os.environ.setdefault("SP_REQUEST_STATS_FLUSH_SECONDS", "0")
+
+
+@pytest.fixture(autouse=True)
+def _no_request_stats_left_behind() -> Iterator[None]:
+    """What a test's requests recorded in the process-wide request log does not leak into the next test (nor
+    into the exit-time flush)."""
+    yield
+    leftover = request_stats.STATS.take_due(now=datetime.now(UTC), interval_seconds=0)
+    request_stats.STATS.flushed(leftover, ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,7 @@ CORE_ENV_VARS: Mapping[str, str] = {
     "SP_CONFLICT_BACKOFF_MS": "conflict_backoff_ms",
     "SP_RETRY_AFTER_SECONDS": "retry_after_seconds",
     "SP_QUESTION_BANK_TTL_SECONDS": "question_bank_ttl_seconds",
+    "SP_REQUEST_STATS_FLUSH_SECONDS": "request_stats_flush_seconds",
 }
 # Environment variable → MaintenanceSettings field (run_maintenance only).
 MAINTENANCE_ENV_VARS: Mapping[str, str] = {
@@ -123,6 +124,9 @@ class Settings(BaseModel):
     # How long an instance reuses the question bank it read (structure, Elo difficulties, exposure) for
     # next_question; 0 reads it on every request.
     question_bank_ttl_seconds: int = Field(default=60, ge=0, le=3600)
+    # How often an instance sends its request counts and latency histograms to function_request_stats
+    # (api/request_stats.py); 0 turns the database request log off.
+    request_stats_flush_seconds: int = Field(default=60, ge=0, le=3600)
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -173,7 +173,7 @@ returns setof text
 language sql
 immutable
 as $$
-  select unnest(array['maintenance_runs', 'question_answer_keys'])
+  select unnest(array['maintenance_runs', 'question_answer_keys', 'function_request_stats'])
 $$;
 
 -- Every product table with a plainly assignable column (for "update t set c = c" probes).

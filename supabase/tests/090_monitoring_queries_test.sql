@@ -4,7 +4,7 @@ begin;
 
 do $$ begin perform tests.create_active_learners(); end $$;
 
-select plan(20);
+select plan(25);
 
 select lives_ok($mq$
 select u.id as user_id,
@@ -309,21 +309,32 @@ left join latest l on l.user_id = usm.user_id and l.skill_id = usm.skill_id
 $mq$, 'monitoring query health_history_consistency runs');
 
 select lives_ok($mq$
-with months as (
-  select (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date as month_start
-  from generate_series(0, 3) as g
-),
-partitions as (
+with partitions as (
   select c.relname,
-         substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz as lower_bound
+         (substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz at time zone 'UTC')::date
+           as month_start
   from pg_inherits i
   join pg_class c on c.oid = i.inhrelid
   where i.inhparent = 'public.learning_events'::regclass
+),
+months as (
+  select g as months_ahead,
+         (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date as month_start
+  from generate_series(0, 24) as g
+),
+coverage as (
+  select m.months_ahead, p.relname is not null as present
+  from months m
+  left join partitions p using (month_start)
 )
-select m.month_start, p.relname as partition_name, p.relname is not null as present
-from months m
-left join partitions p on (p.lower_bound at time zone 'UTC')::date = m.month_start
-order by m.month_start
+select bool_or(c.present) filter (where c.months_ahead = 0) as current_month_present,
+       coalesce((select min(c2.months_ahead) - 1 from coverage c2 where c2.months_ahead > 0 and not c2.present),
+                24) as future_months_ready,
+       (select max(p.month_start) from partitions p) as last_partition_month,
+       not bool_or(c.present) filter (where c.months_ahead = 0)
+         or coalesce((select min(c2.months_ahead) - 1 from coverage c2 where c2.months_ahead > 0 and not c2.present),
+                     24) < 3 as alert
+from coverage c
 $mq$, 'monitoring query health_partitions runs');
 
 select lives_ok($mq$
@@ -357,6 +368,55 @@ where le.created_at >= now() - interval '7 days'
 group by 1, 2
 order by 1, 2
 $mq$, 'monitoring query health_event_volume runs');
+
+select lives_ok($mq$
+select s.queryid,
+       left(regexp_replace(s.query, '\s+', ' ', 'g'), 160) as query,
+       s.calls,
+       round(s.total_exec_time::numeric, 1) as total_ms,
+       round(s.mean_exec_time::numeric, 3) as mean_ms,
+       round(s.max_exec_time::numeric, 3) as max_ms,
+       round(s.stddev_exec_time::numeric, 3) as stddev_ms,
+       s.rows,
+       round((100 * s.total_exec_time / nullif(sum(s.total_exec_time) over (), 0))::numeric, 2) as share_pct
+from extensions.pg_stat_statements s
+where s.dbid = (select d.oid from pg_database d where d.datname = current_database())
+order by s.total_exec_time desc
+limit 20
+$mq$, 'monitoring query query_latency runs');
+
+select lives_ok($mq$
+select r.rpc, r.calls, r.total_ms, r.mean_ms, r.max_ms, r.rows_per_call, r.share_of_database_time_pct,
+       r.cache_hit_pct
+from monitoring.slowest_rpcs r
+$mq$, 'monitoring query slowest_rpcs runs');
+
+select lives_ok($mq$
+select f.function_name, f.requests, f.client_errors, f.server_errors, f.unavailable, f.error_rate_pct,
+       f.mean_ms, f.p50_ms, f.p95_ms, f.p99_ms, f.max_ms
+from monitoring.function_request_report(now() - interval '24 hours', now(), 'all') f
+order by f.requests desc
+$mq$, 'monitoring query function_latency runs');
+
+select lives_ok($mq$
+select s.function_name,
+       s.status,
+       nullif(s.error_code, '') as error_code,
+       sum(s.requests) as requests,
+       round(100.0 * sum(s.requests) / sum(sum(s.requests)) over (partition by s.function_name), 2)
+         as pct_of_function
+from public.function_request_stats s
+where s.minute >= now() - interval '24 hours'
+group by s.function_name, s.status, s.error_code
+order by s.function_name, requests desc, s.status
+$mq$, 'monitoring query function_error_codes runs');
+
+select lives_ok($mq$
+select f.function_name, f.requests, f.server_errors, f.error_rate_pct, f.p95_ms,
+       f.error_rate_pct > 1 or (f.function_name <> 'run_maintenance' and f.p95_ms > 1000) as alert
+from monitoring.function_request_report(now() - interval '1 hour', now(), 'all') f
+order by f.function_name
+$mq$, 'monitoring query health_function_errors runs');
 
 select * from finish();
 rollback;

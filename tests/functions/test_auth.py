@@ -38,6 +38,7 @@ BASE_ENV = {
     "SUPABASE_URL": "https://project.supabase.co",
     "SUPABASE_ANON_KEY": "anon-key",
     "SUPABASE_SERVICE_ROLE_KEY": "service-role-key-value",
+    "SP_REQUEST_STATS_FLUSH_SECONDS": "0",  # no flush to the (fake) project at a wall-clock moment
 }
 
 

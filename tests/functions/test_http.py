@@ -46,6 +46,7 @@ ENV = {
     "MAINTENANCE_TOKEN": MAINT_TOKEN,
     "SP_MAX_BODY_BYTES": "2048",
     "SP_RETRY_AFTER_SECONDS": "7",
+    "SP_REQUEST_STATS_FLUSH_SECONDS": "0",  # no flush to the (fake) project at a wall-clock moment
 }
 SETTINGS = Settings.from_env(ENV)
 ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]

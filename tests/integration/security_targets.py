@@ -36,8 +36,8 @@ CONTENT_RELATIONS = (
     "bkt_params", "question_catalog", "question_difficulty_params", "question_skills", "questions",
     "skill_prerequisites", "skills", "subjects", "topic_relationships", "topics",
 )
-# Not readable by learners at all (answer keys before answering; maintenance bookkeeping).
-SERVICE_ONLY_TABLES = ("maintenance_runs", "question_answer_keys")
+# Not readable by learners at all (answer keys before answering; maintenance bookkeeping; the request log).
+SERVICE_ONLY_TABLES = ("function_request_stats", "maintenance_runs", "question_answer_keys")
 # Security-invoker reads a learner may call: RLS limits them to the caller's rows (or k-anonymous aggregates).
 LEARNER_RPCS = (
     "answer_context", "cohort_mastery_distribution", "insights_context", "next_question_context",
@@ -48,7 +48,7 @@ SERVICE_RPCS = (
     "apply_decay", "apply_retention", "attempt_log_page", "begin_maintenance_step", "complete_session",
     "finish_maintenance_step", "record_answer", "refresh_aggregates", "refresh_cohort_stats",
     "save_maintenance_progress", "serve_question", "snapshot_inputs", "start_session", "upsert_bkt_params",
-    "upsert_irt_params", "write_daily_snapshots",
+    "upsert_irt_params", "write_daily_snapshots", "record_function_request_stats",
 )
 RELATIONS = tuple(sorted(LEARNER_TABLES + CONTENT_RELATIONS + SERVICE_ONLY_TABLES))
 RPCS = tuple(sorted(LEARNER_RPCS + SERVICE_RPCS))
@@ -219,6 +219,8 @@ def insert_payload(conn: psycopg.Connection, table: str, cast: Cast) -> dict[str
         row["related_id"] = str(uuid.uuid4())
     elif table == "maintenance_runs":
         row["run_date"] = "2001-01-04"
+    elif table == "function_request_stats":
+        row["instance_id"] = "forged"
     return row
 
 
@@ -344,6 +346,9 @@ def arrange_aggregates(conn: psycopg.Connection, cast: Cast) -> None:
         "insert into knowledge_gaps (user_id, skill_id, gap_score, priority_score, severity)"
         " values (%(b)s, %(gap)s, 0.7, 3.1, 'high')",
         "insert into maintenance_runs (run_date, step) values ('2001-01-03', 'security_matrix')",
+        "insert into function_request_stats (minute, function_name, instance_id, status, requests, latency_ms_sum,"
+        " latency_ms_max, latency_buckets) values ('2001-01-03 00:00Z', 'security_matrix', 'security-matrix', 200, 1,"
+        " 5, 5, '{1,0,0,0,0,0,0,0,0,0,0,0}')",
     )
     for statement in statements:
         conn.execute(statement, {"b": cast.b, "skill": cast.b_skill, "gap": cast.b_gap_skill})

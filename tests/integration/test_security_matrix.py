@@ -64,6 +64,7 @@ def cast(live_stack: LiveStack, db: psycopg.Connection) -> Iterator[Cast]:
         yield targets.arrange_cast(live_stack, db, users)
     finally:
         db.execute("delete from maintenance_runs where run_date = '2001-01-03' and step = 'security_matrix'")
+        db.execute("delete from function_request_stats where function_name = 'security_matrix'")
         for user in users:
             db.execute("delete from auth.users where id = %s", (user,))
 

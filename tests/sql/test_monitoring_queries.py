@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -152,12 +153,47 @@ def build_activity(conn: psycopg.Connection) -> Activity:
                         "where session_id = %s", (sid[0],))
 
     cur.execute("set local role service_role")
+    cur.execute("select public.record_function_request_stats(%s, %s)",
+                (REQUEST_LOG_INSTANCE, Jsonb(request_log_rows(activity.now))))
     cur.execute("select public.write_daily_snapshots(current_date, %s)",
                 (Jsonb([{"user_id": str(uid)} for uid in activity.user_ids.values()]),))
     cur.execute("select public.refresh_aggregates(current_date)")
     cur.execute("reset role")
     cur.execute("select set_config('monitoring.user_id', %s, true)", (str(activity.user_ids[PLANS[0].email]),))
     return activity
+
+
+REQUEST_LOG_INSTANCE = "monitoring-test"
+REQUEST_LOG_HOURS_AGO = 20  # a minute no live instance writes to, so the report's figures are exact
+
+
+def _buckets(**counts: int) -> list[int]:
+    """A latency histogram: counts by upper bound, e.g. _buckets(ms_25=3) puts 3 requests in (10, 25] ms."""
+    bounds = ["ms_5", "ms_10", "ms_25", "ms_50", "ms_100", "ms_250", "ms_500", "ms_1000", "ms_2500", "ms_5000",
+              "ms_10000", "over"]
+    return [counts.get(bound, 0) for bound in bounds]
+
+
+def request_log_rows(now: datetime) -> list[dict[str, Any]]:
+    """What one instance's flush would send: submit_answer 96 × 200 (p95 in the 25 ms bucket, one slow at
+    80 ms), 3 × 400 validation_failed and 1 × 503; next_question 10 × 200. Written at the minute
+    REQUEST_LOG_HOURS_AGO hours ago and again 5 minutes ago (for the last-hour health check)."""
+    rows = []
+    for minute in (now - timedelta(hours=REQUEST_LOG_HOURS_AGO), now - timedelta(minutes=5)):
+        stamp = minute.replace(second=0, microsecond=0).isoformat()
+        rows += [
+            {"minute": stamp, "function_name": "submit_answer", "status": 200, "error_code": "", "requests": 96,
+             "latency_ms_sum": 1920.0, "latency_ms_max": 80.0, "latency_buckets": _buckets(ms_10=20, ms_25=75,
+                                                                                            ms_100=1)},
+            {"minute": stamp, "function_name": "submit_answer", "status": 400, "error_code": "validation_failed",
+             "requests": 3, "latency_ms_sum": 6.0, "latency_ms_max": 2.5, "latency_buckets": _buckets(ms_5=3)},
+            {"minute": stamp, "function_name": "submit_answer", "status": 503, "error_code": "upstream_unavailable",
+             "requests": 1, "latency_ms_sum": 8004.0, "latency_ms_max": 8004.0,
+             "latency_buckets": _buckets(ms_10000=1)},
+            {"minute": stamp, "function_name": "next_question", "status": 200, "error_code": "", "requests": 10,
+             "latency_ms_sum": 150.0, "latency_ms_max": 30.0, "latency_buckets": _buckets(ms_25=9, ms_50=1)},
+        ]
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +245,17 @@ def expectations(activity: Activity) -> dict[str, Expectation]:
         "health_stale_mastery": Exactly(1),
         "health_snapshot_freshness": Exactly(1),
         "health_history_consistency": Exactly(1),
-        "health_partitions": Exactly(4),
+        "health_partitions": Exactly(1),
         "health_error_conflict_counts": Exactly(1),
         "health_maintenance_runs": None,
         "health_event_volume": Covers("event_type", frozenset(
             {"session_started", "question_served", "answer_submitted", "session_completed"})),
+        "query_latency": Exactly(20),  # the seed and the fixture alone run more than 20 distinct statements
+        "slowest_rpcs": Covers("rpc", frozenset(
+            {"start_session", "serve_question", "record_answer", "complete_session", "refresh_aggregates"})),
+        "function_latency": Covers("function_name", frozenset({"submit_answer", "next_question"})),
+        "function_error_codes": Covers("error_code", frozenset({"validation_failed", "upstream_unavailable"})),
+        "health_function_errors": Covers("function_name", frozenset({"submit_answer", "next_question"})),
     }
 
 
@@ -247,7 +289,7 @@ def run_block(conn: psycopg.Connection, name: str) -> tuple[list[str], list[tupl
 
 def test_blocks_are_named_uniquely_commented_and_single_statements() -> None:
     names = [block.name for block in parse_blocks(MONITORING_SQL.read_text())]
-    assert len(names) == len(set(names)) == 20
+    assert len(names) == len(set(names)) == 25
     for block in BLOCKS.values():
         assert block.sql.startswith("--"), f"{block.name} has no comment"
         assert ";" not in block.statement, f"{block.name} holds more than one statement"
@@ -277,8 +319,11 @@ def test_health_checks_report_a_consistent_database(seeded: tuple[psycopg.Connec
     consistency = dict(zip(columns, rows[0], strict=True))
     assert consistency.pop("mastery_rows") >= sum(1 for s in activity.states.values() if s.version > 0)
     assert consistency == {"rows_without_history": 0, "effective_mismatch": 0, "p_mastery_mismatch": 0}
-    _, partitions = run_block(conn, "health_partitions")
-    assert [present for *_, present in partitions] == [True] * 4
+    columns, rows = run_block(conn, "health_partitions")
+    partitions = dict(zip(columns, rows[0], strict=True))
+    assert partitions["current_month_present"] is True
+    assert partitions["future_months_ready"] >= 3
+    assert partitions["alert"] is False
     columns, rows = run_block(conn, "health_snapshot_freshness")
     freshness = dict(zip(columns, rows[0], strict=True))
     assert freshness["completed_sessions_without_snapshot"] == 0
@@ -301,3 +346,49 @@ def test_rankings_order_by_accuracy(seeded: tuple[psycopg.Connection, Activity])
     scores = [row[columns.index("avg_score")] for row in rows]
     assert scores == sorted(scores, reverse=True)
     assert [row[columns.index("overall_rank")] for row in rows] == list(range(1, len(rows) + 1))
+
+
+@pytest.mark.stack
+def test_partition_health_alerts_when_fewer_than_three_future_months_exist(
+        seeded: tuple[psycopg.Connection, Activity]) -> None:
+    conn, _ = seeded
+    with conn.transaction(force_rollback=True), conn.cursor() as cur:
+        cur.execute("""select c.oid::regclass::text from pg_inherits i join pg_class c on c.oid = i.inhrelid
+                       where i.inhparent = 'public.learning_events'::regclass
+                         and pg_get_expr(c.relpartbound, c.oid) like
+                             'FOR VALUES FROM (''' || to_char(date_trunc('month', now() at time zone 'UTC')
+                                                              + interval '3 months', 'YYYY-MM-DD') || '%'""")
+        third_month = cur.fetchone()
+        assert third_month is not None
+        cur.execute(f"alter table public.learning_events detach partition {third_month[0]}")
+        row = cur.execute(BLOCKS["health_partitions"].sql).fetchone()
+        assert row is not None
+        assert (row[0], row[1], row[3]) == (True, 2, True)  # months +1 and +2 remain before the gap
+
+
+@pytest.mark.stack
+def test_function_request_report_gives_exact_rates_and_quantiles(
+        seeded: tuple[psycopg.Connection, Activity]) -> None:
+    conn, activity = seeded
+    minute = (activity.now - timedelta(hours=REQUEST_LOG_HOURS_AGO)).replace(second=0, microsecond=0)
+    rows = conn.execute("""select function_name, requests, client_errors, server_errors, unavailable,
+                                  error_rate_pct, mean_ms, p50_ms, p95_ms, p99_ms, max_ms
+                           from monitoring.function_request_report(%s, %s, 'all')""",
+                        (minute, minute + timedelta(minutes=1))).fetchall()
+    # submit_answer: 100 requests, 1 server error (1.00 %); mean (1920 + 6 + 8004) / 100 = 99.3 ms;
+    # cumulative 3, 23, 98 of 100 by the 5, 10 and 25 ms buckets: p50 and p95 are "at most 25 ms"; the 99th
+    # request is the 80 ms one (100 ms bucket); the 503's 8,004 ms is the max. next_question: its 95th request
+    # falls in the 50 ms bucket, capped at its slowest request, 30 ms.
+    assert rows == [
+        ("next_question", 10, 0, 0, 0, Decimal("0.00"), Decimal("15.0"), 25.0, 30.0, 30.0, Decimal("30.0")),
+        ("submit_answer", 100, 3, 1, 1, Decimal("1.00"), Decimal("99.3"), 25.0, 25.0, 100.0, Decimal("8004.0")),
+    ]
+
+
+@pytest.mark.stack
+def test_request_log_rejects_what_is_not_a_row_list(seeded: tuple[psycopg.Connection, Activity]) -> None:
+    conn, _ = seeded
+    with conn.transaction(force_rollback=True):
+        conn.execute("set local role service_role")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="must be a JSON array"):
+            conn.execute("select public.record_function_request_stats('x', '{}')")

@@ -25,6 +25,8 @@ API_ROLES = ("anon", "authenticated")
 DENY_ALL_TABLES = {
     "public.question_answer_keys": "answer keys: read by the grading function with the service role only",
     "public.maintenance_runs": "maintenance bookkeeping: written and read by run_maintenance (service role)",
+    "public.function_request_stats": "the functions' request log: written by the functions (service role), "
+                                     "read by analysts as postgres",
     "private.cohort_mastery_stats": "cohort cache: read only inside the k-anonymous security-definer function",
 }
 # Views that do not run as the caller (none: question_catalog is security_invoker).

@@ -23,12 +23,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
 import flask
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from smartpractice.api import request_stats
 from smartpractice.api.auth import (
     MaintenanceCaller,
     VerifiedUser,
@@ -284,7 +286,9 @@ def _serve(request: flask.Request, spec: EndpointSpec[Any], handler: Handler,
     response.headers.update(CORS_HEADERS)
     response.headers["Access-Control-Allow-Methods"] = ", ".join((*spec.methods, "OPTIONS"))
     response.headers[REQUEST_ID_HEADER] = ctx.request_id
-    _log_request(ctx, response.status_code, started, failure, upstream_calls[0])
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    _log_request(ctx, response.status_code, latency_ms, failure, upstream_calls[0])
+    _publish_stats(ctx, response.status_code, latency_ms, failure.code)
     return response
 
 
@@ -346,7 +350,17 @@ def _retry_after(ctx: RequestContext[Any]) -> int:
         return DEFAULT_RETRY_AFTER_SECONDS
 
 
-def _log_request(ctx: RequestContext[Any], status: int, started: float, failure: _Failure, upstream_calls: int) -> None:
+def _publish_stats(ctx: RequestContext[Any], status: int, latency_ms: float, error_code: str | None) -> None:
+    try:
+        settings = ctx.settings
+    except ConfigurationError:
+        return  # nowhere to send it; the log line already tells
+    request_stats.publish(settings=settings, function=ctx.function, status=status, error_code=error_code,
+                          latency_ms=latency_ms, now=datetime.now(UTC))
+
+
+def _log_request(ctx: RequestContext[Any], status: int, latency_ms: float, failure: _Failure,
+                 upstream_calls: int) -> None:
     if status == 503:
         outcome, level = "unavailable", logging.WARNING
     elif status >= 500:
@@ -358,7 +372,7 @@ def _log_request(ctx: RequestContext[Any], status: int, started: float, failure:
         "function": ctx.function,
         "method": ctx.request.method,
         "status": status,
-        "latency_ms": round((time.perf_counter() - started) * 1000.0, 2),
+        "latency_ms": round(latency_ms, 2),
         "upstream_calls": upstream_calls,  # REST round trips to Supabase for this request
         "outcome": outcome,
         "user_id": str(ctx.user_id) if ctx.user_id else None,

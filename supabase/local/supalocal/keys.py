@@ -32,7 +32,7 @@ def mint_jwt(
     signing_key: SigningKey | None = None,
 ) -> str:
     """HS256 with the legacy secret, or `algorithm` ES256/RS256 with `signing_key` (default: the stack's
-    current signing key, which must have that algorithm)."""
+    first signing key of that algorithm)."""
     issued = int(time.time() if now is None else now)
     claims: dict[str, Any] = {"iss": "supabase-local", "role": role, "iat": issued, "exp": issued + ttl_seconds}
     if sub is not None:
@@ -42,11 +42,15 @@ def mint_jwt(
         claims.update(extra)
     if algorithm == "HS256":
         return jwt.encode(claims, secret or load_settings().jwt_secret, algorithm="HS256")
-    settings = load_settings()
-    key = signing_key or signing_keys(replace(settings, jwt_secret=secret) if secret else settings)[0]
-    if key.algorithm != algorithm:
-        raise ValueError(f"signing key {key.kid!r} is {key.algorithm}, not {algorithm}")
-    return key.sign(claims)
+    if signing_key is None:
+        settings = load_settings()
+        keys = signing_keys(replace(settings, jwt_secret=secret) if secret else settings)
+        signing_key = next((key for key in keys if key.algorithm == algorithm), None)
+        if signing_key is None:
+            raise ValueError(f"the stack has no {algorithm} signing key (SP_LOCAL_SIGNING_KEYS names a key file)")
+    if signing_key.algorithm != algorithm:
+        raise ValueError(f"signing key {signing_key.kid!r} is {signing_key.algorithm}, not {algorithm}")
+    return signing_key.sign(claims)
 
 
 def anon_key(secret: str | None = None) -> str:

@@ -62,6 +62,13 @@ MAINTENANCE_ENV_VARS: Mapping[str, str] = {
     "MAINTENANCE_OIDC_JWKS_URL": "oidc_jwks_url",
 }
 ENV_VARS: Mapping[str, str] = {**CORE_ENV_VARS, **MAINTENANCE_ENV_VARS}
+# The new API keys (supabase docs, guides/api/api-keys) under their own names: a publishable key
+# (`sb_publishable_...`) stands for the anon key, a secret key (`sb_secret_...`) for the service_role key.
+# Either name of a pair may be set, not both (the one in use must be unambiguous).
+KEY_ALTERNATIVES: Mapping[str, str] = {"SUPABASE_ANON_KEY": "SUPABASE_PUBLISHABLE_KEY",
+                                       "SUPABASE_SERVICE_ROLE_KEY": "SUPABASE_SECRET_KEY"}
+PUBLISHABLE_KEY_PREFIX = "sb_publishable_"
+SECRET_KEY_PREFIX = "sb_secret_"
 _LIST_VARS = frozenset({"MAINTENANCE_OIDC_INVOKERS"})
 
 HttpUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$")]
@@ -136,6 +143,12 @@ class Settings(BaseModel):
     def _consistent(self) -> Settings:
         if self.jwt_secret is None and self.jwks_url is None:
             raise ValueError("set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL to verify learner tokens")
+        # A key in the wrong slot: a secret key as the client key would hand every learner client the
+        # service role's key; a publishable key as the service key would fail every service call.
+        if self.supabase_anon_key.startswith(SECRET_KEY_PREFIX):
+            raise ValueError("SUPABASE_ANON_KEY/SUPABASE_PUBLISHABLE_KEY holds a secret key (sb_secret_...)")
+        if self.supabase_service_role_key.get_secret_value().startswith(PUBLISHABLE_KEY_PREFIX):
+            raise ValueError("SUPABASE_SERVICE_ROLE_KEY/SUPABASE_SECRET_KEY holds a publishable key")
         return self
 
     @classmethod
@@ -146,13 +159,34 @@ class Settings(BaseModel):
             maintenance, problems = MaintenanceSettings.from_env(env), {}
         except ConfigurationError as exc:
             maintenance, problems = MaintenanceSettings(), exc.problems
-        return _load(cls, env, CORE_ENV_VARS, maintenance=maintenance, maintenance_problems=tuple(problems.items()))
+        env, key_problems = _with_key_alternatives(env)
+        try:
+            settings = _load(cls, env, CORE_ENV_VARS, maintenance=maintenance,
+                             maintenance_problems=tuple(problems.items()))
+        except ConfigurationError as exc:
+            raise ConfigurationError({**key_problems, **exc.problems}) from None
+        if key_problems:
+            raise ConfigurationError(key_problems)
+        return settings
 
     def require_maintenance(self) -> MaintenanceSettings:
         """The maintenance settings; ConfigurationError (naming the variables) if they are invalid."""
         if self.maintenance_problems:
             raise ConfigurationError(dict(self.maintenance_problems))
         return self.maintenance
+
+
+def _with_key_alternatives(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment with SUPABASE_PUBLISHABLE_KEY / SUPABASE_SECRET_KEY read into the key they stand
+    for, and the problems: both names of a pair set."""
+    resolved, problems = dict(env), {}
+    for legacy, new in KEY_ALTERNATIVES.items():
+        legacy_value, new_value = env.get(legacy, "").strip(), env.get(new, "").strip()
+        if legacy_value and new_value:
+            problems[legacy] = f"set {legacy} or {new}, not both"
+        elif new_value:
+            resolved[legacy] = new_value
+    return resolved, problems
 
 
 def _load(model: type[M], env: Mapping[str, str], variables: Mapping[str, str], **extra: Any) -> M:
@@ -175,7 +209,7 @@ def _problems(exc: ValidationError, field_to_env: Mapping[str, str]) -> dict[str
         field = str(error["loc"][0]) if error["loc"] else ""
         var = field_to_env.get(field, field)
         if error["type"] == "missing":
-            reason = "is required"
+            reason = f"is required (or {KEY_ALTERNATIVES[var]})" if var in KEY_ALTERNATIVES else "is required"
         elif error["type"] in {"too_short", "string_too_short"}:  # pydantic's message tells the length
             reason = f"must be at least {error.get('ctx', {}).get('min_length')} characters"
         else:

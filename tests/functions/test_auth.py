@@ -329,14 +329,14 @@ def test_google_oidc_refusals(overrides: dict[str, Any], status: int, code: str)
 
 def test_missing_settings_fail_at_first_use_naming_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET",
-                "SUPABASE_JWKS_URL"):
+                "SUPABASE_JWKS_URL", "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY"):
         monkeypatch.delenv(var, raising=False)
     get_settings.cache_clear()
     with pytest.raises(ConfigurationError) as caught:
         get_settings()
     assert str(caught.value) == (
-        "invalid function settings: SUPABASE_URL: is required; SUPABASE_ANON_KEY: is required; "
-        "SUPABASE_SERVICE_ROLE_KEY: is required"
+        "invalid function settings: SUPABASE_URL: is required; SUPABASE_ANON_KEY: is required (or "
+        "SUPABASE_PUBLISHABLE_KEY); SUPABASE_SERVICE_ROLE_KEY: is required (or SUPABASE_SECRET_KEY)"
     )
     monkeypatch.setenv("SUPABASE_URL", "https://project.supabase.co")
     monkeypatch.setenv("SUPABASE_ANON_KEY", "anon")

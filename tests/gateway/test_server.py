@@ -15,10 +15,12 @@ import pytest
 from postgrest.exceptions import APIError
 from supabase import Client, ClientOptions, create_client
 
+from supalocal.gateway.edge import MAX_REQUEST_LINE_BYTES
 from supalocal.keys import anon_key, learner_jwt
 from supalocal.process import free_port
 from supalocal.settings import StackSettings
 from tests.gateway.conftest import USER_A, Names, as_row
+from tests.gateway.test_edge import padded_path
 
 pytestmark = pytest.mark.stack
 
@@ -87,3 +89,13 @@ def test_concurrent_requests_each_get_their_own_transaction(served_url: str, htt
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(call, range(40))) == [2 * i for i in range(40)]
+
+
+def test_the_request_line_limit_is_hosted_s_not_gunicorn_s(served_url: str, http: httpx.Client,
+                                                            stack_settings: StackSettings, names: Names) -> None:
+    """Over real HTTP: gunicorn's own 4094-byte default would refuse lines hosted serves (gateway/edge.py)."""
+    headers = {"apikey": anon_key(secret=stack_settings.jwt_secret)}
+    longest = http.get(served_url + padded_path(names, MAX_REQUEST_LINE_BYTES), headers=headers)
+    assert (longest.status_code, longest.json()) == (200, [{"id": 1}])
+    too_long = http.get(served_url + padded_path(names, MAX_REQUEST_LINE_BYTES + 1), headers=headers)
+    assert (too_long.status_code, too_long.text) == (414, "URI too long\n")

@@ -24,7 +24,7 @@ from jwt import PyJWK, PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 from jwt.types import Options
 
 from smartpractice.api.errors import Forbidden, ServiceUnavailable, Unauthorized
-from smartpractice.config import Settings
+from smartpractice.config import SECRET_KEY_PREFIX, Settings
 
 LEARNER_ROLE = "authenticated"
 SERVICE_ROLE = "service_role"
@@ -61,7 +61,7 @@ class VerifiedUser:
 
 @dataclass(frozen=True, slots=True)
 class MaintenanceCaller:
-    method: Literal["maintenance_token", "service_role_jwt", "google_oidc"]
+    method: Literal["maintenance_token", "service_key", "service_role_jwt", "google_oidc"]
     subject: str | None  # the invoking service account for OIDC, else None
 
 
@@ -135,9 +135,11 @@ def verify_maintenance_caller(
     jwks: SigningKeySource | None = None,
     oidc_jwks: SigningKeySource | None = None,
 ) -> MaintenanceCaller:
-    """Accept X-Maintenance-Token (constant-time compare), a service-role JWT, or an allowed Google OIDC
-    invoker. No credential → 401; a valid credential of someone else (a learner, anon) → 403. Invalid
-    maintenance settings → ConfigurationError, whatever the credential."""
+    """Accept X-Maintenance-Token (constant-time compare), the functions' own service credential (a secret
+    key `sb_secret_...` in `apikey` or `Authorization: Bearer`, as Supabase callers such as pg_net send it),
+    a service-role JWT, or an allowed Google OIDC invoker. No credential → 401; a valid credential of
+    someone else (a learner, anon) → 403. Invalid maintenance settings → ConfigurationError, whatever the
+    credential."""
     maintenance = settings.require_maintenance()
     presented = header_value(headers, MAINTENANCE_TOKEN_HEADER)
     if presented is not None:
@@ -147,13 +149,26 @@ def verify_maintenance_caller(
         ):
             raise Unauthorized("the maintenance token is not valid", code="invalid_maintenance_token")
         return MaintenanceCaller(method="maintenance_token", subject=None)
+    apikey = header_value(headers, "apikey")
+    if apikey is not None and header_value(headers, "Authorization") is None:
+        return _service_key_caller(apikey, settings)
     token = bearer_token(headers)
+    if token.startswith(SECRET_KEY_PREFIX):
+        return _service_key_caller(token, settings)
     if maintenance.oidc_audience and _unverified_issuer(token) in GOOGLE_ISSUERS:
         return _verify_google_oidc(token, settings, oidc_jwks)
     claims = _decode_supabase_token(token, settings, jwks=jwks)
     if claims.get("role") != SERVICE_ROLE:
         raise Forbidden("maintenance needs the service role", code="service_role_required")
     return MaintenanceCaller(method="service_role_jwt", subject=None)
+
+
+def _service_key_caller(presented: str, settings: Settings) -> MaintenanceCaller:
+    """The caller holds our own service credential (constant-time compare; never logged)."""
+    expected = settings.supabase_service_role_key.get_secret_value()
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise Unauthorized("the service key is not valid", code="invalid_service_key")
+    return MaintenanceCaller(method="service_key", subject=None)
 
 
 def _audience_matches(aud: object, expected: str) -> bool:

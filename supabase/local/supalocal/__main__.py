@@ -9,15 +9,20 @@ import sys
 from supalocal import cluster, supabase_cli
 from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.settings import load_settings
+from supalocal.signing import JWKS_PATH, signing_keys
 
 
 def _print_connection_info() -> None:
     settings = load_settings()
     print(f"API URL:          {settings.api_url}  (REST: /rest/v1, functions: /functions/v1/<name>)")
     print(f"DB URL:           {supabase_cli.db_url(settings)}")
-    print(f"anon key:         {anon_key()}")
-    print(f"service_role key: {service_role_key()}")
-    print("learner JWT:      python -m supalocal jwt <user-uuid>   (HS256, local JWT secret)")
+    print(f"publishable key:  {settings.publishable_key}")
+    print(f"secret key:       {settings.secret_key}")
+    print(f"anon key:         {anon_key()}   (legacy JWT key)")
+    print(f"service_role key: {service_role_key()}   (legacy JWT key)")
+    current = signing_keys(settings)[0]
+    print(f"JWKS URL:         {settings.api_url}{JWKS_PATH}   (signs with {current.algorithm}, kid {current.kid})")
+    print("learner JWT:      python -m supalocal jwt <user-uuid> [--alg ES256]   (default HS256, legacy secret)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     jwt_cmd = sub.add_parser("jwt", help="mint a learner JWT")
     jwt_cmd.add_argument("user_id")
     jwt_cmd.add_argument("--ttl", type=int, default=3600)
+    jwt_cmd.add_argument("--alg", choices=("HS256", "ES256", "RS256"), default="HS256",
+                         help="HS256: the legacy JWT secret; ES256/RS256: the stack's current signing key")
     sub.add_parser("lint", help="supabase db lint --level warning; fails on any finding outside `extensions`")
     gw = sub.add_parser("gateway", help="serve /rest/v1 and /functions/v1 in the foreground")
     gw.add_argument("--threads", type=int, default=None,
@@ -58,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "keys":
         _print_connection_info()
     elif args.command == "jwt":
-        print(learner_jwt(args.user_id, ttl_seconds=args.ttl))
+        try:
+            print(learner_jwt(args.user_id, ttl_seconds=args.ttl, algorithm=args.alg))
+        except ValueError as exc:
+            print(f"supalocal jwt: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "lint":
         findings = supabase_cli.lint(settings)
         if findings:

@@ -18,7 +18,8 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 from werkzeug.wrappers import Request
 
-from supalocal.gateway.auth import API_ROLES
+from supalocal.gateway import edge
+from supalocal.gateway.auth import API_ROLES, ApiKeys, Authenticator, VerificationKey
 from supalocal.gateway.errors import ApiError
 from supalocal.gateway.executor import Executor
 from supalocal.gateway.functions_router import DEFAULT_FUNCTIONS_SOURCE, FunctionsRouter
@@ -28,6 +29,7 @@ from supalocal.gateway.responses import error_response
 from supalocal.gateway.rest import RestHandler
 from supalocal.gateway.schema_cache import SchemaCache, SchemaCacheHolder
 from supalocal.settings import StackSettings
+from supalocal.signing import signing_keys
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -44,6 +46,14 @@ def authenticator_conninfo(settings: StackSettings, *, application_name: str = "
     return make_conninfo(host=settings.db_host, port=settings.db_port, dbname=settings.db_name,
                          user="authenticator", password=AUTHENTICATOR_PASSWORD,
                          application_name=application_name)
+
+
+def authenticator_for(settings: StackSettings) -> Authenticator:
+    """The stack's keys: the legacy JWT secret, the public half of its signing keys, the new API keys."""
+    jwks = [VerificationKey(kid=key.kid, algorithm=key.algorithm, key=key.private_key.public_key())
+            for key in signing_keys(settings)]
+    return Authenticator(jwt_secret=settings.jwt_secret, jwks=jwks,
+                         api_keys=ApiKeys(publishable=settings.publishable_key, secret=settings.secret_key))
 
 
 def _decoded_path(path_info: str) -> str:
@@ -80,8 +90,10 @@ class GatewayApp:
             raise
         if listen:
             self._schema.start_listener(conninfo)
+        self._settings = settings
         self._rest = RestHandler(schema=self._schema, executor=Executor(self._pool, self._schema),
-                                 jwt_secret=settings.jwt_secret, clock=clock)
+                                 authenticator=authenticator_for(settings), max_rows=settings.max_rows,
+                                 clock=clock)
         self._functions = FunctionsRouter(functions_source) if functions_source is not None else None
 
     @property
@@ -99,12 +111,16 @@ class GatewayApp:
             return self._functions(environ, start_response)
         request = Request(environ)
         try:
-            if path == REST_PREFIX or path.startswith(REST_PREFIX + "/"):
+            if path.startswith(edge.EDGE_PREFIXES) and edge.request_line_too_long(environ):
+                response = edge.uri_too_long()
+            elif edge.is_jwks_path(path):
+                response = edge.jwks_response(self._settings, request.method)
+            elif path == REST_PREFIX or path.startswith(REST_PREFIX + "/"):
                 response = self._rest.handle(request, _decoded_path(path).removeprefix(REST_PREFIX))
             else:
                 response = error_response(ApiError(
                     404, "PGRST125", "Invalid path specified in request URL",
-                    details="the local gateway serves /rest/v1"
+                    details="the local gateway serves /rest/v1, /auth/v1/.well-known/jwks.json"
                             + (" and /functions/v1" if self._functions is not None else "") + " only"))
         except Exception as exc:  # a gateway bug must still answer in PostgREST's shape, and be logged
             _log.exception("gateway error on %s %s", request.method, path)

@@ -1,8 +1,11 @@
 """Runs one request: ONE transaction on a pooled `authenticator` connection, like PostgREST.
 
 The transaction is sent as one batch (simple-query protocol, one round trip):
-BEGIN [READ ONLY]; SELECT set_config('role', ...), set_config('request.jwt.claims', ...), the request
-method/path/headers and the role's own settings (e.g. statement_timeout); the request's statement.
+BEGIN [ISOLATION LEVEL ...] [READ ONLY]; SELECT set_config('role', ...), set_config('request.jwt.claims',
+...), the request method/path/headers, the role's own settings (e.g. statement_timeout), Prefer: timezone
+and, for an RPC, the function's hoisted SET clauses (PostgREST v12 "Function Settings": they come last, so
+they override the role's; Query.hs setPgLocals); the request's statement. Each statement of a simple
+query starts its own statement_timeout, so the settings apply to the statement that follows them.
 Read-only requests with nothing to check append COMMIT to the batch; the others COMMIT after their
 checks, or ROLLBACK on error, on a failed singular/max-affected check, or with Prefer: tx=rollback.
 RLS is therefore Postgres' own, evaluated as the JWT's role. Everything in the batch is composed with
@@ -32,7 +35,7 @@ from supalocal.gateway.auth import AuthContext
 from supalocal.gateway.errors import ApiError
 from supalocal.gateway.negotiation import Preferences
 from supalocal.gateway.plans import Plan
-from supalocal.gateway.schema_cache import SchemaCacheHolder
+from supalocal.gateway.schema_cache import ISOLATION_LEVELS, SchemaCacheHolder
 
 _log = logging.getLogger(__name__)
 # 08 connection exception; 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now.
@@ -57,7 +60,7 @@ class ResultSet:
 
 
 def _preamble(auth: AuthContext, info: RequestInfo, role_settings: tuple[tuple[str, str], ...],
-              timezone: str | None) -> sql.Composable:
+              timezone: str | None, function_settings: tuple[tuple[str, str], ...] = ()) -> sql.Composable:
     settings: list[tuple[str, str]] = [
         ("role", auth.role),
         ("request.jwt.claims", auth.claims_json),
@@ -68,9 +71,23 @@ def _preamble(auth: AuthContext, info: RequestInfo, role_settings: tuple[tuple[s
     ]
     if timezone is not None:
         settings.append(("timezone", timezone))
+    settings.extend(function_settings)
     calls = [sql.SQL("set_config({}, {}, true)").format(sql.Literal(key), sql.Literal(value))
              for key, value in settings]
     return sql.SQL("SELECT {}").format(sql.SQL(", ").join(calls))
+
+
+def _begin(plan: Plan) -> sql.Composable:
+    """BEGIN with the access mode (Plan.hs: READ ONLY for reads and STABLE/IMMUTABLE calls) and the called
+    function's isolation level (SchemaCache.hs pdIsoLvl), one of Postgres' four level names."""
+    words = ["BEGIN"]
+    if plan.isolation is not None:
+        if plan.isolation not in ISOLATION_LEVELS:
+            raise ValueError(f"not an isolation level: {plan.isolation!r}")
+        words.append(f"ISOLATION LEVEL {plan.isolation.upper()}")
+    if plan.read_only:
+        words.append("READ ONLY")
+    return sql.SQL(" ".join(words))
 
 
 def _max_affected(plan: Plan, prefs: Preferences) -> int | None:
@@ -133,8 +150,7 @@ class Executor:
         role_settings = self._schema.current.role_settings.get(auth.role, ())
         inline_commit = plan.read_only and not _needs_check(plan, prefs) and prefs.get("tx") != "rollback"
         batch = sql.SQL("{}; {}; {}{}").format(
-            sql.SQL("BEGIN READ ONLY" if plan.read_only else "BEGIN"),
-            _preamble(auth, info, role_settings, prefs.timezone), plan.statement,
+            _begin(plan), _preamble(auth, info, role_settings, prefs.timezone, plan.settings), plan.statement,
             sql.SQL("; COMMIT" if inline_commit else ""))
         # A pooled connection broken by a database restart fails before anything is committed (a batch
         # only commits itself when read-only), so running the request again on another one is safe.

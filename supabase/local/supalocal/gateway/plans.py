@@ -42,6 +42,8 @@ class Plan:
     void: bool = False
     applied: tuple[str, ...] = ()  # preference keys honoured (Preference-Applied)
     merge_upsert: bool = False
+    settings: tuple[tuple[str, str], ...] = ()  # a called function's hoisted SET clauses
+    isolation: str | None = None  # a called function's default_transaction_isolation
 
 
 def _table_sql(table: Table) -> sql.Composable:

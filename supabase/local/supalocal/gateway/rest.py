@@ -12,7 +12,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from supalocal.gateway import errors
-from supalocal.gateway.auth import authenticate
+from supalocal.gateway.auth import Authenticator
 from supalocal.gateway.errors import ApiError
 from supalocal.gateway.executor import Executor, RequestInfo, headers_json
 from supalocal.gateway.grammar import QueryParts, parse_query
@@ -70,12 +70,22 @@ def _json_body(request: Request, *, empty_as: Any = None) -> Any:
         raise errors.invalid_body("Empty or invalid json") from None
 
 
+def restrict_range(parts: QueryParts, max_rows: int | None) -> QueryParts:
+    """PostgREST's `db-max-rows` (Plan.hs treeRestrictRange, RangeQuery.hs restrictRange): a read of a
+    table, a view or a function's result returns at most max_rows rows from its offset, whatever limit or
+    Range was asked for; Content-Range then reports the rows actually returned. Mutations are not capped."""
+    if max_rows is None or (parts.limit is not None and parts.limit <= max_rows):
+        return parts
+    return replace(parts, limit=max_rows)
+
+
 class RestHandler:
-    def __init__(self, *, schema: SchemaCacheHolder, executor: Executor, jwt_secret: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, *, schema: SchemaCacheHolder, executor: Executor, authenticator: Authenticator,
+                 max_rows: int | None = None, clock: Callable[[], float] = time.time) -> None:
         self._schema = schema
         self._executor = executor
-        self._secret = jwt_secret
+        self._auth = authenticator
+        self._max_rows = max_rows
         self._clock = clock
 
     def handle(self, request: Request, route: str) -> Response:
@@ -83,8 +93,8 @@ class RestHandler:
             if request.method == "OPTIONS":
                 return Response(status=200, headers={**CORS_HEADERS, **_PREFLIGHT_HEADERS})
             apikey = request.headers.get("apikey") or request.args.get("apikey")
-            auth = authenticate(authorization=request.headers.get("Authorization"), apikey=apikey,
-                                secret=self._secret, now=self._clock())
+            auth = self._auth.authenticate(authorization=request.headers.get("Authorization"), apikey=apikey,
+                                           now=self._clock(), user_agent=request.headers.get("User-Agent"))
             segments = route.strip("/").split("/") if route.strip("/") else []
             if not segments:
                 raise errors.not_implemented("the OpenAPI description at /rest/v1/ is not served")
@@ -131,7 +141,7 @@ class RestHandler:
         media = negotiate(request.headers.get("Accept"))
         parts = parse_query(self._pairs(request))
         if reading:
-            parts = apply_range_header(parts, request.headers.get("Range"))
+            parts = restrict_range(apply_range_header(parts, request.headers.get("Range")), self._max_rows)
         body = _json_body(request) if method in ("POST", "PATCH") else None
 
         def build(cache: SchemaCache) -> Plan:
@@ -168,7 +178,10 @@ class RestHandler:
                 raise errors.not_implemented("columns/on_conflict parameters on rpc are not supported")
             args = parts.rpc_args if reading else body
             function = resolve(candidates, schema=SCHEMA, name=name, arg_names=args.keys())
-            return call_plan(function, args, parts, media=media, prefs=prefs, read_only=reading,
-                             head=method == "HEAD")
+            # Plan.hs callReadPlan: GET/HEAD always read-only; POST read-only for STABLE and IMMUTABLE
+            # functions, read-write for VOLATILE ones (docs: Transactions, "Access Mode on Functions").
+            read_only = reading or function.volatility in ("s", "i")
+            return call_plan(function, args, restrict_range(parts, self._max_rows), media=media, prefs=prefs,
+                             read_only=read_only, head=method == "HEAD")
 
         return self._planned(build), media, prefs

@@ -83,4 +83,5 @@ def call_plan(function: Function, args: Mapping[str, Any], parts: QueryParts, *,
                       scalar=scalar, omit=head or void)
     statement = result_sql(with_cte=_call_sql(function, args), rows=rows, shape=shape, total=total)
     return Plan(statement, "call", read_only=read_only, singular=media.singular, has_body=not (head or void),
-                offset=parts.offset, void=void, applied=("count", "max-affected"))
+                offset=parts.offset, void=void, applied=("count", "max-affected"), settings=function.settings,
+                isolation=function.isolation)

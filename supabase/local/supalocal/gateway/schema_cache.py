@@ -1,5 +1,11 @@
 """The schema cache: tables, views and functions of the exposed schema, plus the API roles' settings.
 
+A function's own `SET` clauses (pg_proc.proconfig) are kept when PostgREST v12+ hoists them into the
+transaction: those matching `db-hoisted-tx-settings` (default statement_timeout,
+plan_filter.statement_cost_limit, default_transaction_isolation; docs: configuration), selected with the
+same `setting ~ ANY(...)` as PostgREST's SchemaCache.hs, plus `default_transaction_isolation` as the
+call's isolation level (docs: Transactions, "Isolation Level" and "Function Settings").
+
 Like PostgREST it is reloaded on `NOTIFY pgrst, 'reload schema'` (a dedicated LISTEN connection) and,
 to let tests create objects on the fly, once on a cache miss before answering 404.
 """
@@ -18,6 +24,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 _log = logging.getLogger(__name__)
+HOISTED_TX_SETTINGS = ("statement_timeout", "plan_filter.statement_cost_limit", "default_transaction_isolation")
+ISOLATION_LEVELS = frozenset({"read uncommitted", "read committed", "repeatable read", "serializable"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +77,9 @@ class Function:
     returns_set: bool
     return_kind: ReturnKind
     volatility: str  # i immutable, s stable, v volatile
+    # Hoisted SET clauses, applied as transaction-scoped settings of a call (after the role's own).
+    settings: tuple[tuple[str, str], ...] = ()
+    isolation: str | None = None  # its default_transaction_isolation: the call's isolation level
 
     @property
     def param_names(self) -> frozenset[str]:
@@ -116,7 +127,11 @@ select p.proname as name, p.provolatile::text as volatility, p.proretset as retu
   coalesce(p.proargnames, array[]::text[]) as arg_names,
   coalesce(p.proargmodes::text[], array[]::text[]) as arg_modes,
   array(select format_type(a.typ, null) from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]))
-        with ordinality a(typ, ord) order by a.ord) as arg_types
+        with ordinality a(typ, ord) order by a.ord) as arg_types,
+  array(select c.setting from unnest(p.proconfig) with ordinality c(setting, ord)
+        where c.setting ~ any(%(hoisted)s) order by c.ord) as hoisted,
+  (select lower((regexp_split_to_array((regexp_split_to_array(c, '='))[2], ','))[1])
+   from unnest(p.proconfig) c where c like 'default_transaction_isolation%%' limit 1) as isolation
 from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_type t on t.oid = p.prorettype
 where n.nspname = %(schema)s and p.prokind = 'f'
 """
@@ -154,8 +169,10 @@ def _function_from_row(schema: str, row: Mapping[str, Any]) -> Function | None:
     kind = _return_kind(row, has_out_params=any(mode in ("o", "b", "t") for mode in modes))
     if kind is None:
         return None
+    settings = tuple((key, value) for key, _, value in (item.partition("=") for item in row["hoisted"]))
+    isolation = row["isolation"] if row["isolation"] in ISOLATION_LEVELS else None
     return Function(schema=schema, name=row["name"], params=params, returns_set=row["returns_set"],
-                    return_kind=kind, volatility=row["volatility"])
+                    return_kind=kind, volatility=row["volatility"], settings=settings, isolation=isolation)
 
 
 def load_schema_cache(conn: psycopg.Connection[Any], *, schema: str, roles: Sequence[str]) -> SchemaCache:
@@ -167,7 +184,7 @@ def load_schema_cache(conn: psycopg.Connection[Any], *, schema: str, roles: Sequ
                                primary_key=tuple(row["primary_key"]))
             for row in cur.fetchall()
         }
-        cur.execute(_FUNCTIONS_SQL, {"schema": schema})
+        cur.execute(_FUNCTIONS_SQL, {"schema": schema, "hoisted": list(HOISTED_TX_SETTINGS)})
         functions: dict[str, list[Function]] = {}
         for row in cur.fetchall():
             function = _function_from_row(schema, row)

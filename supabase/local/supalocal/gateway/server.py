@@ -9,8 +9,10 @@ In one pool, a function call holds a thread while its REST calls queue behind ot
 clients on 16 threads every start_session answered 503 after ~26 s).
 
 The functions get the local stack's settings (SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY,
-SUPABASE_JWT_SECRET) unless the environment sets them. The functions source is imported once before the
-worker starts, so its start-up checks (functions settings) are logged at start-up, not on first request.
+SUPABASE_JWT_SECRET) unless the environment sets them; with SP_LOCAL_NEW_API_KEYS=1 they get the new-style
+ones instead (SUPABASE_PUBLISHABLE_KEY, SUPABASE_SECRET_KEY, SUPABASE_JWKS_URL, no JWT secret). The
+functions source is imported once before the worker starts, so its start-up checks (functions settings)
+are logged at start-up, not on first request.
 
 Gunicorn (already required by functions-framework on Linux) is the production-grade threaded WSGI server
 here; each app, its pool and its LISTEN thread are created inside the worker process, after fork.
@@ -56,6 +58,9 @@ class _GatewayServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships n
             "graceful_timeout": 5,
             "keepalive": 5,
             "worker_exit": self._close_app,
+            # The request-line limit is hosted's (gateway/edge.py: 8190 bytes, 414 "URI too long"), checked
+            # by the app; gunicorn's own default (4094 bytes) would refuse lines hosted accepts.
+            "limit_request_line": 0,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -74,7 +79,8 @@ def serve(settings: StackSettings, threads: int = DEFAULT_THREADS, rest_threads:
     """Serve /rest/v1 and /functions/v1 on settings.api_host:api_port until interrupted."""
     source = Path(os.environ.get("SP_LOCAL_FUNCTIONS_SOURCE", str(DEFAULT_FUNCTIONS_SOURCE)))
     with GatewayProcess(settings, threads=rest_threads, rest_only=True, inherit_output=True) as rest:
-        for var, value in function_env(rest.url, settings.jwt_secret).items():
+        new_keys = os.environ.get("SP_LOCAL_NEW_API_KEYS", "") == "1"
+        for var, value in function_env(rest.url, settings.jwt_secret, new_keys=new_keys, settings=settings).items():
             os.environ.setdefault(var, value)
         _preload(source)
         _GatewayServer(settings, threads=threads, functions_source=source).run()

@@ -53,7 +53,7 @@ def submit_answer(ctx: RequestContext[SubmitAnswerRequest]) -> BaseModel:
     user = ctx.authenticate_learner()
     body = ctx.body()
     deps = learner_deps(settings=ctx.settings, jwt=user.access_token)
-    return answers.submit_answer(user_id=user.user_id, body=body, deps=deps)
+    return answers.submit_answer(user_id=user.user_id, body=body, deps=deps, anonymous=user.is_anonymous)
 
 
 @functions_framework.http

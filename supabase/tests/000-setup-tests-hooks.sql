@@ -1,7 +1,9 @@
 -- Test helpers (schema `tests`), installed before the other files run (pg_prove runs files in
 -- name order; `supabase test db` too). Idempotent; nothing here is part of the product schema.
---   tests.create_user(email) → uuid                      a row in auth.users
---   tests.authenticate_as(uuid) / _as_anon() / _as_service_role()   switch role + JWT claims (local)
+--   tests.create_user(email) → uuid                      a row in auth.users, written as Supabase Auth does
+--   tests.create_anonymous_user() → uuid                 a signInAnonymously() user (is_anonymous)
+--   tests.authenticate_as(uuid) / _as_anonymous_user(uuid) / _as_anon() / _as_service_role()
+--                                                        switch role + JWT claims (hosted-shaped)
 --   tests.answer(user, session, question, correct, key?, answered_at?) → record_answer result
 --   tests.simulate_learner(user, n_questions, complete?) → session id
 --   tests.create_active_learners() → ('a', uuid), ('b', uuid) with rows in every learner table
@@ -12,22 +14,59 @@
 create schema if not exists tests;
 grant usage on schema tests to anon, authenticated, service_role;
 
+-- auth.users has no default id (hosted: Supabase Auth generates it), so the row is written the way
+-- Supabase Auth writes a sign-up: its own id, aud/role, timestamps and provider metadata. Works on a
+-- hosted project too (`supabase test db`).
 create or replace function tests.create_user(p_email text)
 returns uuid
 language sql
 as $$
-  insert into auth.users (email) values (p_email) returning id
+  insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data,
+                          created_at, updated_at, is_anonymous)
+  values (gen_random_uuid(), 'authenticated', 'authenticated', p_email, now(),
+          '{"provider": "email", "providers": ["email"]}', '{}', now(), now(), false)
+  returning id
 $$;
 
-create or replace function tests.authenticate_as(p_user_id uuid)
+-- A signInAnonymously() user: no email or phone, is_anonymous.
+create or replace function tests.create_anonymous_user()
+returns uuid
+language sql
+as $$
+  insert into auth.users (id, aud, role, raw_app_meta_data, raw_user_meta_data, created_at, updated_at,
+                          is_anonymous)
+  values (gen_random_uuid(), 'authenticated', 'authenticated', '{}', '{}', now(), now(), true)
+  returning id
+$$;
+
+-- The claims PostgREST sets from a Supabase Auth session token (https://supabase.com/docs/guides/auth/jwt-fields).
+create or replace function tests.set_learner_claims(p_user_id uuid, p_anonymous boolean)
 returns void
 language plpgsql
 as $$
 begin
   perform set_config('role', 'authenticated', true);
   perform set_config('request.jwt.claims',
-    json_build_object('sub', p_user_id, 'role', 'authenticated', 'aud', 'authenticated')::text, true);
+    json_build_object('sub', p_user_id, 'role', 'authenticated', 'aud', 'authenticated', 'aal', 'aal1',
+                      'session_id', gen_random_uuid(), 'is_anonymous', p_anonymous,
+                      'amr', json_build_array(json_build_object(
+                        'method', case when p_anonymous then 'anonymous' else 'password' end,
+                        'timestamp', extract(epoch from now())::bigint)))::text, true);
 end;
+$$;
+
+create or replace function tests.authenticate_as(p_user_id uuid)
+returns void
+language sql
+as $$
+  select tests.set_learner_claims(p_user_id, false)
+$$;
+
+create or replace function tests.authenticate_as_anonymous_user(p_user_id uuid)
+returns void
+language sql
+as $$
+  select tests.set_learner_claims(p_user_id, true)
 $$;
 
 create or replace function tests.authenticate_as_anon()

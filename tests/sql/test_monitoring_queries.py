@@ -109,7 +109,9 @@ def build_activity(conn: psycopg.Connection) -> Activity:
     p_init: dict[int, float] = dict(cur.execute("select skill_id, p_init from public.bkt_params").fetchall())
 
     for learner_index, plan in enumerate(PLANS):
-        user_id = cur.execute("insert into auth.users (email) values (%s) returning id", (plan.email,)).fetchone()
+        # auth.users.id has no default (as hosted, where Supabase Auth generates it)
+        user_id = cur.execute("insert into auth.users (id, email) values (%s, %s) returning id",
+                              (uuid.uuid4(), plan.email)).fetchone()
         assert user_id is not None
         uid: uuid.UUID = user_id[0]
         activity.user_ids[plan.email] = uid

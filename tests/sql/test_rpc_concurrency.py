@@ -38,8 +38,10 @@ def _service_conn(settings: StackSettings) -> psycopg.Connection:
 
 @pytest.fixture()
 def learner(pg: psycopg.Connection) -> Iterator[Learner]:
-    user_id = pg.execute("insert into auth.users (email) values (%s) returning id",
-                         (f"concurrency-{uuid.uuid4().hex[:8]}@test.local",)).fetchone()
+    # auth.users.id has no default (as hosted, where Supabase Auth generates it)
+    new_id = uuid.uuid4()
+    user_id = pg.execute("insert into auth.users (id, email) values (%s, %s) returning id",
+                         (new_id, f"concurrency-{new_id.hex[:8]}@test.local")).fetchone()
     assert user_id is not None
     session = pg.execute("select (public.start_session(%s) ->> 'id')::uuid", (user_id[0],)).fetchone()
     assert session is not None

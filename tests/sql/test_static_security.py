@@ -36,6 +36,16 @@ DEFINER_ALLOW_LIST = {
     "private.cohort_mastery_distribution(bigint)":
         "k-anonymous (k >= 10) cohort percentiles; learners reach it only through public.cohort_mastery_distribution",
 }
+# Functions in public/private the API roles may execute (every other one is service-role or definer-internal).
+API_EXECUTABLE_FUNCTIONS = {
+    "private.cohort_mastery_distribution(bigint)": "authenticated: the k-anonymous cohort body (allow-listed above)",
+    "public.cohort_mastery_distribution(bigint)": "authenticated: its public wrapper",
+    "public.question_bank()": "authenticated: the question catalogue, without answer keys",
+    "public.next_question_context(uuid)": "authenticated: the learner's own context (auth.uid())",
+    "public.answer_context(uuid,bigint,text)": "authenticated: the learner's own context (auth.uid())",
+    "public.insights_context(timestamp with time zone)": "authenticated: the learner's own context (auth.uid())",
+    "public.session_summary_context(uuid)": "authenticated: the learner's own context (auth.uid())",
+}
 # Supabase's own auth schema (the local bootstrap stands in for it): no API role holds any privilege there.
 PLATFORM_SCHEMAS = ("auth",)
 # Schemas anon/authenticated may USE: public (exposed by the API), private (definer code, EXECUTE only where
@@ -155,6 +165,48 @@ def test_security_definer_functions_are_closed_and_pinned(pg: psycopg.Connection
     # search_path = '' is stored as search_path="": every name inside must be schema-qualified
     assert checked.found([name for name, config, *_ in functions if 'search_path=""' not in config]) == []
     checked["security-definer functions"] = len(functions)
+
+
+_PRODUCT_FUNCTION_GRANTS = f"""
+    select p.oid::regprocedure::text,
+           exists (select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                   where a.grantee = 0 and a.privilege_type = 'EXECUTE'),
+           has_function_privilege('anon', p.oid, 'EXECUTE') or has_function_privilege('authenticated', p.oid, 'EXECUTE')
+    from pg_proc p
+    where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
+      and {_NOT_EXTENSION.format(catalog='pg_proc', oid='p.oid')}
+    order by 1"""
+
+
+def _product_function_grants(pg: psycopg.Connection) -> list[tuple[str, bool, bool]]:
+    """(function, PUBLIC may execute, anon or authenticated may execute) for public/private functions."""
+    rows = pg.execute(_PRODUCT_FUNCTION_GRANTS).fetchall()
+    return [(str(r[0]), bool(r[1]), bool(r[2])) for r in rows
+            if not TEST_OBJECT.match(str(r[0]).removeprefix("private."))]
+
+
+def test_no_product_function_is_executable_by_public_or_unlisted_api_roles(pg: psycopg.Connection,
+                                                                            checked: Checks) -> None:
+    """The default privileges are hosted's (functions keep PostgreSQL's EXECUTE for PUBLIC, and those in public
+    are granted to anon/authenticated), so each migration must revoke explicitly: one that forgets fails here."""
+    functions = _product_function_grants(pg)
+    assert len(functions) >= 30
+    assert checked.found([name for name, public, _ in functions if public]) == []
+    executable = {name.removeprefix("public.") for name, _, api in functions if api}
+    assert checked.found(executable ^ {n.removeprefix("public.") for n in API_EXECUTABLE_FUNCTIONS}) == set()
+    checked["public/private functions (EXECUTE grants)"] = len(functions)
+
+
+def test_a_function_without_its_revoke_is_caught(pg: psycopg.Connection) -> None:
+    """What the check above relies on: with the bootstrap's (hosted) default privileges, a new function in
+    public or private is executable by PUBLIC, and one in public by anon and authenticated, until revoked."""
+    with pg.transaction(force_rollback=True):
+        pg.execute("create function public.static_probe_forgot_revoke() returns int language sql as 'select 1'")
+        pg.execute("create function private.static_probe_forgot_revoke() returns int language sql as 'select 1'")
+        found = {name: (public, api) for name, public, api in _product_function_grants(pg)
+                 if "static_probe_forgot_revoke" in name}
+    assert found == {"static_probe_forgot_revoke()": (True, True),
+                     "private.static_probe_forgot_revoke()": (True, True)}
 
 
 def test_policies_are_for_authenticated_and_use_select_auth_uid(pg: psycopg.Connection, checked: Checks) -> None:

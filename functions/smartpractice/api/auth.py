@@ -57,6 +57,9 @@ class VerifiedUser:
     claims: Mapping[str, Any] = field(repr=False)
     # The raw token, for the learner-scoped Supabase client (RLS); kept out of repr and logs.
     access_token: str = field(repr=False)
+    # Supabase Auth's `is_anonymous` claim (signInAnonymously()): such learners practise but move no shared
+    # value (README, "Anonymous users"); only a literal true counts, as Supabase Auth writes it.
+    is_anonymous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,7 @@ def verify_learner_jwt(
         email=email if isinstance(email, str) and email else None,
         claims=MappingProxyType(dict(claims)),
         access_token=token,
+        is_anonymous=claims.get("is_anonymous") is True,
     )
 
 

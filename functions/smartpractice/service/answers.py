@@ -3,6 +3,8 @@
 Read → compute → write with optimistic versions: record_answer refuses the write when a mastery row
 moved since it was read (PT409 mastery_version_conflict); we then re-read and recompute, a bounded
 number of times. A retried request with the same idempotency key replays the stored response.
+An anonymous learner's answer updates their own skills only: no question difficulty step is sent
+(record_answer skips it for them too).
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ def _answer_context(*, body: SubmitAnswerRequest,
     return context, context.question
 
 
-def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps) -> SubmitAnswerResponse:
+def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps,
+                  anonymous: bool = False) -> SubmitAnswerResponse:
     key_soon = deps.service.answer_key_soon(body.question_id)  # nothing of it is returned before the checks
     read = _answer_context(body=body, deps=deps)
     if isinstance(read, SubmitAnswerResponse):
@@ -67,7 +70,8 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
     for attempt in range(attempts):
         try:
             return _compute_and_record(user_id=user_id, body=body, deps=deps, context=context, question=question,
-                                       is_correct=is_correct, key=key, explanation=key_row.get("explanation"))
+                                       is_correct=is_correct, key=key, explanation=key_row.get("explanation"),
+                                       moves_difficulty=not anonymous)
         except APIError as exc:
             # A conflict (a mastery row moved since it was read, a deadlock or serialization failure, a
             # concurrent duplicate) is answered by re-reading and recomputing. Anything else, or the last
@@ -85,7 +89,7 @@ def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps
 
 def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps, context: AnswerContext,
                         question: AnswerQuestion, is_correct: bool, key: AnswerKey,
-                        explanation: str | None) -> SubmitAnswerResponse:
+                        explanation: str | None, moves_difficulty: bool) -> SubmitAnswerResponse:
     # Mastery rows are what record_answer's version check protects; question difficulties change only
     # by additive increments, so reading them with the rest is enough.
     question_skills = _question_skills(question)
@@ -129,7 +133,8 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             "solution_viewed": body.solution_viewed, "answered_at": deps.now.isoformat(),
         },
         mastery=[states.mastery_payload(c) for c in update.changes],
-        difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in update.changes],
+        difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in update.changes
+                           if moves_difficulty],
         response=response.model_dump(mode="json", exclude={"replayed"}),
     )
     if result.status == "duplicate":

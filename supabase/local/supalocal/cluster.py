@@ -15,11 +15,15 @@ from pathlib import Path
 from supalocal import supabase_cli
 from supalocal.settings import PG_BIN, SUPABASE_DIR, StackSettings
 
-# plpgsql_check is what `supabase db lint` runs; pg_stat_statements ships with postgresql-15 itself.
-APT_PACKAGES = ("postgresql-15", "postgresql-15-pgtap", "postgresql-15-cron", "postgresql-15-plpgsql-check")
+# plpgsql_check is what `supabase db lint` runs; pg_stat_statements ships with postgresql-15 itself; the server
+# headers build the pg-safeupdate stand-in (Debian packages no pg-safeupdate).
+APT_PACKAGES = ("postgresql-15", "postgresql-15-pgtap", "postgresql-15-cron", "postgresql-15-plpgsql-check",
+                "postgresql-server-dev-15")
 _EXTENSION_DIR = Path("/usr/share/postgresql/15/extension")
-BOOTSTRAP_SQL = Path(__file__).resolve().parent.parent / "sql" / "bootstrap.sql"
-
+_SERVER_INCLUDE_DIR = Path("/usr/include/postgresql/15/server")
+_LOCAL_DIR = Path(__file__).resolve().parent.parent
+BOOTSTRAP_SQL = _LOCAL_DIR / "sql" / "bootstrap.sql"
+SAFEUPDATE_SOURCE = _LOCAL_DIR / "safeupdate" / "safeupdate.c"
 
 
 class ClusterError(RuntimeError):
@@ -42,7 +46,7 @@ def _run(cmd: list[str], *, env: dict[str, str] | None = None) -> str:
 
 
 def packages_present() -> bool:
-    return (PG_BIN / "postgres").exists() and all(
+    return (PG_BIN / "postgres").exists() and (_SERVER_INCLUDE_DIR / "postgres.h").exists() and all(
         (_EXTENSION_DIR / f"{name}.control").exists()
         for name in ("pgtap", "pg_cron", "plpgsql_check", "pg_stat_statements")
     )
@@ -57,6 +61,22 @@ def ensure_packages() -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     _run(["apt-get", "update", "-qq"], env=env)
     _run(["apt-get", "install", "-y", "-qq", *APT_PACKAGES], env=env)
+
+
+def build_safeupdate(settings: StackSettings) -> Path:
+    """Compile the pg-safeupdate stand-in into the state folder's lib/ (on the server's
+    dynamic_library_path), when missing or older than its source. Returns the library."""
+    library = settings.lib_dir / "safeupdate.so"
+    if library.exists() and library.stat().st_mtime >= SAFEUPDATE_SOURCE.stat().st_mtime:
+        return library
+    settings.lib_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.lib_dir, 0o755)
+    building = library.with_suffix(".so.tmp")
+    _run(["cc", "-shared", "-fPIC", "-O2", "-Wall", "-Wmissing-prototypes",
+          f"-I{_SERVER_INCLUDE_DIR}", "-o", str(building), str(SAFEUPDATE_SOURCE)])
+    os.chmod(building, 0o755)
+    building.replace(library)  # atomic: a running server never loads a half-written file
+    return library
 
 
 def _prepare_dirs(settings: StackSettings) -> None:
@@ -99,6 +119,7 @@ port = {settings.db_port}
 unix_socket_directories = '{settings.socket_dir}'
 shared_preload_libraries = 'pg_cron,pg_stat_statements'
 cron.database_name = '{settings.db_name}'
+dynamic_library_path = '$libdir:{settings.lib_dir}'
 max_connections = 200
 shared_buffers = 512MB
 fsync = off
@@ -172,6 +193,7 @@ def up(settings: StackSettings) -> float:
     """Install if needed, create and load the cluster if new, start it. Returns seconds taken."""
     t0 = time.perf_counter()
     ensure_packages()
+    build_safeupdate(settings)
     fresh = not is_initialised(settings)
     if fresh:
         initdb(settings)

@@ -63,10 +63,26 @@ def service_role_key(secret: str | None = None) -> str:
 
 
 def learner_jwt(user_id: uuid.UUID | str, *, email: str | None = None, ttl_seconds: int = 3600,
-                secret: str | None = None, algorithm: str = "HS256", signing_key: SigningKey | None = None) -> str:
-    extra: dict[str, Any] = {"email": email} if email else {}
-    return mint_jwt(role="authenticated", sub=str(user_id), ttl_seconds=ttl_seconds, secret=secret, extra=extra,
-                    algorithm=algorithm, signing_key=signing_key)
+                secret: str | None = None, anonymous: bool = False, now: float | None = None,
+                algorithm: str = "HS256", signing_key: SigningKey | None = None) -> str:
+    """A learner's access token with the claims Supabase Auth puts in every session token
+    (https://supabase.com/docs/guides/auth/jwt-fields): aal, amr, session_id, email, phone, app_metadata,
+    user_metadata and is_anonymous. `anonymous` gives the token of a signInAnonymously() session:
+    role authenticated, no email, amr method "anonymous", is_anonymous true."""
+    issued = int(time.time() if now is None else now)
+    method = "anonymous" if anonymous else "password"
+    extra: dict[str, Any] = {
+        "email": "" if anonymous else (email or ""),
+        "phone": "",
+        "app_metadata": {} if anonymous else {"provider": "email", "providers": ["email"]},
+        "user_metadata": {},
+        "aal": "aal1",
+        "amr": [{"method": method, "timestamp": issued}],
+        "session_id": str(uuid.uuid4()),
+        "is_anonymous": anonymous,
+    }
+    return mint_jwt(role="authenticated", sub=str(user_id), ttl_seconds=ttl_seconds, secret=secret, now=issued,
+                    extra=extra, algorithm=algorithm, signing_key=signing_key)
 
 
 def function_env(supabase_url: str, secret: str | None = None, *, new_keys: bool = False,

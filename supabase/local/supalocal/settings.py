@@ -60,6 +60,11 @@ class StackSettings:
         return self.state_dir / "run"
 
     @property
+    def lib_dir(self) -> Path:
+        """Libraries the local stack builds (the pg-safeupdate stand-in), on dynamic_library_path."""
+        return self.state_dir / "lib"
+
+    @property
     def log_file(self) -> Path:
         return self.state_dir / "postgres.log"
 

@@ -41,6 +41,8 @@ create function public.{p}_isolated() returns text language sql stable
   set default_transaction_isolation = 'serializable' as $$ select current_setting('transaction_isolation') $$;
 create function public.{p}_default_iso() returns text language sql stable as $$
   select current_setting('transaction_isolation') $$;
+create function public.{p}_search_path() returns text language sql stable as $$
+  select current_setting('search_path') $$;
 """
 VOLATILITIES = ("volatile", "stable", "immutable")
 
@@ -138,3 +140,10 @@ def test_a_functions_timeout_overrides_the_roles(gw: Gateway, functions: Names) 
 def test_a_functions_isolation_level_is_the_calls(gw: Gateway, functions: Names) -> None:
     assert gw.anon().rpc(functions.fn("isolated"), {}).execute().data == "serializable"
     assert gw.anon().rpc(functions.fn("default_iso"), {}).execute().data == "read committed"
+
+
+def test_a_request_runs_with_the_schema_then_the_extra_search_path(gw: Gateway, functions: Names) -> None:
+    # PostgREST's setPgLocals: search_path = the request's schema, then db-extra-search-path (hosted Supabase:
+    # public, extensions), so unqualified extension functions resolve as on hosted.
+    response = gw.raw("POST", f"/rest/v1/rpc/{functions.fn('search_path')}", json={})
+    assert (response.status_code, response.json()) == (200, '"public", "public", "extensions"')

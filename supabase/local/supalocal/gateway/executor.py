@@ -59,6 +59,9 @@ class ResultSet:
     guc_status: str | None
 
 
+SEARCH_PATH = '"public", "public", "extensions"'
+
+
 def _preamble(auth: AuthContext, info: RequestInfo, role_settings: tuple[tuple[str, str], ...],
               timezone: str | None, function_settings: tuple[tuple[str, str], ...] = ()) -> sql.Composable:
     settings: list[tuple[str, str]] = [
@@ -67,6 +70,9 @@ def _preamble(auth: AuthContext, info: RequestInfo, role_settings: tuple[tuple[s
         ("request.method", info.method),
         ("request.path", info.path),
         ("request.headers", info.headers_json),
+        # PostgREST sets the request's schema followed by db-extra-search-path (hosted: public, extensions;
+        # supabase/config.toml `extra_search_path`), before the role's own settings (Query.hs setPgLocals).
+        ("search_path", SEARCH_PATH),
         *role_settings,
     ]
     if timezone is not None:

@@ -25,11 +25,16 @@ def local_hours(*, epoch_s: npt.ArrayLike, zone: ZoneInfo) -> list[int]:
 
 
 def window_days(*, now: datetime, days: int, zone: ZoneInfo) -> list[date]:
-    """The ``days`` local calendar days ending today in ``zone``, oldest first (days >= 1)."""
+    """Every local day in ``zone`` touched by the window (now − days, now], oldest first.
+
+    That is ``days + 1`` days whenever the window starts mid-day (always, except at local midnight): the
+    window's first answers fall on the local day of its start, and a chart must not drop them.
+    """
     if days < 1:
         raise ValueError("days must be >= 1")
     today = now.astimezone(zone).date()
-    return [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    first = (now - timedelta(days=days)).astimezone(zone).date()
+    return [first + timedelta(days=offset) for offset in range((today - first).days + 1)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,7 +343,8 @@ class TopicSeries(ResponseModel):
 
 
 class GrowthSeries(ResponseModel):
-    days: list[DayPoint] = Field(description="Every local day of the window, oldest first.")
+    days: list[DayPoint] = Field(description=(
+        "Every local day touched by the window (window_days + 1 days, the first one partial), oldest first."))
     topics: list[TopicSeries]
 
 

@@ -23,12 +23,19 @@ SECTION_OF_TOPIC = {1: "math", 2: "reading_writing", 3: "science"}
 SKILLS = [{"id": k, "name": f"skill {k}", "topic_id": 1 + (k - 1) // 2} for k in range(1, 7)]
 TOPICS = [{"id": t, "name": f"topic {t}", "subject_id": t, "exam_weight": 0.5, "exam_section": s}
           for t, s in SECTION_OF_TOPIC.items()]
+
+
+def _with_targets(profile: dict[str, Any]) -> dict[str, Any]:
+    sections: list[str] = profile["sections"]
+    return profile | ({"target_total": 1300} if len(sections) == 2 else {f"target_{sections[0]}": 650})
+
+
 PROFILES = st.none() | st.fixed_dictionaries({
     "exam": st.just("sat"),
     "sections": st.sampled_from([["math"], ["reading_writing"], ["math", "reading_writing"]]),
     "time_zone": st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"]),
     "exam_date": st.none() | st.sampled_from(["2026-12-20", "2027-05-01"]),
-}).map(lambda p: p | ({"target_total": 1300} if len(p["sections"]) == 2 else {f"target_{p['sections'][0]}": 650}))
+}).map(_with_targets)
 ANSWERS = st.lists(st.tuples(st.floats(0.0, WINDOW - 0.01), st.integers(1, 6), st.booleans(), st.floats(5.0, 300.0),
                              st.floats(0.0, 1.0)), max_size=60)
 

@@ -16,8 +16,8 @@ select plan(23);
 select set_eq(
   $$select c.relname::text from product_relations c where c.relkind in ('r', 'p')$$,
   $$select * from tests.learner_tables() union all select * from tests.content_tables()
-    union all select * from tests.restricted_tables()$$,
-  'public holds exactly the expected tables (learner, content, restricted)');
+    union all select * from tests.restricted_tables() union all values ('learner_profiles')$$,
+  'public holds exactly the expected tables (learner, content, restricted, the learner-written profile)');
 
 select is_empty(
   $$select c.relname from product_relations c where c.relkind in ('r', 'p') and not c.relrowsecurity$$,
@@ -54,12 +54,18 @@ select is_empty(
 
 select is_empty(
   $$select policyname from pg_policies
-    where schemaname = 'public' and tablename !~ '^gwt[0-9a-f]{6}_' and (roles <> '{authenticated}' or cmd <> 'SELECT')$$,
-  'every policy is a SELECT policy to authenticated (no learner writes)');
+    where schemaname = 'public' and tablename !~ '^gwt[0-9a-f]{6}_' and (roles <> '{authenticated}' or cmd <> 'SELECT')
+    except
+    -- learner_profiles, the one table a learner writes: own-row insert/update/delete (the goals, issue 13)
+    select policyname from pg_policies
+    where schemaname = 'public' and tablename = 'learner_profiles' and roles = '{authenticated}'
+      and coalesce(qual, '(( SELECT auth.uid() AS uid) = user_id)') = '(( SELECT auth.uid() AS uid) = user_id)'
+      and coalesce(with_check, '(( SELECT auth.uid() AS uid) = user_id)') = '(( SELECT auth.uid() AS uid) = user_id)'$$,
+  'every policy is a SELECT policy to authenticated, except the own-row writes of learner_profiles');
 
 select set_eq(
   $$select tablename::text from pg_policies where schemaname = 'public' and qual = '(( SELECT auth.uid() AS uid) = user_id)'$$,
-  $$select * from tests.learner_tables()$$,
+  $$select * from tests.learner_tables() union all values ('learner_profiles')$$,
   'each learner table has an own-rows policy');
 
 select set_eq(
@@ -73,8 +79,9 @@ select is_empty(
     cross join (values ('anon'), ('authenticated')) r(role)
     cross join (values ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) pr(priv)
     where c.relkind in ('r', 'p')
-      and has_table_privilege(r.role, c.oid, pr.priv)$$,
-  'anon and authenticated hold no write privilege on any table');
+      and has_table_privilege(r.role, c.oid, pr.priv)
+      and not (c.relname = 'learner_profiles' and r.role = 'authenticated' and pr.priv in ('INSERT', 'UPDATE', 'DELETE'))$$,
+  'anon and authenticated hold no write privilege on any table (but authenticated on their learner_profiles row)');
 
 select is_empty(
   $$select c.relname from product_relations c
@@ -85,7 +92,8 @@ select is_empty(
 select set_eq(
   $$select c.relname::text from product_relations c
     where c.relkind in ('r', 'p') and has_table_privilege('authenticated', c.oid, 'SELECT')$$,
-  $$select * from tests.learner_tables() union all select * from tests.content_tables()$$,
+  $$select * from tests.learner_tables() union all select * from tests.content_tables()
+    union all values ('learner_profiles')$$,
   'authenticated can SELECT learner and content tables, not answer keys or maintenance runs');
 
 select is_empty(

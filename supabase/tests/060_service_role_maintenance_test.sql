@@ -133,16 +133,19 @@ select is(tests.row_count('knowledge_gaps', format('user_id = %L and status = %L
           'one open knowledge gap per practised skill below 0.6');
 select is_empty(
   format($$select g.skill_id from public.knowledge_gaps g
-           join public.skills s on s.id = g.skill_id join public.topics t on t.id = s.topic_id
            join public.user_skill_mastery m on m.user_id = g.user_id and m.skill_id = g.skill_id
+           left join private.knowledge_gap_scores(array[g.user_id], (current_date + 1)::timestamp at time zone 'UTC') k
+             on k.user_id = g.user_id and k.skill_id = g.skill_id
            where g.user_id = %L and (
              abs(g.gap_score - (1 - m.effective_mastery)) > 1e-9
-             or abs(g.priority_score - (3 * g.gap_score + 2 * t.exam_weight + g.prerequisite_impact
-                                        + 1.5 * coalesce(g.recent_failure_rate, 0))) > 1e-9
-             or g.severity <> case when g.priority_score >= 5 or g.gap_score >= 0.8 then 'critical'
-                                   when g.priority_score >= 3.5 then 'high'
-                                   when g.priority_score >= 2 then 'medium' else 'low' end)$$, (select a from fx)),
-  'gap score, priority (seed 002 weights) and severity are consistent');
+             or k.skill_id is null
+             or abs(g.priority_score - 10 * (3 * k.gap + 2 * k.importance + k.impact + 1.5 * k.failure_rate) / 7.5) > 1e-9
+             or g.priority_score not between 0 and 10
+             or g.severity <> case when k.gap < 0.2 then 'low'
+                                   when g.priority_score >= 6 and k.gap >= 0.5 then 'critical'
+                                   when g.priority_score >= 4.5 then 'high'
+                                   when g.priority_score >= 3 then 'medium' else 'low' end)$$, (select a from fx)),
+  'gap score, priority (learner/gaps.py formula, 0-10) and severity are consistent');
 insert into state select 'daily_before', to_jsonb(d) - 'updated_at' from public.daily_user_stats d
   where d.user_id = (select a from fx) and d.stat_date = current_date;
 select lives_ok('select public.refresh_aggregates(current_date)', 'refresh_aggregates can run again');

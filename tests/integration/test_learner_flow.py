@@ -76,7 +76,10 @@ def test_full_practice_flow(live_stack: LiveStack, make_learner: Callable[[], Le
     assert done.status_code == 200, done.text
     snapshot = done.json()["snapshot"]
     assert snapshot["total_answered"] == 6 and snapshot["total_correct"] == 4
-    assert 200 <= snapshot["predicted_score_low"] <= snapshot["predicted_score"] <= snapshot["predicted_score_high"]
+    sections = snapshot["predicted_scores"]["sections"]
+    assert [s["section"] for s in sections] == ["math", "reading_writing"]  # the defaults: both SAT sections
+    for s in sections:
+        assert s["score"] is None or 200 <= s["low"] <= s["score"] <= s["high"] <= 800
     again = live_stack.call("complete_session", token=learner.token, json={"session_id": session_id})
     assert again.status_code == 200 and again.json()["already_completed"] is True
     assert _count(live_stack, "select count(*) from user_performance_snapshots where related_id = %s",
@@ -93,7 +96,9 @@ def test_full_practice_flow(live_stack: LiveStack, make_learner: Callable[[], Le
     assert sum(b["answered"] for b in buckets) == 6
     assert sum(b["answered"] * (b["accuracy"] or 0.0) for b in buckets) == pytest.approx(4.0)
     assert data["study_patterns"]["accuracy_by_hour_bucket"]  # the answers' UTC hours land in a bucket
-    assert {m["trend"] for m in data["mastery"]} <= {"improving", "stable", "declining", "insufficient_data"}
+    # One sitting is not 3 days of history: no trend, no velocity, each with its reason.
+    assert {(m["trend"], m["velocity"]) for m in data["mastery"]} == {(None, None)}
+    assert all(m["velocity_reason"] for m in data["mastery"])
     # history rows: exactly one per mastery change (the trigger), i.e. one per skill per answer
     assert _count(live_stack, "select count(*) from mastery_history where user_id = %s", learner.user_id) == \
         _count(live_stack, "select coalesce(sum(total_attempts), 0) from user_skill_mastery where user_id = %s",

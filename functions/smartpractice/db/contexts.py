@@ -108,6 +108,7 @@ class TopicRow(_Result):
     name: str
     subject_id: int
     exam_weight: float | None = None
+    exam_section: str | None = None
 
 
 class InsightsContext(_Result):
@@ -121,6 +122,9 @@ class InsightsContext(_Result):
     history: Row = {}
     sessions: list[Row] = []
     cohort: list[Row] = []
+    gaps: list[Row] = []
+    profile: Row | None = None
+    snapshots: list[Row] = []
 
 
 class SessionSummaryContext(_Result):
@@ -130,6 +134,7 @@ class SessionSummaryContext(_Result):
     mastery: list[SkillMasteryRef] = []
     skills: list[SkillRow] = []
     topics: list[TopicRow] = []
+    profile: Row | None = None
 
 
 class StartedSession(_Result):
@@ -177,6 +182,7 @@ class SnapshotRow(_Result):
     predicted_score: float | None = None
     predicted_score_low: float | None = None
     predicted_score_high: float | None = None
+    predicted_section_scores: Row | None = None
     snapshot_data: Row | None = None
 
 

@@ -9,6 +9,8 @@ Seed rule → our reading of it:
 * milestone (low): "accuracy_threshold_crossed OR percentile_jump > 10" → accuracy moved
   from below to at/above one of the milestone thresholds (highest one reported), or the
   cohort percentile rose by more than 10 points.
+* percentile_change (low up / medium down): the seed's "percentile_jump > 10" also read
+  downwards — the cohort percentile moved by more than 10 points since the last reading.
 * exam_readiness (medium): "predicted_success_rate > target_threshold" → the pass
   probability crossed above the target (raised once on the crossing, not every day).
 
@@ -30,6 +32,7 @@ class AlertKind(StrEnum):
     STREAK_BREAK = "streak_break"
     MILESTONE = "milestone"
     EXAM_READINESS = "exam_readiness"
+    PERCENTILE_CHANGE = "percentile_change"
 
 
 class Urgency(StrEnum):
@@ -179,4 +182,32 @@ def exam_readiness_alert(
         AlertKind.EXAM_READINESS, Urgency.MEDIUM, current_pass_probability,
         f"Your predicted chance of passing is now {current_pass_probability:.0%} — time to book the exam.",
         now,
+    )
+
+
+def percentile_change_alert(
+    *, previous_percentile: float | None, current_percentile: float | None, now: datetime,
+    rules: AlertRules | None = None,
+) -> Alert | None:
+    """An alert when the cohort percentile moved by more than ``percentile_jump`` points either way.
+
+    Args:
+        previous_percentile: Percentile 0–100 at the earlier reading, or None (no alert: no baseline).
+        current_percentile: Percentile 0–100 now, or None (no alert: the cohort is not k-anonymous).
+        now: Timestamp for the alert (timezone-aware).
+        rules: The jump; default AlertRules() (more than 10 points).
+
+    Returns:
+        An Alert whose value is the signed change in percentile points (low urgency up, medium down), or None.
+    """
+    chosen = rules if rules is not None else AlertRules()
+    if previous_percentile is None or current_percentile is None:
+        return None
+    change = current_percentile - previous_percentile
+    if abs(change) <= chosen.percentile_jump:
+        return None
+    direction = "up" if change > 0 else "down"
+    return Alert(
+        AlertKind.PERCENTILE_CHANGE, Urgency.LOW if change > 0 else Urgency.MEDIUM, change,
+        f"You moved {direction} {abs(change):.0f} percentile points among learners like you.", now,
     )

@@ -14,6 +14,9 @@ kept with its weights, with three changes so the terms are commensurable and rob
   ``shrinkage_attempts`` pseudo-answers, so 1 wrong out of 1 is not a 100 % failure rate;
 * the weighted sum is divided by the weight total and reported on 0–10.
 
+This module is the definition; ``private.knowledge_gap_scores`` (migration 20261207000100) mirrors it in
+SQL for the nightly ``knowledge_gaps`` table, which insights lists, with a parity test.
+
 Severity (the seed leaves ``classify_severity`` open): critical when priority ≥ 6 and
 gap ≥ 0.5; high when priority ≥ 4.5; medium when priority ≥ 3; otherwise low — and
 always low once gap < 0.2 (the skill is essentially mastered).
@@ -79,6 +82,7 @@ def knowledge_gaps(
     recent_attempts: npt.ArrayLike,
     weights: GapWeights | None = None,
     shrinkage_attempts: float = 5.0,
+    largest_exam_weight: float | None = None,
 ) -> KnowledgeGaps:
     """Gap terms, priority and severity for each skill (all inputs are per-skill arrays).
 
@@ -90,6 +94,8 @@ def knowledge_gaps(
         recent_attempts: Answers on the skill in the recent window (>= 0).
         weights: Weights of the four terms; default GapWeights() (the seed's 3 / 2 / 1 / 1.5).
         shrinkage_attempts: Pseudo-answers pulling the failure rate towards 1 − mastery (> 0).
+        largest_exam_weight: Divisor of the exam weights (> 0); None = the largest among these skills. The
+            nightly table (private.knowledge_gap_scores) divides by the largest skill weight in the whole bank.
 
     Returns:
         KnowledgeGaps in input order: the four terms in [0, 1], priority in [0, 10], a severity per skill,
@@ -108,7 +114,7 @@ def knowledge_gaps(
         raise ValueError("need 0 <= recent_failures <= recent_attempts and shrinkage_attempts > 0")
     chosen = weights if weights is not None else GapWeights()
     gap = 1.0 - m
-    largest_weight = w.max() if w.size else 0.0
+    largest_weight = largest_exam_weight if largest_exam_weight is not None else (w.max() if w.size else 0.0)
     importance = w / largest_weight if largest_weight > 0.0 else np.zeros_like(w)
     impact = 1.0 - np.exp2(-dependents / 2.0)
     failure_rate = (failures + shrinkage_attempts * gap) / (attempts + shrinkage_attempts)

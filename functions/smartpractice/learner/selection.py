@@ -212,8 +212,10 @@ def _why_now(*, dominant: str, index: int, candidates: SelectionCandidates, samp
     main = {
         "band": (f"its chance of success sits in your {band_text} target band" if in_band
                  else f"it is the closest match to your {band_text} target band"),
-        "weakness": "it practises one of your weakest skills "
-                    f"(weakness {candidates.skill_weakness[index]:.2f})",
+        # Cold start: with no answers behind the estimate, "weakest" would be a claim without evidence.
+        "weakness": ("it practises one of your weakest skills "
+                     f"(weakness {candidates.skill_weakness[index]:.2f})" if candidates.evidence[index] >= 1.0
+                     else "it starts measuring a skill you have not answered yet"),
         "due": f"its skill is due for review (due-ness {candidates.due_score[index]:.2f})",
         "prerequisite": "you have the prerequisites for it "
                         f"(readiness {candidates.prerequisite_readiness[index]:.2f})",

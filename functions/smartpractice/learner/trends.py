@@ -211,3 +211,60 @@ def detect_plateau(
     upper = slope + student_t_quantile(probability=confidence, dof=int(days.size) - 2) * slope_se
     below_target = latest is not None and latest < target
     return PlateauCheck(below_target and upper < min_progress_per_day, latest, upper)
+
+
+@dataclass(frozen=True, slots=True)
+class Velocity:
+    """Mastery change per day, or None with the reason the evidence is too thin.
+
+    ``per_day`` is in value units per day (mastery per day), within [−1, 1] by construction: the
+    slope is only taken over a span of at least ``min_span_days`` (≥ 1 day) and then clipped, so
+    a series in [0, 1] can never report more than a full swing per day. ``trend`` is None exactly
+    when ``per_day`` is None.
+    """
+
+    per_day: float | None
+    trend: Trend | None
+    reason: str | None
+    span_days: float
+    n_points: int
+
+
+def mastery_velocity(
+    *,
+    times_s: npt.ArrayLike,
+    values: npt.ArrayLike,
+    now: datetime,
+    window_days: float = 30.0,
+    min_span_days: float = 3.0,
+    min_points: int = 3,
+) -> Velocity:
+    """The one definition of velocity and trend that learners see (insights, per skill and overall).
+
+    The measured bug: a least-squares slope over points minutes apart extrapolates a few answers
+    to hundreds of thousands of "mastery per day". Here no slope is reported until the window holds
+    ``min_points`` points spread over ``min_span_days`` days.
+
+    Args:
+        times_s: POSIX seconds (UTC) of each point; points after ``now`` are ignored.
+        values: The series (mastery in [0, 1]), aligned with ``times_s``.
+        now: The window's end (timezone-aware).
+        window_days: Keep points in (now − window_days, now].
+        min_span_days: Fewest days between the first and last point (>= 1).
+        min_points: Fewest points (>= 3, so the trend's t-test has a degree of freedom).
+
+    Returns:
+        Velocity: per_day in [−1, 1] mastery per day and the trend direction, or both None with a reason;
+        the span in days (>= 0) and the number of points used.
+    """
+    if min_span_days < 1.0 or min_points < 3:
+        raise ValueError("need min_span_days >= 1 and min_points >= 3")
+    days, _ = _window(times_s=times_s, values=values, now=now, window_days=window_days)
+    n = int(days.size)
+    span = float(days[-1] - days[0]) if n else 0.0
+    if n < min_points:
+        return Velocity(None, None, f"needs {min_points} answers on this skill, has {n}", span, n)
+    if span < min_span_days:
+        return Velocity(None, None, f"needs {min_span_days:g} days of history, has {span:.1f}", span, n)
+    estimate = linear_trend(times_s=times_s, values=values, now=now, window_days=window_days)
+    return Velocity(float(np.clip(estimate.slope_per_day, -1.0, 1.0)), estimate.direction, None, span, n)

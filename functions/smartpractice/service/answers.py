@@ -10,6 +10,7 @@ An anonymous learner's answer updates their own skills only: no question difficu
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from postgrest.exceptions import APIError
 from smartpractice.db.contexts import AnswerContext, AnswerQuestion
 from smartpractice.db.upstream import is_retryable_conflict
 from smartpractice.errors import NotFoundError
-from smartpractice.learner import knowledge
+from smartpractice.learner import breakdown, knowledge
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.grading import AnswerKey, grade
@@ -121,6 +122,7 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             elo_before=c.before.elo_rating, elo_after=c.after.elo_rating,
             next_review_at=c.after.memory.due) for c in update.changes],
         session_progress=AnswerProgress(answered=n_answered, correct=n_correct, accuracy=n_correct / n_answered),
+        feedback=_feedback(update.changes, names=names, is_correct=is_correct, body=body, question=question),
         replayed=False,
     )
     result = deps.service.record_answer(
@@ -140,3 +142,13 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
     if result.status == "duplicate":
         return _replay(result.response)
     return response
+
+
+def _feedback(changes: Sequence[knowledge.SkillChange], *, names: dict[int, str], is_correct: bool,
+              body: SubmitAnswerRequest, question: AnswerQuestion) -> str:
+    """The feedback line talks about the skill whose mastery moved most."""
+    main = max(changes, key=lambda c: abs(c.after.p_mastery - c.before.p_mastery))
+    return breakdown.answer_feedback(
+        is_correct=is_correct, skill_name=names[main.after.skill_id], mastery_before=main.before.p_mastery,
+        mastery_after=main.after.p_mastery, seconds_taken=body.time_spent_seconds,
+        expected_seconds=question.expected_time_seconds)

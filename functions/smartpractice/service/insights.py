@@ -3,7 +3,7 @@ the k-anonymous cohort distribution. All math lives in learner/; this module gat
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,19 +13,24 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.db.contexts import SkillRow
-from smartpractice.learner import alerts, calibration, gaps, performance, readiness, trends
+from smartpractice.learner import alerts, calibration, gaps, trends
 from smartpractice.learner.insights import (
     accuracy_by_time_of_day,
     percentile_from_breakpoints,
     session_length_stats,
 )
+from smartpractice.learner.series import local_hours
+from smartpractice.service import insights_numbers as numbers
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.goals import Goals, goals_from_profile
 from smartpractice.service.models_requests import InsightsRequest
 from smartpractice.service.models_responses import (
     Alert,
     ConfidenceBucket,
     ConfidenceCalibration,
+    GoalsOut,
+    GrowthSeries,
     InsightsResponse,
     KnowledgeGap,
     PeerPercentile,
@@ -38,7 +43,7 @@ from smartpractice.service.states import effective_mastery_at, parse_time
 
 Row = dict[str, Any]
 HIGHLIGHTS = 3
-MAX_GAPS = 5
+MIN_ANSWERS_TO_RANK = 3
 _RECOMMENDATIONS = {
     gaps.GapSeverity.CRITICAL: "Start here: review the fundamentals, then practise easier questions on this skill.",
     gaps.GapSeverity.HIGH: "Schedule focused practice on this skill in your next sessions.",
@@ -89,78 +94,86 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     since = (now - timedelta(days=days)).isoformat()
     context = deps.learner.insights_context(since)
     rows: list[Row] = context.mastery
-    skills = {s.id: s for s in context.skills}
-    topics = context.topics
-    topic_names = {t.id: t.name for t in topics}
-    weights = scoring.skill_weights(skills=list(skills.values()), topics=topics)
+    goals = goals_from_profile(context.profile)
+    content = numbers.Content(skills={s.id: s for s in context.skills}, topics={t.id: t for t in context.topics},
+                              weights=scoring.skill_weights(skills=context.skills, topics=context.topics))
     effective = _effective_now(rows, now)
     series = _skill_series(context.history)
     attempts = Attempts.from_columns(context.attempts)
+    answers = numbers.AnswerColumns.from_columns(context.attempts)
+    levels = numbers.levels_out(answers=answers, skill_ids=attempts.skill_ids, content=content)
+    skill_level = {lv.id: lv.level for lv in levels.skills}
 
     mastery_out: list[SkillMastery] = []
     velocities: list[float] = []
-    levels = performance.mastery_levels(accuracy=[effective[int(r["skill_id"])] for r in rows],
-                                        attempts=[int(r["total_attempts"]) for r in rows])
-    for row, level in zip(rows, levels, strict=True):
+    for row in rows:
         sid = int(row["skill_id"])
         times, values = series.get(sid, (np.array([]), np.array([])))
-        trend = trends.linear_trend(times_s=times, values=values, now=now, window_days=days)
-        velocity = trends.learning_velocity(times_s=times, values=values, now=now, window_days=days)
+        skill_velocity = trends.mastery_velocity(times_s=times, values=values, now=now, window_days=days)
         plateau = trends.detect_plateau(times_s=times, values=values, now=now)
-        if velocity is not None:
-            velocities.append(velocity)
-        skill = skills.get(sid)
+        if skill_velocity.per_day is not None:
+            velocities.append(skill_velocity.per_day)
+        skill = content.skills.get(sid)
+        topic = content.topics.get(skill.topic_id) if skill else None
         mastery_out.append(SkillMastery(
-            skill_id=sid, skill_name=skill.name if skill else str(sid),
-            topic=topic_names.get(skill.topic_id if skill else 0),
-            effective_mastery=effective[sid], p_mastery=float(row["p_mastery"]), level=level.value,
-            trend=trend.direction.value, velocity=velocity or 0.0,
+            skill_id=sid, skill_name=skill.name if skill else str(sid), topic=topic.name if topic else None,
+            effective_mastery=effective[sid], p_mastery=float(row["p_mastery"]), level=skill_level.get(sid),
+            trend=None if skill_velocity.trend is None else skill_velocity.trend.value,
+            velocity=skill_velocity.per_day, velocity_reason=skill_velocity.reason,
             plateau=plateau.is_plateau or bool(row["plateau_flag"]), next_review_at=parse_time(row.get("due"))))
-    ranked = sorted(mastery_out, key=lambda m: m.effective_mastery)
+    # Cold start: "strongest"/"weakest" only among skills with enough answers to say so.
+    known = {int(r["skill_id"]) for r in rows if int(r["total_attempts"]) >= MIN_ANSWERS_TO_RANK}
+    ranked = sorted((m for m in mastery_out if m.skill_id in known), key=lambda m: m.effective_mastery)
     highlight = [SkillHighlight(skill_id=m.skill_id, skill_name=m.skill_name, effective_mastery=m.effective_mastery)
-                 for m in ranked]
+                 for m in ranked] if len(ranked) >= HIGHLIGHTS else []
     velocity = float(np.mean(velocities)) if velocities else None
-    prediction = scoring.predict_exam(mastery_by_skill=effective, weights=weights)
+    scores = numbers.predict_scores(content=content, effective=effective, goals=goals)
+    scope = numbers.scoped(scores, goals)
+    readiness = numbers.readiness_out(scope=scope, velocity=velocity, goals=goals, now=now,
+                                      reason=scores.total_reason if scope.scope == "total" else None)
+    peer = _peer(rows, context.cohort)
+    first_snapshot = context.snapshots[0] if context.snapshots else None
+    mean_now = float(np.mean(list(effective.values()))) if effective else None
+    gain = None if first_snapshot is None or first_snapshot.get("avg_mastery") is None or mean_now is None \
+        else mean_now - float(first_snapshot["avg_mastery"])
+    days_out, topics_out = numbers.growth_series(
+        now=now, days=days, goals=goals, answers=answers, answered_epoch=attempts.answered_epoch.tolist(),
+        history=context.history, snapshots=context.snapshots, content=content)
 
     return InsightsResponse(
-        window_days=days, mastery=mastery_out, strongest=highlight[::-1][:HIGHLIGHTS], weakest=highlight[:HIGHLIGHTS],
-        learning_velocity=velocity,
-        knowledge_gaps=_gaps(rows=rows, effective=effective, weights=weights, skills=skills, attempts=attempts,
-                             prerequisites=context.prerequisites),
+        window_days=days, goals=_goals_out(goals, now), mastery=mastery_out,
+        strongest=highlight[::-1][:HIGHLIGHTS], weakest=highlight[:HIGHLIGHTS], learning_velocity=velocity,
+        knowledge_gaps=_gaps(context.gaps, content.skills),
+        knowledge_gaps_as_of=max((parse_time(g.get("updated_at")) for g in context.gaps), default=None,
+                                 key=lambda t: t.timestamp() if t else 0.0),
         confidence_calibration=_calibration(attempts),
-        study_patterns=_patterns(attempts, context.sessions),
-        readiness=_readiness(prediction, velocity),
-        peer_percentile=_peer(rows, context.cohort),
-        alerts=_alerts(attempts, now),
+        study_patterns=_patterns(attempts, context.sessions, goals),
+        predicted_scores=numbers.scores_out(scores), readiness=readiness,
+        performance=numbers.performance_out(answers, mastery_gain=gain), speed=numbers.speed_out(answers),
+        accuracy_by_difficulty=numbers.bands_out(answers), levels=levels,
+        series=GrowthSeries(days=days_out, topics=topics_out),
+        peer_percentile=peer,
+        alerts=_alerts(attempts, now, readiness=readiness,
+                       previous_pass=numbers.previous_pass_probability(context.snapshots, goals),
+                       previous_percentile=_snapshot_percentile(first_snapshot, context.cohort),
+                       current_percentile=peer.percentile),
     )
 
 
-def _gaps(*, rows: list[Row], effective: dict[int, float], weights: dict[int, float], skills: dict[int, SkillRow],
-          attempts: Attempts, prerequisites: list[tuple[int, int]]) -> list[KnowledgeGap]:
-    if not rows:
-        return []
-    dependents = Counter(int(prerequisite) for _, prerequisite in prerequisites)
-    tried: Counter[int] = Counter()
-    failed: Counter[int] = Counter()
-    for skill_ids, correct in zip(attempts.skill_ids, attempts.correct.tolist(), strict=True):
-        for sid in skill_ids:
-            tried[sid] += 1
-            failed[sid] += 0 if correct else 1
-    ids = [int(r["skill_id"]) for r in rows]
-    result = gaps.knowledge_gaps(
-        mastery=[effective[s] for s in ids], exam_weight=[weights.get(s, 0.0) for s in ids],
-        dependent_skills=[dependents[s] for s in ids], recent_failures=[failed[s] for s in ids],
-        recent_attempts=[tried[s] for s in ids])
+def _goals_out(goals: Goals, now: datetime) -> GoalsOut:
+    return GoalsOut(exam=goals.exam, sections=list(goals.sections), section_targets=goals.section_targets,
+                    total_target=goals.total_target, exam_date=goals.exam_date, days_left=goals.days_left(now),
+                    time_zone=goals.time_zone, defaulted=list(goals.defaulted))
+
+
+def _gaps(rows: list[Row], skills: dict[int, SkillRow]) -> list[KnowledgeGap]:
+    """The nightly table's top open rows, as they are: one gap engine (private.knowledge_gap_scores)."""
     out = []
-    for index in result.ranking[:MAX_GAPS]:
-        severity = result.severity[int(index)]
-        if severity == gaps.GapSeverity.LOW:
-            continue
-        sid = ids[int(index)]
+    for row in rows:
+        sid, severity = int(row["skill_id"]), gaps.GapSeverity(str(row["severity"]))
         out.append(KnowledgeGap(skill_id=sid, skill_name=skills[sid].name if sid in skills else str(sid),
-                                severity=severity.value,  # type: ignore[arg-type]  # same four values
-                                priority=float(result.priority[int(index)]),
-                                recommendation=_RECOMMENDATIONS[severity]))
+                                severity=severity.value,
+                                priority=float(row["priority_score"]), recommendation=_RECOMMENDATIONS[severity]))
     return out
 
 
@@ -175,27 +188,16 @@ def _calibration(attempts: Attempts) -> ConfidenceCalibration:
                        for lv in result.levels])
 
 
-def _patterns(attempts: Attempts, sessions: list[Row]) -> StudyPatterns:
-    hours = ((attempts.answered_epoch // 3600.0) % 24.0).astype(np.int64).tolist()  # UTC hour of day
+def _patterns(attempts: Attempts, sessions: list[Row], goals: Goals) -> StudyPatterns:
+    hours = local_hours(epoch_s=attempts.answered_epoch, zone=goals.zone)
     by_time = accuracy_by_time_of_day(local_hours=hours, correct=attempts.correct.tolist())
     durations = [(end - start).total_seconds() / 60.0 for s in sessions
                  if (start := parse_time(s.get("started_at"))) and (end := parse_time(s.get("ended_at")))]
     lengths = session_length_stats(durations_minutes=durations) if durations else None
     return StudyPatterns(
         accuracy_by_hour_bucket={b.name: b.accuracy for b in by_time.buckets if b.accuracy is not None},
-        avg_session_minutes=None if lengths is None else lengths.mean_minutes, sessions=len(sessions))
-
-
-def _readiness(prediction: scoring.ExamPrediction, velocity: float | None) -> Readiness:
-    span = scoring.SCALE.maximum - scoring.SCALE.minimum
-    days = None if velocity is None else readiness.days_to_target(
-        current=prediction.score, target=scoring.CUT_SCORE, velocity_per_day=velocity * span)
-    return Readiness(
-        predicted_score=prediction.score, low=prediction.low, high=prediction.high,
-        pass_probability=prediction.pass_probability,
-        readiness_pct=readiness.readiness_percent(predicted_score=prediction.score, target_score=scoring.CUT_SCORE,
-                                                  scale=scoring.SCALE),
-        days_to_ready=days)
+        avg_session_minutes=None if lengths is None else lengths.mean_minutes, sessions=len(sessions),
+        time_zone=goals.time_zone)
 
 
 def _peer(rows: list[Row], cohort: list[Row]) -> PeerPercentile:
@@ -208,7 +210,16 @@ def _peer(rows: list[Row], cohort: list[Row]) -> PeerPercentile:
                           cohort_size=int(cohort[0]["learners"]), k_anonymous=True)
 
 
-def _alerts(attempts: Attempts, now: datetime) -> list[Alert]:
+def _snapshot_percentile(snapshot: Row | None, cohort: list[Row]) -> float | None:
+    """The window's first nightly mean mastery placed in today's cohort (None without either)."""
+    if snapshot is None or snapshot.get("avg_mastery") is None or not cohort:
+        return None
+    return percentile_from_breakpoints(value=float(snapshot["avg_mastery"]),
+                                       breakpoints=[float(cohort[0][k]) for k in ("p10", "p25", "p50", "p75", "p90")])
+
+
+def _alerts(attempts: Attempts, now: datetime, *, readiness: Readiness, previous_pass: float | None,
+            previous_percentile: float | None, current_percentile: float | None) -> list[Alert]:
     by_session: dict[str, list[bool]] = defaultdict(list)
     correct = attempts.correct.tolist()
     for session_id, answer in zip(attempts.session_ids, correct, strict=True):
@@ -219,5 +230,11 @@ def _alerts(attempts: Attempts, now: datetime) -> list[Alert]:
         alerts.streak_break_alert(answers_correct=correct, now=now),
         alerts.milestone_alert(previous_accuracy=float(np.mean(correct[:half])),
                                current_accuracy=float(np.mean(correct[half:])), now=now) if half >= 5 else None,
+        alerts.exam_readiness_alert(previous_pass_probability=previous_pass,
+                                    current_pass_probability=readiness.pass_probability, now=now)
+        if previous_pass is not None and readiness.pass_probability is not None else None,
+        alerts.percentile_change_alert(previous_percentile=previous_percentile, current_percentile=current_percentile,
+                                       now=now),
     ]
-    return [Alert(type=a.kind.value, severity=a.urgency.value, message=a.message) for a in found if a is not None]
+    return [Alert(type=a.kind.value, severity=a.urgency.value, message=a.message)
+            for a in found if a is not None]

@@ -136,6 +136,9 @@ class SubmitAnswerResponse(ResponseModel):
     explanation: str | None = None
     skills: list[SkillUpdate]
     session_progress: AnswerProgress
+    feedback: str | None = Field(default=None, description=(
+        "One line: what changed (mastery of the skill that moved most, before → after in percent) and why, "
+        "plus pace against the question's expected time. None only in replays stored before it existed."))
     replayed: bool = Field(default=False, description="True when this is the stored result of an earlier "
                                                       "request with the same idempotency_key.")
 
@@ -143,18 +146,43 @@ class SubmitAnswerResponse(ResponseModel):
 # --- complete_session ---------------------------------------------------------------------------
 
 
+class SectionScoreOut(ResponseModel):
+    section: str = Field(description="Exam section: 'math' or 'reading_writing'.")
+    score: float | None = Field(default=None, ge=200.0, le=800.0, description=(
+        "Predicted section score, 200–800 in steps of 10; null (see reason) before any answer in the section."))
+    low: float | None = Field(default=None, ge=200.0, le=800.0, description="Lower end of the 90 % interval.")
+    high: float | None = Field(default=None, ge=200.0, le=800.0, description="Upper end of the 90 % interval.")
+    reason: str | None = None
+
+
+class PredictedScores(ResponseModel):
+    """Only the sections the learner prepares. Total = the sum of the section scores (the SAT's rule), null
+    unless both sections are prepared and scored; its interval is total ± sqrt(Σ section half-width²)."""
+
+    sections: list[SectionScoreOut]
+    total: float | None = Field(default=None, ge=400.0, le=1600.0, description="Math + Reading & Writing, 400–1600.")
+    total_low: float | None = Field(default=None, ge=400.0, le=1600.0)
+    total_high: float | None = Field(default=None, ge=400.0, le=1600.0)
+    total_reason: str | None = None
+    interval_level: Probability = Field(description="Coverage of every interval, 0.90.")
+
+
 class SessionSnapshot(ResponseModel):
     avg_mastery: Probability
-    predicted_score: float | None = None
+    predicted_score: float | None = Field(default=None, description=(
+        "The score readiness is about: the total (400–1600) when both sections are prepared, else the one "
+        "section (200–800); null before any answer in a prepared section."))
     predicted_score_low: float | None = None
     predicted_score_high: float | None = None
-    pass_probability: Probability | None = None
+    pass_probability: Probability | None = Field(default=None, description="P(score ≥ the learner's target).")
     total_answered: Count
     total_correct: Count
     accuracy: Probability | None = Field(default=None, description="None when nothing was answered.")
     time_spent_seconds: float = Field(ge=0.0)
     mastery_gained: dict[Annotated[str, Field(pattern=r"^[1-9][0-9]*$")], float] = Field(
         description="Skill id (as a string key) → change in mastery during the session.")
+    predicted_scores: PredictedScores | None = Field(default=None, description=(
+        "Per-section predicted scores at completion (null for sessions completed before they existed)."))
     created_at: datetime
 
 
@@ -174,9 +202,13 @@ class SkillMastery(ResponseModel):
     topic: str | None = None
     effective_mastery: Probability = Field(description="Mastery after forgetting, as of now.")
     p_mastery: Probability = Field(description="BKT probability of mastery at the last answer.")
-    level: str
-    trend: Trend
-    velocity: float = Field(description="Mastery change per day over the window.")
+    level: str | None = Field(default=None, description=(
+        "Seed 004 band of this skill's answers in the window: mastered (accuracy ≥ 0.8, ≥ 10 answers), "
+        "proficient (≥ 0.6, ≥ 5), developing (≥ 0.4), needs_focus; null without answers in the window."))
+    trend: Trend | None = Field(default=None, description="Null (see velocity_reason) until velocity exists.")
+    velocity: float | None = Field(default=None, ge=-1.0, le=1.0, description=(
+        "Mastery change per day (least-squares slope), −1…1; null until 3 answers over 3 days of history."))
+    velocity_reason: str | None = None
     plateau: bool
     next_review_at: datetime | None = None
 
@@ -213,15 +245,107 @@ class StudyPatterns(ResponseModel):
     accuracy_by_hour_bucket: dict[str, Probability] = Field(description="e.g. 'morning' → accuracy.")
     avg_session_minutes: float | None = Field(default=None, ge=0.0)
     sessions: Count
+    time_zone: str = Field(default="UTC", description="Hours are local hours in this zone (the learner's goals).")
+
+
+class GoalsOut(ResponseModel):
+    exam: str
+    sections: list[str] = Field(description="The sections the learner prepares.")
+    section_targets: dict[str, int] = Field(description="Target per section, 200–800.")
+    total_target: int | None = Field(default=None, ge=400, le=1600, description="Null unless both sections.")
+    exam_date: date | None = None
+    days_left: int | None = Field(default=None, ge=0, description="Days from today (local) to the exam date.")
+    time_zone: str = Field(description="IANA zone; study patterns and daily series use its days and hours.")
+    defaulted: list[str] = Field(description="Fields not set by the learner, taken from the documented "
+                                             "defaults (SAT, both sections, 600 per section, UTC).")
 
 
 class Readiness(ResponseModel):
-    predicted_score: float | None = None
+    """Against the learner's target: ready ⇔ predicted ≥ target ⇔ pass_probability ≥ 0.5 ⇔ days_to_ready = 0."""
+
+    scope: str = Field(description="'total' (both sections) or the one prepared section.")
+    target_score: float = Field(description="The learner's target (or the default), same scale as the score.")
+    predicted_score: float | None = Field(default=None, description="Null while the scope has no score.")
     low: float | None = None
     high: float | None = None
-    pass_probability: Probability | None = None
-    readiness_pct: Percent | None = None
-    days_to_ready: int | None = Field(default=None, ge=0, description="None when not trending to ready.")
+    pass_probability: Probability | None = Field(default=None, description="P(true score ≥ target), 0–1.")
+    ready: bool | None = None
+    readiness_pct: Percent | None = Field(default=None, description="Way from the scale floor to the target.")
+    points_per_day: float | None = Field(default=None, description=(
+        "Projected gain, score points per day (velocity × the scale span); null until velocity exists."))
+    days_to_ready: int | None = Field(default=None, ge=0, le=365, description=(
+        "Days until the projection reaches the target; null (see reason) when it never does within 365."))
+    days_to_ready_reason: str | None = None
+    days_left: int | None = Field(default=None, ge=0)
+    on_track: bool | None = Field(default=None, description="days_to_ready ≤ days_left; null if either is.")
+    reason: str | None = None
+
+
+class PerformanceScoreOut(ResponseModel):
+    """Seed 004: overall = .35·accuracy + .25·speed + .20·consistency + .20·progress, each 0–100; a missing
+    component (null) drops out and the weights of the others are re-normalised."""
+
+    overall: Percent | None = None
+    accuracy: Percent | None = None
+    speed: Percent | None = Field(default=None, description="100 · mean over correct answers of "
+                                                            "min(1, expected time / time taken).")
+    consistency: Percent | None = Field(default=None, description="100 · (1 − 2·sd of session accuracy); "
+                                                                  "null below 2 sessions.")
+    progress: Percent | None = Field(default=None, description="50 = no mastery change; 100 = +0.20 mean mastery.")
+
+
+class SpeedOut(ResponseModel):
+    answers: Count
+    median_time_ratio: float | None = Field(default=None, gt=0.0, description=(
+        "Median of time taken / the question's expected time: 1 on pace, below 1 faster."))
+    within_expected: Probability | None = Field(default=None, description="Share answered within expected time.")
+
+
+class DifficultyBandOut(ResponseModel):
+    band: Literal["easy", "medium", "hard"]
+    answers: Count
+    accuracy: Probability | None = None
+
+
+class LevelOut(ResponseModel):
+    id: int
+    name: str
+    answers: int = Field(ge=1)
+    accuracy: Probability
+    level: Literal["mastered", "proficient", "developing", "needs_focus"]
+
+
+class Levels(ResponseModel):
+    """Seed 004 accuracy bands over the window's answers, per skill, topic and subject (only where answered)."""
+
+    skills: list[LevelOut]
+    topics: list[LevelOut]
+    subjects: list[LevelOut]
+
+
+class DayPoint(ResponseModel):
+    day: date = Field(description="Local day in the learner's time zone.")
+    answers: Count
+    correct: Count
+    avg_mastery: Probability | None = Field(default=None, description="Nightly snapshot's mean mastery.")
+    section_scores: dict[str, float] = Field(description="Nightly snapshot's predicted score per prepared "
+                                                         "section (200–800); empty on days without one.")
+    predicted_total: float | None = Field(default=None, ge=400.0, le=1600.0, description=(
+        "Sum of the day's section scores when both sections are prepared and present."))
+
+
+class TopicSeries(ResponseModel):
+    topic_id: int
+    topic: str
+    mastery: list[Probability | None] = Field(description=(
+        "Mean mastery of the topic's practised skills at the end of each day of `series.days`; null before the "
+        "first answer on the topic."))
+
+
+class GrowthSeries(ResponseModel):
+    days: list[DayPoint] = Field(description=(
+        "Every local day touched by the window (window_days + 1 days, the first one partial), oldest first."))
+    topics: list[TopicSeries]
 
 
 class PeerPercentile(ResponseModel):
@@ -231,21 +355,31 @@ class PeerPercentile(ResponseModel):
 
 
 class Alert(ResponseModel):
-    type: str
+    type: Literal["performance_drop", "streak_break", "milestone", "exam_readiness", "percentile_change"]
     severity: Literal["high", "medium", "low"]
     message: str
 
 
 class InsightsResponse(ResponseModel):
     window_days: int = Field(ge=1, le=365)
+    goals: GoalsOut
     mastery: list[SkillMastery]
-    strongest: list[SkillHighlight]
-    weakest: list[SkillHighlight]
-    learning_velocity: float | None = Field(default=None, description="Mean mastery change per day.")
-    knowledge_gaps: list[KnowledgeGap]
+    strongest: list[SkillHighlight] = Field(description="Empty until 3 skills have 3 answers each.")
+    weakest: list[SkillHighlight] = Field(description="Empty until 3 skills have 3 answers each.")
+    learning_velocity: float | None = Field(default=None, ge=-1.0, le=1.0, description=(
+        "Mean of the skills' velocities, mastery per day; null until a skill has 3 days of history."))
+    knowledge_gaps: list[KnowledgeGap] = Field(description=(
+        "The learner's top 5 open rows of knowledge_gaps, as scored by the nightly job; empty before it ran."))
+    knowledge_gaps_as_of: datetime | None = Field(default=None, description="When those rows were last scored.")
     confidence_calibration: ConfidenceCalibration
     study_patterns: StudyPatterns
+    predicted_scores: PredictedScores
     readiness: Readiness
+    performance: PerformanceScoreOut
+    speed: SpeedOut
+    accuracy_by_difficulty: list[DifficultyBandOut]
+    levels: Levels
+    series: GrowthSeries
     peer_percentile: PeerPercentile
     alerts: list[Alert]
 

@@ -8,8 +8,10 @@ from uuid import UUID
 
 from smartpractice.db.contexts import SessionRef, SnapshotRow, SummaryAnswer
 from smartpractice.errors import ConflictError, NotFoundError
+from smartpractice.service import insights_numbers as numbers
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.goals import goals_from_profile
 from smartpractice.service.models_requests import CompleteSessionRequest, StartSessionRequest
 from smartpractice.service.models_responses import (
     SessionFilters,
@@ -67,6 +69,7 @@ def _snapshot_out(row: SnapshotRow, session_id: UUID, *, already: bool) -> Sessi
             predicted_score_low=row.predicted_score_low,
             predicted_score_high=row.predicted_score_high,
             pass_probability=data.get("pass_probability"),
+            predicted_scores=data.get("predicted_scores"),
             total_answered=answered, total_correct=correct,
             accuracy=(correct / answered) if answered else None,
             time_spent_seconds=float(data.get("time_spent_seconds") or 0.0),
@@ -81,21 +84,30 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
     context = deps.learner.session_summary_context(body.session_id)
     answers = context.answers
     mastery = {r.skill_id: r.effective_mastery for r in context.mastery}
-    weights = scoring.skill_weights(skills=context.skills, topics=context.topics)
-    prediction = scoring.predict_exam(mastery_by_skill=mastery, weights=weights)
+    goals = goals_from_profile(context.profile)
+    content = numbers.Content(skills={s.id: s for s in context.skills}, topics={t.id: t for t in context.topics},
+                              weights=scoring.skill_weights(skills=context.skills, topics=context.topics))
+    scores = numbers.predict_scores(content=content, effective=mastery, goals=goals)
+    scope = numbers.scoped(scores, goals)
+    readiness = numbers.readiness_out(scope=scope, velocity=None, goals=goals, now=deps.now, reason=None)
     gained = _mastery_gained(answers)
+    # predicted_score/low/high: the score readiness is about (the total, or the one prepared section).
     snapshot = {
         "avg_mastery": (sum(mastery.values()) / len(mastery)) if mastery else 0.0,
-        "predicted_score": prediction.score,
-        "predicted_score_low": prediction.low,
-        "predicted_score_high": prediction.high,
+        "predicted_score": scope.score,
+        "predicted_score_low": scope.low,
+        "predicted_score_high": scope.high,
+        "predicted_section_scores": {s.section: {"score": s.score, "low": s.lower, "high": s.upper}
+                                     for s in scores.sections if s.score is not None},
         "mastery_gained": gained,
         "total_interactions": len(answers),
         "snapshot_data": {
-            "pass_probability": prediction.pass_probability,
+            "pass_probability": readiness.pass_probability,
             "time_spent_seconds": sum(a.time_spent_seconds or 0.0 for a in answers),
             "mastery_gained": gained,
-            "cut_score": scoring.CUT_SCORE,
+            "target_score": scope.target,
+            "target_scope": scope.scope,
+            "predicted_scores": numbers.scores_out(scores).model_dump(mode="json"),
         },
     }
     result = deps.service.complete_session(user_id=user_id, session_id=body.session_id, snapshot=snapshot)

@@ -1,0 +1,212 @@
+"""insights, part two: predicted section scores, readiness against the learner's goal, the seed-004 performance
+score, speed, difficulty bands, levels and the daily growth series. Math in learner/; shaping here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from smartpractice.db.contexts import SkillRow, TopicRow
+from smartpractice.learner import breakdown, exam_scores, performance, readiness, series
+from smartpractice.service.goals import Goals
+from smartpractice.service.models_responses import (
+    DayPoint,
+    DifficultyBandOut,
+    LevelOut,
+    Levels,
+    PerformanceScoreOut,
+    PredictedScores,
+    Readiness,
+    SectionScoreOut,
+    SpeedOut,
+    TopicSeries,
+)
+from smartpractice.service.states import UNPRACTISED_MASTERY
+
+Row = dict[str, Any]
+SECTION_SPAN = exam_scores.SECTION_SCALE.maximum - exam_scores.SECTION_SCALE.minimum
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """The bank's taxonomy as the numbers need it."""
+
+    skills: dict[int, SkillRow]
+    topics: dict[int, TopicRow]
+    weights: dict[int, float]
+
+    def section_of_skill(self, skill_id: int) -> str:
+        topic = self.topics.get(self.skills[skill_id].topic_id) if skill_id in self.skills else None
+        return (topic.exam_section if topic else None) or ""
+
+
+def predict_scores(*, content: Content, effective: dict[int, float], goals: Goals) -> exam_scores.ExamScores:
+    """Section scores over the prepared sections (a skill never practised counts at its prior)."""
+    ids = sorted(content.weights)
+    return exam_scores.predict_section_scores(
+        section_of_skill=[content.section_of_skill(s) for s in ids],
+        mastery=[min(1.0, max(0.0, effective.get(s, UNPRACTISED_MASTERY))) for s in ids],
+        practised=[s in effective for s in ids], exam_weight=[content.weights[s] for s in ids],
+        sections=goals.sections)
+
+
+def scores_out(scores: exam_scores.ExamScores) -> PredictedScores:
+    return PredictedScores(
+        sections=[SectionScoreOut(section=s.section, score=s.score, low=s.lower, high=s.upper, reason=s.reason)
+                  for s in scores.sections],
+        total=scores.total, total_low=scores.total_lower, total_high=scores.total_upper,
+        total_reason=scores.total_reason, interval_level=scores.interval_level)
+
+
+@dataclass(frozen=True, slots=True)
+class Scoped:
+    """The one score readiness is about: the total when both sections are prepared, else the one section."""
+
+    scope: str
+    score: float | None
+    low: float | None
+    high: float | None
+    target: float
+    span: float
+
+
+def scoped(scores: exam_scores.ExamScores, goals: Goals) -> Scoped:
+    if goals.total_target is not None:
+        return Scoped("total", scores.total, scores.total_lower, scores.total_upper, float(goals.total_target),
+                      SECTION_SPAN * len(goals.sections))
+    (section,) = scores.sections
+    return Scoped(section.section, section.score, section.lower, section.upper,
+                  float(goals.section_targets[section.section]), SECTION_SPAN)
+
+
+def readiness_out(*, scope: Scoped, velocity: float | None, goals: Goals, now: datetime,
+                  reason: str | None) -> Readiness:
+    days_left = goals.days_left(now)
+    if scope.score is None or scope.low is None or scope.high is None:
+        return Readiness(scope=scope.scope, target_score=scope.target, days_left=days_left,
+                         reason=reason or "no predicted score yet")
+    points = None if velocity is None else velocity * scope.span
+    result = exam_scores.assess_readiness(score=scope.score, lower=scope.low, upper=scope.high,
+                                          target=scope.target, points_per_day=points, days_left=days_left)
+    floor = exam_scores.SECTION_SCALE.minimum * (scope.span / SECTION_SPAN)
+    pct = readiness.readiness_percent(
+        predicted_score=scope.score, target_score=scope.target,
+        scale=readiness.ScoreScale(minimum=floor, maximum=floor + scope.span)) if scope.target > floor else 100.0
+    return Readiness(
+        scope=scope.scope, target_score=scope.target, predicted_score=scope.score, low=scope.low, high=scope.high,
+        pass_probability=result.pass_probability, ready=result.ready, readiness_pct=pct, points_per_day=points,
+        days_to_ready=result.days_to_ready, days_to_ready_reason=result.days_to_ready_reason, days_left=days_left,
+        on_track=result.on_track)
+
+
+def previous_pass_probability(snapshots: list[Row], goals: Goals) -> float | None:
+    """The pass probability of the window's first nightly snapshot against today's target (None without one)."""
+    for snap in snapshots:
+        sections = snap.get("sections") or {}
+        parts = [sections.get(s) for s in goals.sections]
+        if not parts or any(p is None for p in parts):
+            continue
+        score = sum(float(p["score"]) for p in parts if p)
+        low = sum(float(p["low"]) for p in parts if p)
+        high = sum(float(p["high"]) for p in parts if p)
+        target = float(goals.total_target if goals.total_target is not None
+                       else goals.section_targets[goals.sections[0]])
+        return exam_scores.assess_readiness(score=score, lower=min(low, score), upper=max(high, score),
+                                            target=target, points_per_day=None, days_left=None).pass_probability
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerColumns:
+    """The window's answers with what speed, bands and levels need, oldest first."""
+
+    correct: npt.NDArray[np.bool_]
+    seconds: npt.NDArray[np.float64]  # NaN when not recorded
+    expected: npt.NDArray[np.float64]
+    difficulty: tuple[str, ...]
+    topic_ids: npt.NDArray[np.int64]
+    session_ids: tuple[str, ...]
+
+    @classmethod
+    def from_columns(cls, columns: Row) -> AnswerColumns:
+        return cls(correct=np.array(columns.get("is_correct", []), dtype=bool),
+                   seconds=np.array([np.nan if v is None else max(float(v), 1.0)
+                                     for v in columns.get("time_spent_seconds", [])], dtype=np.float64),
+                   expected=np.array(columns.get("expected_time_seconds", []), dtype=np.float64),
+                   difficulty=tuple(str(d) for d in columns.get("difficulty_label", [])),
+                   topic_ids=np.array(columns.get("topic_id", []), dtype=np.int64),
+                   session_ids=tuple(str(s) for s in columns.get("session_id", [])))
+
+
+def performance_out(answers: AnswerColumns, *, mastery_gain: float | None) -> PerformanceScoreOut:
+    """Answers without a recorded time count at their expected time for speed (neither fast nor slow)."""
+    accuracy_by_session = [float(answers.correct[[i for i, s in enumerate(answers.session_ids) if s == sid]].mean())
+                           for sid in dict.fromkeys(answers.session_ids)]
+    seconds = np.where(np.isnan(answers.seconds), answers.expected, answers.seconds)
+    scores = performance.performance_scores(correct=answers.correct, seconds_taken=seconds,
+                                            target_seconds=answers.expected, session_accuracy=accuracy_by_session,
+                                            mastery_gain=mastery_gain)
+    return PerformanceScoreOut(overall=scores.overall, accuracy=scores.accuracy, speed=scores.speed,
+                               consistency=scores.consistency, progress=scores.progress)
+
+
+def speed_out(answers: AnswerColumns) -> SpeedOut:
+    speed = breakdown.speed_vs_expected(seconds_taken=answers.seconds, expected_seconds=answers.expected,
+                                        correct=answers.correct)
+    return SpeedOut(answers=speed.answers, median_time_ratio=speed.median_time_ratio,
+                    within_expected=speed.within_expected)
+
+
+def bands_out(answers: AnswerColumns) -> list[DifficultyBandOut]:
+    bands = breakdown.accuracy_by_difficulty(difficulty=answers.difficulty, correct=answers.correct)
+    return [DifficultyBandOut(band=b.band, answers=b.answers, accuracy=b.accuracy)  # type: ignore[arg-type]
+            for b in bands]
+
+
+def _levels(groups: list[int], correct: list[bool], names: dict[int, str]) -> list[LevelOut]:
+    return [LevelOut(id=g.key, name=names.get(g.key, str(g.key)), answers=g.answers, accuracy=g.accuracy,
+                     level=g.level.value)
+            for g in breakdown.levels_by_group(group=groups, correct=correct)]
+
+
+def levels_out(*, answers: AnswerColumns, skill_ids: tuple[tuple[int, ...], ...], content: Content) -> Levels:
+    """Per skill every tagged skill of an answer counts it; per topic/subject the question's own topic."""
+    correct = answers.correct.tolist()
+    skill_groups = [s for ids in skill_ids for s in ids]
+    skill_correct = [c for ids, c in zip(skill_ids, correct, strict=True) for _ in ids]
+    subject_of = {t.id: t.subject_id for t in content.topics.values()}
+    subject_names = {t.subject_id: t.exam_section or str(t.subject_id) for t in content.topics.values()}
+    topics = answers.topic_ids.tolist()
+    return Levels(
+        skills=_levels(skill_groups, skill_correct, {k: s.name for k, s in content.skills.items()}),
+        topics=_levels(topics, correct, {k: t.name for k, t in content.topics.items()}),
+        subjects=_levels([subject_of.get(t, 0) for t in topics], correct, subject_names))
+
+
+def growth_series(*, now: datetime, days: int, goals: Goals, answers: AnswerColumns, answered_epoch: list[float],
+                  history: Row, snapshots: list[Row], content: Content) -> tuple[list[DayPoint], list[TopicSeries]]:
+    zone = goals.zone
+    window = series.window_days(now=now, days=days, zone=zone)
+    counts = series.answers_per_day(days=window, answer_days=series.local_days(epoch_s=answered_epoch, zone=zone),
+                                    correct=answers.correct)
+    by_date = {str(s["date"]): s for s in snapshots}
+    points = []
+    for count in counts:
+        snap = by_date.get(count.day.isoformat(), {})
+        sections = {k: float(v["score"]) for k, v in (snap.get("sections") or {}).items()
+                    if k in goals.sections and v and v.get("score") is not None}
+        total = sum(sections.values()) if goals.total_target is not None and len(sections) == 2 else None
+        points.append(DayPoint(day=count.day, answers=count.answers, correct=count.correct,
+                               avg_mastery=snap.get("avg_mastery"), section_scores=sections, predicted_total=total))
+    topic_of = {k: s.topic_id for k, s in content.skills.items()}
+    per_topic = series.mastery_per_group_per_day(
+        days=window, event_days=series.local_days(epoch_s=history.get("epoch", []), zone=zone),
+        skill_ids=history.get("skill_id", []), mastery_after=history.get("mastery_after", []),
+        group_of_skill=topic_of)
+    topics = [TopicSeries(topic_id=t, topic=content.topics[t].name if t in content.topics else str(t), mastery=v)
+              for t, v in per_topic.items()]
+    return points, topics

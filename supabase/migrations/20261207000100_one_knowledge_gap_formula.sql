@@ -1,0 +1,392 @@
+-- One knowledge-gap engine (issue 13). Insights used learner/gaps.py while the nightly table used a different
+-- formula here (raw exam weight, min(1, n/3) impact, unshrunk failure rate, other severity cuts), so the two
+-- listed different skills with different priorities. Now the formula is private.knowledge_gap_scores, an exact
+-- mirror of learner/gaps.knowledge_gaps (parity checked by tests/integration/test_learner_numbers_stack.py),
+-- and insights lists the learner's top open rows of public.knowledge_gaps, so both show the same rows.
+--
+-- The formula, per practised skill with effective mastery < 0.6 (the open condition is unchanged):
+--   gap        = 1 − effective_mastery
+--   importance = skill exam weight / the largest skill exam weight in the bank, where a skill's exam weight is
+--                its topic's exam_weight split evenly over the topic's skills (service/scoring.skill_weights);
+--                1 for every skill when the bank has no weights
+--   impact     = 1 − 2^(−dependants / 2)                   (dependants = skills listing it as a prerequisite)
+--   failure    = (wrong + 5·gap) / (answers + 5)           (answers on the skill in the 30 days before p_to)
+--   priority   = 10 · (3·gap + 2·importance + 1·impact + 1.5·failure) / 7.5, in [0, 10]
+--   severity   = low when gap < 0.2; critical when priority ≥ 6 and gap ≥ 0.5; high ≥ 4.5; medium ≥ 3; else low
+--
+-- refresh_aggregates is redefined only to call it: its knowledge_gaps block now selects from
+-- private.knowledge_gap_scores(v_users, v_to) instead of the `dependants`/`recent`/`scored` CTEs, and takes the
+-- severity from it. Nothing else in refresh_aggregates changed (to re-apply on top of another redefinition,
+-- replace that one block).
+
+create or replace function private.knowledge_gap_scores(p_users uuid[], p_to timestamptz)
+returns table (user_id uuid, skill_id bigint, gap double precision, importance double precision,
+               impact double precision, failure_rate double precision, priority double precision, severity text)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  with skill_weight as (
+    select s.id as skill_id,
+           t.exam_weight::double precision / count(*) over (partition by s.topic_id) as weight
+    from public.skills s join public.topics t on t.id = s.topic_id
+  ),
+  largest as (
+    select max(sw.weight) as w from skill_weight sw
+  ),
+  dependants as (
+    select sp.prerequisite_skill_id as skill_id, count(*)::double precision as n
+    from public.skill_prerequisites sp group by sp.prerequisite_skill_id
+  ),
+  recent as (
+    select sq.user_id, qs.skill_id, count(*)::double precision as answers,
+           count(*) filter (where not sq.is_correct)::double precision as wrong
+    from public.session_questions sq
+    join public.question_skills qs on qs.question_id = sq.question_id
+    where sq.answered_at >= p_to - interval '30 days' and sq.answered_at < p_to and sq.is_correct is not null
+      and (p_users is null or sq.user_id = any (p_users))
+    group by sq.user_id, qs.skill_id
+  ),
+  terms as (
+    select m.user_id, m.skill_id, 1 - m.effective_mastery as gap,
+           case when l.w > 0 then sw.weight / l.w else 1.0 end as importance,
+           1 - power(2.0::double precision, -coalesce(d.n, 0) / 2.0) as impact,
+           (coalesce(r.wrong, 0) + 5 * (1 - m.effective_mastery)) / (coalesce(r.answers, 0) + 5) as failure_rate
+    from public.user_skill_mastery m
+    join skill_weight sw on sw.skill_id = m.skill_id
+    cross join largest l
+    left join dependants d on d.skill_id = m.skill_id
+    left join recent r on r.user_id = m.user_id and r.skill_id = m.skill_id
+    where m.total_attempts > 0 and m.effective_mastery < 0.6
+      and (p_users is null or m.user_id = any (p_users))
+  ),
+  scored as (
+    select t.*, 10 * (3 * t.gap + 2 * t.importance + t.impact + 1.5 * t.failure_rate) / 7.5 as priority
+    from terms t
+  )
+  select s.user_id, s.skill_id, s.gap, s.importance, s.impact, s.failure_rate, s.priority,
+         case when s.gap < 0.2 then 'low'
+              when s.priority >= 6 and s.gap >= 0.5 then 'critical'
+              when s.priority >= 4.5 then 'high'
+              when s.priority >= 3 then 'medium'
+              else 'low' end
+  from scored s
+$$;
+revoke execute on function private.knowledge_gap_scores(uuid[], timestamptz) from public, anon, authenticated;
+grant execute on function private.knowledge_gap_scores(uuid[], timestamptz) to service_role;
+
+create or replace function public.refresh_aggregates(p_run_date date)
+returns jsonb
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+declare
+  v_from timestamptz := p_run_date::timestamp at time zone 'UTC';
+  v_to timestamptz := (p_run_date + 1)::timestamp at time zone 'UTC';
+  v_week date := date_trunc('week', p_run_date::timestamp)::date;
+  v_week_from timestamptz := v_week::timestamp at time zone 'UTC';
+  v_week_to timestamptz := (v_week + 7)::timestamp at time zone 'UTC';
+  v_daily integer;
+  v_weekly integer;
+  v_topic integer;
+  v_metrics integer;
+  v_gaps_open integer;
+  v_gaps_resolved integer;
+  v_prev_started timestamptz;
+  v_users uuid[];          -- learners to recompute; null = all of them
+begin
+  select mr.started_at into v_prev_started
+  from public.maintenance_runs mr
+  where mr.run_date = p_run_date - 1 and mr.step = 'aggregates' and mr.status = 'done';
+  if v_prev_started is not null then
+    select coalesce(array_agg(distinct c.user_id), '{}') into v_users
+    from (
+      select m.user_id from public.user_skill_mastery m where m.updated_at >= v_prev_started
+      union all
+      select sq.user_id from public.session_questions sq
+      where (sq.answered_at >= v_from - interval '2 days' and sq.answered_at < v_to)
+         or (sq.answered_at >= v_to - interval '31 days' and sq.answered_at < v_to - interval '30 days')
+         or (sq.answered_at >= v_to - interval '91 days' and sq.answered_at < v_to - interval '90 days')
+      union all
+      select s.user_id from public.practice_sessions s where s.ended_at >= v_from and s.ended_at < v_to
+    ) c;
+  end if;
+
+  -- daily_user_stats -------------------------------------------------------------------------
+  with answers as (
+    select sq.user_id, count(*) as answered, count(*) filter (where sq.is_correct) as correct,
+           coalesce(sum(sq.time_spent_seconds), 0) as total_time, avg(sq.time_spent_seconds) as avg_time,
+           avg(sq.confidence_score) as avg_confidence,
+           count(*) filter (where sq.hint_used) as hints, count(*) filter (where sq.solution_viewed) as solutions
+    from public.session_questions sq
+    where sq.answered_at >= v_from and sq.answered_at < v_to
+    group by sq.user_id
+  ),
+  skills as (
+    select sq.user_id, count(distinct qs.skill_id) as n
+    from public.session_questions sq
+    join public.question_skills qs on qs.question_id = sq.question_id
+    where sq.answered_at >= v_from and sq.answered_at < v_to
+    group by sq.user_id
+  ),
+  started as (
+    select s.user_id, count(*) as n from public.practice_sessions s
+    where s.started_at >= v_from and s.started_at < v_to group by s.user_id
+  ),
+  completed as (
+    select s.user_id, count(*) as n from public.practice_sessions s
+    where s.status = 'completed' and s.ended_at >= v_from and s.ended_at < v_to group by s.user_id
+  ),
+  gained as (
+    select h.user_id, coalesce(sum(h.delta), 0) as g from public.mastery_history h
+    where h.created_at >= v_from and h.created_at < v_to and h.trigger_type <> 'decay'
+    group by h.user_id
+  ),
+  users as (
+    select user_id from answers union select user_id from started
+    union select user_id from completed union select user_id from gained
+  )
+  insert into public.daily_user_stats as d (
+    user_id, stat_date, questions_answered, correct_answers, accuracy, total_time_seconds,
+    avg_time_seconds, avg_confidence, hints_used, solutions_viewed, sessions_started,
+    sessions_completed, skills_practiced, mastery_gained, updated_at)
+  select u.user_id, p_run_date, coalesce(a.answered, 0), coalesce(a.correct, 0),
+         a.correct::double precision / nullif(a.answered, 0), coalesce(a.total_time, 0), a.avg_time,
+         a.avg_confidence, coalesce(a.hints, 0), coalesce(a.solutions, 0), coalesce(st.n, 0),
+         coalesce(c.n, 0), coalesce(sk.n, 0), coalesce(g.g, 0), now()
+  from users u
+  left join answers a on a.user_id = u.user_id
+  left join skills sk on sk.user_id = u.user_id
+  left join started st on st.user_id = u.user_id
+  left join completed c on c.user_id = u.user_id
+  left join gained g on g.user_id = u.user_id
+  on conflict (user_id, stat_date) do update
+    set questions_answered = excluded.questions_answered, correct_answers = excluded.correct_answers,
+        accuracy = excluded.accuracy, total_time_seconds = excluded.total_time_seconds,
+        avg_time_seconds = excluded.avg_time_seconds, avg_confidence = excluded.avg_confidence,
+        hints_used = excluded.hints_used, solutions_viewed = excluded.solutions_viewed,
+        sessions_started = excluded.sessions_started, sessions_completed = excluded.sessions_completed,
+        skills_practiced = excluded.skills_practiced, mastery_gained = excluded.mastery_gained,
+        updated_at = excluded.updated_at;
+  get diagnostics v_daily = row_count;
+
+  -- weekly_user_stats ------------------------------------------------------------------------
+  with answers as (
+    select sq.user_id, count(*) as answered, count(*) filter (where sq.is_correct) as correct,
+           coalesce(sum(sq.time_spent_seconds), 0) as total_time,
+           count(distinct (sq.answered_at at time zone 'UTC')::date) as active_days
+    from public.session_questions sq
+    where sq.answered_at >= v_week_from and sq.answered_at < v_week_to
+      and (v_users is null or sq.user_id = any (v_users))
+    group by sq.user_id
+  ),
+  previous as (
+    select sq.user_id, avg(case when sq.is_correct then 1.0 else 0.0 end)::double precision as accuracy
+    from public.session_questions sq
+    where sq.answered_at >= v_week_from - interval '7 days' and sq.answered_at < v_week_from
+      and (v_users is null or sq.user_id = any (v_users))
+    group by sq.user_id
+  ),
+  skills as (
+    select sq.user_id, count(distinct qs.skill_id) as n
+    from public.session_questions sq
+    join public.question_skills qs on qs.question_id = sq.question_id
+    where sq.answered_at >= v_week_from and sq.answered_at < v_week_to
+      and (v_users is null or sq.user_id = any (v_users))
+    group by sq.user_id
+  ),
+  completed as (
+    select s.user_id, count(*) as n from public.practice_sessions s
+    where s.status = 'completed' and s.ended_at >= v_week_from and s.ended_at < v_week_to
+      and (v_users is null or s.user_id = any (v_users))
+    group by s.user_id
+  ),
+  gained as (
+    select h.user_id, coalesce(sum(h.delta), 0) as g from public.mastery_history h
+    where h.created_at >= v_week_from and h.created_at < v_week_to and h.trigger_type <> 'decay'
+      and (v_users is null or h.user_id = any (v_users))
+    group by h.user_id
+  )
+  insert into public.weekly_user_stats as w (
+    user_id, week_start, questions_answered, correct_answers, accuracy, accuracy_change,
+    total_time_seconds, active_days, sessions_completed, skills_practiced, mastery_gained, updated_at)
+  select a.user_id, v_week, a.answered, a.correct, a.correct::double precision / a.answered,
+         100.0 * (a.correct::double precision / a.answered - p.accuracy),
+         a.total_time, a.active_days, coalesce(c.n, 0), coalesce(sk.n, 0), coalesce(g.g, 0), now()
+  from answers a
+  left join previous p on p.user_id = a.user_id
+  left join skills sk on sk.user_id = a.user_id
+  left join completed c on c.user_id = a.user_id
+  left join gained g on g.user_id = a.user_id
+  on conflict (user_id, week_start) do update
+    set questions_answered = excluded.questions_answered, correct_answers = excluded.correct_answers,
+        accuracy = excluded.accuracy, accuracy_change = excluded.accuracy_change,
+        total_time_seconds = excluded.total_time_seconds, active_days = excluded.active_days,
+        sessions_completed = excluded.sessions_completed, skills_practiced = excluded.skills_practiced,
+        mastery_gained = excluded.mastery_gained, updated_at = excluded.updated_at;
+  get diagnostics v_weekly = row_count;
+
+  -- topic_daily_stats ------------------------------------------------------------------------
+  with answer_topics as (
+    select distinct sq.id, sq.user_id, sk.topic_id, sq.is_correct, sq.time_spent_seconds
+    from public.session_questions sq
+    join public.question_skills qs on qs.question_id = sq.question_id
+    join public.skills sk on sk.id = qs.skill_id
+    where sq.answered_at >= v_from and sq.answered_at < v_to
+  ),
+  per_topic as (
+    select at.user_id, at.topic_id, count(*) as answered, count(*) filter (where at.is_correct) as correct,
+           avg(at.time_spent_seconds) as avg_time
+    from answer_topics at
+    group by at.user_id, at.topic_id
+  ),
+  topic_mastery as (
+    select m.user_id, sk.topic_id, avg(m.effective_mastery) as avg_mastery
+    from public.user_skill_mastery m
+    join public.skills sk on sk.id = m.skill_id
+    where exists (select 1 from per_topic pt where pt.user_id = m.user_id and pt.topic_id = sk.topic_id)
+    group by m.user_id, sk.topic_id
+  )
+  insert into public.topic_daily_stats as t (
+    user_id, topic_id, stat_date, questions_answered, correct_answers, accuracy, avg_time_seconds,
+    avg_mastery, updated_at)
+  select pt.user_id, pt.topic_id, p_run_date, pt.answered, pt.correct,
+         pt.correct::double precision / pt.answered, pt.avg_time, tm.avg_mastery, now()
+  from per_topic pt
+  left join topic_mastery tm on tm.user_id = pt.user_id and tm.topic_id = pt.topic_id
+  on conflict (user_id, stat_date, topic_id) do update
+    set questions_answered = excluded.questions_answered, correct_answers = excluded.correct_answers,
+        accuracy = excluded.accuracy, avg_time_seconds = excluded.avg_time_seconds,
+        avg_mastery = excluded.avg_mastery, updated_at = excluded.updated_at;
+  get diagnostics v_topic = row_count;
+
+  -- user_learning_metrics (as of the end of p_run_date) --------------------------------------
+  with answers as (
+    select sq.user_id, sq.answered_at, sq.is_correct, coalesce(sq.time_spent_seconds, 0) as t,
+           (sq.answered_at at time zone 'UTC')::date as day
+    from public.session_questions sq
+    where sq.answered_at is not null and sq.answered_at < v_to
+      and (v_users is null or sq.user_id = any (v_users))
+  ),
+  rolling as (
+    select a.user_id,
+      count(*) filter (where a.answered_at >= v_to - interval '30 days') as q30,
+      count(*) filter (where a.answered_at >= v_to - interval '30 days' and a.is_correct) as c30,
+      coalesce(sum(a.t) filter (where a.answered_at >= v_to - interval '30 days'), 0) as t30,
+      count(distinct a.day) filter (where a.answered_at >= v_to - interval '30 days') as d30,
+      count(*) filter (where a.answered_at >= v_to - interval '90 days') as q90,
+      count(*) filter (where a.answered_at >= v_to - interval '90 days' and a.is_correct) as c90,
+      count(distinct a.day) filter (where a.answered_at >= v_to - interval '90 days') as d90,
+      count(*) as q_all, count(*) filter (where a.is_correct) as c_all, sum(a.t) as t_all,
+      min(a.answered_at) as first_at, max(a.answered_at) as last_at
+    from answers a
+    group by a.user_id
+  ),
+  islands as (            -- gaps-and-islands over active days
+    select d.user_id, d.day, d.day - (row_number() over (partition by d.user_id order by d.day))::integer as grp
+    from (select distinct a.user_id, a.day from answers a) d
+  ),
+  streaks as (
+    select distinct on (i.user_id) i.user_id, max(i.day) as last_day, count(*) as len
+    from islands i
+    group by i.user_id, i.grp
+    order by i.user_id, max(i.day) desc
+  ),
+  sessions as (
+    select s.user_id, count(*) as n from public.practice_sessions s
+    where s.status = 'completed' and s.ended_at < v_to
+      and (v_users is null or s.user_id = any (v_users))
+    group by s.user_id
+  ),
+  mastery as (
+    select m.user_id, avg(m.effective_mastery) as avg_mastery,
+           count(*) filter (where m.total_attempts > 0) as practiced,
+           count(*) filter (where m.total_attempts > 0 and m.effective_mastery >= 0.8) as mastered,
+           count(*) filter (where m.total_attempts > 0 and m.effective_mastery < 0.4) as weak
+    from public.user_skill_mastery m
+    where v_users is null or m.user_id = any (v_users)
+    group by m.user_id
+  )
+  insert into public.user_learning_metrics as u (
+    user_id, as_of_date, questions_30d, correct_30d, accuracy_30d, time_30d_seconds, active_days_30d,
+    questions_90d, correct_90d, accuracy_90d, active_days_90d, questions_all_time, correct_all_time,
+    accuracy_all_time, time_all_time_seconds, sessions_completed_all_time, first_activity_at,
+    last_activity_at, avg_mastery, skills_practiced, skills_mastered, skills_weak,
+    current_streak_days, updated_at)
+  select r.user_id, p_run_date, r.q30, r.c30, r.c30::double precision / nullif(r.q30, 0), r.t30, r.d30,
+         r.q90, r.c90, r.c90::double precision / nullif(r.q90, 0), r.d90, r.q_all, r.c_all,
+         r.c_all::double precision / r.q_all, r.t_all, coalesce(s.n, 0), r.first_at, r.last_at,
+         m.avg_mastery, coalesce(m.practiced, 0), coalesce(m.mastered, 0), coalesce(m.weak, 0),
+         case when st.last_day >= p_run_date - 1 then st.len else 0 end, now()
+  from rolling r
+  left join streaks st on st.user_id = r.user_id
+  left join sessions s on s.user_id = r.user_id
+  left join mastery m on m.user_id = r.user_id
+  on conflict (user_id) do update
+    set as_of_date = excluded.as_of_date, questions_30d = excluded.questions_30d,
+        correct_30d = excluded.correct_30d, accuracy_30d = excluded.accuracy_30d,
+        time_30d_seconds = excluded.time_30d_seconds, active_days_30d = excluded.active_days_30d,
+        questions_90d = excluded.questions_90d, correct_90d = excluded.correct_90d,
+        accuracy_90d = excluded.accuracy_90d, active_days_90d = excluded.active_days_90d,
+        questions_all_time = excluded.questions_all_time, correct_all_time = excluded.correct_all_time,
+        accuracy_all_time = excluded.accuracy_all_time, time_all_time_seconds = excluded.time_all_time_seconds,
+        sessions_completed_all_time = excluded.sessions_completed_all_time,
+        first_activity_at = excluded.first_activity_at, last_activity_at = excluded.last_activity_at,
+        avg_mastery = excluded.avg_mastery, skills_practiced = excluded.skills_practiced,
+        skills_mastered = excluded.skills_mastered, skills_weak = excluded.skills_weak,
+        current_streak_days = excluded.current_streak_days, updated_at = excluded.updated_at
+    -- an unchanged row is not rewritten (no dead tuple, no WAL): most recomputed learners only decayed
+    where (u.as_of_date, u.questions_30d, u.correct_30d, u.accuracy_30d, u.time_30d_seconds, u.active_days_30d,
+           u.questions_90d, u.correct_90d, u.accuracy_90d, u.active_days_90d, u.questions_all_time,
+           u.correct_all_time, u.accuracy_all_time, u.time_all_time_seconds, u.sessions_completed_all_time,
+           u.first_activity_at, u.last_activity_at, u.avg_mastery, u.skills_practiced, u.skills_mastered,
+           u.skills_weak, u.current_streak_days)
+          is distinct from
+          (excluded.as_of_date, excluded.questions_30d, excluded.correct_30d, excluded.accuracy_30d,
+           excluded.time_30d_seconds, excluded.active_days_30d, excluded.questions_90d, excluded.correct_90d,
+           excluded.accuracy_90d, excluded.active_days_90d, excluded.questions_all_time, excluded.correct_all_time,
+           excluded.accuracy_all_time, excluded.time_all_time_seconds, excluded.sessions_completed_all_time,
+           excluded.first_activity_at, excluded.last_activity_at, excluded.avg_mastery, excluded.skills_practiced,
+           excluded.skills_mastered, excluded.skills_weak, excluded.current_streak_days);
+  get diagnostics v_metrics = row_count;
+
+  -- knowledge_gaps: the formula lives in private.knowledge_gap_scores (one definition with learner/gaps.py).
+  insert into public.knowledge_gaps as g (
+    user_id, skill_id, gap_score, priority_score, severity, recent_failure_rate, prerequisite_impact,
+    status, detected_at, resolved_at, updated_at)
+  select sc.user_id, sc.skill_id, sc.gap, sc.priority, sc.severity, sc.failure_rate, sc.impact,
+         'open', now(), null, now()
+  from private.knowledge_gap_scores(v_users, v_to) sc
+  on conflict (user_id, skill_id) do update
+    set gap_score = excluded.gap_score, priority_score = excluded.priority_score,
+        severity = excluded.severity, recent_failure_rate = excluded.recent_failure_rate,
+        prerequisite_impact = excluded.prerequisite_impact, status = 'open',
+        detected_at = case when g.status = 'resolved' then excluded.detected_at else g.detected_at end,
+        resolved_at = null, updated_at = excluded.updated_at
+    where (g.gap_score, g.priority_score, g.severity, g.recent_failure_rate, g.prerequisite_impact, g.status)
+          is distinct from
+          (excluded.gap_score, excluded.priority_score, excluded.severity, excluded.recent_failure_rate,
+           excluded.prerequisite_impact, 'open');
+  get diagnostics v_gaps_open = row_count;
+
+  update public.knowledge_gaps g
+     set status = 'resolved', resolved_at = now(), updated_at = now()
+    from public.user_skill_mastery m
+   where g.status = 'open' and m.user_id = g.user_id and m.skill_id = g.skill_id
+     and m.effective_mastery >= 0.6
+     and (v_users is null or g.user_id = any (v_users));
+  get diagnostics v_gaps_resolved = row_count;
+
+  return jsonb_build_object(
+    'daily_user_stats', v_daily, 'weekly_user_stats', v_weekly, 'topic_daily_stats', v_topic,
+    'user_learning_metrics', v_metrics, 'knowledge_gaps_open', v_gaps_open,
+    'knowledge_gaps_resolved', v_gaps_resolved,
+    'learners_recomputed', coalesce(cardinality(v_users), (select count(*) from public.user_learning_metrics)),
+    'incremental', (v_users is not null)::integer);
+end;
+$$;
+
+revoke execute on function public.refresh_aggregates(date) from public, anon, authenticated;
+grant execute on function public.refresh_aggregates(date) to service_role;

@@ -45,6 +45,7 @@ API_EXECUTABLE_FUNCTIONS = {
     "public.answer_context(uuid,bigint,text)": "authenticated: the learner's own context (auth.uid())",
     "public.insights_context(timestamp with time zone)": "authenticated: the learner's own context (auth.uid())",
     "public.session_summary_context(uuid)": "authenticated: the learner's own context (auth.uid())",
+    "private.is_time_zone(text)": "authenticated: learner_profiles' time-zone check constraint runs as the writer",
 }
 # Supabase's own auth schema (the local bootstrap stands in for it): no API role holds any privilege there.
 PLATFORM_SCHEMAS = ("auth",)

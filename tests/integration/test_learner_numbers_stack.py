@@ -140,6 +140,11 @@ def test_goals_through_rest_under_rls(live_stack: LiveStack, make_learner: Calla
     assert client(bob).table("learner_profiles").select("*").execute().data == []
     with pytest.raises(Exception, match=r"42501|row-level security"):
         client(bob).table("learner_profiles").insert({"user_id": str(alice.user_id), "target_math": 200}).execute()
+    # B's update and delete aimed at A's row match no row under RLS: nothing changes
+    theirs = client(bob).table("learner_profiles")
+    assert theirs.update({"target_math": 200}).eq("user_id", str(alice.user_id)).execute().data == []
+    assert theirs.delete().eq("user_id", str(alice.user_id)).execute().data == []
+    assert [(r["target_math"], r["time_zone"]) for r in mine.select("*").execute().data] == [(700, "America/New_York")]
 
     data = live_stack.call("insights", token=alice.token, json={"days": 7}).json()
     goals = data["goals"]

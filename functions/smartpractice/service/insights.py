@@ -125,7 +125,9 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     known = {int(r["skill_id"]) for r in rows if int(r["total_attempts"]) >= MIN_ANSWERS_TO_RANK}
     ranked = sorted((m for m in mastery_out if m.skill_id in known), key=lambda m: m.effective_mastery)
     highlight = [SkillHighlight(skill_id=m.skill_id, skill_name=m.skill_name, effective_mastery=m.effective_mastery)
-                 for m in ranked] if len(ranked) >= HIGHLIGHTS else []
+                 for m in ranked]
+    # A skill is never both strongest and weakest: with few ranked skills each list takes half of them.
+    per_list = min(HIGHLIGHTS, len(highlight) // 2)
     velocity = float(np.mean(velocities)) if velocities else None
     scores = numbers.predict_scores(content=content, effective=effective, goals=goals)
     scope = numbers.scoped(scores, goals)
@@ -142,7 +144,7 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
 
     return InsightsResponse(
         window_days=days, goals=_goals_out(goals, now), mastery=mastery_out,
-        strongest=highlight[::-1][:HIGHLIGHTS], weakest=highlight[:HIGHLIGHTS], learning_velocity=velocity,
+        strongest=highlight[::-1][:per_list], weakest=highlight[:per_list], learning_velocity=velocity,
         knowledge_gaps=_gaps(context.gaps, content.skills),
         knowledge_gaps_as_of=max((parse_time(g.get("updated_at")) for g in context.gaps), default=None,
                                  key=lambda t: t.timestamp() if t else 0.0),

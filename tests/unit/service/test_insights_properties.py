@@ -91,6 +91,9 @@ def test_every_number_is_in_range_and_coherent(answers: list[tuple[float, int, b
         assert (m.velocity is None) == (m.trend is None) == (m.velocity_reason is not None)
         assert m.velocity is None or -1.0 <= m.velocity <= 1.0
     assert out.learning_velocity is None or -1.0 <= out.learning_velocity <= 1.0
+    strongest, weakest = [h.skill_id for h in out.strongest], [h.skill_id for h in out.weakest]
+    assert not set(strongest) & set(weakest) and len(strongest) == len(weakest) <= 3
+    assert all(a.effective_mastery >= b.effective_mastery for a in out.strongest for b in out.weakest)
     r = out.readiness
     if r.predicted_score is not None:
         assert r.ready == (r.pass_probability is not None and r.pass_probability >= 0.5) == (r.days_to_ready == 0)

@@ -141,9 +141,9 @@ select set_eq(
       and (substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz
            >= date_trunc('month', now()))
       and (substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz
-           < date_trunc('month', now()) + interval '4 months')$$,
-  $$select (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date from generate_series(0, 3) g$$,
-  'partitions exist for the current month and the next three');
+           < date_trunc('month', now()) + interval '13 months')$$,
+  $$select (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date from generate_series(0, 12) g$$,
+  'partitions exist for the current month and the next twelve');
 
 select is_empty(
   $$select 1 from pg_partitioned_table pt join pg_class c on c.oid = pt.partdefid
@@ -152,7 +152,7 @@ select is_empty(
 
 select results_eq(
   $$select schedule::text, command::text from cron.job where jobname = 'smartpractice-learning-event-partitions'$$,
-  $$values ('5 0 1 * *', 'select private.ensure_learning_event_partitions(current_date, 4)')$$,
+  $$values ('5 0 1 * *', 'select private.ensure_learning_event_partitions(current_date, 13)')$$,
   'pg_cron creates next months'' partitions monthly');
 
 select * from finish();

@@ -46,9 +46,9 @@ LEARNER_RPCS = (
 # Writes and maintenance: service_role only (the functions call them with the verified user id).
 SERVICE_RPCS = (
     "apply_decay", "apply_retention", "attempt_log_page", "begin_maintenance_step", "complete_session",
-    "finish_maintenance_step", "record_answer", "refresh_aggregates", "refresh_cohort_stats",
-    "save_maintenance_progress", "serve_question", "snapshot_inputs", "start_session", "upsert_bkt_params",
-    "upsert_irt_params", "write_daily_snapshots",
+    "extend_learning_event_partitions", "finish_maintenance_step", "record_answer", "refresh_aggregates",
+    "refresh_aggregates_slice", "refresh_cohort_stats", "save_maintenance_progress", "serve_question",
+    "snapshot_inputs", "start_session", "upsert_bkt_params", "upsert_irt_params", "write_daily_snapshots",
 )
 RELATIONS = tuple(sorted(LEARNER_TABLES + CONTENT_RELATIONS + SERVICE_ONLY_TABLES))
 RPCS = tuple(sorted(LEARNER_RPCS + SERVICE_RPCS))

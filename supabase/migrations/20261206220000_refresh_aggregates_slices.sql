@@ -48,7 +48,7 @@ begin
       detail = 'need p_run_date and 1 <= p_max_users <= 50000';
   end if;
 
-  select count(*), max(u.user_id::text)::uuid into v_found, v_hi
+  select count(*), (array_agg(u.user_id order by u.user_id desc))[1] into v_found, v_hi
   from (select distinct m.user_id
         from public.user_skill_mastery m
         where v_lo is null or m.user_id > v_lo
@@ -439,3 +439,23 @@ $$;
 
 revoke execute on function public.refresh_aggregates_slice(date, uuid, integer) from public, anon, authenticated;
 grant execute on function public.refresh_aggregates_slice(date, uuid, integer) to service_role;
+
+-- A step resumed from its saved progress keeps the start of the attempt that began it: tomorrow's incremental
+-- aggregates take "changes since this run's start", and the slices done before a failure read the data as of
+-- that first attempt, not of the retry (a learner who changed in between would otherwise be missed).
+create or replace function public.begin_maintenance_step(p_run_date date, p_step text)
+returns jsonb
+language sql
+security invoker
+set search_path = ''
+as $$
+  insert into public.maintenance_runs as mr (run_date, step)
+  values (p_run_date, p_step)
+  on conflict (run_date, step) do update
+    set status = case when mr.status = 'done' then 'done' else 'running' end,
+        runs = mr.runs + (mr.status <> 'done')::integer,
+        started_at = case when mr.status = 'done' or mr.progress is not null then mr.started_at else now() end,
+        error_code = case when mr.status = 'done' then mr.error_code end,
+        error_message = case when mr.status = 'done' then mr.error_message end
+  returning to_jsonb(mr.*)
+$$;

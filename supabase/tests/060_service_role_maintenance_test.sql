@@ -24,7 +24,7 @@ insert into state select 'q1_times_seen', to_jsonb(times_seen) from public.quest
 grant select on fx, decay_rows, practised to service_role;
 grant select, insert on state to service_role;
 
-select plan(49);
+select plan(50);
 
 select tests.authenticate_as_service_role();
 
@@ -70,10 +70,14 @@ select is(public.finish_maintenance_step('2000-01-03', 'decay', 'failed', '{}', 
           $${"run_date": "2000-01-03", "step": "decay", "status": "failed", "counts": {}, "runs": 1, "seconds": 1.5,
              "progress": {"after_user": "x"}, "error_code": "statement_timeout", "error_message": "boom"}$$::jsonb,
           'a failed step keeps its resume point and says why');
+update public.maintenance_runs set started_at = '2000-01-04T01:00:00Z' where run_date = '2000-01-03';
 select is(public.begin_maintenance_step('2000-01-03', 'decay') - 'started_at' - 'finished_at',
           $${"run_date": "2000-01-03", "step": "decay", "status": "running", "counts": {}, "runs": 2, "seconds": 1.5,
              "progress": {"after_user": "x"}, "error_code": null, "error_message": null}$$::jsonb,
           'beginning it again resumes: one more attempt, the resume point kept, the error cleared');
+select is((select started_at from public.maintenance_runs where run_date = '2000-01-03' and step = 'decay'),
+          '2000-01-04T01:00:00Z'::timestamptz,
+          'a resumed step keeps the start of the attempt that began it (what its first batches saw)');
 select is(public.finish_maintenance_step('2000-01-03', 'decay', 'done', '{"rows_changed": 5}', 2)
             - 'started_at' - 'finished_at',
           $${"run_date": "2000-01-03", "step": "decay", "status": "done", "counts": {"rows_changed": 5}, "runs": 2,

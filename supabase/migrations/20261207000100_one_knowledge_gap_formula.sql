@@ -14,12 +14,14 @@
 --   priority   = 10 · (3·gap + 2·importance + 1·impact + 1.5·failure) / 7.5, in [0, 10]
 --   severity   = low when gap < 0.2; critical when priority ≥ 6 and gap ≥ 0.5; high ≥ 4.5; medium ≥ 3; else low
 --
--- refresh_aggregates is redefined only to call it: its knowledge_gaps block now selects from
--- private.knowledge_gap_scores(v_users, v_to) instead of the `dependants`/`recent`/`scored` CTEs, and takes the
--- severity from it. Nothing else in refresh_aggregates changed (to re-apply on top of another redefinition,
--- replace that one block).
+-- refresh_aggregates_slice (20261206220000_refresh_aggregates_slices.sql) is redefined only to call it: its
+-- knowledge_gaps block now selects from private.knowledge_gap_scores(v_users, v_to, v_lo, v_hi) (the slice's
+-- learners) instead of the `dependants`/`recent`/`scored` CTEs, and takes the severity from it. Nothing else
+-- changed; refresh_aggregates, the loop over the slices, calls it as before.
 
-create or replace function private.knowledge_gap_scores(p_users uuid[], p_to timestamptz)
+create or replace function private.knowledge_gap_scores(p_users uuid[], p_to timestamptz,
+                                                         p_after_user uuid default null,
+                                                         p_last_user uuid default null)
 returns table (user_id uuid, skill_id bigint, gap double precision, importance double precision,
                impact double precision, failure_rate double precision, priority double precision, severity text)
 language sql
@@ -46,6 +48,7 @@ as $$
     join public.question_skills qs on qs.question_id = sq.question_id
     where sq.answered_at >= p_to - interval '30 days' and sq.answered_at < p_to and sq.is_correct is not null
       and (p_users is null or sq.user_id = any (p_users))
+      and (p_after_user is null or sq.user_id > p_after_user) and (p_last_user is null or sq.user_id <= p_last_user)
     group by sq.user_id, qs.skill_id
   ),
   terms as (
@@ -60,6 +63,7 @@ as $$
     left join recent r on r.user_id = m.user_id and r.skill_id = m.skill_id
     where m.total_attempts > 0 and m.effective_mastery < 0.6
       and (p_users is null or m.user_id = any (p_users))
+      and (p_after_user is null or m.user_id > p_after_user) and (p_last_user is null or m.user_id <= p_last_user)
   ),
   scored as (
     select t.*, 10 * (3 * t.gap + 2 * t.importance + t.impact + 1.5 * t.failure_rate) / 7.5 as priority
@@ -73,14 +77,16 @@ as $$
               else 'low' end
   from scored s
 $$;
-revoke execute on function private.knowledge_gap_scores(uuid[], timestamptz) from public, anon, authenticated;
-grant execute on function private.knowledge_gap_scores(uuid[], timestamptz) to service_role;
+revoke execute on function private.knowledge_gap_scores(uuid[], timestamptz, uuid, uuid) from public, anon, authenticated;
+grant execute on function private.knowledge_gap_scores(uuid[], timestamptz, uuid, uuid) to service_role;
 
-create or replace function public.refresh_aggregates(p_run_date date)
+create or replace function public.refresh_aggregates_slice(p_run_date date, p_after_user uuid default null,
+                                                           p_max_users integer default 5000)
 returns jsonb
 language plpgsql
 security invoker
 set search_path = ''
+set plan_cache_mode = 'force_custom_plan'  -- the slice bounds decide the plan; a generic plan would scan all
 as $$
 declare
   v_from timestamptz := p_run_date::timestamp at time zone 'UTC';
@@ -88,6 +94,9 @@ declare
   v_week date := date_trunc('week', p_run_date::timestamp)::date;
   v_week_from timestamptz := v_week::timestamp at time zone 'UTC';
   v_week_to timestamptz := (v_week + 7)::timestamp at time zone 'UTC';
+  v_lo uuid := p_after_user;  -- exclusive; null: from the first learner
+  v_hi uuid;                  -- inclusive; null: to the last learner (the last slice)
+  v_found integer;
   v_daily integer;
   v_weekly integer;
   v_topic integer;
@@ -95,22 +104,42 @@ declare
   v_gaps_open integer;
   v_gaps_resolved integer;
   v_prev_started timestamptz;
-  v_users uuid[];          -- learners to recompute; null = all of them
+  v_users uuid[];          -- learners of the slice to recompute; null = all of them
 begin
+  if p_run_date is null or p_max_users is null or p_max_users not between 1 and 50000 then
+    raise exception using errcode = 'PT400', message = 'invalid_payload',
+      detail = 'need p_run_date and 1 <= p_max_users <= 50000';
+  end if;
+
+  select count(*), (array_agg(u.user_id order by u.user_id desc))[1] into v_found, v_hi
+  from (select distinct m.user_id
+        from public.user_skill_mastery m
+        where v_lo is null or m.user_id > v_lo
+        order by m.user_id
+        limit p_max_users) u;
+  if v_found < p_max_users then
+    v_hi := null;
+  end if;
+
   select mr.started_at into v_prev_started
   from public.maintenance_runs mr
   where mr.run_date = p_run_date - 1 and mr.step = 'aggregates' and mr.status = 'done';
   if v_prev_started is not null then
     select coalesce(array_agg(distinct c.user_id), '{}') into v_users
     from (
-      select m.user_id from public.user_skill_mastery m where m.updated_at >= v_prev_started
+      select m.user_id from public.user_skill_mastery m
+      where m.updated_at >= v_prev_started
+        and (v_lo is null or m.user_id > v_lo) and (v_hi is null or m.user_id <= v_hi)
       union all
       select sq.user_id from public.session_questions sq
-      where (sq.answered_at >= v_from - interval '2 days' and sq.answered_at < v_to)
-         or (sq.answered_at >= v_to - interval '31 days' and sq.answered_at < v_to - interval '30 days')
-         or (sq.answered_at >= v_to - interval '91 days' and sq.answered_at < v_to - interval '90 days')
+      where ((sq.answered_at >= v_from - interval '2 days' and sq.answered_at < v_to)
+          or (sq.answered_at >= v_to - interval '31 days' and sq.answered_at < v_to - interval '30 days')
+          or (sq.answered_at >= v_to - interval '91 days' and sq.answered_at < v_to - interval '90 days'))
+        and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
       union all
-      select s.user_id from public.practice_sessions s where s.ended_at >= v_from and s.ended_at < v_to
+      select s.user_id from public.practice_sessions s
+      where s.ended_at >= v_from and s.ended_at < v_to
+        and (v_lo is null or s.user_id > v_lo) and (v_hi is null or s.user_id <= v_hi)
     ) c;
   end if;
 
@@ -122,6 +151,7 @@ begin
            count(*) filter (where sq.hint_used) as hints, count(*) filter (where sq.solution_viewed) as solutions
     from public.session_questions sq
     where sq.answered_at >= v_from and sq.answered_at < v_to
+      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
     group by sq.user_id
   ),
   skills as (
@@ -129,19 +159,25 @@ begin
     from public.session_questions sq
     join public.question_skills qs on qs.question_id = sq.question_id
     where sq.answered_at >= v_from and sq.answered_at < v_to
+      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
     group by sq.user_id
   ),
   started as (
     select s.user_id, count(*) as n from public.practice_sessions s
-    where s.started_at >= v_from and s.started_at < v_to group by s.user_id
+    where s.started_at >= v_from and s.started_at < v_to
+      and (v_lo is null or s.user_id > v_lo) and (v_hi is null or s.user_id <= v_hi)
+    group by s.user_id
   ),
   completed as (
     select s.user_id, count(*) as n from public.practice_sessions s
-    where s.status = 'completed' and s.ended_at >= v_from and s.ended_at < v_to group by s.user_id
+    where s.status = 'completed' and s.ended_at >= v_from and s.ended_at < v_to
+      and (v_lo is null or s.user_id > v_lo) and (v_hi is null or s.user_id <= v_hi)
+    group by s.user_id
   ),
   gained as (
     select h.user_id, coalesce(sum(h.delta), 0) as g from public.mastery_history h
     where h.created_at >= v_from and h.created_at < v_to and h.trigger_type <> 'decay'
+      and (v_lo is null or h.user_id > v_lo) and (v_hi is null or h.user_id <= v_hi)
     group by h.user_id
   ),
   users as (
@@ -179,6 +215,7 @@ begin
            count(distinct (sq.answered_at at time zone 'UTC')::date) as active_days
     from public.session_questions sq
     where sq.answered_at >= v_week_from and sq.answered_at < v_week_to
+      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
       and (v_users is null or sq.user_id = any (v_users))
     group by sq.user_id
   ),
@@ -186,6 +223,7 @@ begin
     select sq.user_id, avg(case when sq.is_correct then 1.0 else 0.0 end)::double precision as accuracy
     from public.session_questions sq
     where sq.answered_at >= v_week_from - interval '7 days' and sq.answered_at < v_week_from
+      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
       and (v_users is null or sq.user_id = any (v_users))
     group by sq.user_id
   ),
@@ -194,18 +232,21 @@ begin
     from public.session_questions sq
     join public.question_skills qs on qs.question_id = sq.question_id
     where sq.answered_at >= v_week_from and sq.answered_at < v_week_to
+      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
       and (v_users is null or sq.user_id = any (v_users))
     group by sq.user_id
   ),
   completed as (
     select s.user_id, count(*) as n from public.practice_sessions s
     where s.status = 'completed' and s.ended_at >= v_week_from and s.ended_at < v_week_to
+      and (v_lo is null or s.user_id > v_lo) and (v_hi is null or s.user_id <= v_hi)
       and (v_users is null or s.user_id = any (v_users))
     group by s.user_id
   ),
   gained as (
     select h.user_id, coalesce(sum(h.delta), 0) as g from public.mastery_history h
     where h.created_at >= v_week_from and h.created_at < v_week_to and h.trigger_type <> 'decay'
+      and (v_lo is null or h.user_id > v_lo) and (v_hi is null or h.user_id <= v_hi)
       and (v_users is null or h.user_id = any (v_users))
     group by h.user_id
   )
@@ -235,6 +276,7 @@ begin
     join public.question_skills qs on qs.question_id = sq.question_id
     join public.skills sk on sk.id = qs.skill_id
     where sq.answered_at >= v_from and sq.answered_at < v_to
+      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
   ),
   per_topic as (
     select at.user_id, at.topic_id, count(*) as answered, count(*) filter (where at.is_correct) as correct,
@@ -246,7 +288,8 @@ begin
     select m.user_id, sk.topic_id, avg(m.effective_mastery) as avg_mastery
     from public.user_skill_mastery m
     join public.skills sk on sk.id = m.skill_id
-    where exists (select 1 from per_topic pt where pt.user_id = m.user_id and pt.topic_id = sk.topic_id)
+    where (v_lo is null or m.user_id > v_lo) and (v_hi is null or m.user_id <= v_hi)
+      and exists (select 1 from per_topic pt where pt.user_id = m.user_id and pt.topic_id = sk.topic_id)
     group by m.user_id, sk.topic_id
   )
   insert into public.topic_daily_stats as t (
@@ -268,6 +311,7 @@ begin
            (sq.answered_at at time zone 'UTC')::date as day
     from public.session_questions sq
     where sq.answered_at is not null and sq.answered_at < v_to
+      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
       and (v_users is null or sq.user_id = any (v_users))
   ),
   rolling as (
@@ -297,6 +341,7 @@ begin
   sessions as (
     select s.user_id, count(*) as n from public.practice_sessions s
     where s.status = 'completed' and s.ended_at < v_to
+      and (v_lo is null or s.user_id > v_lo) and (v_hi is null or s.user_id <= v_hi)
       and (v_users is null or s.user_id = any (v_users))
     group by s.user_id
   ),
@@ -306,7 +351,8 @@ begin
            count(*) filter (where m.total_attempts > 0 and m.effective_mastery >= 0.8) as mastered,
            count(*) filter (where m.total_attempts > 0 and m.effective_mastery < 0.4) as weak
     from public.user_skill_mastery m
-    where v_users is null or m.user_id = any (v_users)
+    where (v_lo is null or m.user_id > v_lo) and (v_hi is null or m.user_id <= v_hi)
+      and (v_users is null or m.user_id = any (v_users))
     group by m.user_id
   )
   insert into public.user_learning_metrics as u (
@@ -358,7 +404,7 @@ begin
     status, detected_at, resolved_at, updated_at)
   select sc.user_id, sc.skill_id, sc.gap, sc.priority, sc.severity, sc.failure_rate, sc.impact,
          'open', now(), null, now()
-  from private.knowledge_gap_scores(v_users, v_to) sc
+  from private.knowledge_gap_scores(v_users, v_to, v_lo, v_hi) sc
   on conflict (user_id, skill_id) do update
     set gap_score = excluded.gap_score, priority_score = excluded.priority_score,
         severity = excluded.severity, recent_failure_rate = excluded.recent_failure_rate,
@@ -376,6 +422,7 @@ begin
     from public.user_skill_mastery m
    where g.status = 'open' and m.user_id = g.user_id and m.skill_id = g.skill_id
      and m.effective_mastery >= 0.6
+     and (v_lo is null or g.user_id > v_lo) and (v_hi is null or g.user_id <= v_hi)
      and (v_users is null or g.user_id = any (v_users));
   get diagnostics v_gaps_resolved = row_count;
 
@@ -383,10 +430,14 @@ begin
     'daily_user_stats', v_daily, 'weekly_user_stats', v_weekly, 'topic_daily_stats', v_topic,
     'user_learning_metrics', v_metrics, 'knowledge_gaps_open', v_gaps_open,
     'knowledge_gaps_resolved', v_gaps_resolved,
-    'learners_recomputed', coalesce(cardinality(v_users), (select count(*) from public.user_learning_metrics)),
-    'incremental', (v_users is not null)::integer);
+    'learners_recomputed', coalesce(cardinality(v_users),
+                                    (select count(*) from public.user_learning_metrics u
+                                     where (v_lo is null or u.user_id > v_lo) and (v_hi is null or u.user_id <= v_hi))),
+    'incremental', (v_users is not null)::integer,
+    'last_user_id', v_hi,
+    'done', v_hi is null);
 end;
 $$;
 
-revoke execute on function public.refresh_aggregates(date) from public, anon, authenticated;
-grant execute on function public.refresh_aggregates(date) to service_role;
+revoke execute on function public.refresh_aggregates_slice(date, uuid, integer) from public, anon, authenticated;
+grant execute on function public.refresh_aggregates_slice(date, uuid, integer) to service_role;

@@ -123,7 +123,7 @@ select set_eq(
         'write_daily_snapshots', 'refresh_aggregates', 'upsert_bkt_params', 'upsert_irt_params',
         'apply_retention', 'begin_maintenance_step', 'save_maintenance_progress', 'finish_maintenance_step',
         'snapshot_inputs', 'attempt_log_page', 'cohort_mastery_distribution', 'refresh_cohort_stats',
-        'record_function_request_stats'],
+        'record_function_request_stats', 'refresh_aggregates_slice', 'extend_learning_event_partitions'],
   'service_role can call every RPC');
 
 select is_empty(
@@ -150,9 +150,9 @@ select set_eq(
       and (substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz
            >= date_trunc('month', now()))
       and (substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz
-           < date_trunc('month', now()) + interval '4 months')$$,
-  $$select (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date from generate_series(0, 3) g$$,
-  'partitions exist for the current month and the next three');
+           < date_trunc('month', now()) + interval '13 months')$$,
+  $$select (date_trunc('month', now() at time zone 'UTC') + make_interval(months => g))::date from generate_series(0, 12) g$$,
+  'partitions exist for the current month and the next twelve');
 
 select is_empty(
   $$select 1 from pg_partitioned_table pt join pg_class c on c.oid = pt.partdefid
@@ -164,7 +164,7 @@ select is_empty(
 select case when exists (select from pg_extension where extname = 'pg_cron')
   then results_eq(
     $$select schedule::text, command::text from cron.job where jobname = 'smartpractice-learning-event-partitions'$$,
-    $$values ('5 0 1 * *', 'select private.ensure_learning_event_partitions(current_date, 4)')$$,
+    $$values ('5 0 1 * *', 'select private.ensure_learning_event_partitions(current_date, 13)')$$,
     'pg_cron creates next months'' partitions monthly')
   else skip('pg_cron is not enabled (off by default on hosted)', 1) end;
 

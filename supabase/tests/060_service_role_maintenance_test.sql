@@ -24,7 +24,7 @@ insert into state select 'q1_times_seen', to_jsonb(times_seen) from public.quest
 grant select on fx, decay_rows, practised to service_role;
 grant select, insert on state to service_role;
 
-select plan(45);
+select plan(50);
 
 select tests.authenticate_as_service_role();
 
@@ -70,10 +70,14 @@ select is(public.finish_maintenance_step('2000-01-03', 'decay', 'failed', '{}', 
           $${"run_date": "2000-01-03", "step": "decay", "status": "failed", "counts": {}, "runs": 1, "seconds": 1.5,
              "progress": {"after_user": "x"}, "error_code": "statement_timeout", "error_message": "boom"}$$::jsonb,
           'a failed step keeps its resume point and says why');
+update public.maintenance_runs set started_at = '2000-01-04T01:00:00Z' where run_date = '2000-01-03';
 select is(public.begin_maintenance_step('2000-01-03', 'decay') - 'started_at' - 'finished_at',
           $${"run_date": "2000-01-03", "step": "decay", "status": "running", "counts": {}, "runs": 2, "seconds": 1.5,
              "progress": {"after_user": "x"}, "error_code": null, "error_message": null}$$::jsonb,
           'beginning it again resumes: one more attempt, the resume point kept, the error cleared');
+select is((select started_at from public.maintenance_runs where run_date = '2000-01-03' and step = 'decay'),
+          '2000-01-04T01:00:00Z'::timestamptz,
+          'a resumed step keeps the start of the attempt that began it (what its first batches saw)');
 select is(public.finish_maintenance_step('2000-01-03', 'decay', 'done', '{"rows_changed": 5}', 2)
             - 'started_at' - 'finished_at',
           $${"run_date": "2000-01-03", "step": "decay", "status": "done", "counts": {"rows_changed": 5}, "runs": 2,
@@ -205,11 +209,35 @@ select is((select v -> 'created_partitions' from state where k = 'ret'), '[]'::j
 select throws_ok($$select public.apply_retention(current_date + 1)$$, 'PT400', 'invalid_payload',
                  'retention refuses a run date after today (it would count 24 months back from the future)');
 insert into state select 'ret_future', jsonb_build_object('created_partitions', to_jsonb(
-  private.ensure_learning_event_partitions((current_date + interval '6 months')::date, 4)));
+  private.ensure_learning_event_partitions((current_date + interval '16 months')::date, 4)));
 select is((select v -> 'created_partitions' from state where k = 'ret_future'),
-          (select jsonb_agg('learning_events_p' || to_char(date_trunc('month', current_date + interval '6 months')
+          (select jsonb_agg('learning_events_p' || to_char(date_trunc('month', current_date + interval '16 months')
                             + make_interval(months => g), 'YYYYMM') order by g) from generate_series(0, 3) g),
           'partitions for a later month and the next three are created on demand');
+-- the nightly step: 12 months ahead of today, whatever exists, idempotent
+reset role;
+do $$
+begin
+  execute format('drop table event_partitions.%I',
+                 'learning_events_p' || to_char(date_trunc('month', current_date) + interval '12 months', 'YYYYMM'));
+end;
+$$;
+select tests.authenticate_as_service_role();
+insert into state select 'ext', public.extend_learning_event_partitions(current_date - 1);
+select is((select v -> 'created_partitions' from state where k = 'ext'),
+          jsonb_build_array('learning_events_p' || to_char(date_trunc('month', current_date) + interval '12 months',
+                                                           'YYYYMM')),
+          'the nightly step recreates a missing month 12 ahead');
+select is((select (v ->> 'future_months')::integer from state where k = 'ext'),
+          (select count(*)::integer from pg_inherits i join pg_class c on c.oid = i.inhrelid
+            where i.inhparent = 'public.learning_events'::regclass
+              and substring(pg_get_expr(c.relpartbound, c.oid) from 'FROM \(''([^'']+)''\)')::timestamptz
+                  >= (date_trunc('month', current_date) + interval '1 month')::timestamp at time zone 'UTC'),
+          'it reports the months after the current one that have a partition');
+select is(public.extend_learning_event_partitions(current_date) -> 'created_partitions', '[]'::jsonb,
+          'a second call creates nothing');
+select throws_ok($$select public.extend_learning_event_partitions(current_date + 1)$$, 'PT400', 'invalid_payload',
+                 'the nightly step refuses a run date after today');
 select is_empty(
   $$select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
     where i.inhparent = 'public.learning_events'::regclass

@@ -3,6 +3,12 @@ answer keys and the write RPCs go through the service-role client.
 
 Context functions and write RPCs come back as the typed results of db/contexts.py (validated here);
 the services turn them into learner dataclasses.
+
+Row cap: PostgREST cuts a table read or a set-returning RPC at db-max-rows (PostgREST docs, Configuration,
+"db-max-rows"; 1000 on Supabase, lower if a project sets Max Rows), never a function returning one JSON value.
+Every read of many rows here is such a JSON value (the learner contexts, the question bank, insights' windows,
+the maintenance cursor RPCs); the table reads take one row (`limit(1)`), and `select_page` serves
+maintenance_io.read_table, which goes on until an empty page.
 """
 
 from __future__ import annotations

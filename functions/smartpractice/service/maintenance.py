@@ -7,10 +7,13 @@ nothing. A step that raises is recorded `failed` with an error code, logged by n
 not read its output still run (aggregates read decayed mastery, so they wait for decay; nothing else
 depends on another step). The run then answers 503 `maintenance_incomplete` naming each failed or blocked
 step, so the scheduler retries, and the retry resumes: done steps are skipped, batched steps (decay,
-snapshots) continue after their saved resume point. Every step is itself idempotent.
+snapshots, aggregates) continue after their saved resume point. Every step is itself idempotent.
+
+Hosted limits: every RPC runs under the API roles' 8 s statement_timeout, so every step that touches all
+learners calls its RPC per slice of learners; the run logs each RPC's longest call ("maintenance calls").
 
 The steps live in maintenance_mastery (decay, snapshots) and maintenance_refits (BKT, IRT); the SQL does
-decay (with the memory model's curve constants), aggregates and retention set-based.
+decay (with the memory model's curve constants), aggregates, retention and partitions set-based.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from smartpractice.service.maintenance_io import (
     MaintenanceConfig,
     MaintenanceStore,
     StepContext,
+    TimedStore,
     int_counts,
     log,
     log_event,
@@ -41,21 +45,43 @@ DEFAULT_CONFIG = MaintenanceConfig()
 RETRY_AFTER_SECONDS = 60
 
 
+AGGREGATE_SUMS = ("daily_user_stats", "weekly_user_stats", "topic_daily_stats", "user_learning_metrics",
+                  "knowledge_gaps_open", "knowledge_gaps_resolved", "learners_recomputed")
+
+
 def _aggregates(ctx: StepContext) -> dict[str, int]:
-    counts = int_counts(ctx.store.call("refresh_aggregates", {"p_run_date": ctx.run_date_iso}) or {})
+    """refresh_aggregates_slice over `aggregate_users` learners per call (each far inside hosted's 8 s), from
+    the saved resume point; the slices' counts add up to the one-call counts ("incremental": every slice was)."""
+    after, counts = ctx.resume((*AGGREGATE_SUMS, "incremental"))
+    if ctx.progress is None:
+        counts["incremental"] = 1
+    while True:
+        result = ctx.store.call("refresh_aggregates_slice", {
+            "p_run_date": ctx.run_date_iso, "p_after_user": after, "p_max_users": ctx.config.aggregate_users})
+        for key in AGGREGATE_SUMS:
+            counts[key] += int(result[key])
+        counts["incremental"] = min(counts["incremental"], int(result["incremental"]))
+        log_event("maintenance aggregates batch", step="aggregates", run_date=ctx.run_date_iso, **counts)
+        if result["done"]:
+            break
+        after = str(result["last_user_id"])
+        ctx.save_progress({"after_user": after, "counts": counts})
     # The cohort percentiles insights compares against, computed once here rather than per request.
     return counts | int_counts(ctx.store.call("refresh_cohort_stats", {}) or {})
 
 
 def _retention(ctx: StepContext) -> dict[str, int]:
-    result = ctx.retention()
+    result = ctx.store.call("apply_retention", {"p_run_date": ctx.run_date_iso}) or {}
     return {"partitions_dropped": len(result.get("dropped_partitions") or []),
             "events_deleted": int(result.get("events_deleted") or 0)}
 
 
 def _partitions(ctx: StepContext) -> dict[str, int]:
-    # apply_retention also creates the coming months' partitions; one call serves both steps.
-    return {"partitions_created": len(ctx.retention().get("created_partitions") or [])}
+    """learning_events' monthly partitions through 12 months ahead (no default partition: a missing month
+    fails every answer), every night, so they never depend on pg_cron or any other scheduler."""
+    result = ctx.store.call("extend_learning_event_partitions", {"p_run_date": ctx.run_date_iso}) or {}
+    return {"partitions_created": len(result.get("created_partitions") or []),
+            "future_months": int(result.get("future_months") or 0)}
 
 
 STEPS: dict[MaintenanceStep, Callable[[StepContext], dict[str, int]]] = {
@@ -74,17 +100,6 @@ DEPENDS_ON: Mapping[MaintenanceStep, tuple[MaintenanceStep, ...]] = {"aggregates
 def default_run_date(now: datetime) -> date:
     """The previous UTC day: a run shortly after midnight processes the day that just ended."""
     return now.astimezone(UTC).date() - timedelta(days=1)
-
-
-def _once(store: MaintenanceStore, run_date: date) -> Callable[[], dict[str, Any]]:
-    result: list[dict[str, Any]] = []
-
-    def apply_retention() -> dict[str, Any]:
-        if not result:
-            result.append(dict(store.call("apply_retention", {"p_run_date": run_date.isoformat()}) or {}))
-        return result[0]
-
-    return apply_retention
 
 
 def _progress_saver(store: MaintenanceStore, run_date: date, step: str) -> Callable[[dict[str, Any]], None]:
@@ -153,14 +168,18 @@ def run_maintenance(*, body: MaintenanceRequest, deps: MaintenanceDeps,
         # it: a far-future date would drop every current partition.
         raise InvalidError(fields=[FieldError("run_date", "must not be after today (UTC)")])
     day_start = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC)
-    ctx = StepContext(store=deps.service, run_date=run_date, day_start=day_start,
-                      day_end=day_start + timedelta(days=1), now=deps.now, batch_size=body.batch_size,
-                      config=config, retention=_once(deps.service, run_date))
+    store = TimedStore(deps.service)
+    ctx = StepContext(store=store, run_date=run_date, day_start=day_start, day_end=day_start + timedelta(days=1),
+                      now=deps.now, batch_size=body.batch_size, config=config)
     requested = set(body.steps or MAINTENANCE_STEPS)
     run = _Run(ctx)
-    for step in MAINTENANCE_STEPS:
-        if step in requested:
-            run.step(step)
+    try:
+        for step in MAINTENANCE_STEPS:
+            if step in requested:
+                run.step(step)
+    finally:
+        # Hosted cancels a statement after 8 s: the longest call per RPC shows how close each one runs.
+        log_event("maintenance calls", run_date=run_date.isoformat(), calls=store.summary())
     if run.failed:
         done = len(run.results)
         raise UnavailableError(

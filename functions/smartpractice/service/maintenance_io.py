@@ -1,14 +1,21 @@
-"""What the maintenance steps share: settings, the per-step context, and the bounded reads.
+"""What the maintenance steps share: settings, the per-step context, the bounded reads, the call timings.
 
 No request grows with the data: small content tables are read by offset pages of at most `read_page`
-rows (PostgREST caps every response at its `db-max-rows`, 1000 on Supabase); learner data is read through
-RPCs that take a cursor and a page size in their POST body (attempt_log_page, snapshot_inputs), so no URL
-ever carries a list of ids, and a page costs the same at row 10 and at row 10 million.
+rows; learner data is read through RPCs that take a cursor and a page size in their POST body
+(attempt_log_page, snapshot_inputs), so no URL ever carries a list of ids, and a page costs the same at
+row 10 and at row 10 million. Those RPCs return one JSON value, which PostgREST's `db-max-rows` does not
+cut; a table read is cut at it (1000 on Supabase, configurable lower), so no reader takes a page shorter
+than it asked for as the end: only an empty page ends a table read, and the cursor RPCs end on their own
+"exhausted" flag or an empty page.
+
+Every call is timed per RPC (TimedStore): hosted Supabase cancels a statement after 8 s, so the run logs
+its longest call per RPC, and each batched RPC is sized by learners to stay far inside that.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,12 +41,13 @@ class MaintenanceStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MaintenanceConfig:
-    read_page: int = 1000  # must not exceed PostgREST's db-max-rows
+    read_page: int = 1000  # a shorter page (a lower db-max-rows) only costs more requests
     # Stored effective_mastery is refreshed when it is more than this away from the exact value as of the
     # end of the run date: one percentage point, the resolution of a whole-percent display. Learner-facing
     # numbers never read it (functions evaluate the curve at request time); analysts and aggregates do.
     decay_tolerance: float = 0.01
     decay_users: int = 5_000  # learners per apply_decay call (one transaction of ~100,000 rows)
+    aggregate_users: int = 5_000  # learners per refresh_aggregates_slice call
     snapshot_users: int = 2_000  # active learners per snapshot_inputs page (~20 mastery rows each, ~3 MB)
     bkt_window_days: int = 90
     bkt_min_observations: int = 200
@@ -56,10 +64,10 @@ class MaintenanceConfig:
     progress_every_rows: int = 100_000
 
     def __post_init__(self) -> None:
-        if min(self.read_page, self.max_attempt_rows, self.decay_users, self.snapshot_users,
+        if min(self.read_page, self.max_attempt_rows, self.decay_users, self.aggregate_users, self.snapshot_users,
                self.attempt_page_rows) < 1:
-            raise ValueError("read_page, max_attempt_rows, decay_users, snapshot_users and attempt_page_rows "
-                             "must be >= 1")
+            raise ValueError("read_page, max_attempt_rows, decay_users, aggregate_users, snapshot_users and "
+                             "attempt_page_rows must be >= 1")
         if self.decay_tolerance < 0:
             raise ValueError("decay_tolerance must be >= 0")
 
@@ -77,7 +85,6 @@ class StepContext:
     now: datetime
     batch_size: int
     config: MaintenanceConfig
-    retention: Callable[[], dict[str, Any]] = field(repr=False)  # apply_retention, called at most once per run
     # A batched step's saved resume point from an earlier, unfinished attempt (None: start afresh) ...
     progress: Mapping[str, Any] | None = None
     # ... and how it saves one after each batch.
@@ -95,6 +102,48 @@ class StepContext:
         return progress.get("after_user"), dict.fromkeys(keys, 0) | int_counts(progress.get("counts") or {})
 
 
+@dataclass(slots=True)
+class CallTimes:
+    calls: int = 0
+    seconds: float = 0.0
+    longest: float = 0.0
+
+
+class TimedStore:
+    """A MaintenanceStore that times every call, per RPC (reads per table): the run logs the longest."""
+
+    def __init__(self, store: MaintenanceStore) -> None:
+        self._store = store
+        self.times: dict[str, CallTimes] = {}
+
+    def _timed(self, key: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        times = self.times.setdefault(key, CallTimes())
+        times.calls, times.seconds, times.longest = times.calls + 1, times.seconds + elapsed, max(times.longest,
+                                                                                                   elapsed)
+
+    def call(self, name: str, args: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._store.call(name, args)
+        finally:
+            self._timed(name, started)
+
+    def select_page(self, table: str, columns: str, *, order: str, offset: int, limit: int,
+                    filters: Sequence[Filter] = ()) -> list[Row]:
+        started = time.perf_counter()
+        try:
+            return self._store.select_page(table, columns, order=order, offset=offset, limit=limit, filters=filters)
+        finally:
+            self._timed(f"select {table}", started)
+
+    def summary(self) -> dict[str, dict[str, float | int]]:
+        """{rpc: {"calls", "seconds", "longest_seconds"}}, slowest first."""
+        ranked = sorted(self.times.items(), key=lambda item: -item[1].longest)
+        return {key: {"calls": t.calls, "seconds": round(t.seconds, 3), "longest_seconds": round(t.longest, 3)}
+                for key, t in ranked}
+
+
 def int_counts(values: Mapping[str, Any]) -> dict[str, int]:
     """The integer entries of an RPC's counts object (booleans and other values dropped)."""
     return {k: int(v) for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
@@ -106,13 +155,17 @@ def log_event(message: str, **fields: Any) -> None:
 
 def read_table(store: MaintenanceStore, table: str, columns: str, *, order: str, page: int,
                filters: Sequence[Filter] = ()) -> list[Row]:
-    """A whole small table (content: skills, topics, question_skills...), by offset pages."""
+    """A whole small table (content: skills, topics, question_skills...), by offset pages until an empty one.
+
+    PostgREST returns at most db-max-rows rows whatever the range asked ("db-max-rows", PostgREST docs,
+    Configuration), so a short page may be a cut one: the next page starts after the rows received.
+    """
     rows: list[Row] = []
     while True:
         chunk = store.select_page(table, columns, order=order, offset=len(rows), limit=page, filters=filters)
-        rows.extend(chunk)
-        if len(chunk) < page:
+        if not chunk:
             return rows
+        rows.extend(chunk)
 
 
 @dataclass(frozen=True, slots=True)

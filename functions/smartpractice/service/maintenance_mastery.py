@@ -117,7 +117,8 @@ def run_snapshots(ctx: StepContext) -> dict[str, int]:
     """One daily snapshot per learner active on run_date, `snapshot_users` learners per page.
 
     The inputs come from snapshot_inputs (the day's counts and every mastery row, cursor in the POST
-    body); the predicted scores are computed here, where their definition lives (service.scoring).
+    body); the predicted scores are computed here, where their definition lives (service.scoring). A
+    page is never taken as the last because it is short: the walk ends on an empty one.
     """
     content = _read_exam_content(ctx)
     after, counts = ctx.resume(("learners_active", "answers", "correct_answers", "snapshots_written"))
@@ -137,6 +138,4 @@ def run_snapshots(ctx: StepContext) -> dict[str, int]:
         counts["snapshots_written"] += written
         after = str(page[-1]["user_id"])
         log_event("maintenance snapshots batch", step="snapshots", run_date=ctx.run_date_iso, **counts)
-        if len(page) < ctx.config.snapshot_users:
-            return counts
-        ctx.save_progress({"after_user": after, "counts": counts})
+        ctx.save_progress({"after_user": after, "counts": counts})  # only an empty page ends the walk

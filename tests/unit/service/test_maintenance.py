@@ -34,6 +34,7 @@ RETENTION_RESULT = {"cutoff": "2024-11-22T00:00:00+00:00", "dropped_partitions":
                     "events_deleted": 3, "created_partitions": ["learning_events_p202602", "learning_events_p202603"]}
 AGGREGATE_COUNTS = {"daily_user_stats": 2, "weekly_user_stats": 2, "topic_daily_stats": 3,
                     "user_learning_metrics": 4, "knowledge_gaps_open": 1, "knowledge_gaps_resolved": 0}
+PARTITIONS_RESULT = {"created_partitions": ["learning_events_p202711"], "future_months": 12}
 COHORT_STATS_ROWS = 13
 
 
@@ -184,8 +185,13 @@ class FakeServiceStore:
             snapshots.append({**item, "snapshot_date": p_run_date})
         return len(p_rows)
 
-    def _refresh_aggregates(self, p_run_date: str) -> Row:
-        return dict(AGGREGATE_COUNTS)
+    def _refresh_aggregates_slice(self, p_run_date: str, p_after_user: str | None, p_max_users: int) -> Row:
+        # Mirrors the SQL's slicing: the next p_max_users learners with mastery rows; fewer ends (open-ended).
+        users = sorted({r["user_id"] for r in self.tables.get("user_skill_mastery", [])
+                        if p_after_user is None or r["user_id"] > p_after_user})[:p_max_users]
+        done = len(users) < p_max_users
+        return {**AGGREGATE_COUNTS, "learners_recomputed": len(users), "incremental": 0,
+                "last_user_id": None if done else users[-1], "done": done}
 
     def _refresh_cohort_stats(self) -> Row:
         return {"cohort_stats_rows": COHORT_STATS_ROWS}
@@ -200,6 +206,9 @@ class FakeServiceStore:
 
     def _apply_retention(self, p_run_date: str) -> Row:
         return copy.deepcopy(RETENTION_RESULT)
+
+    def _extend_learning_event_partitions(self, p_run_date: str) -> Row:
+        return copy.deepcopy(PARTITIONS_RESULT)
 
 
 def run(store: FakeServiceStore, *, steps: list[str] | None = None, batch_size: int = 5000,
@@ -339,18 +348,23 @@ def test_daily_snapshots_for_learners_active_that_day() -> None:
 # --- orchestration ----------------------------------------------------------------------------------
 
 
-def test_steps_run_in_fixed_order_and_apply_retention_is_called_once() -> None:
+AGGREGATES_DONE = AGGREGATE_COUNTS | {"learners_recomputed": 0, "incremental": 0,
+                                      "cohort_stats_rows": COHORT_STATS_ROWS}
+
+
+def test_steps_run_in_fixed_order_each_with_its_own_rpc() -> None:
     store = FakeServiceStore({})
     response = run(store, steps=["partitions", "retention", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
-        ("aggregates", "done", AGGREGATE_COUNTS | {"cohort_stats_rows": COHORT_STATS_ROWS}),
+        ("aggregates", "done", AGGREGATES_DONE),
         ("retention", "done", {"partitions_dropped": 1, "events_deleted": 3}),
-        ("partitions", "done", {"partitions_created": 2}),
+        ("partitions", "done", {"partitions_created": 1, "future_months": 12}),
     ]
     assert [name for name, _ in store.calls] == [
-        "begin_maintenance_step", "refresh_aggregates", "refresh_cohort_stats", "finish_maintenance_step",
+        "begin_maintenance_step", "refresh_aggregates_slice", "refresh_cohort_stats", "finish_maintenance_step",
         "begin_maintenance_step", "apply_retention", "finish_maintenance_step",
-        "begin_maintenance_step", "finish_maintenance_step"]
+        "begin_maintenance_step", "extend_learning_event_partitions", "finish_maintenance_step"]
+    assert store.rpc_calls("extend_learning_event_partitions") == [{"p_run_date": "2026-11-22"}]
 
 
 def test_run_date_defaults_to_the_previous_utc_day() -> None:
@@ -358,7 +372,8 @@ def test_run_date_defaults_to_the_previous_utc_day() -> None:
     evening_in_utc = datetime.fromisoformat("2026-11-23T00:30:00+02:00")  # 22:30 UTC on the 22nd
     response = run(store, steps=["aggregates"], run_date=None, now=evening_in_utc)
     assert response.run_date == date(2026, 11, 21)
-    assert store.rpc_calls("refresh_aggregates") == [{"p_run_date": "2026-11-21"}]
+    assert store.rpc_calls("refresh_aggregates_slice") == [
+        {"p_run_date": "2026-11-21", "p_after_user": None, "p_max_users": 5000}]
 
 
 def full_world() -> dict[str, list[Row]]:
@@ -397,7 +412,7 @@ def test_only_the_steps_not_yet_recorded_run() -> None:
     response = run(store, steps=["decay", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
         ("decay", "skipped", {"rows_scanned": 9, "rows_changed": 1}),
-        ("aggregates", "done", AGGREGATE_COUNTS | {"cohort_stats_rows": COHORT_STATS_ROWS})]
+        ("aggregates", "done", AGGREGATES_DONE | {"learners_recomputed": 2})]
     assert store.rpc_calls("apply_decay") == []
 
 
@@ -583,7 +598,7 @@ def test_a_failing_step_is_named_the_others_run_and_its_dependants_wait() -> Non
     assert (error.code, error.retryable, error.retry_after_seconds) == ("maintenance_incomplete", True, 60)
     assert [(f.field, f.message) for f in error.fields] == [
         ("steps.decay", "failed: statement_timeout"), ("steps.aggregates", "blocked: decay did not finish")]
-    assert store.rpc_calls("refresh_aggregates") == []  # blocked: it reads decayed mastery
+    assert store.rpc_calls("refresh_aggregates_slice") == []  # blocked: it reads decayed mastery
     assert len(store.rpc_calls("apply_retention")) == 1  # independent steps still ran
     by_step = {r["step"]: r for r in store.tables["maintenance_runs"]}
     assert {step: r["status"] for step, r in by_step.items()} == {

@@ -24,6 +24,7 @@ import pytest
 from psycopg import sql
 
 from smartpractice.service.models_requests import MAINTENANCE_STEPS
+from supalocal.keys import service_role_key
 from supalocal.process import GatewayProcess
 from supalocal.settings import StackSettings
 from tests import shared_state
@@ -111,8 +112,9 @@ def _run(settings: StackSettings, run_date: date, monkeypatch: pytest.MonkeyPatc
     with GatewayProcess(settings, maintenance_token=MAINTENANCE_TOKEN) as gateway, \
             httpx.Client(timeout=600.0) as http:
         if max_rows:  # the cap would cut the content reads: they are longer than one capped page
+            service = service_role_key(settings.jwt_secret)  # the job's own credential (content is not anon's)
             tags = http.get(f"{gateway.url}/rest/v1/question_skills", params={"select": "question_id"},
-                            headers={"apikey": gateway.anon_key})
+                            headers={"apikey": service, "Authorization": f"Bearer {service}"})
             assert tags.status_code == 200 and len(tags.json()) >= ROW_CAP
         response = http.post(f"{gateway.url}/functions/v1/run_maintenance", json={"run_date": run_date.isoformat()},
                              headers={"X-Maintenance-Token": MAINTENANCE_TOKEN})
@@ -141,7 +143,9 @@ def test_the_nightly_run_under_a_100_row_cap_and_8s_timeouts_counts_as_without_a
     # the day is really there: our active learners' snapshots, decay and refits over everyone's answers
     assert counts["snapshots"]["learners_active"] >= ACTIVE
     assert counts["decay"]["rows_changed"] > 0 and counts["bkt_refit"]["attempts_read"] >= HISTORY
-    assert counts["irt_calibration"]["items_calibrated"] > 0 and counts["aggregates"]["incremental"] == 1
+    # IRT read every answer through the capped pages; at ~9 answers per item none reaches irt_min_responses (50),
+    # so nothing is calibrated at this size (the 100k benchmark calibrates)
+    assert counts["irt_calibration"]["attempts_read"] >= HISTORY and counts["aggregates"]["incremental"] == 1
 
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions" / "smartpractice"

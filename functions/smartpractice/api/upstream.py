@@ -41,6 +41,8 @@ _SLUG_MESSAGES = {
     "session_not_active": "the practice session is no longer active",
     "question_already_answered": "this question was already answered in this session",
     "question_not_served": "this question was not served in this session",
+    "session_target_reached": "the session reached its target number of questions; complete it",
+    "idempotency_key_reused": "this idempotency key was used for another answer; send a fresh key",
 }
 
 _PT_CODE = re.compile(r"^PT(\d{3})$")

@@ -46,6 +46,7 @@ class AnswerQuestion(_Result):
 class EarlierAnswer(_Result):
     answered_at: str | None = None
     response: Row | None = None
+    request: Row | None = None  # the canonical body it was answered with (None: answered before it was kept)
 
 
 class BktParamsRow(_Result):

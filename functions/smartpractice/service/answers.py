@@ -2,7 +2,11 @@
 
 Read → compute → write with optimistic versions: record_answer refuses the write when a mastery row
 moved since it was read (PT409 mastery_version_conflict); we then re-read and recompute, a bounded
-number of times. A retried request with the same idempotency key replays the stored response.
+number of times. A retried request with the same idempotency key and the same body replays the stored response; the key
+with another body is refused (409 idempotency_key_reused), as record_answer refuses it. Only a question this session
+served and that is not answered yet is accepted: record_answer (the source of truth) refuses anything else
+with 409 question_not_served / question_already_answered / session_target_reached before writing, so no
+key leaves for it.
 An anonymous learner's answer updates their own skills only: no question difficulty step is sent
 (record_answer skips it for them too).
 """
@@ -18,7 +22,7 @@ from postgrest.exceptions import APIError
 
 from smartpractice.db.contexts import AnswerContext, AnswerQuestion
 from smartpractice.db.upstream import is_retryable_conflict
-from smartpractice.errors import NotFoundError
+from smartpractice.errors import ConflictError, NotFoundError
 from smartpractice.learner import breakdown, knowledge
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
@@ -30,6 +34,20 @@ from smartpractice.service.sessions import require_active_session
 
 def _replay(stored: dict[str, Any]) -> SubmitAnswerResponse:
     return SubmitAnswerResponse.model_validate({**stored, "replayed": True})
+
+
+def canonical_request(body: SubmitAnswerRequest) -> dict[str, Any]:
+    """The fields that make a submission "the same request" (as private.answer_request builds them in SQL)."""
+    return {"session_id": str(body.session_id).lower(), "question_id": body.question_id,
+            "user_answer": list(body.user_answer), "confidence_score": body.confidence_score,
+            "time_spent_seconds": body.time_spent_seconds, "hint_used": body.hint_used,
+            "solution_viewed": body.solution_viewed}
+
+
+def _require_same_request(stored: dict[str, Any] | None, body: SubmitAnswerRequest) -> None:
+    if stored is not None and stored != canonical_request(body):
+        raise ConflictError("this idempotency key was used for another answer; send a fresh key",
+                            code="idempotency_key_reused", retryable=False)
 
 
 def _question_skills(question: AnswerQuestion) -> list[knowledge.QuestionSkill]:
@@ -45,6 +63,7 @@ def _answer_context(*, body: SubmitAnswerRequest,
                                           idempotency_key=body.idempotency_key)
     earlier = context.earlier
     if earlier is not None and earlier.answered_at is not None and earlier.response:
+        _require_same_request(earlier.request, body)
         return _replay(earlier.response)
     require_active_session(context.session)
     if context.question is None:

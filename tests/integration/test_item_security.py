@@ -1,0 +1,136 @@
+"""Issue 14, item security: attacks a hostile learner can make with what the functions give them.
+
+Each test runs the measured attack through the real functions and gateway (learner JWTs, the official
+supabase client for the learner's own REST reads) and asserts exactly what it obtains and what it changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from supabase import ClientOptions, create_client
+
+from supalocal.keys import anon_key
+from tests.figures import record
+from tests.integration.conftest import Learner, LiveStack
+
+pytestmark = pytest.mark.stack
+
+
+def _rest_question_ids(stack: LiveStack, token: str) -> list[int]:
+    """Every question id the learner can list over REST (supabase-py, as a client app would)."""
+    client = create_client(stack.url, anon_key(stack.settings.jwt_secret),
+                           ClientOptions(headers={"Authorization": f"Bearer {token}"}, httpx_client=stack.http))
+    ids: list[int] = []
+    while True:  # db-max-rows caps one read at 1000 rows: page until a short page
+        page = client.table("questions").select("id").order("id").range(len(ids), len(ids) + 999).execute()
+        rows: list[dict[str, Any]] = page.data  # type: ignore[assignment]
+        ids += [int(r["id"]) for r in rows]
+        if len(page.data) < 1000:
+            return ids
+
+
+def _submit(stack: LiveStack, token: str, session_id: str, question_id: int, *,
+            key: str | None = None, answer: list[str] | None = None) -> Any:
+    return stack.call("submit_answer", token=token, json={
+        "session_id": session_id, "question_id": question_id, "user_answer": answer or ["A"],
+        "time_spent_seconds": 30.0, "idempotency_key": key or f"k-{uuid.uuid4()}"})
+
+
+def _footprint(stack: LiveStack, user_id: uuid.UUID) -> tuple[Any, ...]:
+    """Everything an answer writes for this learner, and the bank's shared counters."""
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        row = conn.execute("""
+            select (select count(*) from session_questions where user_id = %(u)s),
+                   (select count(*) from session_questions where user_id = %(u)s and answered_at is not null),
+                   (select count(*) from learning_events where user_id = %(u)s),
+                   (select coalesce(sum(version), 0) from user_skill_mastery where user_id = %(u)s),
+                   (select sum(attempts) from question_skills),
+                   (select sum(times_seen) from question_difficulty_params)""", {"u": user_id}).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_answer_key_harvest_gets_only_served_questions(live_stack: LiveStack,
+                                                       make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    started = live_stack.call("start_session", token=learner.token, json={"target_questions": 2})
+    assert started.status_code == 201, started.text
+    session_id = started.json()["session_id"]
+    ids = _rest_question_ids(live_stack, learner.token)
+    assert len(ids) >= 700
+
+    # One served question, answered honestly: its key comes back.
+    served = live_stack.call("next_question", token=learner.token, json={"session_id": session_id}).json()
+    served_id = int(served["question"]["id"])
+    first = _submit(live_stack, learner.token, session_id, served_id)
+    assert first.status_code == 200, first.text
+    assert "correct_answer" in first.json()
+
+    # The attack: every other id, each with a fresh key. Nothing is written, no key leaves.
+    before = _footprint(live_stack, learner.user_id)
+    statuses: dict[tuple[int, str], int] = {}
+    harvested = 0
+    for question_id in ids:
+        if question_id == served_id:
+            continue
+        reply = _submit(live_stack, learner.token, session_id, question_id)
+        body = reply.json()
+        harvested += int("correct_answer" in body or "explanation" in body)
+        slot = (reply.status_code, str(body.get("error", {}).get("code") if isinstance(body.get("error"), dict)
+                                       else body.get("code")))
+        statuses[slot] = statuses.get(slot, 0) + 1
+    assert harvested == 0
+    assert statuses == {(409, "question_not_served"): len(ids) - 1}
+    assert _footprint(live_stack, learner.user_id) == before
+    record(check="answer-key harvest: submit_answer for every unserved question id", tried=len(ids) - 1,
+           succeeded=harvested, server_errors=sum(n for (s, _), n in statuses.items() if s >= 500))
+
+    # target_questions (2): the second served question can be answered, then the session serves no more.
+    second = live_stack.call("next_question", token=learner.token, json={"session_id": session_id}).json()
+    assert second["status"] == "served"
+    assert _submit(live_stack, learner.token, session_id, int(second["question"]["id"])).status_code == 200
+    third = live_stack.call("next_question", token=learner.token, json={"session_id": session_id})
+    assert third.status_code == 200, third.text
+    assert third.json()["status"] == "exhausted"
+    assert third.json()["exhausted_reason"] == "the session reached its target number of questions"
+
+
+def test_a_reused_idempotency_key_with_another_body_is_refused(live_stack: LiveStack,
+                                                               make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+    question_id = int(live_stack.call("next_question", token=learner.token,
+                                      json={"session_id": session_id}).json()["question"]["id"])
+    key = f"k-{uuid.uuid4()}"
+    first = _submit(live_stack, learner.token, session_id, question_id, key=key, answer=["A"])
+    assert first.status_code == 200, first.text
+    assert first.json()["replayed"] is False
+
+    same = _submit(live_stack, learner.token, session_id, question_id, key=key, answer=["A"])
+    assert same.status_code == 200, same.text
+    assert same.json() == {**first.json(), "replayed": True}
+
+    after_first = _footprint(live_stack, learner.user_id)
+    other = _submit(live_stack, learner.token, session_id, question_id, key=key, answer=["B"])
+    assert other.status_code == 409, other.text
+    assert _error_code(other.json()) == "idempotency_key_reused"
+    assert _footprint(live_stack, learner.user_id) == after_first
+    # the same key for another served question: refused too, and that question stays answerable
+    second_id = int(live_stack.call("next_question", token=learner.token,
+                                    json={"session_id": session_id}).json()["question"]["id"])
+    after_serving = _footprint(live_stack, learner.user_id)
+    moved = _submit(live_stack, learner.token, session_id, second_id, key=key, answer=["A"])
+    assert moved.status_code == 409, moved.text
+    assert _error_code(moved.json()) == "idempotency_key_reused"
+    assert _footprint(live_stack, learner.user_id) == after_serving
+    assert _submit(live_stack, learner.token, session_id, second_id).status_code == 200
+
+
+def _error_code(body: dict[str, Any]) -> str | None:
+    error = body.get("error")
+    return str(error["code"]) if isinstance(error, dict) else body.get("code")

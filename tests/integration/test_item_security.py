@@ -134,3 +134,66 @@ def test_a_reused_idempotency_key_with_another_body_is_refused(live_stack: LiveS
 def _error_code(body: dict[str, Any]) -> str | None:
     error = body.get("error")
     return str(error["code"]) if isinstance(error, dict) else body.get("code")
+
+
+def _one(stack: LiveStack, sql: str, *args: object) -> Any:
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        row = conn.execute(sql, args).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_a_learner_holds_at_most_three_active_sessions(live_stack: LiveStack,
+                                                       make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    sessions = [live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+                for _ in range(5)]
+    with psycopg.connect(live_stack.settings.dsn()) as conn:
+        status: dict[str, str] = dict(conn.execute("select id::text, status from practice_sessions where user_id = %s",
+                                   (learner.user_id,)).fetchall())
+    assert [status[s] for s in sessions] == ["abandoned", "abandoned", "active", "active", "active"]
+    refused = live_stack.call("next_question", token=learner.token, json={"session_id": sessions[0]})
+    assert (refused.status_code, _error_code(refused.json())) == (409, "session_not_active")
+
+
+def test_session_starts_over_the_hourly_limit_get_429_with_retry_after(
+        live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    with psycopg.connect(live_stack.settings.dsn()) as conn:  # 30 sessions in the last hour, oldest 50 min ago
+        conn.execute("""insert into practice_sessions (user_id, status, started_at, ended_at)
+                        select %s, 'completed', now() - interval '50 minutes' + i * interval '1 second', now()
+                        from generate_series(0, 29) i""", (learner.user_id,))
+    refused = live_stack.call("start_session", token=learner.token, json={})
+    assert refused.status_code == 429, refused.text
+    assert _error_code(refused.json()) == "rate_limited"
+    # the oldest counted start leaves the hour in 10 minutes
+    assert 599 <= int(refused.headers["Retry-After"]) <= 601
+    assert _one(live_stack, "select count(*) from practice_sessions where user_id = %s", learner.user_id) == 30
+    record(check="session starts past 30/hour", tried=1, succeeded=0, note="429, Retry-After 600 s")
+
+
+def test_answers_over_the_limit_get_429_and_change_nothing(live_stack: LiveStack,
+                                                           make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    with psycopg.connect(live_stack.settings.dsn()) as conn:  # 300 answers 5 minutes ago, in an old session
+        old = conn.execute("""insert into practice_sessions (user_id, status, started_at, ended_at)
+                              values (%s, 'completed', now() - interval '6 minutes', now()) returning id""",
+                           (learner.user_id,)).fetchone()
+        assert old is not None
+        conn.execute("""insert into session_questions (session_id, user_id, question_id, position, served_at,
+                                                       is_correct, answered_at, idempotency_key)
+                        select %s, %s, q.id, row_number() over (order by q.id), now() - interval '5 minutes',
+                               true, now() - interval '5 minutes', 'old-' || q.id
+                        from (select id from questions order by id limit 300) q""", (old[0], learner.user_id))
+    session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+    question_id = int(live_stack.call("next_question", token=learner.token,
+                                      json={"session_id": session_id}).json()["question"]["id"])
+    before = _footprint(live_stack, learner.user_id)
+    refused = _submit(live_stack, learner.token, session_id, question_id)
+    assert refused.status_code == 429, refused.text
+    assert _error_code(refused.json()) == "rate_limited"
+    assert 299 <= int(refused.headers["Retry-After"]) <= 301
+    assert "correct_answer" not in refused.text
+    assert _footprint(live_stack, learner.user_id) == before
+    record(check="answers past 300 per 10 minutes", tried=1, succeeded=0, note="429, Retry-After 300 s")
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -16,7 +17,7 @@ from supabase import ClientOptions, create_client
 
 from supalocal.keys import anon_key
 from tests.figures import record
-from tests.integration.conftest import Learner, LiveStack
+from tests.integration.conftest import Learner, LiveStack, serve_questions
 
 pytestmark = pytest.mark.stack
 
@@ -196,4 +197,48 @@ def test_answers_over_the_limit_get_429_and_change_nothing(live_stack: LiveStack
     assert "correct_answer" not in refused.text
     assert _footprint(live_stack, learner.user_id) == before
     record(check="answers past 300 per 10 minutes", tried=1, succeeded=0, note="429, Retry-After 300 s")
+
+
+def _difficulties(stack: LiveStack, question_id: int) -> list[float]:
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        return [float(r[0]) for r in conn.execute(
+            "select elo_difficulty from question_skills where question_id = %s order by skill_id",
+            (question_id,)).fetchall()]
+
+
+def _poison(stack: LiveStack, learner: Learner, question_id: int, sessions: int) -> list[int]:
+    """One account answers one question wrong in `sessions` fresh sessions (served each time, as if
+    next_question picked it; the starts spread over hours, so the hourly start limit does not stop it)."""
+    statuses = []
+    for _ in range(sessions):
+        with psycopg.connect(stack.settings.dsn()) as conn:
+            conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
+                         "where user_id = %s", (learner.user_id,))
+        session_id = stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+        serve_questions(stack.settings, learner.user_id, session_id, [question_id])
+        statuses.append(_submit(stack, learner.token, session_id, question_id, answer=["definitely-wrong"])
+                        .status_code)
+    return statuses
+
+
+def test_three_accounts_in_sixty_sessions_move_a_difficulty_by_at_most_one_bounded_step(
+        live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    question_id = int(_one(live_stack, "select question_id from question_skills group by question_id "
+                                       "having count(*) = 1 order by question_id limit 1"))
+    before = _difficulties(live_stack, question_id)
+    attempts_before = int(_one(live_stack, "select attempts from question_skills where question_id = %s", question_id))
+    accounts, sessions = 3, 60
+    learners = [make_learner() for _ in range(accounts)]
+    with ThreadPoolExecutor(max_workers=accounts) as pool:
+        statuses = [s for result in pool.map(lambda who: _poison(live_stack, who, question_id, sessions), learners)
+                    for s in result]
+    after = _difficulties(live_stack, question_id)
+    moved = [a - b for a, b in zip(after, before, strict=True)]
+    assert statuses == [200] * (accounts * sessions)
+    # each account's first wrong answer raises it by one step clipped to 8 Elo; the other 177 move nothing
+    assert all(0 < m <= 8.0 * accounts + 1e-9 for m in moved), moved
+    assert _one(live_stack, "select attempts from question_skills where question_id = %s", question_id) == \
+        attempts_before + accounts  # only the first answers count as attempts
+    record(check=f"difficulty poisoning: {accounts} accounts × {sessions} sessions, one question wrong",
+           tried=accounts * sessions, succeeded=accounts, note=f"moved {moved[0]:+.2f} Elo (bound 24; was +223)")
 

@@ -242,3 +242,35 @@ def test_three_accounts_in_sixty_sessions_move_a_difficulty_by_at_most_one_bound
     record(check=f"difficulty poisoning: {accounts} accounts × {sessions} sessions, one question wrong",
            tried=accounts * sessions, succeeded=accounts, note=f"moved {moved[0]:+.2f} Elo (bound 24; was +223)")
 
+
+def test_re_answering_one_question_in_fresh_sessions_counts_once_toward_mastery(
+        live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    question_id = int(_one(live_stack, "select question_id from question_skills group by question_id "
+                                       "having count(*) = 1 order by question_id limit 1"))
+    key = list(_one(live_stack, "select correct_answer from question_answer_keys where question_id = %s",
+                    question_id))
+    mastery: list[tuple[float, int, int]] = []
+    replies = []
+    for _ in range(30):  # the starts spread over hours, so the hourly start limit does not stop it
+        with psycopg.connect(live_stack.settings.dsn()) as conn:
+            conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
+                         "where user_id = %s", (learner.user_id,))
+        session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+        serve_questions(live_stack.settings, learner.user_id, session_id, [question_id])
+        reply = live_stack.call("submit_answer", token=learner.token, json={
+            "session_id": session_id, "question_id": question_id, "user_answer": key, "confidence_score": 5,
+            "time_spent_seconds": 1.0, "idempotency_key": f"k-{uuid.uuid4()}"})
+        assert reply.status_code == 200, reply.text
+        replies.append(reply.json())
+        with psycopg.connect(live_stack.settings.dsn()) as conn:
+            row = conn.execute("select p_mastery, total_attempts, version from user_skill_mastery "
+                               "where user_id = %s", (learner.user_id,)).fetchone()
+        assert row is not None
+        mastery.append((float(row[0]), int(row[1]), int(row[2])))
+    assert all(r["is_correct"] for r in replies)
+    # the first answer is evidence; the 29 repeats are graded and stored but leave the learner's state alone
+    assert mastery == [mastery[0]] * 30 and mastery[0][1:] == (1, 1)
+    assert all(s["mastery_after"] == s["mastery_before"] == mastery[0][0] for r in replies[1:] for s in r["skills"])
+    record(check="mastery gaming: one question re-answered in 30 fresh sessions", tried=30, succeeded=1,
+           note=f"mastery {mastery[0][0]:.3f} after 1 and after 30")

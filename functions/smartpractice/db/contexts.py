@@ -68,6 +68,7 @@ class AnswerContext(_Result):
     question: AnswerQuestion | None = None
     mastery: list[Row] = []
     bkt_params: list[BktParamsRow] = []
+    repeat: bool = False  # answered in another session within the cooling period: no mastery credit
 
 
 class SeenQuestions(_Result):

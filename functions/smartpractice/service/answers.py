@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -129,6 +130,12 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             solution_viewed=body.solution_viewed),
         now=deps.now,
     )
+    changes = update.changes
+    if context.repeat:
+        # A question answered in another session within the cooling period is graded and stored, but is no
+        # new evidence: mastery, Elo and memory stay as they were (record_answer refuses items for it).
+        changes = tuple(replace(c, after=c.before, effective_mastery=c.before.p_mastery, difficulty_delta=0.0)
+                        for c in changes)
     n_answered = context.answered + 1
     n_correct = context.correct + int(is_correct)
     response = SubmitAnswerResponse(
@@ -139,9 +146,9 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             skill_id=c.after.skill_id, skill_name=names[c.after.skill_id],
             mastery_before=c.before.p_mastery, mastery_after=c.after.p_mastery,
             elo_before=c.before.elo_rating, elo_after=c.after.elo_rating,
-            next_review_at=c.after.memory.due) for c in update.changes],
+            next_review_at=c.after.memory.due) for c in changes],
         session_progress=AnswerProgress(answered=n_answered, correct=n_correct, accuracy=n_correct / n_answered),
-        feedback=_feedback(update.changes, names=names, is_correct=is_correct, body=body, question=question),
+        feedback=_feedback(changes, names=names, is_correct=is_correct, body=body, question=question),
         replayed=False,
     )
     result = deps.service.record_answer(
@@ -153,9 +160,9 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             "time_spent_seconds": body.time_spent_seconds, "hint_used": body.hint_used,
             "solution_viewed": body.solution_viewed, "answered_at": deps.now.isoformat(),
         },
-        mastery=[states.mastery_payload(c) for c in update.changes],
-        difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in update.changes
-                           if moves_difficulty],
+        mastery=[] if context.repeat else [states.mastery_payload(c) for c in changes],
+        difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in changes
+                           if moves_difficulty and not context.repeat],
         response=response.model_dump(mode="json", exclude={"replayed"}),
     )
     if result.status == "duplicate":

@@ -117,6 +117,13 @@ begin
   left join public.user_skill_mastery m on m.user_id = p_user_id and m.skill_id = qs.skill_id
   left join public.bkt_params b on b.skill_id = qs.skill_id
   where qs.question_id = p_question_id;
+  -- a repeat of a question answered in another session within 7 days carries no mastery items, as the
+  -- service sends it (20261207010300_repeat_answer_evidence.sql)
+  if exists (select 1 from public.session_questions sq
+             where sq.user_id = p_user_id and sq.question_id = p_question_id and sq.session_id <> p_session_id
+               and sq.answered_at > now() - interval '7 days') then
+    v_mastery := '[]'::jsonb;
+  end if;
 
   return public.record_answer(
     p_user_id,

@@ -18,7 +18,7 @@ create temp table state (k text primary key, v jsonb);
 grant select on fx, qs_before to service_role;
 grant select, insert on state to service_role;
 
-select plan(46);
+select plan(55);
 
 select tests.authenticate_as_service_role();
 
@@ -84,6 +84,17 @@ select is(tests.footprint(a), (select v from state where k = 'fp1'), 'a duplicat
 select throws_ok(format('select tests.answer(%L, %L, %s, false, %L)', a, (select id from s1), q1, 'key-other'),
                  'PT409', 'question_already_answered', 'answering an answered question with another key: PT409') from fx;
 
+select throws_ok(format('select tests.answer(%L, %L, %s, false, %L)', a, (select id from s1), q1, 'key-1'),
+                 'PT409', 'idempotency_key_reused', 'the same key with another body: PT409 idempotency_key_reused') from fx;
+select is(tests.footprint(a), (select v from state where k = 'fp1'), 'a reused key changes nothing') from fx;
+
+-- served-first: a question this session never served is refused, and nothing is written
+select throws_ok(format('select tests.answer(%L, %L, %s, true, %L)', a, (select id from s1), q2, 'key-unserved'),
+                 'PT409', 'question_not_served', 'answering a question the session never served: PT409') from fx;
+select is(tests.footprint(a), (select v from state where k = 'fp1'), 'an unserved answer changes nothing') from fx;
+insert into state select 'serve1', public.serve_question(a, (select id from s1), q2, '{}') from fx;
+insert into state select 'fp2', tests.footprint(a) from fx;
+
 -- optimistic concurrency
 select throws_ok(
   format('select public.record_answer(%L, %L, %L, %L, %L)', a,
@@ -97,7 +108,7 @@ select is(
   jsonb_build_object('sqlstate', 'PT409', 'message', 'mastery_version_conflict',
                      'detail', jsonb_build_object('skill_id', skill1, 'expected_version', 7, 'actual_version', 1)::text),
   'a stale expected_version: PT409 naming the skill, the expected and the actual version') from fx;
-select is(tests.footprint(a), (select v from state where k = 'fp1'),
+select is(tests.footprint(a), (select v from state where k = 'fp2'),
           'a conflicting answer leaves nothing behind (answer, events, Elo all rolled back)') from fx;
 insert into state select 'r2', tests.answer(a, (select id from s1), q2, false, 'key-2') from fx;
 select is(v ->> 'status', 'created', 'the retry with re-read versions succeeds') from state where k = 'r2';
@@ -105,6 +116,7 @@ select is((select version from public.user_skill_mastery where user_id = (select
           2, 'the shared skill moved to version 2');
 
 -- payload and ownership errors
+insert into state select 'serve2', public.serve_question(a, (select id from s1), q3, '{}') from fx;
 select throws_ok(format('select public.record_answer(%L, %L, %L, %L, %L)', a,
                         jsonb_build_object('session_id', (select id from s1), 'question_id', q3, 'is_correct', true), '[]', '[]', '{}'),
                  'PT400', 'invalid_payload', 'an answer without idempotency key: PT400') from fx;
@@ -152,7 +164,8 @@ select is(tests.row_count('user_performance_snapshots', format('related_id = %L'
           'still exactly one snapshot for the session');
 select throws_ok(format('select tests.answer(%L, %L, %s, true)', a, (select id from s1), q3),
                  'PT409', 'session_not_active', 'answering into a completed session: PT409 session_not_active') from fx;
-select throws_ok(format('select public.serve_question(%L, %L, %s, %L)', a, (select id from s1), q3, '{}'),
+select throws_ok(format('select public.serve_question(%L, %L, %s, %L)', a, (select id from s1),
+                        (select id from public.questions where external_ref = 'math.linear_equations.004'), '{}'),
                  'PT409', 'session_not_active', 'serving into a completed session: PT409') from fx;
 select is(tests.answer(a, (select id from s1), q1, true, 'key-1') ->> 'status', 'duplicate',
           'a late retry of an earlier answer still replays after completion') from fx;
@@ -171,6 +184,8 @@ select is((select avg_mastery from public.user_performance_snapshots
           'avg_mastery defaults to the mean effective mastery');
 -- memory fields: a present key sets the value even when null, an absent key keeps the stored one
 insert into state select 's3', public.start_session(a, 'adaptive', '{}') from fx;
+insert into state select 'serve3-' || q, public.serve_question(a, (select (v ->> 'id')::uuid from state where k = 's3'), q, '{}')
+from fx, lateral (values (q3), ((select id from public.questions where external_ref = 'math.linear_equations.004'))) v(q);
 select is(public.record_answer(a,
   jsonb_build_object('session_id', (select v ->> 'id' from state where k = 's3'), 'question_id', q3,
                      'idempotency_key', 'key-m1', 'is_correct', true),
@@ -188,6 +203,26 @@ select results_eq(
   'select memory_state, memory_step, due, p_mastery, version from public.user_skill_mastery where user_id = (select a from fx) and skill_id = (select skill1 from fx)',
   $$values (2::smallint, null::integer, '2030-01-01T00:00:00Z'::timestamptz, 0.7::double precision, 4)$$,
   'memory_step null is stored, the absent due is kept');
+
+-- target_questions caps serving and answering
+insert into state select 's4', public.start_session(a, 'adaptive', '{"target_questions": 1}') from fx;
+select is(public.serve_question(a, (select (v ->> 'id')::uuid from state where k = 's4'), q1, '{}') ->> 'position', '1',
+          'a session with target_questions 1 serves one question') from fx;
+select throws_ok(format('select public.serve_question(%L, %L, %s, %L)', a, (select v ->> 'id' from state where k = 's4'),
+                        q2, '{}'),
+                 'PT409', 'session_target_reached', 'serving past target_questions: PT409 session_target_reached') from fx;
+select is(tests.answer(a, (select (v ->> 'id')::uuid from state where k = 's4'), q1, true) ->> 'status', 'created',
+          'the served question is answered') from fx;
+select throws_ok(format('select tests.answer(%L, %L, %s, true)', a, (select v ->> 'id' from state where k = 's4'), q2),
+                 'PT409', 'question_not_served', 'answering past the cap, unserved: PT409 question_not_served') from fx;
+-- a question served before the cap was lowered still cannot be answered past it
+update public.practice_sessions set filters = '{"target_questions": 2}'
+where id = (select (v ->> 'id')::uuid from state where k = 's4');
+insert into state select 'serve4', public.serve_question(a, (select (v ->> 'id')::uuid from state where k = 's4'), q2, '{}') from fx;
+update public.practice_sessions set filters = '{"target_questions": 1}'
+where id = (select (v ->> 'id')::uuid from state where k = 's4');
+select throws_ok(format('select tests.answer(%L, %L, %s, true)', a, (select v ->> 'id' from state where k = 's4'), q2),
+                 'PT409', 'session_target_reached', 'answering past target_questions: PT409 session_target_reached') from fx;
 
 select is(tests.row_count('practice_sessions', format('user_id = %L and status = %L', (select b from fx), 'active')),
           0::bigint, 'learner B was never given a session by the failed calls');

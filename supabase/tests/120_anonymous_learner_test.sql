@@ -58,7 +58,7 @@ select is((select array_agg(pg_temp.practise(l.id, (select id from fx where name
 select is((select (m.total_attempts, m.correct_attempts)::text from public.user_skill_mastery m
            where m.user_id = (select id from learners where name = 'anonymous')
              and m.skill_id = (select id from fx where name = 'skill_a')),
-          '(3,0)', 'and update their own mastery');
+          '(1,0)', 'and update their own mastery (once: repeats within 7 days carry no credit)');
 select results_eq(
   $$select qs.elo_difficulty, qs.attempts, coalesce(p.times_seen, 0) from public.question_skills qs
     left join public.question_difficulty_params p on p.question_id = qs.question_id

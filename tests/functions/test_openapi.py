@@ -52,7 +52,7 @@ def test_security_and_error_responses() -> None:
     maintenance = DOC["paths"]["/run_maintenance"]["post"]
     assert submit["security"] == [{"learnerJwt": []}]
     assert maintenance["security"] == [{"serviceJwt": []}, {"maintenanceToken": []}]
-    assert sorted(submit["responses"]) == ["200", "400", "401", "404", "409", "413", "415", "500", "503"]
+    assert sorted(submit["responses"]) == ["200", "400", "401", "404", "409", "413", "415", "429", "500", "503"]
     assert sorted(DOC["paths"]["/insights"]["get"]["responses"]) == ["200", "400", "401", "500", "503"]
     error_503 = DOC["components"]["responses"]["Error503"]
     assert error_503["headers"]["Retry-After"] == {"$ref": "#/components/headers/RetryAfter"}

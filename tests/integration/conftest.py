@@ -91,3 +91,13 @@ def make_learner(stack_settings: StackSettings) -> Iterator[object]:
     with psycopg.connect(stack_settings.dsn(), autocommit=True) as conn:
         for user_id in created:
             conn.execute("delete from auth.users where id = %s", (user_id,))
+
+
+def serve_questions(settings: StackSettings, user_id: uuid.UUID, session_id: str | uuid.UUID,
+                    question_ids: list[int]) -> None:
+    """Serve these questions into the session, as next_question would (serve_question, service role): tests
+    that need particular questions answered serve them first, since submit_answer accepts served ones only."""
+    with psycopg.connect(settings.dsn()) as conn:
+        for question_id in question_ids:
+            conn.execute("select public.serve_question(%s, %s, %s, '{\"why\": \"test\"}')",
+                         (user_id, uuid.UUID(str(session_id)), question_id))

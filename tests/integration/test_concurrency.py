@@ -10,7 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.integration.conftest import Learner, LiveStack
+from tests.integration.conftest import Learner, LiveStack, serve_questions
 
 pytestmark = pytest.mark.stack
 N_SUBMITS = 20
@@ -26,6 +26,7 @@ def test_concurrent_submits_on_one_skill_lose_no_update(live_stack: LiveStack,
                group by skill_id having count(*) >= %s order by skill_id limit 1""",
             (N_SUBMITS, N_SUBMITS)).fetchone()  # type: ignore[misc]
     session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+    serve_questions(live_stack.settings, learner.user_id, session_id, list(question_ids))
 
     def submit(question_id: int) -> list[int]:
         statuses = []

@@ -31,7 +31,7 @@ from supalocal import cluster
 from supalocal.keys import service_role_key
 from supalocal.settings import StackSettings
 from tests.figures import record
-from tests.integration.conftest import Learner, LiveStack
+from tests.integration.conftest import Learner, LiveStack, serve_questions
 
 pytestmark = pytest.mark.stack
 
@@ -104,11 +104,17 @@ class Worker(threading.Thread):
         with httpx.Client(timeout=60.0) as http:
             while not self.stop.is_set():
                 if session_id is None or position == QUESTIONS_PER_SESSION:
-                    started = self._post(http, "start_session", {})
+                    started = self._post(http, "start_session", {"target_questions": QUESTIONS_PER_SESSION})
                     if started is None or started.status_code != 201:
                         time.sleep(0.2)
                         continue
                     session_id, position = str(started.json()["session_id"]), 0
+                    try:  # submit_answer accepts served questions only (the database may be restarting)
+                        serve_questions(self.stack.settings, self.learner.user_id, session_id, self.question_ids)
+                    except psycopg.Error:
+                        session_id = None
+                        time.sleep(0.2)
+                        continue
                 key = f"fault-{uuid.uuid4()}"
                 response = self._post(http, "submit_answer", {
                     "session_id": session_id, "question_id": self.question_ids[position], "user_answer": ["A"],
@@ -261,6 +267,7 @@ def test_slow_database_answers_503_changes_nothing_and_recovers(
     session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
     body = {"session_id": session_id, "question_id": question_ids(settings)[0], "user_answer": ["A"],
             "time_spent_seconds": 10.0, "idempotency_key": f"slow-{uuid.uuid4()}"}
+    serve_questions(settings, learner.user_id, session_id, [body["question_id"]])
     before = learner_rows(settings, learner.user_id)
     attempts = 3
     responses: list[httpx.Response] = []

@@ -118,6 +118,8 @@ class Learner:
         answer = {"session_id": session, "question_id": question, "idempotency_key": str(uuid.uuid4()),
                   "user_answer": {"choice": "A"}, "is_correct": correct, "time_spent_seconds": 40,
                   "answered_at": at.isoformat()}
+        self.pg.execute("select public.serve_question(%s::uuid, %s::uuid, %s, '{}'::jsonb)",
+                        (self.user_id, session, question))  # record_answer accepts served questions only
         status = _one(self.pg, "select public.record_answer(%s::uuid, %s::jsonb, %s::jsonb, '[]'::jsonb, '{}'::jsonb)"
                                " ->> 'status'", (self.user_id, json.dumps(answer), json.dumps([item])))
         assert status == "created"

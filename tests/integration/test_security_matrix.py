@@ -285,6 +285,13 @@ def _answered_question(conn: psycopg.Connection, key: str) -> int:
     return _count(conn, "select question_id from session_questions where idempotency_key = %s", key)
 
 
+def _stored_request(conn: psycopg.Connection, key: str) -> dict[str, Any]:
+    row = conn.execute("select request from session_questions where idempotency_key = %s", (key,)).fetchone()
+    assert row is not None and row[0] is not None
+    return {k: v for k, v in row[0].items() if k in ("session_id", "question_id", "user_answer", "confidence_score",
+                                                      "time_spent_seconds", "hint_used", "solution_viewed")}
+
+
 def _function_attack(attack: str, cast: Cast, conn: psycopg.Connection) -> tuple[str, dict[str, Any], int, str]:
     """(endpoint, body, status, error code) for learner A; every other identity is refused with 401."""
     served = {"question_id": cast.b_served_question, "user_answer": targets.answer_key(conn, cast.b_served_question),
@@ -371,9 +378,8 @@ def test_b_reaches_the_same_targets(cast: Cast, live_stack: LiveStack, db: psyco
     """Control: with B's own token the ids A sent are valid, so A's 404s come from ownership, not typos."""
     key = cast.b_idempotency_keys[0]
     calls = [("complete_session", {"session_id": str(cast.b_completed_session)}),
-             ("submit_answer", {"session_id": str(cast.b_completed_session), "idempotency_key": key,
-                                "question_id": _answered_question(db, key), "user_answer": ["A"],
-                                "time_spent_seconds": 3.0}),
+             # a replay carries the first request's body (another body under the key is refused: 409)
+             ("submit_answer", {**_stored_request(db, key), "idempotency_key": key}),
              ("next_question", {"session_id": str(cast.b_active_session)})]
     statuses = []
     for endpoint, body in calls:

@@ -63,8 +63,11 @@ def _answer(learner: Learner, *, question_id: int, key: str, expected_version: i
     answer = {"session_id": str(session_id or learner.session_id), "question_id": question_id,
               "idempotency_key": key, "is_correct": True, "user_answer": ["A"]}
     mastery = [{"skill_id": 1, "expected_version": expected_version, "p_mastery": 0.5}]
-    return ("select public.record_answer(%s, %s, %s, %s, %s)",
-            (learner.user_id, Jsonb(answer), Jsonb(mastery), Jsonb([]), Jsonb({"key": key})))
+    # record_answer accepts served questions only: serve it first, in the same statement.
+    return ("select public.record_answer(%s, %s, %s, %s, %s) "
+            "from (select public.serve_question(%s, %s, %s, '{}')) served",
+            (learner.user_id, Jsonb(answer), Jsonb(mastery), Jsonb([]), Jsonb({"key": key}),
+             learner.user_id, session_id or learner.session_id, question_id))
 
 
 def race(settings: StackSettings, pg: psycopg.Connection, first: Callable[[psycopg.Connection], Any],
@@ -139,6 +142,7 @@ def test_concurrent_answers_on_one_skill_conflict(stack_settings: StackSettings,
     # two sessions (so the session lock does not serialise them): they meet on the mastery row
     other = pg.execute("select (public.start_session(%s) ->> 'id')::uuid", (learner.user_id,)).fetchone()
     assert other is not None
+    pg.execute("select public.serve_question(%s, %s, 3, '{}')", (learner.user_id, learner.session_id))
     pg.execute("select public.record_answer(%s, %s, %s, '[]', '{}')", (
         learner.user_id, Jsonb({"session_id": str(learner.session_id), "question_id": 3, "idempotency_key": "seed",
                                 "is_correct": True}),

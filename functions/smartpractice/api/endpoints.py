@@ -56,7 +56,7 @@ START_SESSION: EndpointSpec[StartSessionRequest] = EndpointSpec(
     response_model=StartSessionResponse,
     success_status=201,
     caller="learner",
-    extra_error_statuses=(404,),
+    extra_error_statuses=(404, 429),
     body_optional=True,
 )
 
@@ -76,14 +76,16 @@ NEXT_QUESTION: EndpointSpec[NextQuestionRequest] = EndpointSpec(
 SUBMIT_ANSWER: EndpointSpec[SubmitAnswerRequest] = EndpointSpec(
     name="submit_answer",
     summary="Submit an answer",
-    description="Grades server-side and updates the learner's skills. Idempotent per idempotency_key: "
-    "a retry returns the stored result with replayed=true. A 409 with retryable=true may be retried.",
+    description="Grades server-side and updates the learner's skills. Only a question next_question served "
+    "in this session and not yet answered is accepted (409 question_not_served). Idempotent per "
+    "idempotency_key: a retry with the same body returns the stored result with replayed=true; another body "
+    "gets 409 idempotency_key_reused. A 409 with retryable=true may be retried; 429: after Retry-After.",
     methods=("POST",),
     request_model=SubmitAnswerRequest,
     response_model=SubmitAnswerResponse,
     success_status=200,
     caller="learner",
-    extra_error_statuses=(404, 409),
+    extra_error_statuses=(404, 409, 429),
 )
 
 COMPLETE_SESSION: EndpointSpec[CompleteSessionRequest] = EndpointSpec(

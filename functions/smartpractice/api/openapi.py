@@ -30,6 +30,7 @@ _ERROR_DESCRIPTIONS = {
     409: "Conflict with the current state; when `retryable` is true, repeat the same request.",
     413: "The body exceeds the size limit (64 KiB by default).",
     415: "The body is not `application/json`.",
+    429: "A per-learner limit is reached (`rate_limited`, `retryable` true): retry after `Retry-After` seconds.",
     500: "Unexpected failure; the body holds only a generic message and the request id.",
     503: "A backing service is unavailable (`retryable` true): retry after `Retry-After` seconds. Or the "
          "function's settings are invalid (`server_misconfigured`, `retryable` false, no `Retry-After`): the "
@@ -143,7 +144,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 def _error_response(status: int, schema: dict[str, Any]) -> dict[str, Any]:
     headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
-    if status == 503:
+    if status in (429, 503):
         headers["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
     if status == 401:
         headers["WWW-Authenticate"] = {"description": "Bearer challenge (RFC 6750).",

@@ -13,6 +13,7 @@ Anything else maps to None, and the endpoint answers a generic 500 (details only
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -41,6 +42,9 @@ _SLUG_MESSAGES = {
     "session_not_active": "the practice session is no longer active",
     "question_already_answered": "this question was already answered in this session",
     "question_not_served": "this question was not served in this session",
+    "session_target_reached": "the session reached its target number of questions; complete it",
+    "idempotency_key_reused": "this idempotency key was used for another answer; send a fresh key",
+    "rate_limited": "too many requests from this learner; retry after the Retry-After seconds",
 }
 
 _PT_CODE = re.compile(r"^PT(\d{3})$")
@@ -80,7 +84,7 @@ def _from_postgrest(exc: PostgrestAPIError, retry_after_seconds: int) -> ApiErro
     message = exc.message or ""
     pt = _PT_CODE.match(code)
     if pt:
-        return _from_custom_status(int(pt.group(1)), message)
+        return _from_custom_status(int(pt.group(1)), message, exc.details, retry_after_seconds)
     if code in _UNAVAILABLE_PGRST or _UNAVAILABLE_SQLSTATE.match(code):
         return ServiceUnavailable(code="database_unavailable", retry_after_seconds=retry_after_seconds)
     if code in _TIMEOUT_SQLSTATES:
@@ -105,9 +109,21 @@ def _from_postgrest(exc: PostgrestAPIError, retry_after_seconds: int) -> ApiErro
     return None
 
 
-def _from_custom_status(status: int, message: str) -> ApiError | None:
+def _retry_after(details: object, default: int) -> int:
+    """PT429's detail is {"retry_after_seconds": n} (private.require_under_limit); else the default."""
+    try:
+        value = json.loads(details)["retry_after_seconds"] if isinstance(details, str) else None
+    except (ValueError, KeyError, TypeError):
+        value = None
+    return value if isinstance(value, int) and value > 0 else default
+
+
+def _from_custom_status(status: int, message: str, details: object, retry_after_seconds: int) -> ApiError | None:
     slug = message if _SLUG.match(message) else None
     text = _SLUG_MESSAGES.get(slug or "", (slug or "").replace("_", " ") or None)
+    if status == 429:
+        return TooManyRequests(code=slug, message=text,
+                               retry_after_seconds=_retry_after(details, retry_after_seconds))
     if status == 409:
         return Conflict(code=slug, message=text, retryable=slug in RETRYABLE_CONFLICT_SLUGS)
     if status == 404:

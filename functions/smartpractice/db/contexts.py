@@ -46,6 +46,7 @@ class AnswerQuestion(_Result):
 class EarlierAnswer(_Result):
     answered_at: str | None = None
     response: Row | None = None
+    request: Row | None = None  # the canonical body it was answered with (None: answered before it was kept)
 
 
 class BktParamsRow(_Result):
@@ -67,6 +68,7 @@ class AnswerContext(_Result):
     question: AnswerQuestion | None = None
     mastery: list[Row] = []
     bkt_params: list[BktParamsRow] = []
+    repeat: bool = False  # answered in another session within the cooling period: no mastery credit
 
 
 class SeenQuestions(_Result):

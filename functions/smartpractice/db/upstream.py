@@ -11,7 +11,7 @@ from __future__ import annotations
 from postgrest.exceptions import APIError as PostgrestAPIError
 
 # Slugs of our RPCs' PT409 errors that a re-read can resolve.
-RETRYABLE_CONFLICT_SLUGS = frozenset({"mastery_version_conflict"})
+RETRYABLE_CONFLICT_SLUGS = frozenset({"mastery_version_conflict", "repeat_answer_conflict"})
 SERIALIZATION_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 UNIQUE_VIOLATION = "23505"
 

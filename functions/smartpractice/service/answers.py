@@ -2,7 +2,11 @@
 
 Read → compute → write with optimistic versions: record_answer refuses the write when a mastery row
 moved since it was read (PT409 mastery_version_conflict); we then re-read and recompute, a bounded
-number of times. A retried request with the same idempotency key replays the stored response.
+number of times. A retried request with the same idempotency key and the same body replays the stored response; the key
+with another body is refused (409 idempotency_key_reused), as record_answer refuses it. Only a question this session
+served and that is not answered yet is accepted: record_answer (the source of truth) refuses anything else
+with 409 question_not_served / question_already_answered / session_target_reached before writing, so no
+key leaves for it.
 An anonymous learner's answer updates their own skills only: no question difficulty step is sent
 (record_answer skips it for them too).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +23,7 @@ from postgrest.exceptions import APIError
 
 from smartpractice.db.contexts import AnswerContext, AnswerQuestion
 from smartpractice.db.upstream import is_retryable_conflict
-from smartpractice.errors import NotFoundError
+from smartpractice.errors import ConflictError, NotFoundError
 from smartpractice.learner import breakdown, knowledge
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
@@ -30,6 +35,20 @@ from smartpractice.service.sessions import require_active_session
 
 def _replay(stored: dict[str, Any]) -> SubmitAnswerResponse:
     return SubmitAnswerResponse.model_validate({**stored, "replayed": True})
+
+
+def canonical_request(body: SubmitAnswerRequest) -> dict[str, Any]:
+    """The fields that make a submission "the same request" (as private.answer_request builds them in SQL)."""
+    return {"session_id": str(body.session_id).lower(), "question_id": body.question_id,
+            "user_answer": list(body.user_answer), "confidence_score": body.confidence_score,
+            "time_spent_seconds": body.time_spent_seconds, "hint_used": body.hint_used,
+            "solution_viewed": body.solution_viewed}
+
+
+def _require_same_request(stored: dict[str, Any] | None, body: SubmitAnswerRequest) -> None:
+    if stored is not None and stored != canonical_request(body):
+        raise ConflictError("this idempotency key was used for another answer; send a fresh key",
+                            code="idempotency_key_reused", retryable=False)
 
 
 def _question_skills(question: AnswerQuestion) -> list[knowledge.QuestionSkill]:
@@ -45,6 +64,7 @@ def _answer_context(*, body: SubmitAnswerRequest,
                                           idempotency_key=body.idempotency_key)
     earlier = context.earlier
     if earlier is not None and earlier.answered_at is not None and earlier.response:
+        _require_same_request(earlier.request, body)
         return _replay(earlier.response)
     require_active_session(context.session)
     if context.question is None:
@@ -110,6 +130,12 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             solution_viewed=body.solution_viewed),
         now=deps.now,
     )
+    changes = update.changes
+    if context.repeat:
+        # A question answered in another session within the cooling period is graded and stored, but is no
+        # new evidence: mastery, Elo and memory stay as they were (record_answer refuses items for it).
+        changes = tuple(replace(c, after=c.before, effective_mastery=c.before.p_mastery, difficulty_delta=0.0)
+                        for c in changes)
     n_answered = context.answered + 1
     n_correct = context.correct + int(is_correct)
     response = SubmitAnswerResponse(
@@ -120,9 +146,9 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             skill_id=c.after.skill_id, skill_name=names[c.after.skill_id],
             mastery_before=c.before.p_mastery, mastery_after=c.after.p_mastery,
             elo_before=c.before.elo_rating, elo_after=c.after.elo_rating,
-            next_review_at=c.after.memory.due) for c in update.changes],
+            next_review_at=c.after.memory.due) for c in changes],
         session_progress=AnswerProgress(answered=n_answered, correct=n_correct, accuracy=n_correct / n_answered),
-        feedback=_feedback(update.changes, names=names, is_correct=is_correct, body=body, question=question),
+        feedback=_feedback(changes, names=names, is_correct=is_correct, body=body, question=question),
         replayed=False,
     )
     result = deps.service.record_answer(
@@ -134,9 +160,9 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             "time_spent_seconds": body.time_spent_seconds, "hint_used": body.hint_used,
             "solution_viewed": body.solution_viewed, "answered_at": deps.now.isoformat(),
         },
-        mastery=[states.mastery_payload(c) for c in update.changes],
-        difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in update.changes
-                           if moves_difficulty],
+        mastery=[] if context.repeat else [states.mastery_payload(c) for c in changes],
+        difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in changes
+                           if moves_difficulty and not context.repeat],
         response=response.model_dump(mode="json", exclude={"replayed"}),
     )
     if result.status == "duplicate":

@@ -33,6 +33,10 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
     answered = context.answered_ids
     progress = NextQuestionProgress(answered=len(answered), correct=context.correct,
                                     target=target_questions(session))
+    if len(answered) >= target_questions(session):
+        # record_answer and serve_question enforce the cap too (PT409 session_target_reached).
+        return NextQuestionResponse(session_id=body.session_id, status="exhausted", session_progress=progress,
+                                    exhausted_reason="the session reached its target number of questions")
     where = PoolFilter.merged(session_filters=session.filters or {}, topic_ids=body.topic_ids,
                               skill_ids=body.skill_ids, exam_section=body.exam_section)
     bank = deps.question_bank.get(deps.learner.question_bank)

@@ -88,3 +88,20 @@ def test_review_stored_after_now_is_tolerated() -> None:
                                        params=[PARAMS], observation=_obs(True), now=NOW)
     assert again.changes[0].after.memory.last_review == later
     assert again.changes[0].after.memory.reps == 2
+
+
+@pytest.mark.parametrize("correct", [True, False])
+@pytest.mark.parametrize(("hint", "solution"), [(True, False), (False, True), (True, True)])
+def test_client_claimed_hint_and_solution_flags_never_increase_credit(correct: bool, hint: bool,
+                                                                       solution: bool) -> None:
+    """Issue 14: the flags are the client's word, so they may only lower what an answer earns."""
+    def after(**flags: bool) -> knowledge.SkillChange:
+        return knowledge.update_on_answer(
+            states=[_state(7)], question_skills=[knowledge.QuestionSkill(7, 1200.0, 10)], params=[PARAMS],
+            observation=_obs(correct, **flags), now=NOW).changes[0]
+
+    plain, flagged = after(), after(hint_used=hint, solution_viewed=solution)
+    assert flagged.after.p_mastery <= plain.after.p_mastery
+    assert flagged.after.elo_rating <= plain.after.elo_rating
+    assert knowledge.raw_credit(is_correct=correct, hint_used=hint, solution_viewed=solution) <= \
+        knowledge.raw_credit(is_correct=correct, hint_used=False, solution_viewed=False)

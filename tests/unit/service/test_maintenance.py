@@ -373,7 +373,7 @@ def test_run_date_defaults_to_the_previous_utc_day() -> None:
     response = run(store, steps=["aggregates"], run_date=None, now=evening_in_utc)
     assert response.run_date == date(2026, 11, 21)
     assert store.rpc_calls("refresh_aggregates_slice") == [
-        {"p_run_date": "2026-11-21", "p_after_user": None, "p_max_users": 5000}]
+        {"p_run_date": "2026-11-21", "p_after_user": None, "p_max_users": 2000}]
 
 
 def full_world() -> dict[str, list[Row]]:

@@ -2,7 +2,8 @@
 -- Hosted gives the API roles statement_timeout = 8s (supabase/postgres migrations/db/migrations/
 -- 20221028101028_set_authenticator_timeout.sql; service_role inherits it through authenticator), and the one
 -- call over every learner took 27-49 s at 100k learners. Same tables, same values, same counts as
--- 20261123101600_refresh_aggregates_rpc.sql (its header describes each table and the incremental rule).
+-- 20261123101600_refresh_aggregates_rpc.sql (its header describes each table and the incremental rule), except
+-- knowledge_gaps, scored by private.knowledge_gap_scores (20261207000100_one_knowledge_gap_formula.sql).
 --
 -- refresh_aggregates_slice(p_run_date, p_after_user, p_max_users) refreshes the learners with
 --   p_after_user < user_id <= last_user_id
@@ -335,44 +336,13 @@ begin
            excluded.skills_mastered, excluded.skills_weak, excluded.current_streak_days);
   get diagnostics v_metrics = row_count;
 
-  -- knowledge_gaps (seed 002; the formula is in 20261123101600_refresh_aggregates_rpc.sql) ----------------
-  with dependants as (
-    select sp.prerequisite_skill_id as skill_id, count(*) as n
-    from public.skill_prerequisites sp group by sp.prerequisite_skill_id
-  ),
-  recent as (
-    select sq.user_id, qs.skill_id, avg(case when sq.is_correct then 0.0 else 1.0 end)::double precision as failure
-    from public.session_questions sq
-    join public.question_skills qs on qs.question_id = sq.question_id
-    where sq.answered_at >= v_to - interval '30 days' and sq.answered_at < v_to
-      and (v_lo is null or sq.user_id > v_lo) and (v_hi is null or sq.user_id <= v_hi)
-      and (v_users is null or sq.user_id = any (v_users))
-    group by sq.user_id, qs.skill_id
-  ),
-  scored as (
-    select m.user_id, m.skill_id, 1 - m.effective_mastery as gap, r.failure,
-           least(1.0, coalesce(d.n, 0) / 3.0)::double precision as impact,
-           3 * (1 - m.effective_mastery) + 2 * t.exam_weight::double precision
-             + least(1.0, coalesce(d.n, 0) / 3.0) + 1.5 * coalesce(r.failure, 0) as priority
-    from public.user_skill_mastery m
-    join public.skills s on s.id = m.skill_id
-    join public.topics t on t.id = s.topic_id
-    left join dependants d on d.skill_id = m.skill_id
-    left join recent r on r.user_id = m.user_id and r.skill_id = m.skill_id
-    where m.total_attempts > 0 and m.effective_mastery < 0.6
-      and (v_lo is null or m.user_id > v_lo) and (v_hi is null or m.user_id <= v_hi)
-      and (v_users is null or m.user_id = any (v_users))
-  )
+  -- knowledge_gaps: the formula lives in private.knowledge_gap_scores (one definition with learner/gaps.py).
   insert into public.knowledge_gaps as g (
     user_id, skill_id, gap_score, priority_score, severity, recent_failure_rate, prerequisite_impact,
     status, detected_at, resolved_at, updated_at)
-  select sc.user_id, sc.skill_id, sc.gap, sc.priority,
-         case when sc.priority >= 5 or sc.gap >= 0.8 then 'critical'
-              when sc.priority >= 3.5 then 'high'
-              when sc.priority >= 2 then 'medium'
-              else 'low' end,
-         sc.failure, sc.impact, 'open', now(), null, now()
-  from scored sc
+  select sc.user_id, sc.skill_id, sc.gap, sc.priority, sc.severity, sc.failure_rate, sc.impact,
+         'open', now(), null, now()
+  from private.knowledge_gap_scores(v_users, v_to, v_lo, v_hi) sc
   on conflict (user_id, skill_id) do update
     set gap_score = excluded.gap_score, priority_score = excluded.priority_score,
         severity = excluded.severity, recent_failure_rate = excluded.recent_failure_rate,

@@ -20,16 +20,14 @@ pytestmark = pytest.mark.stack
 
 @pytest.fixture()
 def request_log_on(monkeypatch: pytest.MonkeyPatch, live_stack: LiveStack, pg: psycopg.Connection) -> Iterator[str]:
-    """Request stats recorded (never flushed on their own: an hour's interval) under a fresh instance id."""
+    """Request stats recorded (never flushed on their own: an hour's interval) under a fresh instance id. The
+    process-wide log starts and ends empty: tests/conftest.py drains it after every test."""
     monkeypatch.setenv("SP_REQUEST_STATS_FLUSH_SECONDS", "3600")
     get_settings.cache_clear()
     instance = f"test-{uuid.uuid4().hex[:8]}"
-    stale = request_stats.STATS.take_due(now=datetime.now(UTC), interval_seconds=0)
-    request_stats.STATS.flushed(stale, ok=True)  # whatever earlier tests left in this process
     try:
         yield instance
     finally:
-        request_stats.STATS.flushed(request_stats.STATS.take_due(now=datetime.now(UTC), interval_seconds=0), ok=True)
         pg.execute("delete from public.function_request_stats where instance_id = %s", (instance,))
         monkeypatch.undo()
         get_settings.cache_clear()

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup lock demo test test-slow deploy-check lint lint-db stack-up stack-down stack-reset stack-keys gateway bench openapi clean
+.PHONY: help setup lock demo test test-slow deploy-check lint lint-db stack-up stack-down stack-reset stack-keys gateway bench bench-db openapi clean
 
 help:
 	@echo "make demo   - run the demo on the local stack"
@@ -82,6 +82,11 @@ deploy-check: stack-up
 
 bench: stack-up
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# The database's own ceiling (record_answer, serve, context reads via psycopg, no gateway) on 10k learners /
+# 1M answers; e.g. make bench-db BENCH_DB_ARGS="--answers 100000 --learners-driven 400 --clients 8" (quick).
+bench-db: stack-up
+	$(PY) benchmarks/bench_db.py $(BENCH_DB_ARGS)
 
 openapi: setup
 	$(PY) -m smartpractice.api.openapi > functions/openapi.json

@@ -112,10 +112,39 @@ def test_success_returns_model_json_and_one_log_line_without_secrets(log_stream:
         "severity": "INFO", "request_id": "client-req.42", "function": "submit_answer", "method": "POST",
         "status": 200, "outcome": "ok", "user_id": str(USER_ID), "caller": "learner"}
     assert isinstance(line["latency_ms"], float) and line["latency_ms"] >= 0.0
+    assert isinstance(line["cpu_ms"], float) and line["cpu_ms"] >= 0.0
     assert line["upstream_calls"] == 0  # the handler here is a stub: no REST call was made
     raw = log_stream.getvalue()
     for secret in (TOKEN, TOKEN.split(".")[2], "my secret answer", "attempt-0001"):
         assert secret not in raw
+
+
+def _handler_spending(*, cpu_s: float = 0.0, wait_s: float = 0.0) -> Callable[[RequestContext[Any]], Any]:
+    """A handler that burns `cpu_s` of its thread's CPU and then waits `wait_s` (as on an upstream call)."""
+    def handler(ctx: RequestContext[Any]) -> SubmitAnswerResponse:
+        ctx.authenticate_learner()
+        until = time.thread_time() + cpu_s
+        while time.thread_time() < until:
+            pass
+        time.sleep(wait_s)
+        return SUBMIT_RESPONSE
+
+    return handler
+
+
+def test_cpu_ms_counts_the_handlers_cpu(log_stream: io.StringIO) -> None:
+    response = serve("submit_answer", _handler_spending(cpu_s=0.08)).post("/", json=ANSWER, headers=AUTH)
+    assert response.status_code == 200
+    [line] = log_lines(log_stream)
+    assert 80.0 <= line["cpu_ms"] <= line["latency_ms"] + 1.0  # CPU time never outruns the wall clock
+
+
+def test_cpu_ms_leaves_out_time_spent_waiting_upstream(log_stream: io.StringIO) -> None:
+    response = serve("submit_answer", _handler_spending(wait_s=0.3)).post("/", json=ANSWER, headers=AUTH)
+    assert response.status_code == 200
+    [line] = log_lines(log_stream)
+    assert line["latency_ms"] >= 300.0
+    assert 0.0 <= line["cpu_ms"] < 150.0  # a waiting thread spends no CPU; parsing and auth take a few ms
 
 
 def test_options_preflight_is_answered_without_the_handler(log_stream: io.StringIO) -> None:

@@ -274,6 +274,9 @@ def _serve(request: flask.Request, spec: EndpointSpec[Any], handler: Handler,
            settings_loader: Callable[[], Settings]) -> flask.Response:
     ensure_logging()
     started = time.perf_counter()
+    # CPU of this request: the serving thread's CPU time (time.thread_time), which does not advance while the
+    # thread waits on an upstream call (socket I/O) or the GIL; work handed to helper threads is not counted.
+    cpu_started = time.thread_time()
     upstream_calls = count_upstream_calls()
     ctx: RequestContext[Any] = RequestContext(request=request, spec=spec, request_id=_request_id(request),
                                               settings_loader=settings_loader)
@@ -287,7 +290,8 @@ def _serve(request: flask.Request, spec: EndpointSpec[Any], handler: Handler,
     response.headers["Access-Control-Allow-Methods"] = ", ".join((*spec.methods, "OPTIONS"))
     response.headers[REQUEST_ID_HEADER] = ctx.request_id
     latency_ms = (time.perf_counter() - started) * 1000.0
-    _log_request(ctx, response.status_code, latency_ms, failure, upstream_calls[0])
+    cpu_ms = (time.thread_time() - cpu_started) * 1000.0
+    _log_request(ctx, response.status_code, (latency_ms, cpu_ms), failure, upstream_calls[0])
     _publish_stats(ctx, response.status_code, latency_ms, failure.code)
     return response
 
@@ -359,8 +363,9 @@ def _publish_stats(ctx: RequestContext[Any], status: int, latency_ms: float, err
                           latency_ms=latency_ms, now=datetime.now(UTC))
 
 
-def _log_request(ctx: RequestContext[Any], status: int, latency_ms: float, failure: _Failure,
+def _log_request(ctx: RequestContext[Any], status: int, timings: tuple[float, float], failure: _Failure,
                  upstream_calls: int) -> None:
+    latency_ms, cpu_ms = timings
     if status == 503:
         outcome, level = "unavailable", logging.WARNING
     elif status >= 500:
@@ -373,6 +378,7 @@ def _log_request(ctx: RequestContext[Any], status: int, latency_ms: float, failu
         "method": ctx.request.method,
         "status": status,
         "latency_ms": round(latency_ms, 2),
+        "cpu_ms": round(cpu_ms, 2),  # the function's own CPU, upstream waits excluded (see _serve)
         "upstream_calls": upstream_calls,  # REST round trips to Supabase for this request
         "outcome": outcome,
         "user_id": str(ctx.user_id) if ctx.user_id else None,

@@ -37,9 +37,11 @@ from supalocal.settings import load_settings
 BIG_LEARNERS, BIG_ATTEMPTS = 10_000, 1_000_000
 
 
-def _round_trips(log_path: str) -> dict[str, list[int]]:
-    """REST calls per request, from the functions' JSON request log lines (`upstream_calls`)."""
+def _request_log(log_path: str) -> tuple[dict[str, list[int]], dict[str, list[float]]]:
+    """REST calls and the function's own CPU ms per request, from the functions' JSON request log lines
+    (`upstream_calls`, `cpu_ms`: the serving thread's CPU time, upstream waits excluded)."""
     trips: dict[str, list[int]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)
     with open(log_path, encoding="utf-8") as log:
         for line in log:
             if not line.startswith("{"):
@@ -47,7 +49,8 @@ def _round_trips(log_path: str) -> dict[str, list[int]]:
             record = json.loads(line)
             if "upstream_calls" in record and "function" in record:
                 trips[str(record["function"])].append(int(record["upstream_calls"]))
-    return trips
+                cpu[str(record["function"])].append(float(record["cpu_ms"]))
+    return trips, cpu
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -131,14 +134,18 @@ def main() -> int:
             with psycopg.connect(settings.dsn(), autocommit=True) as conn:
                 for user in users:
                     conn.execute("delete from auth.users where id = %s", (user,))
-    trips = _round_trips(str(log_path))
+    trips, cpu = _request_log(str(log_path))
     shutil.rmtree(log_path.parent)
-    print(f"{'endpoint':<18}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'REST calls':>16}")
+    print(f"{'endpoint':<18}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'REST calls':>16}"
+          f"{'CPU p50/p95 ms':>17}")
     for name, values in timings.items():
-        calls = trips.get(name, [])
+        calls, own = trips.get(name, []), cpu.get(name, [])
         measured = f"{statistics.median(calls):g} (max {max(calls)})" if calls else "?"
+        cpu_text = f"{_percentile(own, 0.5):.1f}/{_percentile(own, 0.95):.1f}" if own else "?"
         print(f"{name:<18}{len(values):>6}{_percentile(values, 0.5):>10.1f}{_percentile(values, 0.95):>10.1f}"
-              f"{_percentile(values, 0.99):>10.1f}{statistics.fmean(values):>10.1f}{measured:>16}")
+              f"{_percentile(values, 0.99):>10.1f}{statistics.fmean(values):>10.1f}{measured:>16}{cpu_text:>17}")
+    print("CPU: the function's own CPU per request (cpu_ms in its log line: the serving thread's CPU time, "
+          "which waits on REST calls do not advance)")
     return 0
 
 

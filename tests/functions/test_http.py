@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from smartpractice.api.models import (
     SubmitAnswerResponse,
 )
 from smartpractice.config import Settings, get_settings
+from smartpractice.db.clients import run_counting_cpu
 from smartpractice.service.models_responses import MaintenanceStepResult
 from tests.functions.conftest import log_lines
 
@@ -145,6 +148,20 @@ def test_cpu_ms_leaves_out_time_spent_waiting_upstream(log_stream: io.StringIO) 
     [line] = log_lines(log_stream)
     assert line["latency_ms"] >= 300.0
     assert 0.0 <= line["cpu_ms"] < 150.0  # a waiting thread spends no CPU; parsing and auth take a few ms
+
+
+def test_cpu_ms_adds_what_helper_threads_spent_for_the_request(log_stream: io.StringIO) -> None:
+    burn = _handler_spending(cpu_s=0.08)
+
+    def handler(ctx: RequestContext[Any]) -> Any:
+        context = contextvars.copy_context()  # as the answer-key prefetch does
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(lambda: context.run(run_counting_cpu, lambda: burn(ctx))).result()
+
+    response = serve("submit_answer", handler).post("/", json=ANSWER, headers=AUTH)
+    assert response.status_code == 200
+    [line] = log_lines(log_stream)
+    assert line["cpu_ms"] >= 80.0  # the serving thread itself only waited
 
 
 def test_options_preflight_is_answered_without_the_handler(log_stream: io.StringIO) -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
 
+R = TypeVar("R")
 DEFAULT_READ_TIMEOUT_SECONDS = 10.0
 # REST calls made while serving the current request (the request's log line reports them). A one-element
 # list so threads started with a copy of the context (prefetches) add to the same count.
@@ -25,6 +29,29 @@ def count_upstream_calls() -> list[int]:
     cell = [0]
     _upstream_calls.set(cell)
     return cell
+
+
+# CPU seconds that helper threads (prefetches) spent for the current request, added to its cpu_ms.
+_helper_cpu: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("helper_cpu", default=None)
+
+
+def count_helper_cpu() -> list[float]:
+    """Start counting this context's helper-thread CPU; the returned cell holds the running seconds."""
+    cell = [0.0]
+    _helper_cpu.set(cell)
+    return cell
+
+
+def run_counting_cpu(fn: Callable[[], R]) -> R:
+    """Run `fn` on a helper thread (inside a copy of the request's context), adding its thread CPU to the
+    request's count. The addition happens before the future resolves, so the request sees it once it waits."""
+    started = time.thread_time()
+    try:
+        return fn()
+    finally:
+        cell = _helper_cpu.get()
+        if cell is not None:
+            cell[0] += time.thread_time() - started
 
 
 def _count_request(request: httpx.Request) -> None:

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from supabase import Client
 
+from smartpractice.db.clients import run_counting_cpu
 from smartpractice.db.contexts import (
     AnswerContext,
     CompletedSession,
@@ -94,7 +95,12 @@ class ServiceStore:
 
     def answer_key_soon(self, question_id: int) -> Future[Row | None]:
         """The answer key, read on a worker thread while the caller reads its learner context."""
-        return _PREFETCH.submit(contextvars.copy_context().run, self.answer_key, question_id)
+        context = contextvars.copy_context()  # the request's counters (REST calls, CPU) follow it
+
+        def fetch() -> Row | None:
+            return context.run(run_counting_cpu, lambda: self.answer_key(question_id))
+
+        return _PREFETCH.submit(fetch)
 
     def answer_key(self, question_id: int) -> Row | None:
         rows = _rows(self._db.table("question_answer_keys")

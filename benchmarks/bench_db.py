@@ -12,7 +12,7 @@ stays on (the cluster's default, as on hosted Supabase): every write waits for i
 Phases, each over the same driven learners (one new session each, `--questions` questions), timed apart:
   start    start_session                                                    (service_role)
   serve    next_question_context (read, as the learner) + serve_question    (service_role)
-  context  answer_context (read, as the learner)
+  context  answer key (read, service_role) + answer_context (read, as the learner)
   record   record_answer with mastery items (versions from the context read, advanced locally) and
            difficulty deltas, as submit_answer sends them                   (service_role)
 Per RPC: transactions/s, p50/p95 ms, Postgres backend CPU ms per transaction (utime+stime of the backends
@@ -48,6 +48,9 @@ RPC_SQL = {
     "next_question_context": "select public.next_question_context(%s)",
     "serve_question": "select public.serve_question(%s, %s, %s, %s::jsonb)",
     "answer_context": "select public.answer_context(%s, %s, %s)",
+    # submit_answer's answer-key read (a REST select as service_role), run beside answer_context
+    "answer_key": "select to_jsonb(k) from (select question_id, correct_answer, numeric_tolerance, explanation "
+                  "from public.question_answer_keys where question_id = %s limit 1) k",
     "record_answer": "select public.record_answer(%s, %s::jsonb, %s::jsonb, %s::jsonb, %s::jsonb)",
 }
 RUN_ID = uuid.uuid4().hex[:12]  # idempotency keys are unique per learner across runs
@@ -128,8 +131,11 @@ def _run_phase(args: tuple[str, str, list[Task], int, bool]) -> tuple[str, dict[
                     timed("next_question_context", "authenticated", u, (task.session_id,))
                     timed("serve_question", "service_role", u, (u, task.session_id, q, '{"bench": true}'))
             elif phase == "context":
-                task.contexts = [timed("answer_context", "authenticated", u, (task.session_id, q, f"bdb-{run}-{u}-{q}"))
-                                 for q in task.questions]
+                task.contexts = []
+                for q in task.questions:
+                    timed("answer_key", "service_role", u, (q,))
+                    task.contexts.append(timed("answer_context", "authenticated", u,
+                                               (task.session_id, q, f"bdb-{run}-{u}-{q}")))
             else:
                 state: dict[int, tuple[int, float]] = {}  # skill -> (version, p_mastery), advanced locally
                 for q, ctx in zip(task.questions, task.contexts, strict=True):
@@ -359,7 +365,8 @@ def main() -> int:
     for rpc, r in report.items():
         wal = f"{r['wal_bytes']:,.0f}" if r["wal_bytes"] == r["wal_bytes"] else f"({r['phase_wal']:,.0f})"
         print(f"{rpc:<24}{r['n']:>8,.0f}{r['tps']:>9,.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['cpu_ms']:>14.3f}{wal:>10}")
-    print("  (serve phase: WAL and CPU per transaction of the pair; be CPU = Postgres backends' utime+stime)")
+    print("  (serve and context phases: CPU and WAL per transaction of the phase's pair; be CPU = the Postgres "
+          "backends' utime+stime per transaction, begin/role/commit included)")
     served = int(report["serve_question"]["n"])
     with psycopg.connect(dsn, autocommit=True) as conn:
         failures = _check(conn, sessions, before, outcomes.get("created", 0), outcomes.get("mastery_items", 0),

@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -55,6 +56,7 @@ def main() -> int:
         os.environ.update(function_env(gateway.url, settings.jwt_secret))
         os.environ["SP_REQUEST_STATS_FLUSH_SECONDS"] = "0"
         get_settings.cache_clear()
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
         import main as entry  # functions/main.py: the deploy unit's entry points
 
         configure_logging(stream=log)

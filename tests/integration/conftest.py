@@ -115,8 +115,13 @@ def make_learner(stack_settings: StackSettings) -> Iterator[object]:
 def serve_questions(settings: StackSettings, user_id: uuid.UUID, session_id: str | uuid.UUID,
                     question_ids: list[int]) -> None:
     """Serve these questions into the session, as next_question would (serve_question, service role): tests
-    that need particular questions answered serve them first, since submit_answer accepts served ones only."""
+    that need particular questions answered serve them first, since submit_answer accepts served ones only.
+    An arrangement made before the test's act: each is served as if two minutes ago, so it neither counts in
+    the serving limit (20 a minute) nor makes the answer look implausibly fast (learner/evidence.py)."""
     with psycopg.connect(settings.dsn()) as conn:
         for question_id in question_ids:
             conn.execute("select public.serve_question(%s, %s, %s, '{\"why\": \"test\"}')",
                          (user_id, uuid.UUID(str(session_id)), question_id))
+            conn.execute("""update session_questions set served_at = served_at - interval '2 minutes'
+                            where session_id = %s and question_id = %s and answered_at is null""",
+                         (uuid.UUID(str(session_id)), question_id))

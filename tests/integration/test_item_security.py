@@ -206,14 +206,22 @@ def _difficulties(stack: LiveStack, question_id: int) -> list[float]:
             (question_id,)).fetchall()]
 
 
+def _spread_over_hours(stack: LiveStack, learner: Learner) -> None:
+    """Moves the learner's earlier sessions and serves 2 hours back, so the hourly start limit and the per-minute
+    serving limit see one session at a time (what a patient attacker does)."""
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
+                     "where user_id = %s", (learner.user_id,))
+        conn.execute("update session_questions set served_at = served_at - interval '2 hours' "
+                     "where user_id = %s", (learner.user_id,))
+
+
 def _poison(stack: LiveStack, learner: Learner, question_id: int, sessions: int) -> list[int]:
     """One account answers one question wrong in `sessions` fresh sessions (served each time, as if
-    next_question picked it; the starts spread over hours, so the hourly start limit does not stop it)."""
+    next_question picked it; spread over hours, so the start and serving limits do not stop it)."""
     statuses = []
     for _ in range(sessions):
-        with psycopg.connect(stack.settings.dsn()) as conn:
-            conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
-                         "where user_id = %s", (learner.user_id,))
+        _spread_over_hours(stack, learner)
         session_id = stack.call("start_session", token=learner.token, json={}).json()["session_id"]
         serve_questions(stack.settings, learner.user_id, session_id, [question_id])
         statuses.append(_submit(stack, learner.token, session_id, question_id, answer=["definitely-wrong"])
@@ -252,10 +260,8 @@ def test_re_answering_one_question_in_fresh_sessions_counts_once_toward_mastery(
                     question_id))
     mastery: list[tuple[float, int, int]] = []
     replies = []
-    for _ in range(30):  # the starts spread over hours, so the hourly start limit does not stop it
-        with psycopg.connect(live_stack.settings.dsn()) as conn:
-            conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
-                         "where user_id = %s", (learner.user_id,))
+    for _ in range(30):  # spread over hours, so the start and serving limits do not stop it
+        _spread_over_hours(live_stack, learner)
         session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
         serve_questions(live_stack.settings, learner.user_id, session_id, [question_id])
         reply = live_stack.call("submit_answer", token=learner.token, json={

@@ -204,6 +204,7 @@ def test_submit_answer_response_serialises_exactly() -> None:
         "skills": [{"skill_id": 1, "skill_name": "Addition", "mastery_before": 0.5, "mastery_after": 0.625,
                     "elo_before": 1200.0, "elo_after": 1212.5, "next_review_at": "2025-03-01T12:00:00Z"}],
         "session_progress": {"answered": 3, "correct": 2, "accuracy": 2 / 3},
+        "withheld": False,
         "feedback": None,
         "replayed": False,
     }

@@ -206,14 +206,22 @@ def _difficulties(stack: LiveStack, question_id: int) -> list[float]:
             (question_id,)).fetchall()]
 
 
+def _spread_over_hours(stack: LiveStack, learner: Learner) -> None:
+    """Moves the learner's earlier sessions and serves 2 hours back, so the hourly start limit and the per-minute
+    serving limit see one session at a time (what a patient attacker does)."""
+    with psycopg.connect(stack.settings.dsn()) as conn:
+        conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
+                     "where user_id = %s", (learner.user_id,))
+        conn.execute("update session_questions set served_at = served_at - interval '2 hours' "
+                     "where user_id = %s", (learner.user_id,))
+
+
 def _poison(stack: LiveStack, learner: Learner, question_id: int, sessions: int) -> list[int]:
     """One account answers one question wrong in `sessions` fresh sessions (served each time, as if
-    next_question picked it; the starts spread over hours, so the hourly start limit does not stop it)."""
+    next_question picked it; spread over hours, so the start and serving limits do not stop it)."""
     statuses = []
     for _ in range(sessions):
-        with psycopg.connect(stack.settings.dsn()) as conn:
-            conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
-                         "where user_id = %s", (learner.user_id,))
+        _spread_over_hours(stack, learner)
         session_id = stack.call("start_session", token=learner.token, json={}).json()["session_id"]
         serve_questions(stack.settings, learner.user_id, session_id, [question_id])
         statuses.append(_submit(stack, learner.token, session_id, question_id, answer=["definitely-wrong"])
@@ -252,10 +260,8 @@ def test_re_answering_one_question_in_fresh_sessions_counts_once_toward_mastery(
                     question_id))
     mastery: list[tuple[float, int, int]] = []
     replies = []
-    for _ in range(30):  # the starts spread over hours, so the hourly start limit does not stop it
-        with psycopg.connect(live_stack.settings.dsn()) as conn:
-            conn.execute("update practice_sessions set started_at = started_at - interval '2 hours' "
-                         "where user_id = %s", (learner.user_id,))
+    for _ in range(30):  # spread over hours, so the start and serving limits do not stop it
+        _spread_over_hours(live_stack, learner)
         session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
         serve_questions(live_stack.settings, learner.user_id, session_id, [question_id])
         reply = live_stack.call("submit_answer", token=learner.token, json={
@@ -274,3 +280,45 @@ def test_re_answering_one_question_in_fresh_sessions_counts_once_toward_mastery(
     assert all(s["mastery_after"] == s["mastery_before"] == mastery[0][0] for r in replies[1:] for s in r["skills"])
     record(check="mastery gaming: one question re-answered in 30 fresh sessions", tried=30, succeeded=1,
            note=f"mastery {mastery[0][0]:.3f} after 1 and after 30")
+
+
+def test_serving_past_twenty_a_minute_gets_429_and_serves_nothing(live_stack: LiveStack,
+                                                                  make_learner: Callable[[], Learner]) -> None:
+    learner = make_learner()
+    with psycopg.connect(live_stack.settings.dsn()) as conn:  # 20 questions served 30 s ago, in an old session
+        old = conn.execute("""insert into practice_sessions (user_id, status, started_at, ended_at)
+                              values (%s, 'completed', now() - interval '1 minute', now()) returning id""",
+                           (learner.user_id,)).fetchone()
+        assert old is not None
+        conn.execute("""insert into session_questions (session_id, user_id, question_id, position, served_at)
+                        select %s, %s, q.id, row_number() over (order by q.id), now() - interval '30 seconds'
+                        from (select id from questions order by id limit 20) q""", (old[0], learner.user_id))
+    session_id = live_stack.call("start_session", token=learner.token, json={}).json()["session_id"]
+    refused = live_stack.call("next_question", token=learner.token, json={"session_id": session_id})
+    assert refused.status_code == 429, refused.text
+    assert _error_code(refused.json()) == "rate_limited"
+    assert 29 <= int(refused.headers["Retry-After"]) <= 31  # the oldest counted serve leaves the minute
+    assert _one(live_stack, "select count(*) from session_questions where session_id = %s",
+                uuid.UUID(session_id)) == 0
+    record(check="questions served past 20 per minute", tried=1, succeeded=0, note="429, Retry-After 30 s")
+
+
+def test_item_exposure_counts_serving_sessions_and_filter_sets_exactly(
+        live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    question_id = int(_one(live_stack, "select min(id) from questions"))
+    topic = int(_one(live_stack, "select topic_id from questions where id = %s", question_id))
+
+    def figures() -> tuple[int, int]:
+        data = _one(live_stack, "select public.item_exposure(24)")
+        served = dict(zip(data["question_id"], data["served_sessions"], strict=True)).get(question_id, 0)
+        sets = [f["sessions"] for f in data["filter_sets"] if f["filters"] == {"topic_ids": [topic]}]
+        return int(served), int(sum(sets))
+
+    before = figures()
+    for _ in range(3):
+        learner = make_learner()
+        session_id = live_stack.call("start_session", token=learner.token,
+                                     json={"topic_ids": [topic]}).json()["session_id"]
+        serve_questions(live_stack.settings, learner.user_id, session_id, [question_id])
+    live_stack.call("start_session", token=make_learner().token, json={"topic_ids": [topic]})  # served nothing
+    assert figures() == (before[0] + 3, before[1] + 3)

@@ -159,7 +159,8 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
                 rngs=learner_rngs, schedule=schedule, questions_per_session=config.questions_per_session,
                 subject_id=subject, first_date=first_date, run_tag=run_tag,
                 read_mastery=lambda ids: store.read_mastery(conn, ids),
-                forget_maintenance=lambda run_date: store.forget_maintenance_runs(conn, run_date))
+                forget_maintenance=lambda run_date: store.forget_maintenance_runs(conn, run_date),
+                took=lambda session_id, question_id, seconds: store.took(conn, session_id, question_id, seconds))
             practice_started = time.perf_counter()
             run = runner.run(workers=config.workers, progress=ProgressBar(total=total_answers, days=config.days))
             practice_seconds = time.perf_counter() - practice_started

@@ -114,6 +114,8 @@ class CohortRunner:
     read_mastery: Callable[[list[uuid.UUID]], list[MasteryRow]]
     # Clears a date's maintenance bookkeeping, so the nightly job runs again on that (wall-clock) date.
     forget_maintenance: Callable[[date], None]
+    # Makes the server see the simulated time on a question (session id, question id, seconds); see store.took.
+    took: Callable[[str, int, float], None] = lambda session_id, question_id, seconds: None
     stop: threading.Event = field(default_factory=threading.Event)
 
     def _session(self, learner: int, day: int, number: int, progress: ProgressBar) -> LearnerDay:
@@ -136,6 +138,7 @@ class CohortRunner:
                 raise RuntimeError(f"question {question_id} was served but is not in the demo's bank")
             answer = self.cohort.answer(learner=learner, question=question, now=now, rng=rng)
             after = self.cohort.learner(learner).theta
+            self.took(session_id, question_id, answer.time_spent_seconds)
             graded = self.client.submit_answer(
                 token, session_id=session_id, question_id=question_id,
                 user_answer=answer_for(self.world.questions[question_id], correct=answer.is_correct, rng=rng),

@@ -96,3 +96,11 @@ def read_mastery(conn: psycopg.Connection, users: list[uuid.UUID]) -> list[Maste
 def forget_maintenance_runs(conn: psycopg.Connection, run_date: date) -> None:
     """Delete the date's maintenance_runs rows (dev stack only): the next run for the date runs every step."""
     conn.execute("delete from public.maintenance_runs where run_date = %s", (run_date,))
+
+
+def took(conn: psycopg.Connection, session_id: str, question_id: int, seconds: float) -> None:
+    """The demo compresses time: a served question is moved back by the simulated learner's time on it, so the
+    server (which weighs an answer by its own time since serving) sees the pace the simulation claims."""
+    conn.execute("update public.session_questions set served_at = least(served_at, now() - make_interval(secs => %s)) "
+                 "where session_id = %s and question_id = %s and answered_at is null",
+                 (seconds, uuid.UUID(session_id), question_id))

@@ -69,6 +69,7 @@ class AnswerContext(_Result):
     mastery: list[Row] = []
     bkt_params: list[BktParamsRow] = []
     repeat: bool = False  # answered in another session within the cooling period: no mastery credit
+    served_at: datetime | None = None  # the server's time this question was served in this session
 
 
 class SeenQuestions(_Result):

@@ -128,6 +128,15 @@ class ServiceStore:
         return CompletedSession.model_validate(self._rpc("complete_session", {
             "p_user_id": str(user_id), "p_session_id": str(session_id), "p_snapshot": snapshot}))
 
+    def item_exposure(self) -> Row:
+        """Sessions serving each question and sessions per filter set, over the last 24 hours (item_exposure)."""
+        data: Row = self._rpc("item_exposure", {"p_window_hours": 24})
+        return data
+
+    def exam_results(self, *, user_id: UUID, session_id: UUID) -> list[Row]:
+        """The answered questions of a completed session with their keys (exam_results; [] before completion)."""
+        return _rows(self._rpc("exam_results", {"p_user_id": str(user_id), "p_session_id": str(session_id)}))
+
     def call(self, name: str, args: dict[str, Any]) -> Any:
         """Maintenance RPCs (apply_decay, write_daily_snapshots, refresh_aggregates, ...)."""
         return self._rpc(name, args)

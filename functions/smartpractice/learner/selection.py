@@ -29,6 +29,7 @@ coverage), band 20, due review 15, prerequisites 10, recency 10, exposure 5.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -252,8 +253,13 @@ def _selection(*, index: int, candidates: SelectionCandidates, policy: Selection
     return Selection(index=index, question_id=question_id, reason=reason)
 
 
+# Chooses the index from the ranking (totals, eligible), e.g. exposure control (learner/exposure.py).
+Picker = Callable[[FloatArray, npt.NDArray[np.bool_]], int]
+
+
 def select_next_question(
-    *, candidates: SelectionCandidates, rng: np.random.Generator, policy: SelectionPolicy | None = None
+    *, candidates: SelectionCandidates, rng: np.random.Generator, policy: SelectionPolicy | None = None,
+    pick: Picker | None = None,
 ) -> Selection:
     """Score every candidate on one Thompson draw and return the best with its reason.
 
@@ -267,6 +273,8 @@ def select_next_question(
         rng: Draws one Beta sample per candidate, plus one integer when several candidates tie.
         policy: Target band (probabilities), weights, Beta concentration, recency half-life in seconds;
             default SelectionPolicy() (band 0.60–0.70, half-life one day).
+        pick: Given the totals and the eligible mask, returns the chosen index (exposure control); default:
+            the best total, ties broken by `rng`.
 
     Returns:
         Selection: the chosen candidate's index and question id (a plain int/str), and a reason with the
@@ -283,8 +291,11 @@ def select_next_question(
     eligible_totals = np.where(eligible, totals, -np.inf)
     # Many candidates score exactly 1 on the band, so ties are common: break them with the rng,
     # never by position (which would always favour whatever the caller listed first).
-    tied = np.flatnonzero(eligible_totals >= eligible_totals.max() - _TIE_TOLERANCE)
-    index = int(tied[rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
+    if pick is not None:
+        index = pick(totals, eligible)
+    else:
+        tied = np.flatnonzero(eligible_totals >= eligible_totals.max() - _TIE_TOLERANCE)
+        index = int(tied[rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
     return _selection(index=index, candidates=candidates, policy=chosen_policy, sampled=sampled, scores=scores,
                       eligible=eligible)
 

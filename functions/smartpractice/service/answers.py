@@ -25,11 +25,13 @@ from smartpractice.db.contexts import AnswerContext, AnswerQuestion
 from smartpractice.db.upstream import is_retryable_conflict
 from smartpractice.errors import ConflictError, NotFoundError
 from smartpractice.learner import breakdown, knowledge
+from smartpractice.learner.evidence import credited_seconds, evidence_weight, weighted
 from smartpractice.service import states
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.grading import AnswerKey, grade
 from smartpractice.service.models_requests import SubmitAnswerRequest
 from smartpractice.service.models_responses import AnswerProgress, SkillUpdate, SubmitAnswerResponse
+from smartpractice.service.modes import withhold_results
 from smartpractice.service.sessions import require_active_session
 
 
@@ -122,15 +124,19 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
     skill_states = [states.skill_state(skill_id=s, row=mastery_by_skill.get(s), params=p, now=deps.now)
                     for s, p in zip(skill_ids, params, strict=True)]
 
+    # Time is the server's: from serving to now (the client's claim may only lower credit).
+    server_seconds = None if context.served_at is None else max(0.0, (deps.now - context.served_at).total_seconds())
     update = knowledge.update_on_answer(
         states=skill_states, question_skills=question_skills, params=params,
         observation=knowledge.Observation(
-            is_correct=is_correct, confidence=body.confidence_score, time_spent_seconds=body.time_spent_seconds,
+            is_correct=is_correct, confidence=body.confidence_score,
+            time_spent_seconds=credited_seconds(claimed=body.time_spent_seconds, server_seconds=server_seconds),
             expected_time_seconds=question.expected_time_seconds, hint_used=body.hint_used,
             solution_viewed=body.solution_viewed),
         now=deps.now,
     )
-    changes = update.changes
+    weight = evidence_weight(server_seconds=server_seconds, question_type=question.question_type)
+    changes = tuple(weighted(c, weight) for c in update.changes)
     if context.repeat:
         # A question answered in another session within the cooling period is graded and stored, but is no
         # new evidence: mastery, Elo and memory stay as they were (record_answer refuses items for it).
@@ -151,6 +157,8 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
         feedback=_feedback(changes, names=names, is_correct=is_correct, body=body, question=question),
         replayed=False,
     )
+    if context.session is not None and context.session.mode == "exam":
+        response = withhold_results(response)  # stored that way too: a replay or a REST read shows no key
     result = deps.service.record_answer(
         user_id=user_id,
         answer={
@@ -162,7 +170,7 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
         },
         mastery=[] if context.repeat else [states.mastery_payload(c) for c in changes],
         difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in changes
-                           if moves_difficulty and not context.repeat],
+                           if moves_difficulty and not context.repeat and weight > 0.0],
         response=response.model_dump(mode="json", exclude={"replayed"}),
     )
     if result.status == "duplicate":

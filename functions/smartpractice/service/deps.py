@@ -10,6 +10,7 @@ import numpy as np
 from smartpractice.config import DEFAULT_RETRY, RetryPolicy, Settings
 from smartpractice.db.clients import DEFAULT_READ_TIMEOUT_SECONDS, ClientFactory, shared_factory
 from smartpractice.db.repository import LearnerStore, ServiceStore
+from smartpractice.service.exposure_rates import ExposureCache, shared_exposure_cache
 from smartpractice.service.question_bank import QuestionBankCache, shared_cache
 
 
@@ -21,6 +22,7 @@ class LearnerDeps:
     rng: np.random.Generator
     question_bank: QuestionBankCache
     retry: RetryPolicy = DEFAULT_RETRY
+    exposure: ExposureCache | None = None  # observed item exposure (None: no exposure control)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,8 @@ def learner_deps(*, settings: Settings, jwt: str, factory: ClientFactory | None 
         rng=np.random.default_rng(),
         question_bank=shared_cache(project_url=settings.supabase_url, ttl_seconds=settings.question_bank_ttl_seconds),
         retry=settings.retry_policy,
+        exposure=shared_exposure_cache(project_url=settings.supabase_url,
+                                       ttl_seconds=settings.question_bank_ttl_seconds),
     )
 
 

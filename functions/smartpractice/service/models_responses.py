@@ -126,15 +126,17 @@ class SkillUpdate(ResponseModel):
 
 class AnswerProgress(ResponseModel):
     answered: Count
-    correct: Count
-    accuracy: Probability
+    correct: Count | None = Field(description="Null in an exam until complete_session.")
+    accuracy: Probability | None = Field(description="Null in an exam until complete_session.")
 
 
 class SubmitAnswerResponse(ResponseModel):
-    is_correct: bool
-    correct_answer: list[str]
+    is_correct: bool | None = Field(description="Null in an exam (withheld) until complete_session.")
+    correct_answer: list[str] | None = Field(description="Null in an exam (withheld) until complete_session.")
     explanation: str | None = None
-    skills: list[SkillUpdate]
+    skills: list[SkillUpdate] = Field(description="Empty in an exam: a mastery change would tell right from wrong.")
+    withheld: bool = Field(default=False, description=(
+        "True in an exam session: correctness, key, explanation and mastery changes come with complete_session."))
     session_progress: AnswerProgress
     feedback: str | None = Field(default=None, description=(
         "One line: what changed (mastery of the skill that moved most, before → after in percent) and why, "
@@ -186,11 +188,23 @@ class SessionSnapshot(ResponseModel):
     created_at: datetime
 
 
+class ExamAnswer(ResponseModel):
+    question_id: int
+    position: int = Field(ge=1, description="Order served in the session.")
+    user_answer: list[str]
+    is_correct: bool
+    correct_answer: list[str]
+    explanation: str | None = None
+
+
 class SessionSnapshotResponse(ResponseModel):
     session_id: UUID
     status: Literal["completed"]
     snapshot: SessionSnapshot
     already_completed: bool = Field(description="True when an earlier call completed it; nothing changed.")
+    exam_results: list[ExamAnswer] | None = Field(default=None, description=(
+        "An exam session's answered questions with correctness, key and explanation (withheld until now); "
+        "null for the other modes, whose answers returned them one by one."))
 
 
 # --- insights -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +22,7 @@ from smartpractice.learner.irt import FloatArray
 from smartpractice.service.candidates import CandidatePool
 
 IntArray = npt.NDArray[np.int64]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +37,24 @@ class PoolFilter:
     @classmethod
     def merged(cls, *, session_filters: Mapping[str, Any], topic_ids: Sequence[int] | None,
                skill_ids: Sequence[int] | None, exam_section: str | None) -> PoolFilter:
-        topics = topic_ids or session_filters.get("topic_ids")
-        skills = skill_ids or session_filters.get("skill_ids")
+        """The session's filters narrowed by the request's: a request never widens a topic session's pool
+        (a topic outside the session's, or another section, leaves nothing to serve)."""
         subject = session_filters.get("subject_id")
-        return cls(topic_ids=tuple(int(t) for t in topics) if topics else None,
+        section = session_filters.get("exam_section")
+        if exam_section is not None and section is not None and exam_section != section:
+            return cls(topic_ids=(), subject_id=int(subject) if subject is not None else None)
+        return cls(topic_ids=_narrowed(session_filters.get("topic_ids"), topic_ids),
                    subject_id=int(subject) if subject is not None else None,
-                   exam_section=exam_section or session_filters.get("exam_section"),
-                   skill_ids=tuple(int(s) for s in skills) if skills else None)
+                   exam_section=exam_section or section,
+                   skill_ids=_narrowed(session_filters.get("skill_ids"), skill_ids))
+
+
+def _narrowed(session: Sequence[int] | None, request: Sequence[int] | None) -> tuple[int, ...] | None:
+    """The ids both allow (None = no restriction)."""
+    if not session:
+        return tuple(int(i) for i in request) if request else None
+    allowed = tuple(int(i) for i in session)
+    return allowed if not request else tuple(i for i in allowed if i in {int(r) for r in request})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +88,7 @@ class QuestionBank:
     def pool(self, *, where: PoolFilter, exclude: Sequence[int], seen_ids: Sequence[int],
              seen_epochs: Sequence[float]) -> CandidatePool:
         """The questions matching `where`, minus `exclude`, with when this learner last saw each."""
-        keep = ~np.isin(self.question_ids, np.asarray(exclude, dtype=np.int64))
-        if where.topic_ids is not None:
-            keep &= np.isin(self.topic_ids, where.topic_ids)
-        if where.subject_id is not None:
-            keep &= self.subject_ids == where.subject_id
-        if where.exam_section is not None:
-            keep &= self.exam_sections == where.exam_section
-        if where.skill_ids is not None:
-            keep &= np.isin(self.skill_ids, where.skill_ids).any(axis=1)
+        keep = self.matches(where) & ~np.isin(self.question_ids, np.asarray(exclude, dtype=np.int64))
         ids = self.question_ids[keep]
         last_seen = np.full(ids.shape, np.nan)
         seen = np.asarray(seen_ids, dtype=np.int64)
@@ -95,26 +99,48 @@ class QuestionBank:
         return CandidatePool(question_ids=ids, skill_ids=self.skill_ids[keep], difficulties=self.difficulties[keep],
                              times_seen=self.times_seen[keep], last_seen_epoch=last_seen)
 
+    def matches(self, where: PoolFilter) -> npt.NDArray[np.bool_]:
+        """Which questions of the bank `where` admits (one mask per filter, aligned with question_ids)."""
+        keep = np.ones(self.question_ids.shape, dtype=bool)
+        if where.topic_ids is not None:
+            keep &= np.isin(self.topic_ids, where.topic_ids)
+        if where.subject_id is not None:
+            keep &= self.subject_ids == where.subject_id
+        if where.exam_section is not None:
+            keep &= self.exam_sections == where.exam_section
+        if where.skill_ids is not None:
+            keep &= np.isin(self.skill_ids, where.skill_ids).any(axis=1)
+        return keep
 
-class QuestionBankCache:
-    """The parsed bank of one project, reloaded when older than `ttl_seconds` (thread-safe)."""
+
+class TtlCache(Generic[T]):
+    """One value, reloaded when older than `ttl_seconds` (thread-safe). One loader at a time: concurrent
+    requests of an instance wait for it instead of all reading at once when it expires."""
 
     def __init__(self, *, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
-        self._bank: QuestionBank | None = None
+        self._value: T | None = None
         self._loaded_at = 0.0
 
-    def get(self, load: Callable[[], Mapping[str, Sequence[Any]]]) -> QuestionBank:
+    def get(self, load: Callable[[], T]) -> T:
         with self._lock:
             now = self._clock()
-            if self._bank is None or now - self._loaded_at >= self._ttl:
-                # One loader at a time: concurrent requests of an instance wait for it instead of all
-                # reading the bank at once when it expires.
-                self._bank = QuestionBank.from_columns(load())
+            if self._value is None or now - self._loaded_at >= self._ttl:
+                self._value = load()
                 self._loaded_at = now
-            return self._bank
+            return self._value
+
+
+class QuestionBankCache:
+    """The parsed bank of one project, reloaded when older than `ttl_seconds` (thread-safe)."""
+
+    def __init__(self, *, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._cache: TtlCache[QuestionBank] = TtlCache(ttl_seconds=ttl_seconds, clock=clock)
+
+    def get(self, load: Callable[[], Mapping[str, Sequence[Any]]]) -> QuestionBank:
+        return self._cache.get(lambda: QuestionBank.from_columns(load()))
 
 
 _caches: dict[tuple[str, float], QuestionBankCache] = {}

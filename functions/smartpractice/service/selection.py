@@ -9,6 +9,7 @@ from uuid import UUID
 from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
 from smartpractice.service.candidates import build_candidates, skill_views
 from smartpractice.service.deps import LearnerDeps
+from smartpractice.service.exposure_rates import exposure_picker
 from smartpractice.service.models_requests import NextQuestionRequest
 from smartpractice.service.models_responses import (
     NextQuestionProgress,
@@ -18,6 +19,7 @@ from smartpractice.service.models_responses import (
     SelectionReason,
     SkillRef,
 )
+from smartpractice.service.modes import due_first
 from smartpractice.service.question_bank import PoolFilter
 from smartpractice.service.sessions import require_active_session, target_questions
 from smartpractice.service.states import UNPRACTISED_MASTERY
@@ -50,10 +52,15 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
     for skill_id, prerequisite_id in context.prerequisites:
         prerequisites[skill_id].append(prerequisite_id)
     views = skill_views(mastery_rows=context.mastery, now=deps.now)
+    if session.mode == "review":
+        pool = due_first(pool, views)
     candidates = build_candidates(pool=pool, views=views, prerequisites=prerequisites, now=deps.now)
     policy = SelectionPolicy(band_low=body.target_low, band_high=body.target_high)
-    choose = select_uniformly if body.strategy == "random" else select_next_question
-    choice = choose(candidates=candidates, rng=deps.rng, policy=policy)
+    if body.strategy == "random":
+        choice = select_uniformly(candidates=candidates, rng=deps.rng, policy=policy)
+    else:
+        choice = select_next_question(candidates=candidates, rng=deps.rng, policy=policy,
+                                      pick=exposure_picker(deps=deps, bank=bank, pool=pool))
     # The skill the choice is "about": the weakest of the question's skills.
     skill_ids = pool.skills_of(choice.index)
     focus = min(skill_ids, key=lambda s: views[s].mastery if s in views else UNPRACTISED_MASTERY)

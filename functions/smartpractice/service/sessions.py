@@ -14,6 +14,7 @@ from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.goals import goals_from_profile
 from smartpractice.service.models_requests import CompleteSessionRequest, StartSessionRequest
 from smartpractice.service.models_responses import (
+    ExamAnswer,
     SessionFilters,
     SessionSnapshot,
     SessionSnapshotResponse,
@@ -111,4 +112,9 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
         },
     }
     result = deps.service.complete_session(user_id=user_id, session_id=body.session_id, snapshot=snapshot)
-    return _snapshot_out(result.snapshot, body.session_id, already=result.status == "already_completed")
+    out = _snapshot_out(result.snapshot, body.session_id, already=result.status == "already_completed")
+    if any((a.response or {}).get("withheld") for a in answers):
+        # An exam's results were withheld answer by answer; the session is completed now, so they all come back.
+        results = deps.service.exam_results(user_id=user_id, session_id=body.session_id)
+        out = out.model_copy(update={"exam_results": [ExamAnswer.model_validate(r) for r in results]})
+    return out

@@ -36,12 +36,21 @@ def test_filters_combine_and_exclusions_apply() -> None:
     assert _ids(PoolFilter(topic_ids=(10,), exam_section="reading")) == []
 
 
-def test_request_filters_override_the_sessions() -> None:
-    session = {"topic_ids": [10], "subject_id": 100, "exam_section": "math", "target_questions": 20}
+def test_request_filters_narrow_the_sessions_never_widen_them() -> None:
+    session = {"topic_ids": [10, 11], "subject_id": 100, "exam_section": "math", "target_questions": 20}
     assert PoolFilter.merged(session_filters=session, topic_ids=None, skill_ids=None, exam_section=None) == \
-        PoolFilter(topic_ids=(10,), subject_id=100, exam_section="math", skill_ids=None)
-    assert PoolFilter.merged(session_filters=session, topic_ids=[11, 12], skill_ids=[4], exam_section="reading") == \
-        PoolFilter(topic_ids=(11, 12), subject_id=100, exam_section="reading", skill_ids=(4,))
+        PoolFilter(topic_ids=(10, 11), subject_id=100, exam_section="math", skill_ids=None)
+    # a topic outside the session's, or another section, leaves nothing (a topic session keeps to its filter)
+    assert PoolFilter.merged(session_filters=session, topic_ids=[11, 12], skill_ids=[4], exam_section="math") == \
+        PoolFilter(topic_ids=(11,), subject_id=100, exam_section="math", skill_ids=(4,))
+    assert PoolFilter.merged(session_filters=session, topic_ids=[12], skill_ids=None, exam_section=None) == \
+        PoolFilter(topic_ids=(), subject_id=100, exam_section="math", skill_ids=None)
+    assert _ids(PoolFilter.merged(session_filters=session, topic_ids=[12], skill_ids=None, exam_section=None)) == []
+    assert _ids(PoolFilter.merged(session_filters=session, topic_ids=None, skill_ids=None,
+                                  exam_section="reading")) == []
+    # without session filters the request's apply as they are
+    assert PoolFilter.merged(session_filters={}, topic_ids=[12], skill_ids=None, exam_section="reading") == \
+        PoolFilter(topic_ids=(12,), exam_section="reading")
     assert PoolFilter.merged(session_filters={}, topic_ids=None, skill_ids=None, exam_section=None) == PoolFilter()
 
 

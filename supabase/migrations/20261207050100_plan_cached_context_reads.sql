@@ -5,9 +5,10 @@
 -- PostgREST RPC is a new statement). In plpgsql the plans are cached for the connection's life.
 -- answer_context measured on the 1M-answer data: 2.6 ms -> 0.5-0.7 ms backend CPU per call.
 -- The bodies are the latest ones (20261207010300_repeat_answer_evidence.sql, 20261207000300_learner_numbers_
--- contexts.sql), unchanged, wrapped in `return (...)`: a later change to any of them should be made here.
+-- contexts.sql) wrapped in `return (...)`; answer_context also gains the session's mode and the question's
+-- served_at (issue 14, see 20261207030000_exam_results_and_answer_timing.sql). Later changes belong here.
 
--- public.answer_context: the body of 20261207010300_repeat_answer_evidence.sql, unchanged, in plpgsql
+-- public.answer_context: the body of 20261207010300_repeat_answer_evidence.sql in plpgsql, plus mode and served_at
 create or replace function public.answer_context(p_session_id uuid, p_question_id bigint, p_idempotency_key text)
 returns jsonb
 language plpgsql
@@ -31,9 +32,12 @@ begin
                                           'request', sq.request)
                   from public.session_questions sq, me
                   where sq.user_id = me.user_id and sq.idempotency_key = p_idempotency_key),
-      'session', (select jsonb_build_object('id', s.id, 'status', s.status)
+      'session', (select jsonb_build_object('id', s.id, 'status', s.status, 'mode', s.mode)
                   from public.practice_sessions s, me
                   where s.id = p_session_id and s.user_id = me.user_id),
+      'served_at', (select sq.served_at from public.session_questions sq, me
+                    where sq.session_id = p_session_id and sq.question_id = p_question_id
+                      and sq.user_id = me.user_id),
       'answered', (select count(*) from public.session_questions sq, me
                    where sq.session_id = p_session_id and sq.user_id = me.user_id
                      and sq.answered_at is not null and sq.question_id <> p_question_id),

@@ -123,7 +123,8 @@ select set_eq(
         'write_daily_snapshots', 'refresh_aggregates', 'upsert_bkt_params', 'upsert_irt_params',
         'apply_retention', 'begin_maintenance_step', 'save_maintenance_progress', 'finish_maintenance_step',
         'snapshot_inputs', 'attempt_log_page', 'cohort_mastery_distribution', 'refresh_cohort_stats',
-        'record_function_request_stats', 'refresh_aggregates_slice', 'extend_learning_event_partitions'],
+        'record_function_request_stats', 'refresh_aggregates_slice', 'extend_learning_event_partitions',
+        'abandon_idle_sessions'],
   'service_role can call every RPC');
 
 select is_empty(

@@ -149,27 +149,32 @@ stable
 security definer
 set search_path = ''
 as $$
-  with counted as (
-    select m.user_id, m.skill_id, m.effective_mastery
+  -- Two hash aggregates over the table (no sort, no materialised copy of its rows): the per-learner means,
+  -- and skill × bin directly. Anonymous learners: an anti-join against the (few) anonymous users.
+  with bins as (
+    select 'all'::text as scope, null::bigint as skill_id,
+           least(20, greatest(1, width_bucket(p.mastery, 0.0, 1.0, 20))) as bin, count(*)::integer as n
+    from (select m.user_id, avg(m.effective_mastery) as mastery
+          from public.user_skill_mastery m
+          where m.total_attempts > 0
+            and not exists (select 1 from auth.users u where u.id = m.user_id and u.is_anonymous)
+          group by m.user_id) p
+    group by 3
+    union all
+    select m.skill_id::text, m.skill_id,
+           least(20, greatest(1, width_bucket(m.effective_mastery, 0.0, 1.0, 20))), count(*)::integer
     from public.user_skill_mastery m
     where m.total_attempts > 0
       and not exists (select 1 from auth.users u where u.id = m.user_id and u.is_anonymous)
+    group by m.skill_id, 3
   ),
-  valued as (
-    select 'all'::text as scope, null::bigint as skill_id, avg(c.effective_mastery) as mastery
-    from counted c group by c.user_id
-    union all
-    select c.skill_id::text, c.skill_id, c.effective_mastery from counted c
-  ),
-  binned as (
-    select v.scope, v.skill_id, least(20, greatest(1, width_bucket(v.mastery, 0.0, 1.0, 20))) as bin, count(*) as n
-    from valued v group by 1, 2, 3
+  scopes as (
+    select b.scope, b.skill_id, sum(b.n)::integer as learners, jsonb_object_agg(b.bin::text, b.n) as by_bin
+    from bins b group by b.scope, b.skill_id
   )
-  select b.scope, b.skill_id, sum(b.n)::integer,
-         array(select coalesce((select x.n from binned x where x.scope = b.scope and x.bin = g), 0)::integer
-               from generate_series(1, 20) g order by g)
-  from binned b
-  group by b.scope, b.skill_id
+  select s.scope, s.skill_id, s.learners,
+         array(select coalesce((s.by_bin ->> g::text)::integer, 0) from generate_series(1, 20) g order by g)
+  from scopes s
 $$;
 revoke execute on function private.cohort_bin_counts() from public, anon, authenticated, service_role;
 grant execute on function private.cohort_bin_counts() to service_role;

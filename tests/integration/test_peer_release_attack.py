@@ -61,7 +61,7 @@ def reference_release(counts: npt.ArrayLike, seed: str, scope: str) -> tuple[flo
 
 
 def _bins(values: npt.NDArray[np.float64]) -> list[int]:
-    return np.bincount(np.clip(np.floor(values * BINS).astype(int), 0, BINS - 1), minlength=BINS).tolist()
+    return [int(c) for c in np.bincount(np.clip(np.floor(values * BINS).astype(int), 0, BINS - 1), minlength=BINS)]
 
 
 def _release(conn: psycopg.Connection, counts: list[int], seed: str, scope: str) -> tuple[float, ...] | None:

@@ -382,7 +382,8 @@ def test_retention_abandons_idle_sessions_in_slices_until_done() -> None:
     assert response.steps[0].counts["sessions_abandoned"] == 5
     assert store.rpc_calls("abandon_idle_sessions") == [
         {"p_run_date": "2026-11-22", "p_idle_hours": 36, "p_max_rows": 2}] * 3
-    assert [s["status"] for s in store.tables["practice_sessions"]] == ["abandoned"] * 5 + ["active", "completed", "abandoned"]
+    assert [s["status"] for s in store.tables["practice_sessions"]] == \
+        ["abandoned"] * 5 + ["active", "completed", "abandoned"]
     with pytest.raises(ValueError, match="session_idle_hours"):
         MaintenanceConfig(session_idle_hours=0)
 

@@ -84,7 +84,7 @@ as $$
 declare
   v_bins constant integer := 20;
   v_scale double precision;
-  v_noisy double precision[] := '{}';
+  v_noisy double precision[] := array[]::double precision[];
   v_total double precision := 0;
   v_sum double precision := 0;
   v_below double precision := 0;
@@ -92,7 +92,7 @@ declare
   v_c double precision;
   v_q double precision;
   v_cum double precision;
-  v_points double precision[] := '{}';
+  v_points double precision[] := array[]::double precision[];
 begin
   if p_counts is null or cardinality(p_counts) <> v_bins then
     raise exception 'cohort_release_figures: need % bin counts, got %', v_bins, cardinality(p_counts)

@@ -31,14 +31,19 @@ begin
   end if;
   v_cutoff := least((p_run_date + 1)::timestamp at time zone 'UTC', now())
               - make_interval(secs => p_idle_hours * 3600);
+  -- The slice is picked once (a materialised CTE): as an IN-subquery the planner may rescan it, and each
+  -- rescan with SKIP LOCKED can pick other rows, so one call could exceed p_max_rows.
+  with picked as materialized (
+    select a.id from public.practice_sessions a
+    where a.status = 'active' and a.last_activity_at < v_cutoff
+    order by a.last_activity_at, a.id
+    limit p_max_rows
+    for update skip locked
+  )
   update public.practice_sessions s
      set status = 'abandoned', ended_at = s.last_activity_at
-   where s.id in (select a.id from public.practice_sessions a
-                  where a.status = 'active' and a.last_activity_at < v_cutoff
-                  order by a.last_activity_at, a.id
-                  limit p_max_rows
-                  for update skip locked)
-     and s.status = 'active';
+    from picked
+   where s.id = picked.id and s.status = 'active';
   get diagnostics v_rows = row_count;
   return jsonb_build_object('sessions_abandoned', v_rows, 'done', v_rows < p_max_rows,
                             'cutoff', v_cutoff);

@@ -117,8 +117,8 @@ def _prepare(dsn: str, replace: bool, verbose: bool, suffix: str = BENCH_EMAIL_S
 
 
 def clean(dsn: str, *, verbose: bool = True, suffix: str = BENCH_EMAIL_SUFFIX) -> dict[str, int]:
-    """Delete every bench user's rows, take their answers back out of the global counters, and recompute the
-    cohort statistics cache if it holds anything (a maintenance run over bench data filled it)."""
+    """Delete every bench user's rows, take their answers back out of the global counters, and withdraw the
+    cohort release if it holds anything (a maintenance run over bench data filled it)."""
     with _bulk_transaction(dsn) as conn:
         loader = _Loader(conn, {"suffix": f"%{suffix}"}, verbose)
         loader.run("bench users found", "create temp table bench_ids as "
@@ -134,9 +134,11 @@ def clean(dsn: str, *, verbose: bool = True, suffix: str = BENCH_EMAIL_SUFFIX) -
         for table, column in references:
             loader.run(table, f"delete from {table} t using bench_ids b where t.{column} = b.id")
         loader.run("auth.users", "delete from auth.users u using bench_ids b where u.id = b.id")
-        if _scalar(conn, "select to_regclass('private.cohort_mastery_stats') is not null") and _scalar(
-                conn, "select exists (select from private.cohort_mastery_stats)"):
-            loader.run("(cohort stats cache)", "select private.refresh_cohort_mastery_stats()", count=False)
+        # A night's noised release is never recomputed (the same noise on other data would leak the difference):
+        # one that counted bench learners is withdrawn, and learners see no peer figures until the next night.
+        if _scalar(conn, "select to_regclass('private.cohort_mastery_stats') is not null"):
+            loader.run("(cohort release withdrawn)", "delete from private.cohort_mastery_stats where true",
+                       count=False)
         return loader.counts
 
 

@@ -150,7 +150,7 @@ order by tp.user_id, tp.accuracy desc;
 -- Seed 004 "calculate_dynamic_rankings": 30-day ranking by accuracy, consistency and activity.
 -- Adapted: tests → practice sessions (accuracy per session), exam category → whole bank; learners
 -- need >= 5 answered questions in the window (the seed required 5 tests). Analyst-only: names are
--- not shown to learners (they get k-anonymous percentiles from cohort_mastery_distribution).
+-- not shown to learners (they get the noised nightly percentiles from cohort_mastery_distribution).
 with session_scores as (
   select sq.user_id, sq.session_id,
          100.0 * avg(case when sq.is_correct then 1.0 else 0.0 end) as percentage,
@@ -251,7 +251,8 @@ order by usm.user_id, usm.due;
 
 -- name: cohort_skill_struggle
 -- Seed 002 §7 "Comparative Analytics": "X % of learners struggle with this skill", only for skills
--- practised by at least 10 learners (same k-anonymity threshold as cohort_mastery_distribution).
+-- practised by at least 10 learners. Analyst-only exact figures: learners get the nightly noised release
+-- (cohort_mastery_distribution: k = 50, epsilon 1, 0.05 steps).
 select s.name as skill,
        count(*) as learners,
        round(avg(usm.effective_mastery)::numeric, 3) as mean_mastery,

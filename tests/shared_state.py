@@ -31,6 +31,7 @@ MODEL_TABLES: dict[str, tuple[str, ...]] = {
 }
 WHOLE_TABLES: dict[str, tuple[str, ...]] = {
     "private.cohort_mastery_stats": ("scope",),
+    "private.cohort_release_seeds": ("released_on",),
     "public.maintenance_runs": ("run_date", "step"),
 }
 TABLES = {**MODEL_TABLES, **WHOLE_TABLES}

@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 GOOGLE_OIDC_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 # k-anonymity: no peer figure is computed from fewer learners than this. The SQL side holds the same k in
-# supabase/migrations/*_cohort_analytics.sql (cohort_mastery_distribution: `having count(*) >= 10`) and
-# *_cohort_stats_cache.sql (the `learners >= 10` check and the refresh's `having count(*) >= 10`); the
-# migrations squash (issue 12, deliverable 4) is to make SQL read it from one place too.
-K_ANONYMITY_MIN_COHORT = 10
+# supabase/migrations/20261207020000_cohort_release_noise.sql (the refresh's `b.learners >= 50`, the cache's
+# `true_learners >= 50` check, the release's p_k default and the `k` column served); the migrations squash
+# (issue 12, deliverable 4) is to make SQL read it from one place too.
+K_ANONYMITY_MIN_COHORT = 50
 
 
 @dataclass(frozen=True, slots=True)

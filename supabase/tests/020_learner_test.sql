@@ -38,47 +38,46 @@ from tests.all_tables();
 select throws_ok(format('select %s', c), '42501', null, format('learner cannot call %s', split_part(c, '(', 1)))
 from tests.write_rpc_calls() c;
 
--- cohort RPC: callable, but returns nothing below k = 10 learners. Expected sizes are counted
--- directly (as postgres) so the test also holds when other suites left learners in the cluster.
+-- cohort RPC: callable, but serves only the nightly noised release (k = 50; figures null with a reason
+-- otherwise). Expected sizes are counted directly (as postgres) so the test also holds when other suites
+-- left learners in the cluster. The release itself is tested in 110_cohort_stats_cache_test.sql.
 reset role;
--- the live computation (the maintenance cache is tested in 110_cohort_stats_cache_test.sql)
 delete from private.cohort_mastery_stats where true;
+delete from private.cohort_release_seeds where true;
 create temp table cohort (scope text primary key, learners integer);
 grant select on cohort to authenticated;
-insert into cohort
-  select 'all', count(distinct user_id) from public.user_skill_mastery where total_attempts > 0
-  union all
-  select 'skill1', count(*) from public.user_skill_mastery where skill_id = 1 and total_attempts > 0;
 select tests.authenticate_as((select id from ids where name = 'a'));
-select is((select count(*) from public.cohort_mastery_distribution(null)),
-          (select case when learners >= 10 then 1 else 0 end::bigint from cohort where scope = 'all'),
-          'the overall distribution is withheld below k = 10 learners');
-select is((select count(*) from public.cohort_mastery_distribution(1)),
-          (select case when learners >= 10 then 1 else 0 end::bigint from cohort where scope = 'skill1'),
-          'a skill''s distribution is withheld below k = 10 learners');
+select is((select (learners, p50, withheld_reason)::text from public.cohort_mastery_distribution(null)),
+          '(,,not_yet_released)', 'before any nightly release the overall row has no figures, only the reason');
+select is((select withheld_reason from public.cohort_mastery_distribution(1)), 'not_yet_released',
+          'nor has a skill''s row: nothing is computed per call');
 
 reset role;
 do $$
 begin
-  for i in 1..10 loop
+  for i in 1..50 loop
     perform tests.simulate_learner(tests.create_user(format('peer%s@test.local', i)), 3);
   end loop;
 end;
 $$;
-update cohort set learners = learners + 10;
+insert into cohort
+  select b.scope, b.learners from private.cohort_bin_counts() b where b.scope in ('all', '1');
+select public.refresh_cohort_stats(current_date);
 select tests.authenticate_as((select id from ids where name = 'a'));
 
-select results_eq('select learners from public.cohort_mastery_distribution(null)',
-                  $$select learners from cohort where scope = 'all'$$,
-                  'with 10 more learners the overall distribution is one aggregate row over all of them');
+select ok((select learners >= 50 and learners % 10 = 0 and withheld_reason is null and released_on = current_date
+           from public.cohort_mastery_distribution(null)),
+          'with 50 more learners the overall row is released: a noised size rounded to 10, at least k = 50');
 select ok((select p10 <= p25 and p25 <= p50 and p50 <= p75 and p75 <= p90 and share_below_half between 0 and 1
-           from public.cohort_mastery_distribution(null)), 'percentile breakpoints are ordered');
-select results_eq('select skill_id, learners from public.cohort_mastery_distribution(1)',
-                  $$select 1::bigint, learners from cohort where scope = 'skill1'$$,
-                  'skill 1 (practised by every fixture learner) has a cohort row');
-select is((select count(*) from public.cohort_mastery_distribution(
+                  and abs(mean_mastery * 20 - round(mean_mastery * 20)) < 1e-9
+                  and abs(p50 * 20 - round(p50 * 20)) < 1e-9
+           from public.cohort_mastery_distribution(null)), 'breakpoints are ordered and rounded to 0.05');
+select is((select (skill_id, withheld_reason is null)::text from public.cohort_mastery_distribution(1)),
+          (select format('(1,%s)', case when learners >= 50 then 't' else 'f' end) from cohort where scope = '1'),
+          'skill 1 (practised by every fixture learner) is released exactly when it has 50 learners');
+select is((select withheld_reason from public.cohort_mastery_distribution(
              (select id from public.skills where code = 'sci.hypothesis_evaluation'))),
-          (select case when count(*) >= 10 then 1 else 0 end::bigint from public.user_skill_mastery m
+          (select case when count(*) >= 50 then null else 'cohort_below_k' end from public.user_skill_mastery m
            join public.skills s on s.id = m.skill_id
            where s.code = 'sci.hypothesis_evaluation' and m.total_attempts > 0),
           'a skill the fixture never practised follows the same threshold');

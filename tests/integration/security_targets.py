@@ -45,11 +45,11 @@ LEARNER_RPCS = (
 )
 # Writes and maintenance: service_role only (the functions call them with the verified user id).
 SERVICE_RPCS = (
-    "apply_decay", "apply_retention", "attempt_log_page", "begin_maintenance_step", "complete_session",
-    "exam_results", "extend_learning_event_partitions", "finish_maintenance_step", "item_exposure", "record_answer",
-    "record_function_request_stats", "refresh_aggregates", "refresh_aggregates_slice", "refresh_cohort_stats",
-    "save_maintenance_progress", "serve_question", "snapshot_inputs", "start_session", "upsert_bkt_params",
-    "upsert_irt_params",
+    "abandon_idle_sessions", "apply_decay", "apply_retention", "attempt_log_page", "begin_maintenance_step",
+    "complete_session", "exam_results", "extend_learning_event_partitions", "finish_maintenance_step",
+    "item_exposure", "record_answer", "record_function_request_stats", "refresh_aggregates",
+    "refresh_aggregates_slice", "refresh_cohort_stats", "save_maintenance_progress", "serve_question",
+    "snapshot_inputs", "start_session", "upsert_bkt_params", "upsert_irt_params",
     "write_daily_snapshots",
 )
 # Own row written by the learner through REST under RLS (the goals, issue 13). Not yet in the cross-user

@@ -143,31 +143,39 @@ def test_anonymous_learners_count_in_no_cohort_and_no_refit(
         make_learner: Callable[[], Learner]) -> None:
     started_at = datetime.now(UTC) - timedelta(seconds=1)
     with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
-        conn.execute("delete from private.cohort_mastery_stats where true")  # live figures (restored after)
+        conn.execute("delete from private.cohort_mastery_stats where true")  # no release yet (restored after)
+        conn.execute("delete from private.cohort_release_seeds where true")
     skill = _unpractised_skill(live_stack)
-    everyone_before = _rows(live_stack, """select count(distinct m.user_id) from user_skill_mastery m
-                                           join auth.users u on u.id = m.user_id
-                                           where m.total_attempts > 0 and not u.is_anonymous""")[0][0]
     anonymous = [make_anonymous_learner() for _ in range(4)]
     permanent = [make_learner() for _ in range(10)]
     for learner in [*anonymous, *permanent[:9]]:
         _practise_wrong(live_stack, learner, skill)
 
-    # 9 permanent + 4 anonymous learners: the cohort stays below k = 10, as an anonymous learner sees it too.
-    assert _rest_cohort(live_stack, anonymous[0].token, skill) == []
+    def released_count() -> int:  # the true count the nightly release gates on (k = 50), never served
+        rows = _rows(live_stack, "select learners from private.cohort_bin_counts() where skill_id = %s", skill)
+        return int(rows[0][0]) if rows else 0
+
+    # 9 permanent + 4 anonymous learners: the release counts the 9 only.
+    assert released_count() == 9
     _practise_wrong(live_stack, permanent[9], skill)
+    assert released_count() == 10
+    # Learners read only the nightly release: none yet, so nothing, with the reason.
     cohort = _rest_cohort(live_stack, anonymous[0].token, skill)
-    assert [row["learners"] for row in cohort] == [10]
+    assert [(row["learners"], row["p50"], row["withheld_reason"]) for row in cohort] == \
+        [(None, None, "not_yet_released")]
     overall = live_stack.call("insights", token=anonymous[0].token, json={"days": 30})
     assert overall.status_code == 200, overall.text
-    assert overall.json()["peer_percentile"]["cohort_size"] == everyone_before + 10
+    assert overall.json()["peer_percentile"] == {"percentile": None, "cohort_size": 0, "k_anonymous": False,
+                                                 "released_on": None, "withheld_reason": "not_yet_released"}
 
-    # The nightly cache (service role through the gateway) counts the same learners.
+    # The nightly release (service role through the gateway): 10 permanent learners stay below k = 50.
     service = service_role_key(live_stack.settings.jwt_secret)
-    refreshed = live_stack.http.post(f"{live_stack.url}/rest/v1/rpc/refresh_cohort_stats", json={},
+    refreshed = live_stack.http.post(f"{live_stack.url}/rest/v1/rpc/refresh_cohort_stats",
+                                     json={"p_release_date": started_at.date().isoformat()},
                                      headers={"apikey": service, "Authorization": f"Bearer {service}"})
     assert refreshed.status_code == 200, refreshed.text
-    assert [row["learners"] for row in _rest_cohort(live_stack, permanent[0].token, skill)] == [10]
+    assert [(row["learners"], row["withheld_reason"]) for row in _rest_cohort(live_stack, permanent[0].token, skill)] \
+        == [(None, "cohort_below_k")]
 
     # The refits' input: every permanent learner's answer, no anonymous one.
     page = live_stack.http.post(f"{live_stack.url}/rest/v1/rpc/attempt_log_page", json={

@@ -206,7 +206,8 @@ def test_retention_drops_events_older_than_24_months_and_nothing_newer(
     # events on both sides of the cut-off, so its older rows are deleted and the rest stays.
     cutoff = datetime(2018, 3, 15, tzinfo=UTC)
     untouched = newer_than(pg, cutoff)
-    assert _retention(live_stack, MID_MONTH_RUN) == {"partitions_dropped": 1, "events_deleted": 1}
+    assert _retention(live_stack, MID_MONTH_RUN) == {"partitions_dropped": 1, "events_deleted": 1,
+                                                       "sessions_abandoned": 0}
     assert remaining() == set(EVENTS) - {"feb-mid", "feb-last-µs", "mar-10"}
     assert newer_than(pg, cutoff) == untouched
     assert pg.execute("select count(*) from learning_events where created_at < %s", (cutoff,)).fetchone() == (0,)
@@ -214,7 +215,8 @@ def test_retention_drops_events_older_than_24_months_and_nothing_newer(
     # Month-start run: cut-off 2018-04-01 exactly. Everything before it is gone, everything from it stays.
     cutoff = datetime(2018, 4, 1, tzinfo=UTC)
     untouched = newer_than(pg, cutoff)
-    assert _retention(live_stack, MONTH_START_RUN) == {"partitions_dropped": 1, "events_deleted": 0}
+    assert _retention(live_stack, MONTH_START_RUN) == {"partitions_dropped": 1, "events_deleted": 0,
+                                                         "sessions_abandoned": 0}
     assert remaining() == {"apr-1-cutoff", "apr-1-plus-µs"}
     assert newer_than(pg, cutoff) == untouched
     assert pg.execute("select count(*) from learning_events where created_at < %s", (cutoff,)).fetchone() == (0,)

@@ -258,7 +258,7 @@ def test_full_maintenance_run_then_a_second_run_changes_nothing(
                                            (world.questions,)).fetchall()]
     assert np.corrcoef(difficulty, np.linspace(-1.5, 1.5, N_QUESTIONS))[0, 1] > 0.7
     assert counts["bkt_refit"]["skills_fitted"] >= N_SKILLS and counts["irt_calibration"]["items_calibrated"] >= 12
-    assert counts["retention"] == {"partitions_dropped": 0, "events_deleted": 0}
+    assert counts["retention"] == {"partitions_dropped": 0, "events_deleted": 0, "sessions_abandoned": 0}
     assert counts["partitions"] == {"partitions_created": 0, "future_months": 12}  # made 12 ahead at migration
     assert {r[0] for r in pg.execute("select step from maintenance_runs where run_date = %s",
                                      (RUN_DATE,)).fetchall()} >= set(counts)

@@ -28,17 +28,19 @@ DENY_ALL_TABLES = {
     "public.function_request_stats": "the functions' request log: written by the functions (service role), "
                                      "read by analysts as postgres",
     "private.cohort_mastery_stats": "cohort cache: read only inside the k-anonymous security-definer function",
+    "private.cohort_release_seeds": "the nightly release's noise seeds: read only by the definer refresh",
 }
 # Views that do not run as the caller (none: question_catalog is security_invoker).
 REVIEWED_DEFINER_VIEWS: dict[str, str] = {}
 # SECURITY DEFINER functions anon/authenticated may execute.
 DEFINER_ALLOW_LIST = {
     "private.cohort_mastery_distribution(bigint)":
-        "k-anonymous (k >= 10) cohort percentiles; learners reach it only through public.cohort_mastery_distribution",
+        "the nightly noised cohort release (k >= 50, epsilon 1), read from the cache only; learners reach it "
+        "through public.cohort_mastery_distribution",
 }
 # Functions in public/private the API roles may execute (every other one is service-role or definer-internal).
 API_EXECUTABLE_FUNCTIONS = {
-    "private.cohort_mastery_distribution(bigint)": "authenticated: the k-anonymous cohort body (allow-listed above)",
+    "private.cohort_mastery_distribution(bigint)": "authenticated: the cached cohort release (allow-listed above)",
     "public.cohort_mastery_distribution(bigint)": "authenticated: its public wrapper",
     "public.question_bank()": "authenticated: the question catalogue, without answer keys",
     "public.next_question_context(uuid)": "authenticated: the learner's own context (auth.uid())",

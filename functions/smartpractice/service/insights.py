@@ -202,22 +202,40 @@ def _patterns(attempts: Attempts, sessions: list[Row], goals: Goals) -> StudyPat
         time_zone=goals.time_zone)
 
 
+BREAKPOINTS = ("p10", "p25", "p50", "p75", "p90")
+
+
+def _released(cohort: list[Row]) -> Row | None:
+    """The nightly release's overall row when it carries figures (cohort_mastery_distribution always answers
+    one row; its figures are null with a withheld_reason when nothing may be shown)."""
+    row = cohort[0] if cohort else None
+    return row if row is not None and row.get("withheld_reason") is None and row.get("p50") is not None else None
+
+
 def _peer(rows: list[Row], cohort: list[Row]) -> PeerPercentile:
-    if not cohort or not rows:
-        return PeerPercentile(percentile=None, cohort_size=int(cohort[0]["learners"]) if cohort else 0,
-                              k_anonymous=bool(cohort))
+    row = _released(cohort)
+    released_on = cohort[0].get("released_on") if cohort else None
+    if row is None:
+        reason = str(cohort[0].get("withheld_reason") or "not_yet_released") if cohort else "not_yet_released"
+        return PeerPercentile.model_validate({"percentile": None, "cohort_size": 0, "k_anonymous": False,
+                                              "released_on": released_on, "withheld_reason": reason})
+    size = int(row["learners"])
+    if not rows:
+        return PeerPercentile(percentile=None, cohort_size=size, k_anonymous=True, released_on=released_on,
+                              withheld_reason="no_mastery")
     mine = float(np.mean([float(r["effective_mastery"]) for r in rows]))
     return PeerPercentile(percentile=percentile_from_breakpoints(
-        value=mine, breakpoints=[float(cohort[0][k]) for k in ("p10", "p25", "p50", "p75", "p90")]),
-                          cohort_size=int(cohort[0]["learners"]), k_anonymous=True)
+        value=mine, breakpoints=[float(row[k]) for k in BREAKPOINTS]),
+                          cohort_size=size, k_anonymous=True, released_on=released_on)
 
 
 def _snapshot_percentile(snapshot: Row | None, cohort: list[Row]) -> float | None:
-    """The window's first nightly mean mastery placed in today's cohort (None without either)."""
-    if snapshot is None or snapshot.get("avg_mastery") is None or not cohort:
+    """The window's first nightly mean mastery placed in today's release (None without either)."""
+    row = _released(cohort)
+    if snapshot is None or snapshot.get("avg_mastery") is None or row is None:
         return None
     return percentile_from_breakpoints(value=float(snapshot["avg_mastery"]),
-                                       breakpoints=[float(cohort[0][k]) for k in ("p10", "p25", "p50", "p75", "p90")])
+                                       breakpoints=[float(row[k]) for k in BREAKPOINTS])
 
 
 def _alerts(attempts: Attempts, now: datetime, *, readiness: Readiness, previous_pass: float | None,

@@ -67,13 +67,24 @@ def _aggregates(ctx: StepContext) -> dict[str, int]:
         after = str(result["last_user_id"])
         ctx.save_progress({"after_user": after, "counts": counts})
     # The cohort percentiles insights compares against, computed once here rather than per request.
-    return counts | int_counts(ctx.store.call("refresh_cohort_stats", {}) or {})
+    # Once per run date: a re-run keeps that night's noised release (see the cohort_release_noise migration).
+    return counts | int_counts(ctx.store.call("refresh_cohort_stats", {"p_release_date": ctx.run_date_iso}) or {})
 
 
 def _retention(ctx: StepContext) -> dict[str, int]:
+    """Old raw events dropped, and sessions idle for `session_idle_hours` marked abandoned (per slice of
+    `abandon_sessions` rows, each call far inside hosted's 8 s; a re-run finds nothing left to mark)."""
     result = ctx.store.call("apply_retention", {"p_run_date": ctx.run_date_iso}) or {}
+    abandoned = 0
+    while True:
+        batch = ctx.store.call("abandon_idle_sessions", {
+            "p_run_date": ctx.run_date_iso, "p_idle_hours": ctx.config.session_idle_hours,
+            "p_max_rows": ctx.config.abandon_sessions}) or {}
+        abandoned += int(batch.get("sessions_abandoned") or 0)
+        if batch.get("done", True):
+            break
     return {"partitions_dropped": len(result.get("dropped_partitions") or []),
-            "events_deleted": int(result.get("events_deleted") or 0)}
+            "events_deleted": int(result.get("events_deleted") or 0), "sessions_abandoned": abandoned}
 
 
 def _partitions(ctx: StepContext) -> dict[str, int]:

@@ -62,12 +62,15 @@ class MaintenanceConfig:
     max_attempt_rows: int = 500_000
     attempt_page_rows: int = 50_000  # answers per attempt_log_page call (~2 MB of JSON)
     progress_every_rows: int = 100_000
+    # A session with no activity (start or answer) for this long before the end of the run date is abandoned.
+    session_idle_hours: float = 24.0
+    abandon_sessions: int = 5_000  # sessions per abandon_idle_sessions call (one indexed update)
 
     def __post_init__(self) -> None:
         if min(self.read_page, self.max_attempt_rows, self.decay_users, self.aggregate_users, self.snapshot_users,
-               self.attempt_page_rows) < 1:
-            raise ValueError("read_page, max_attempt_rows, decay_users, aggregate_users, snapshot_users and "
-                             "attempt_page_rows must be >= 1")
+               self.attempt_page_rows, self.abandon_sessions) < 1 or not self.session_idle_hours > 0:
+            raise ValueError("read_page, max_attempt_rows, decay_users, aggregate_users, snapshot_users, "
+                             "attempt_page_rows and abandon_sessions must be >= 1, session_idle_hours > 0")
         if self.decay_tolerance < 0:
             raise ValueError("decay_tolerance must be >= 0")
 

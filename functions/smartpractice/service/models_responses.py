@@ -363,9 +363,13 @@ class GrowthSeries(ResponseModel):
 
 
 class PeerPercentile(ResponseModel):
-    percentile: Percent | None = Field(default=None, description="None unless the cohort is k-anonymous.")
-    cohort_size: Count
+    percentile: Percent | None = Field(default=None, description=(
+        "5–95: the learner's mean effective mastery placed among the last nightly release's noised breakpoints "
+        "(epsilon 1, rounded to 0.05); null with withheld_reason otherwise."))
+    cohort_size: Count = Field(description="The release's noised size, rounded to 10 (≥ k = 50); 0 when withheld.")
     k_anonymous: bool
+    released_on: date | None = None
+    withheld_reason: Literal["not_yet_released", "cohort_below_k", "no_mastery"] | None = None
 
 
 class Alert(ResponseModel):

@@ -193,8 +193,15 @@ class FakeServiceStore:
         return {**AGGREGATE_COUNTS, "learners_recomputed": len(users), "incremental": 0,
                 "last_user_id": None if done else users[-1], "done": done}
 
-    def _refresh_cohort_stats(self) -> Row:
+    def _refresh_cohort_stats(self, p_release_date: str) -> Row:
         return {"cohort_stats_rows": COHORT_STATS_ROWS}
+
+    def _abandon_idle_sessions(self, p_run_date: str, p_idle_hours: float, p_max_rows: int) -> Row:
+        # Mirrors the SQL: at most p_max_rows idle active sessions per call; fewer means done.
+        idle = [r for r in self.tables.get("practice_sessions", []) if r["status"] == "active" and r["idle"]]
+        for row in idle[:p_max_rows]:
+            row["status"] = "abandoned"
+        return {"sessions_abandoned": min(len(idle), p_max_rows), "done": len(idle) < p_max_rows}
 
     def _upsert_bkt_params(self, p_rows: list[Row]) -> int:
         self.tables["bkt_params"] = [*self.tables.get("bkt_params", []), *p_rows]
@@ -357,14 +364,28 @@ def test_steps_run_in_fixed_order_each_with_its_own_rpc() -> None:
     response = run(store, steps=["partitions", "retention", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
         ("aggregates", "done", AGGREGATES_DONE),
-        ("retention", "done", {"partitions_dropped": 1, "events_deleted": 3}),
+        ("retention", "done", {"partitions_dropped": 1, "events_deleted": 3, "sessions_abandoned": 0}),
         ("partitions", "done", {"partitions_created": 1, "future_months": 12}),
     ]
     assert [name for name, _ in store.calls] == [
         "begin_maintenance_step", "refresh_aggregates_slice", "refresh_cohort_stats", "finish_maintenance_step",
-        "begin_maintenance_step", "apply_retention", "finish_maintenance_step",
+        "begin_maintenance_step", "apply_retention", "abandon_idle_sessions", "finish_maintenance_step",
         "begin_maintenance_step", "extend_learning_event_partitions", "finish_maintenance_step"]
     assert store.rpc_calls("extend_learning_event_partitions") == [{"p_run_date": "2026-11-22"}]
+
+
+def test_retention_abandons_idle_sessions_in_slices_until_done() -> None:
+    sessions = [{"status": status, "idle": idle} for status, idle in
+                [("active", True)] * 5 + [("active", False), ("completed", True), ("abandoned", True)]]
+    store = FakeServiceStore({"practice_sessions": sessions})
+    response = run(store, steps=["retention"], config=MaintenanceConfig(abandon_sessions=2, session_idle_hours=36))
+    assert response.steps[0].counts["sessions_abandoned"] == 5
+    assert store.rpc_calls("abandon_idle_sessions") == [
+        {"p_run_date": "2026-11-22", "p_idle_hours": 36, "p_max_rows": 2}] * 3
+    assert [s["status"] for s in store.tables["practice_sessions"]] == \
+        ["abandoned"] * 5 + ["active", "completed", "abandoned"]
+    with pytest.raises(ValueError, match="session_idle_hours"):
+        MaintenanceConfig(session_idle_hours=0)
 
 
 def test_run_date_defaults_to_the_previous_utc_day() -> None:

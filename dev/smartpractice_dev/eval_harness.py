@@ -200,6 +200,8 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
                score("Elo (project, per skill)", y, elo_replay(log, train)[test]),
                score("BKT (project, EM per skill)", y, bkt_replay(log, train, bkt_fit(log, train, seed=seed))[test])]
     production = Variant("production")
+    echo("production weights (" + ", ".join(predictor.FEATURE_NAMES) + "): "
+         + ", ".join(f"{w:.3f}" for w in fit_production(log, train, production)[1].values))
     results.append(score("production predictor", y, evaluate_variant(log, train, production)[test]))
     results.append(score("production, cold start (new bank)", y,
                          evaluate_variant(log, train, production, cold=True)[test]))

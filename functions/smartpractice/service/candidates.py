@@ -1,11 +1,7 @@
 """Selection features for a learner's candidate pool (pure: rows in, arrays out).
 
 Per candidate question (over its skills k):
-- predicted P(correct) = learner.predictor over state derived from the stored rows (`predictor_state`): the
-  global ability θ = the answer-weighted mean of the skill ratings in logits, shrunk toward 0 by
-  GLOBAL_PRIOR_ANSWERS; δ_k = (rating_k − θ) shrunk toward 0 by DEVIATION_PRIOR_ANSWERS; b = the mean of
-  the question's skill difficulties in logits (nightly-calibrated, additive online steps); counts from the rows;
-  PRODUCTION_WEIGHTS (fitted by `make eval` on the synthetic data, README "Predictor") on top;
+- predicted P(correct) = Elo Π_k E_k with the learner's per-skill ratings (1200 when unseen);
 - evidence = the learner's answers on the question's skills (mean elo_count), concentrating the Beta;
 - weakness = Σ_k P(skill k not yet mastered) / the widest question's skill count: how much not-yet-mastered
   practice the question delivers (a question on two weak skills practises both). P comes from the Elo rating
@@ -27,20 +23,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner import predictor
-from smartpractice.learner.elo import probability_not_mastered
+from smartpractice.learner.elo import expected_scores, probability_not_mastered
 from smartpractice.learner.irt import FloatArray
 from smartpractice.learner.selection import SelectionCandidates
 from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
 
 Row = dict[str, Any]
-
-LOGIT = 400.0 / np.log(10.0)  # Elo points per logit
-GLOBAL_PRIOR_ANSWERS = 5.0  # the global ability counts as 0 logits worth this many answers
-DEVIATION_PRIOR_ANSWERS = 10.0  # a skill's deviation from θ needs this many answers to count half
-# Fitted by the harness on the synthetic data (`make eval` prints them): bias, z, skill successes, skill failures,
-# successes, failures. A nightly refit of these needs a table to hold them (not yet: README "Predictor").
-PRODUCTION_WEIGHTS = predictor.Weights((0.100, 0.720, -0.046, 0.372, 0.002, -0.041))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +37,6 @@ class SkillView:
     count: int
     mastery: float
     due_score: float
-    answers: int = 0
-    correct: int = 0
 
 
 def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, SkillView]:
@@ -63,18 +49,8 @@ def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, Skil
         overdue = row.get("last_review") is not None and due is not None and due <= now
         views[int(row["skill_id"])] = SkillView(
             rating=float(row["elo_rating"]), count=int(row["elo_count"]),
-            mastery=float(row["effective_mastery"]), due_score=float(1.0 - r) if overdue else 0.0,
-            answers=int(row.get("total_attempts") or 0), correct=int(row.get("correct_attempts") or 0))
+            mastery=float(row["effective_mastery"]), due_score=float(1.0 - r) if overdue else 0.0)
     return views
-
-
-def global_ability(views: Mapping[int, SkillView]) -> predictor.LearnerGlobal:
-    """θ in logits from every skill's rating, answer-weighted and shrunk toward the average learner (0)."""
-    counts = np.array([v.count for v in views.values()], dtype=np.float64)
-    ratings = np.array([(v.rating - INITIAL_RATING) / LOGIT for v in views.values()], dtype=np.float64)
-    theta = float((counts * ratings).sum() / (counts.sum() + GLOBAL_PRIOR_ANSWERS))
-    return predictor.LearnerGlobal(theta=theta, answers=sum(v.answers for v in views.values()),
-                                   correct=sum(v.correct for v in views.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +99,8 @@ def build_candidates(
         min((views.get(p, unseen).mastery for p in prerequisites.get(int(s), ())), default=np.inf)
         for s in distinct])
     n_skills = present.sum(axis=1)
-    learner = global_ability(views)
-    deviation = ((rating - INITIAL_RATING) / LOGIT - learner.theta) * count / (count + DEVIATION_PRIOR_ANSWERS)
-    difficulty = np.where(present, (np.nan_to_num(pool.difficulties) - INITIAL_RATING) / LOGIT, 0.0).sum(axis=1)
-    predicted = predictor.predict_grid(
-        theta=learner.theta, learner_answers=learner.answers, learner_correct=learner.correct, deviations=deviation,
-        skill_answers=per_skill([float(v.answers) for v in skill_views_]),
-        skill_correct=per_skill([float(v.correct) for v in skill_views_]), present=present,
-        difficulties=difficulty / np.maximum(n_skills, 1), floors=np.zeros(len(pool)), weights=PRODUCTION_WEIGHTS)
+    expected = expected_scores(learner_ratings=rating, difficulties=np.nan_to_num(pool.difficulties))
+    predicted = np.prod(np.where(present, expected, 1.0), axis=1)
     evidence = np.where(present, count, 0.0).sum(axis=1) / n_skills
     not_mastered = probability_not_mastered(ratings=rating, answers=count)
     weakness = np.where(present, not_mastered, 0.0).sum(axis=1) / present.shape[1]

@@ -7,18 +7,16 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from smartpractice.learner import predictor
 from smartpractice.learner.elo import probability_not_mastered
-from smartpractice.service.candidates import LOGIT, PRODUCTION_WEIGHTS, SkillView, build_candidates, global_ability
+from smartpractice.service.candidates import SkillView, build_candidates
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def _predicted(theta: float, deviations: list[float], difficulty: float) -> float:
-    return predictor.predict(learner=predictor.LearnerGlobal(theta=theta),
-                             skills=[predictor.SkillDeviation(deviation=d) for d in deviations],
-                             item=predictor.ItemDifficulty(difficulty=difficulty), weights=PRODUCTION_WEIGHTS).p_correct
+def _elo(rating: float, difficulty: float) -> float:
+    expected: float = 1.0 / (1.0 + 10.0 ** ((difficulty - rating) / 400.0))
+    return expected
 
 
 def test_features_of_a_small_pool() -> None:
@@ -35,15 +33,9 @@ def test_features_of_a_small_pool() -> None:
 
     assert candidates.question_ids.tolist() == [10, 11, 12]
     assert pool.skills_of(1) == [1, 2] and pool.skills_of(2) == [3]
-    # θ: answer-weighted skill ratings in logits, shrunk by 5 prior answers: (10·100 − 4·100) / 19 points.
-    theta = 600.0 / 19.0 / LOGIT
-    assert global_ability(views).theta == pytest.approx(0.181783, abs=1e-6)
-    d1 = (100.0 / LOGIT - theta) * 10 / 20  # deviations shrink toward θ with 10 prior answers
-    d2 = (-100.0 / LOGIT - theta) * 4 / 14
-    # Question 11's difficulty is the mean of its skills' (1250 and 1150 → 0 logits); skill 3 is unseen (δ 0).
     np.testing.assert_allclose(candidates.predicted_p,
-                               [_predicted(theta, [d1], 0.0), _predicted(theta, [d1, d2], 0.0),
-                                _predicted(theta, [0.0], 0.0)], rtol=1e-12)
+                               [_elo(1300, 1200), _elo(1300, 1250) * _elo(1100, 1150), 0.5], rtol=1e-12)
+    assert candidates.predicted_p[0] == pytest.approx(0.640065, abs=1e-6)
     np.testing.assert_allclose(candidates.evidence, [10.0, 7.0, 0.0])
     # Σ P(not mastered) over the question's skills / 2 (the widest question has two skills)
     p1, p2, p3 = probability_not_mastered(ratings=[1300.0, 1100.0, 1200.0], answers=[10, 4, 0])

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner import bkt, bkt_em, elo, predictor
-from smartpractice.learner.predictor_fit import calibrate_rasch, fit_weights
+from smartpractice.learner import bkt, bkt_em, elo
+from smartpractice_dev import predictor
 from smartpractice_dev.eval_io import AnswerLog, auc, ece, log_loss, read_answers, split_learners
+from smartpractice_dev.predictor_fit import calibrate_rasch, fit_weights
 
 DEFAULT_DATA = Path("data/eval/synthetic.csv.gz")
 FloatArray = npt.NDArray[np.float64]

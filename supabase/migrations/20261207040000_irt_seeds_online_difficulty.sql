@@ -2,7 +2,7 @@
 -- deliverable 3). upsert_irt_params (from 20261123101500_maintenance_rpcs.sql) now also resets every skill
 -- row of a calibrated question to the calibrated difficulty on the Elo scale:
 --   elo_difficulty = 1200 + b · 400 / ln 10        (b in logits; one logit = 173.7 Elo points)
--- so the online difficulties start each day from the calibration (learner/predictor.py reads b_q as the mean
+-- so the online difficulties start each day from the calibration (dev/smartpractice_dev/predictor.py reads b_q as the mean
 -- of the question's skill rows), and record_answer's bounded additive steps (±8 Elo per answer,
 -- 20261207010200_bounded_difficulty_influence.sql) move them from there until the next night. Caveat: the
 -- per-skill Elo product (service/candidates.py) counts a multi-skill question's b once per skill.

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.learner.irt import FloatArray
-from smartpractice.learner.predictor import N_FEATURES, Weights
+from smartpractice_dev.predictor import N_FEATURES, Weights
 
 IntArray = npt.NDArray[np.int64]
 

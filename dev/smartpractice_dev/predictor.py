@@ -1,4 +1,6 @@
-"""The production P(correct): global ability + shrunk skill deviations − item difficulty, calibrated (pure).
+"""Candidate production P(correct): global ability + shrunk skill deviations − item difficulty, calibrated.
+
+Not yet served, so it lives outside the deploy unit (which ships only what main reaches); pure numpy.
 
 Chosen by evidence on the evaluation harness (dev/smartpractice_dev/eval_harness.py, README "Predictor"):
 

@@ -9,7 +9,7 @@ Predictors (columns of the report):
 - item average: the training success rate of the question (smoothed toward the global rate; unseen → global);
 - Elo: the project's multi-skill Elo (learner.elo, EloConfig()), difficulties learned by replaying training;
 - BKT: the project's BKT, EM-fitted per skill on training (bkt_em.fit_bkt), conjunctive over skills;
-- production: learner.predictor, nightly Rasch difficulties + replayed-feature weights (predictor_fit);
+- production: smartpractice_dev.predictor, nightly Rasch difficulties + replayed-feature weights (predictor_fit);
   "cold": the same weights with a new question bank (every difficulty at 0, then online steps).
 """
 

@@ -5,11 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup lock demo test test-slow deploy-check lint lint-db stack-up stack-down stack-reset stack-keys gateway bench bench-db openapi clean
+.PHONY: help setup lock demo eval test test-slow deploy-check lint lint-db stack-up stack-down stack-reset stack-keys gateway bench bench-db openapi clean
 
 help:
 	@echo "make demo   - run the demo on the local stack"
 	@echo "make test   - set up everything (apt, venv, cluster, migrations) and run all tests"
+	@echo "make eval   - predictor AUC / log-loss / ECE vs baselines (EVAL_ARGS=\"PATH --ablation\")"
 	@echo "make deploy-check | stack-up | stack-down | stack-reset | stack-keys | gateway | bench | lint | lint-db | lock"
 
 # Python environment; the Debian packages are installed by `python -m supalocal up` when missing.
@@ -74,6 +75,10 @@ test-slow: stack-reset
 # DEMO_ARGS, e.g. make demo DEMO_ARGS="--quick" or "--learners 50 --weeks 4" (see --help).
 demo: stack-up
 	$(PY) -m smartpractice_dev.demo $(DEMO_ARGS)
+
+# The prediction harness (README "Predictor"): EVAL_ARGS, e.g. "path/to/log.tsv --ablation" (see --help).
+eval: setup
+	$(PY) -m smartpractice_dev.eval_harness $(EVAL_ARGS)
 
 # The deploy unit as Cloud Functions builds it (a venv from functions/requirements.txt alone, a copy of
 # functions/), each entry point under functions-framework, one learner's session and the scheduler's call.

@@ -42,6 +42,7 @@ import argparse
 import dataclasses
 import os
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -151,12 +152,21 @@ def _pool(step: Step) -> Any:
                                          seen_ids=[q for q, _ in seen], seen_epochs=[t for _, t in seen])
 
 
-def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy | None = None) -> Policy:
+# What the product's picks looked like: the component that decided each pick, and skills per served question.
+SERVED: dict[str, Counter[str]] = defaultdict(Counter)
+
+
+def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy | None = None,
+         label: str = "ours (product)") -> Policy:
     def choose(step: Step) -> int:
         pool = _pool(step)
         views = skill_views(mastery_rows=list(step.learner.rows.values()), now=step.now)
         candidates = builder(step, pool, views)
-        return int(pool.question_ids[select_next_question(candidates=candidates, rng=step.rng, policy=policy).index])
+        choice = select_next_question(candidates=candidates, rng=step.rng, policy=policy)
+        SERVED[label][f"decided by {choice.reason.dominant_component}"] += 1
+        SERVED[label][f"{len(pool.skills_of(choice.index))}-skill question"] += 1
+        SERVED[label][f"skill {min(pool.skills_of(choice.index))} (lowest id)"] += 1
+        return int(pool.question_ids[choice.index])
     return choose
 
 
@@ -336,6 +346,9 @@ def main() -> None:
         print(f"{name:<52}{np.mean(means):>15.1f}{np.mean(means) / np.mean(baseline):>10.3f}"
               f"{' / '.join(f'{r:.2f}' for r in ratios):>22}{reached:>9.0%}{success:>9.2f}"
               f"{sum(o.seconds for o in outcomes):>6.0f}")
+    for label, counts in SERVED.items():
+        total = sum(v for k, v in counts.items() if k.startswith("decided"))
+        print(f"\n{label}: {total} picks; " + "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(counts.items())))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from smartpractice.errors import FieldError
 from smartpractice.learner.bkt import (
+    DEFAULT_BKT_PARAMS,
     PROBABILITY_FIELDS,
     BKTParamArrays,
     BKTParams,
@@ -81,14 +82,28 @@ def _packed(data: ResponseSequences | PackedSequences) -> PackedSequences:
     return data.packed() if isinstance(data, ResponseSequences) else data
 
 
-# Where the refit's MAP prior is centred (not a default for missing parameters: that is DEFAULT_BKT_PARAMS).
-# A small p_forget keeps the prior off the bound; with prior_strength 2 it is a light smoothing.
-EM_PRIOR_MEAN = BKTParams(p_init=0.3, p_learn=0.1, p_guess=0.2, p_slip=0.1, p_forget=0.01)
+# One default (issue 15): the refit's MAP prior is centred on the parameters a skill without a fit uses.
+# The prior is pseudo-counts (mean · strength events in strength trials), so a mean on a bound (p_forget 0)
+# is fine: with prior_strength 2 it is a light smoothing toward "no forgetting between answers".
+EM_PRIOR_MEAN = DEFAULT_BKT_PARAMS
 
 
 @dataclass(frozen=True, slots=True)
 class EMConfig:
-    """EM settings. tolerance: stop a skill when |ΔLL| per observation ≤ tolerance."""
+    """EM settings. tolerance: stop a skill when |ΔLL| per observation ≤ tolerance.
+
+    Parameter bounds, and why:
+    - p_init [0.01, 0.99]: both states stay possible at the start, so no answer sequence has zero likelihood.
+    - p_learn [0.001, 0.6]: some learning must stay possible (else mastery can never rise), and a skill learnt
+      in one or two answers with certainty is indistinguishable from "already known" (p_init takes it).
+    - p_guess [0.01, 0.3] and p_slip [0.01, 0.3]: with guess + slip near 1 a correct answer stops being
+      evidence of knowledge (model degeneracy, Baker, Corbett & Aleven 2008, "More accurate student modeling
+      through contextual estimation of slip and guess probabilities"); 0.3 stays above a 4-option chance
+      (0.25), and the 0.01 floors keep one lucky or careless answer from being impossible.
+    - p_forget [0, 0.1]: forgetting *between two answers* of a practice run; more than 10 % per answer
+      fits noise (the issue saw fits above 0.1), and forgetting over days is the decay step's
+      (bkt.forget_over_time on the memory model's clock), not this transition's.
+    """
 
     max_iterations: int = 200
     tolerance: float = 1e-6
@@ -100,7 +115,7 @@ class EMConfig:
     learn_bounds: tuple[float, float] = (0.001, 0.6)
     guess_bounds: tuple[float, float] = (0.01, 0.3)
     slip_bounds: tuple[float, float] = (0.01, 0.3)
-    forget_bounds: tuple[float, float] = (0.0, 0.3)
+    forget_bounds: tuple[float, float] = (0.0, 0.1)
 
     def __post_init__(self) -> None:
         errors: list[FieldError] = []

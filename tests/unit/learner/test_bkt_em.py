@@ -234,7 +234,7 @@ def _long_tailed(seed: int) -> ResponseSequences:
     return ResponseSequences(np.where(mask, full.responses, 0).astype(np.int8), mask, full.skill_index, 3)
 
 
-# fit_bkt(data=_long_tailed(99), rng=default_rng(8), config=EMConfig(n_restarts=3)) as computed by the padded
+# fit_bkt(data=_long_tailed(99), rng=default_rng(8), config=PADDED_CONFIG) as computed by the padded
 # implementation (one bucket padded to the longest sequence, every skill iterated until all converged) at
 # commit 9d0aba8: p_init, p_learn, p_guess, p_slip, p_forget per skill; EM rounds per skill.
 PADDED_FIT = (
@@ -243,6 +243,9 @@ PADDED_FIT = (
     (0.2423851422, 0.2659618686, 0.1182340818, 0.0527603628, 0.0000180902),
 )
 PADDED_ROUNDS = [15, 28, 20]
+# The EM settings of that commit (prior and forget bound before the one-default change of issue 15).
+PADDED_CONFIG = EMConfig(n_restarts=3, prior_mean=BKTParams(p_init=0.3, p_learn=0.1, p_guess=0.2, p_slip=0.1,
+                                                           p_forget=0.01), forget_bounds=(0.0, 0.3))
 PADDED_LOG_LIKELIHOOD = [-1803.161781, -2180.702346, -1225.579472]
 
 
@@ -254,7 +257,7 @@ def _matrix(result: BKTFitResult) -> list[list[float]]:
 def test_packed_fit_equals_the_single_padded_bucket_fit() -> None:
     data = _long_tailed(99)
     assert data.mask.mean() < 0.1  # 10 884 answers in a 1 200 × 120 rectangle
-    result = fit_bkt(data=data, rng=np.random.default_rng(8), config=EMConfig(n_restarts=3))
+    result = fit_bkt(data=data, rng=np.random.default_rng(8), config=PADDED_CONFIG)
     np.testing.assert_allclose(_matrix(result), PADDED_FIT, rtol=0, atol=1e-9)
     assert result.iterations.tolist() == PADDED_ROUNDS and result.converged.all()
     np.testing.assert_allclose(result.log_likelihood, PADDED_LOG_LIKELIHOOD, rtol=0, atol=1e-5)
@@ -291,3 +294,10 @@ def test_a_skill_stops_at_its_own_convergence_and_leaves_later_rounds() -> None:
     assert together.cells_walked == sum(single.cells_walked for single in alone)
     assert together.cells_walked == int(((together.iterations + 1) * together.n_obs).sum())
     assert together.cells_walked < (together.iterations.max() + 1) * together.n_obs.sum()
+
+
+def test_one_default_the_refit_prior_is_the_unfitted_skill_default() -> None:
+    from smartpractice.learner.bkt import DEFAULT_BKT_PARAMS
+
+    assert EMConfig().prior_mean == DEFAULT_BKT_PARAMS
+    assert EMConfig().bounds()["p_forget"] == (0.0, 0.1)

@@ -1,0 +1,229 @@
+"""Evaluation harness: every predictor predicts each test answer before seeing it (split by learner).
+
+    make eval                                       # the committed synthetic dataset
+    .venv/bin/python -m smartpractice_dev.eval_harness PATH [--test-fraction 0.2] [--seed 15] [--ablation]
+
+Fitting uses training learners only (the nightly job's role); test learners are replayed in time order with
+every online update the product makes (item difficulties keep moving on test answers, by bounded steps).
+Predictors (columns of the report):
+- item average: the training success rate of the question (smoothed toward the global rate; unseen → global);
+- Elo: the project's multi-skill Elo (learner.elo, EloConfig()), difficulties learned by replaying training;
+- BKT: the project's BKT, EM-fitted per skill on training (bkt_em.fit_bkt), conjunctive over skills;
+- production: smartpractice_dev.predictor, nightly Rasch difficulties + replayed-feature weights (predictor_fit);
+  "cold": the same weights with a new question bank (every difficulty at 0, then online steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from smartpractice.learner import bkt, bkt_em, elo
+from smartpractice_dev import predictor
+from smartpractice_dev.eval_io import AnswerLog, auc, ece, log_loss, read_answers, split_learners
+from smartpractice_dev.predictor_fit import calibrate_rasch, fit_weights
+
+DEFAULT_DATA = Path("data/eval/synthetic.csv.gz")
+FloatArray = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    name: str
+    auc: float
+    log_loss: float
+    ece: float
+
+
+def score(name: str, y: npt.ArrayLike, p: FloatArray) -> Scores:
+    return Scores(name, auc(y, p), log_loss(y, p), ece(y, p))
+
+
+def _rows(log: AnswerLog, mask: Mask) -> list[tuple[int, int, int]]:
+    return [(u, a, b) for u, a, b in log.learner_slices() if mask[a]]
+
+
+# --- baselines -------------------------------------------------------------------------------------------------
+
+
+def item_average(log: AnswerLog, train: Mask, *, prior: float = 5.0) -> FloatArray:
+    y = log.correct.astype(np.float64)
+    base = float(y[train].mean())
+    n = np.bincount(log.item[train], minlength=len(log.item_names))
+    k = np.bincount(log.item[train], y[train], minlength=len(log.item_names))
+    result: FloatArray = ((k + prior * base) / (n + prior))[log.item]
+    return result
+
+
+def elo_replay(log: AnswerLog, train: Mask) -> FloatArray:
+    """Per-skill Elo, item×skill difficulties learned on training learners, then moving on test answers too."""
+    config = elo.EloConfig()
+    difficulty: dict[tuple[int, int], float] = {}
+    seen: dict[tuple[int, int], int] = {}
+    out = np.empty(len(log))
+    for phase in (train, ~train):
+        for _, start, stop in _rows(log, phase):
+            rating: dict[int, float] = {}
+            count: dict[int, int] = {}
+            for r in range(start, stop):
+                skills = log.skills[r]
+                keys = [(int(log.item[r]), s) for s in skills]
+                result = elo.update_ratings(
+                    learner_ratings=[rating.get(s, config.initial_rating) for s in skills],
+                    learner_attempts=[count.get(s, 0) for s in skills],
+                    difficulties=[difficulty.get(key, config.initial_rating) for key in keys],
+                    question_attempts=[seen.get(key, 0) for key in keys], score=float(log.correct[r]),
+                    config=config)
+                out[r] = result.expected_correct
+                for j, (s, key) in enumerate(zip(skills, keys, strict=True)):
+                    rating[s] = float(result.learner_ratings[j])
+                    count[s] = count.get(s, 0) + 1
+                    difficulty[key] = difficulty.get(key, config.initial_rating) + float(result.difficulty_deltas[j])
+                    seen[key] = seen.get(key, 0) + 1
+    return out
+
+
+def bkt_fit(log: AnswerLog, train: Mask, *, seed: int) -> bkt.BKTParamArrays:
+    sequences: dict[tuple[int, int], list[int]] = {}
+    for r in np.flatnonzero(train):
+        for s in log.skills[r]:
+            sequences.setdefault((int(log.user[r]), s), []).append(int(log.correct[r]))
+    keys = list(sequences)
+    data = bkt_em.ResponseSequences.from_lists(sequences=[sequences[k] for k in keys],
+                                               skill_index=[k[1] for k in keys], n_skills=len(log.skill_names))
+    fit = bkt_em.fit_bkt(data=data, rng=np.random.default_rng(seed))
+    return bkt.BKTParamArrays.stack(list(fit.params))
+
+
+def bkt_replay(log: AnswerLog, train: Mask, params: bkt.BKTParamArrays) -> FloatArray:
+    """Test learners only (BKT's parameters are the fit; its state is per learner)."""
+    out = np.full(len(log), np.nan)
+    for _, start, stop in _rows(log, ~train):
+        known: dict[int, float] = {}
+        for r in range(start, stop):
+            skills = list(log.skills[r])
+            sub = bkt.BKTParamArrays(**{name: getattr(params, name)[skills] for name in bkt.PROBABILITY_FIELDS})
+            p_known = np.array([known.get(s, float(params.p_init[s])) for s in skills])
+            out[r] = float(np.prod(bkt.predict_correct_array(p_known=p_known, params=sub)))
+            after = bkt.update_known_conjunctive(p_known=p_known, is_correct=bool(log.correct[r]), params=sub)
+            known.update(zip(skills, (float(v) for v in after), strict=True))
+    return out
+
+
+# --- the production predictor -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One configuration of the production predictor (the ablation varies these)."""
+
+    name: str
+    config: predictor.PredictorConfig = field(default_factory=predictor.PredictorConfig)
+    calibrated_items: bool = True  # start from the nightly Rasch difficulties (else every b at 0)
+    feature_mask: tuple[bool, ...] = (True,) * predictor.N_FEATURES
+
+
+def production_replay(log: AnswerLog, mask: Mask, *, difficulty: FloatArray, weights: predictor.Weights,
+                      variant: Variant) -> tuple[FloatArray, FloatArray]:
+    """Predictions and feature rows for the masked learners, items shared and moving across learners."""
+    items = [predictor.ItemDifficulty(difficulty=float(b)) for b in difficulty]
+    p = np.full(len(log), np.nan)
+    x = np.zeros((len(log), predictor.N_FEATURES))
+    for _, start, stop in _rows(log, mask):
+        learner = predictor.LearnerGlobal()
+        skill_state: dict[int, predictor.SkillDeviation] = {}
+        for r in range(start, stop):
+            skills = log.skills[r]
+            q = int(log.item[r])
+            current = [skill_state.get(s, predictor.SkillDeviation()) for s in skills]
+            step = predictor.update(learner=learner, skills=current, item=items[q], is_correct=bool(log.correct[r]),
+                                    weights=weights, config=variant.config)
+            p[r] = step.prediction.p_correct
+            x[r] = step.prediction.features
+            learner = step.learner
+            skill_state.update(zip(skills, step.skills, strict=True))
+            items[q] = predictor.ItemDifficulty(items[q].difficulty + step.item_delta, items[q].answers + 1)
+    return p, x
+
+
+def fit_production(log: AnswerLog, train: Mask, variant: Variant) -> tuple[FloatArray, predictor.Weights]:
+    """The nightly job on training learners: Rasch difficulties, then weights on replayed features."""
+    difficulty = np.zeros(len(log.item_names))
+    if variant.calibrated_items:
+        rows = np.flatnonzero(train)
+        difficulty = calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
+                                     n_learners=len(log.user_names), n_items=len(log.item_names)).difficulty
+    _, x = production_replay(log, train, difficulty=difficulty, weights=predictor.Weights(), variant=variant)
+    keep = np.asarray(variant.feature_mask, dtype=np.float64)
+    weights = fit_weights(features=x[train] * keep, correct=log.correct[train])
+    return difficulty, weights
+
+
+def evaluate_variant(log: AnswerLog, train: Mask, variant: Variant, *, cold: bool = False) -> FloatArray:
+    difficulty, weights = fit_production(log, train, variant)
+    masked = predictor.Weights(tuple(w if keep else 0.0 for w, keep in
+                                     zip(weights.values, variant.feature_mask, strict=True)))
+    start = np.zeros_like(difficulty) if cold else difficulty
+    p, _ = production_replay(log, ~train, difficulty=start, weights=masked, variant=variant)
+    return p
+
+
+ABLATION = (
+    Variant("production (all components)"),
+    Variant("− counts (Platt on z only)", feature_mask=(True, True, False, False, False, False)),
+    Variant("− global counts", feature_mask=(True, True, True, True, False, False)),
+    Variant("− global ability θ (per-skill only)", config=replace(
+        predictor.PredictorConfig(), ability=predictor.StepSchedule(1e-9, 1e-9, 0.0),
+        deviation=predictor.StepSchedule(0.8, 0.08, 0.15))),
+    Variant("− nightly item calibration (b from 0)", calibrated_items=False),
+    Variant("− calibration (raw σ(z), no weights)", feature_mask=(False, True, False, False, False, False)),
+)
+
+
+def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
+        echo: Callable[[str], None] = print) -> list[Scores]:
+    began = time.perf_counter()
+    log = read_answers(path)
+    test = split_learners(log, test_fraction=test_fraction, seed=seed)
+    train = ~test
+    y = log.correct[test]
+    echo(f"data: {path} — {len(log)} answers, {len(log.user_names)} learners, {len(log.item_names)} items, "
+         f"{len(log.skill_names)} skills, {log.correct.mean():.3f} correct; test {int(test.sum())} answers "
+         f"of {round(test_fraction * len(log.user_names))} held-out learners (seed {seed})")
+    results = [score("item average", y, item_average(log, train)[test]),
+               score("Elo (project, per skill)", y, elo_replay(log, train)[test]),
+               score("BKT (project, EM per skill)", y, bkt_replay(log, train, bkt_fit(log, train, seed=seed))[test])]
+    production = Variant("production")
+    echo("production weights (" + ", ".join(predictor.FEATURE_NAMES) + "): "
+         + ", ".join(f"{w:.3f}" for w in fit_production(log, train, production)[1].values))
+    results.append(score("production predictor", y, evaluate_variant(log, train, production)[test]))
+    results.append(score("production, cold start (new bank)", y,
+                         evaluate_variant(log, train, production, cold=True)[test]))
+    if ablation:
+        results += [score(v.name, y, evaluate_variant(log, train, v)[test]) for v in ABLATION[1:]]
+    echo(f"{'predictor':40s} {'AUC':>7s} {'logloss':>8s} {'ECE':>7s}")
+    for s in results:
+        echo(f"{s.name:40s} {s.auc:7.4f} {s.log_loss:8.4f} {s.ece:7.4f}")
+    echo(f"({time.perf_counter() - began:.1f} s)")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", type=Path, nargs="?", default=DEFAULT_DATA)
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--ablation", action="store_true", help="also each component removed in turn")
+    args = parser.parse_args()
+    run(args.path, test_fraction=args.test_fraction, seed=args.seed, ablation=args.ablation)
+
+
+if __name__ == "__main__":
+    main()

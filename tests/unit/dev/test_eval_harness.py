@@ -1,0 +1,86 @@
+"""The evaluation harness: reading long-format logs, the learner split, the metrics, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from smartpractice_dev.eval_harness import run
+from smartpractice_dev.eval_io import auc, ece, log_loss, read_answers, split_learners, split_skills
+
+TSV = (
+    "student_id\tproblem_id\tskill_name\tcorrect\ttimestamp\n"
+    "b\tq2\t3_7\t0\t2026-01-02T10:00:00Z\n"
+    "a\tq1\tfractions;ratios\t1\t20\n"
+    "a\tq2\t3_7\t0\t10\n"
+    "b\tq1\t\t1\t2026-01-01T10:00:00Z\n"
+)
+
+
+def test_reads_tsv_with_aliases_several_skills_and_time_order(tmp_path: Path) -> None:
+    path = tmp_path / "log.tsv"
+    path.write_text(TSV)
+    log = read_answers(path)
+    assert log.user_names == ("b", "a")
+    assert log.skill_names == ("3", "7", "fractions", "ratios", "NA")
+    # Sorted per learner by time: b's ISO times, then a's numeric ones.
+    assert [log.item_names[i] for i in log.item] == ["q1", "q2", "q2", "q1"]
+    assert [tuple(log.skill_names[s] for s in skills) for skills in log.skills] == [
+        ("NA",), ("3", "7"), ("3", "7"), ("fractions", "ratios")]
+    assert log.correct.tolist() == [1, 0, 0, 1]
+
+
+def test_bad_correct_values_and_missing_columns_fail_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user_id,item_id,skill_id,correct,timestamp\nu,q,s,0.5,1\n")
+    with pytest.raises(ValueError, match="row 2: correct must be 0 or 1"):
+        read_answers(bad)
+    missing = tmp_path / "missing.csv"
+    missing.write_text("user_id,item_id,correct,timestamp\nu,q,1,1\n")
+    with pytest.raises(ValueError, match="no skill column"):
+        read_answers(missing)
+
+
+def test_underscores_split_numeric_skill_ids_only() -> None:
+    assert split_skills("12_45") == ("12", "45")
+    assert split_skills("Addition_Whole_Numbers") == ("Addition_Whole_Numbers",)
+    assert split_skills("a;b;a") == ("a", "b")
+
+
+def test_metrics_on_hand_computed_examples() -> None:
+    assert auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
+    assert auc([0, 1], [0.5, 0.5]) == 0.5
+    assert log_loss([1, 0], [0.8, 0.4]) == pytest.approx(-(math.log(0.8) + math.log(0.6)) / 2)
+    # Bins [0.1, 0.2): one answer, |1 − 0.15|; [0.8, 0.9): three, |2 − 2.55|.
+    assert ece([1, 1, 1, 0], [0.15, 0.85, 0.85, 0.85]) == pytest.approx((0.85 + 0.55) / 4)
+
+
+def test_split_is_by_learner_seeded_and_disjoint(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv.gz"
+    lines = ["user_id,item_id,skill_id,correct,timestamp"] + [f"u{u},q{t % 3},s,{(u + t) % 2},{t}"
+                                                             for u in range(50) for t in range(4)]
+    with gzip.open(path, "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+    log = read_answers(path)
+    test = split_learners(log, test_fraction=0.2, seed=3)
+    assert np.array_equal(test, split_learners(log, test_fraction=0.2, seed=3))
+    assert len(set(log.user[test].tolist())) == 10
+    assert not set(log.user[test].tolist()) & set(log.user[~test].tolist())
+
+
+def test_end_to_end_on_a_small_simulated_log(tmp_path: Path) -> None:
+    from smartpractice_dev.eval_data import generate
+
+    rows = generate(n_learners=80, n_skills=6, n_questions=60, seed=5)
+    path = tmp_path / "small.csv"
+    path.write_text("user_id,item_id,skill_id,correct,timestamp\n"
+                    + "".join(f"{u},{i},{s},{c},{t}\n" for u, i, s, c, t in rows))
+    results = {s.name: s for s in run(path, test_fraction=0.3, seed=1, ablation=False, echo=lambda _: None)}
+    production = results["production predictor"]
+    assert 0.6 < production.auc < 0.9
+    assert production.log_loss < results["Elo (project, per skill)"].log_loss
+    assert production.ece < 0.06

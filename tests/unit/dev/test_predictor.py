@@ -1,0 +1,110 @@
+"""The production P(correct) predictor: exact online steps, bounds, and recovery of known parameters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from smartpractice_dev import predictor
+from smartpractice_dev.predictor_fit import calibrate_rasch, fit_weights
+
+LEARNER = predictor.LearnerGlobal(theta=0.5, answers=4, correct=3)
+SKILLS = (predictor.SkillDeviation(deviation=0.2, answers=2, correct=1), predictor.SkillDeviation())
+ITEM = predictor.ItemDifficulty(difficulty=-0.3, answers=10)
+
+
+def test_guessing_floor_is_one_over_the_options() -> None:
+    assert predictor.guessing_floor(4) == 0.25
+    assert predictor.guessing_floor(None) == 0.0
+    assert predictor.guessing_floor(1) == 0.0
+
+
+def test_default_weights_predict_the_plain_logistic_of_z() -> None:
+    prediction = predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=predictor.Weights())
+    z = 0.5 + (0.2 + 0.0) / 2 + 0.3
+    assert prediction.z == pytest.approx(z, abs=1e-12)
+    assert prediction.p_correct == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-12)
+    assert prediction.features[2:] == pytest.approx(
+        (math.log(2) / 2, math.log(2) / 2, math.log(4), math.log(2)), abs=1e-12)
+
+
+def test_the_floor_lifts_every_prediction() -> None:
+    weights = predictor.Weights((-20.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    p = predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=weights, floor=0.25).p_correct
+    assert p == pytest.approx(0.25, abs=1e-8)
+
+
+def test_one_answer_moves_ability_deviations_and_difficulty_by_their_k() -> None:
+    config = predictor.PredictorConfig()
+    step = predictor.update(learner=LEARNER, skills=SKILLS, item=ITEM, is_correct=False, weights=predictor.Weights())
+    residual = 0.0 - 1 / (1 + math.exp(-step.prediction.z))
+    assert step.learner.theta == pytest.approx(0.5 + config.ability.k(4) * residual, abs=1e-12)
+    assert (step.learner.answers, step.learner.correct) == (5, 3)
+    assert step.skills[0].deviation == pytest.approx(0.2 + config.deviation.k(2) * residual, abs=1e-12)
+    assert step.skills[1].deviation == pytest.approx(config.deviation.k(0) * residual, abs=1e-12)
+    # The question's difficulty rises after a miss, by at most max_item_step (one learner's bounded influence).
+    assert step.item_delta == pytest.approx(min(config.max_item_step, -config.item.k(10) * residual), abs=1e-12)
+
+
+def test_a_new_question_moves_at_most_the_bounded_step() -> None:
+    fresh = predictor.ItemDifficulty(difficulty=0.0, answers=0)
+    step = predictor.update(learner=LEARNER, skills=SKILLS, item=fresh, is_correct=False, weights=predictor.Weights())
+    assert step.item_delta == pytest.approx(predictor.PredictorConfig().max_item_step)
+
+
+def test_grid_prediction_equals_the_scalar_one() -> None:
+    weights = predictor.Weights((0.3, 0.9, 0.1, -0.2, 0.05, -0.05))
+    scalar = predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=weights, floor=0.2).p_correct
+    grid = predictor.predict_grid(
+        theta=0.5, learner_answers=4, learner_correct=3, deviations=np.array([[0.2, 0.0, 9.0]]),
+        skill_answers=np.array([[2.0, 0.0, 9.0]]), skill_correct=np.array([[1.0, 0.0, 9.0]]),
+        present=np.array([[True, True, False]]), difficulties=np.array([-0.3]), floors=np.array([0.2]),
+        weights=weights)
+    assert grid[0] == pytest.approx(scalar, abs=1e-12)
+
+
+def test_bad_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least one skill"):
+        predictor.predict(learner=LEARNER, skills=(), item=ITEM, weights=predictor.Weights())
+    with pytest.raises(ValueError, match="floor"):
+        predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=predictor.Weights(), floor=1.0)
+    with pytest.raises(ValueError, match="6 finite"):
+        predictor.Weights((1.0, 2.0))
+    with pytest.raises(ValueError, match="k_min"):
+        predictor.StepSchedule(k_max=0.1, k_min=0.2, decay=0.0)
+
+
+def test_rasch_calibration_recovers_known_difficulties() -> None:
+    rng = np.random.default_rng(7)
+    n_learners, n_items = 1500, 30
+    theta = rng.normal(0.0, 1.0, n_learners)
+    b = rng.normal(0.0, 1.0, n_items)
+    learner = np.repeat(np.arange(n_learners), 20)
+    item = rng.integers(0, n_items, learner.size)
+    y = (rng.random(learner.size) < 1 / (1 + np.exp(-(theta[learner] - b[item])))).astype(np.int8)
+    fit = calibrate_rasch(learner=learner, item=item, correct=y, n_learners=n_learners, n_items=n_items)
+    # JML with 20 answers per learner stretches the scale slightly: RMS error under 0.12 logits after centring.
+    error = (fit.difficulty - fit.difficulty.mean()) - (b - b.mean())
+    assert float(np.abs(error).max()) < 0.25
+    assert float(np.sqrt(np.mean(error**2))) < 0.12
+
+
+def test_weight_fit_recovers_known_weights_with_a_floor() -> None:
+    rng = np.random.default_rng(11)
+    n = 40_000
+    x = np.column_stack([np.ones(n), rng.normal(0, 1.2, n), rng.exponential(1.0, n), rng.exponential(1.0, n),
+                         rng.exponential(2.0, n), rng.exponential(1.5, n)])
+    true = np.array([0.4, 1.3, 0.3, -0.4, 0.1, -0.15])
+    p = 0.25 + 0.75 / (1 + np.exp(-(x @ true)))
+    y = (rng.random(n) < p).astype(np.int8)
+    fitted = fit_weights(features=x, correct=y, floor=0.25, ridge=1e-6).as_array()
+    assert np.abs(fitted - true).max() < 0.12
+
+
+def test_fits_refuse_misaligned_input() -> None:
+    with pytest.raises(ValueError, match="aligned"):
+        fit_weights(features=np.zeros((3, 2)), correct=[0, 1, 1])
+    with pytest.raises(ValueError, match="out of range"):
+        calibrate_rasch(learner=np.array([0, 5]), item=np.array([0, 0]), correct=[0, 1], n_learners=2, n_items=1)

@@ -42,8 +42,10 @@ export function lineChart({ id, title, days, series, y }) {
   }
   const step = Math.max(1, Math.ceil(days.length / 6));
   days.forEach((day, i) => {
-    if (i % step === 0 || i === days.length - 1) {
-      root.append(svg('text', { x: x(i), y: H - 10, 'text-anchor': 'middle', class: 'tick' }, shortDay(day)));
+    const last = i === days.length - 1;
+    if ((i % step === 0 && days.length - 1 - i >= step / 2) || last) {
+      const anchor = last && days.length > 1 ? 'end' : i === 0 && days.length > 1 ? 'start' : 'middle';
+      root.append(svg('text', { x: x(i), y: H - 10, 'text-anchor': anchor, class: 'tick' }, shortDay(day)));
     }
   });
   series.forEach((s, n) => {
@@ -57,7 +59,7 @@ export function lineChart({ id, title, days, series, y }) {
     s.values.forEach((v, i) => {
       if (v === null || v === undefined) { flush(); return; }
       run.push(`${x(i).toFixed(1)},${yOf(v).toFixed(1)}`);
-      const point = svg('circle', { cx: x(i).toFixed(1), cy: yOf(v).toFixed(1), r: 4, class: 'point',
+      const point = svg('circle', { cx: x(i).toFixed(1), cy: yOf(v).toFixed(1), r: 5, class: 'point',
                                     'data-day': days[i], 'data-value': v });
       point.append(svg('title', {}, `${s.name}, ${days[i]}: ${y.format(v)}`));
       group.append(point);

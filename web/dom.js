@@ -45,3 +45,10 @@ export function seconds(value) {
 export function words(code) {
   return String(code).replaceAll('_', ' ');
 }
+
+/** A reason from the API ("needs 3 days of history") as a sentence: capitalised, with a full stop. */
+export function sentence(text) {
+  const t = String(text).trim();
+  if (!t || t === '—') return t;
+  return `${t[0].toUpperCase()}${t.slice(1)}${/[.!?]$/.test(t) ? '' : '.'}`;
+}

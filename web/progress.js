@@ -1,7 +1,7 @@
 // Progress: growth over time, strongest and weakest skills, knowledge gaps with what to do, readiness against the
 // learner's goal, alerts and the peer percentile — drawn from the insights function; recent sessions over REST.
 import { lineChart } from './charts.js';
-import { h, percent, score, sectionName, words } from './dom.js';
+import { h, percent, score, sectionName, sentence, words } from './dom.js';
 import { scoreTable } from './practice.js';
 
 const WINDOW_DAYS = 30;
@@ -33,10 +33,10 @@ function readinessCard({ readiness, goals, predicted_scores: predicted }) {
     [`Your target (${target})`, score(r.target_score)],
     ['Chance of reaching it', percent(r.pass_probability)],
     ['Of the way there', r.readiness_pct === null ? '—' : `${r.readiness_pct.toFixed(0)}%`],
-    ['Days until ready', r.days_to_ready === null ? (r.days_to_ready_reason ?? '—') : String(r.days_to_ready)],
+    ['Days until ready', r.days_to_ready === null ? sentence(r.days_to_ready_reason ?? '—') : String(r.days_to_ready)],
     ['Exam', goals.exam_date ? `${goals.exam_date} (${goals.days_left} days left)` : 'no date set'],
   ];
-  const verdict = r.ready === null ? (r.reason ?? 'Answer a few questions to get a prediction.')
+  const verdict = r.ready === null ? sentence(r.reason ?? 'Answer a few questions to get a prediction.')
     : r.ready ? 'You are on course to reach your target.'
       : r.on_track === false ? 'At this pace you will not reach your target by the exam.' : 'Not there yet: keep practising.';
   return h('section', { class: 'card', id: 'readiness', 'aria-labelledby': 'readiness-title' },
@@ -47,7 +47,21 @@ function readinessCard({ readiness, goals, predicted_scores: predicted }) {
     goals.defaulted.length ? h('p', { class: 'hint' }, 'Some goals are defaults. ', h('a', { href: '#goal' }, 'Set your goal')) : null);
 }
 
-function growthCharts(series) {
+const MIN_DAYS_SHOWN = 7;
+
+/** The series from the first day with any value (at least the last week): a new learner's one day of data is
+ * not squeezed against the right edge of an empty month. */
+function recent(series) {
+  const known = (v) => v !== null && v !== undefined;
+  const hasData = (d, i) => d.answers > 0 || known(d.avg_mastery) || known(d.predicted_total)
+    || Object.values(d.section_scores ?? {}).some(known) || series.topics.some((t) => known(t.mastery[i]));
+  const first = series.days.findIndex(hasData);
+  const start = Math.max(0, Math.min(first < 0 ? series.days.length : first, series.days.length - MIN_DAYS_SHOWN));
+  return { days: series.days.slice(start), topics: series.topics.map((t) => ({ ...t, mastery: t.mastery.slice(start) })) };
+}
+
+function growthCharts(window) {
+  const series = recent(window);
   const days = series.days.map((d) => d.day);
   const sections = [...new Set(series.days.flatMap((d) => Object.keys(d.section_scores ?? {})))].sort();
   const scoreSeries = [

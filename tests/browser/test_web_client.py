@@ -278,3 +278,22 @@ def test_layouts_at_375px_and_desktop_are_labelled_readable_and_fit(browser: Bro
             assert page.evaluate(CONTRAST_JS) == [], view
     finally:
         context.close()
+
+
+def test_the_goal_form_saves_the_learners_profile_over_rest(page: Page, web: WebStack) -> None:
+    learner = web.dev_learner()
+    sign_in_from_url(page, web, learner, "goal")
+    page.uncheck("#section-reading_writing")
+    page.fill("#target_math", "650")
+    page.fill("#exam_date", "2027-03-13")
+    page.select_option("#time_zone", "Europe/Berlin")
+    page.click("#save-goal")
+    page.locator("#goal-status:text('Saved.')").wait_for()
+    with psycopg.connect(web.settings.dsn()) as conn:
+        row = conn.execute("select exam, sections, target_math, target_reading_writing, target_total, "
+                           "exam_date::text, time_zone from learner_profiles where user_id = %s",
+                           (learner.user_id,)).fetchone()
+    assert row == ("sat", ["math"], 650, None, None, "2027-03-13", "Europe/Berlin")
+    page.reload()
+    wait_for_view(page, "goal")
+    assert page.input_value("#target_math") == "650" and not page.is_checked("#section-reading_writing")

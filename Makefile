@@ -93,4 +93,4 @@ openapi: setup
 
 clean:
 	-$(PY) -m supalocal down
-	rm -rf .local $(VENV) node_modules
+	rm -rf .local $(VENV) node_modules test-artifacts

@@ -120,6 +120,9 @@ function showFeedback(ctx, session, question, result, form) {
       `${result.session_progress.correct} of ${result.session_progress.answered} right so far`),
     button);
   form.after(panel);
+  // Focus goes to the next step (keyboard flow); the verdict is read out by the page's live region.
+  document.getElementById('announce').textContent =
+    `${result.is_correct ? 'Correct' : 'Not quite'}. Correct answer: ${answerText(question, result.correct_answer)}.`;
   button.focus();
 }
 

@@ -125,13 +125,15 @@ def web(stack_settings: StackSettings) -> Iterator[WebStack]:
         get_settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop of its own while it runs; it is gone before any other
+# module's tests start.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     # Playwright gives every launch a fresh, empty --user-data-dir of its own.
     chromium = playwright_driver.chromium.launch(executable_path=str(ensure_chromium()), args=list(LAUNCH_ARGS),

@@ -113,7 +113,9 @@ def test_a_whole_session_by_keyboard_shows_the_mastery_change_the_database_holds
             before_text = float(item.get_attribute("data-mastery-before") or "nan")
             assert item.locator(".values").inner_text() == f"{before_text * 100:.0f}% → {after[skill] * 100:.0f}%"
             checked += 1
-        assert page.locator("#correct-answer strong").inner_text().strip() != ""
+        verdict = "Correct" if page.get_attribute("#feedback", "data-correct") == "true" else "Not quite"
+        shown = page.locator("#correct-answer strong").inner_text().strip()
+        assert shown and page.text_content("#announce") == f"{verdict}. Correct answer: {shown}."
         page.keyboard.press("Enter")  # focus is on "Next question" / "See my summary"
     page.locator("#summary").wait_for()
     with psycopg.connect(web.settings.dsn()) as conn:

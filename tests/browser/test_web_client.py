@@ -9,6 +9,7 @@ import json
 import re
 import time
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +65,12 @@ def p_mastery(settings: Any, user_id: uuid.UUID) -> dict[int, float]:
     return {int(skill): float(value) for skill, value in rows}
 
 
+def js_percent(value: float) -> str:
+    """The page's `(value * 100).toFixed(0) + '%'`: toFixed rounds a tie up (ECMA-262 Number.prototype.toFixed),
+    where Python's format rounds it to even (a seeded prior of 0.165 shows as 17%, not 16%)."""
+    return f"{Decimal(value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
+
+
 def answer_with_keyboard(page: Page, position: int) -> None:
     """Focus starts on the first answer field: choose it (Space) or type a number, then Tab to the button, Enter."""
     form = page.locator(f"form.question[data-position='{position}']")
@@ -111,7 +118,7 @@ def test_a_whole_session_by_keyboard_shows_the_mastery_change_the_database_holds
                 assert float(item.get_attribute("data-mastery-before") or "nan") == pytest.approx(before[skill],
                                                                                                    abs=1e-12)
             before_text = float(item.get_attribute("data-mastery-before") or "nan")
-            assert item.locator(".values").inner_text() == f"{before_text * 100:.0f}% → {after[skill] * 100:.0f}%"
+            assert item.locator(".values").inner_text() == f"{js_percent(before_text)} → {js_percent(after[skill])}"
             checked += 1
         verdict = "Correct" if page.get_attribute("#feedback", "data-correct") == "true" else "Not quite"
         shown = page.locator("#correct-answer strong").inner_text().strip()

@@ -26,9 +26,14 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # The Supabase CLI, pinned in package.json and locked in package-lock.json: the local stack pushes the migrations
 # and the seed with it (`supabase db push`), lints with it and inspects with it, as the hosted deploy does.
+# The same lock pins the web client's @supabase/supabase-js, which esbuild bundles into one ES module that the
+# local gateway serves to the page at /app/vendor/supabase-js.mjs (no CDN; supalocal/gateway/webapp.py).
 NODE_STAMP := node_modules/.installed-stamp
+WEB_BUNDLE := node_modules/.web-vendor/supabase-js.mjs
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
+	node_modules/.bin/esbuild node_modules/@supabase/supabase-js/dist/index.mjs --bundle --format=esm \
+		--platform=browser --target=es2022 --minify --legal-comments=eof --log-level=warning --outfile=$(WEB_BUNDLE)
 	touch $(NODE_STAMP)
 
 setup: $(STAMP) $(NODE_STAMP)
@@ -98,4 +103,4 @@ openapi: setup
 
 clean:
 	-$(PY) -m supalocal down
-	rm -rf .local $(VENV) node_modules
+	rm -rf .local $(VENV) node_modules test-artifacts

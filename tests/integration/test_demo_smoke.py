@@ -4,6 +4,8 @@ real functions (the demo starts its own gateway), then exact row counts in the d
 from __future__ import annotations
 
 import io
+import re
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -53,6 +55,11 @@ def test_tiny_demo_run_writes_exact_rows_and_plots(stack_settings: StackSettings
         assert "9 answers in 3 sessions through the real functions" in summary
         assert "matched the simulated learner's intent on 9/9" in summary
         assert summary.strip() == printed.getvalue().split("\n", 1)[1].strip()  # after the opening line
+        # The web client's URL signs in a learner of this run, with its history (supalocal/gateway/webapp.py).
+        web = re.search(r"^Web client: (\S+)$", summary, re.MULTILINE)
+        assert web is not None
+        assert re.fullmatch(re.escape(stack_settings.api_url) + r"/app/\?learner=([0-9a-f-]{36})#progress", web[1])
+        assert uuid.UUID(web[1].split("=")[1].split("#")[0]) in users
     finally:
         pg.execute("delete from auth.users where id = any(%s)", (users,))
         after = set(pg.execute("select run_date, step from maintenance_runs").fetchall())

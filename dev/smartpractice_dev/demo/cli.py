@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 import time
 import uuid
@@ -181,8 +182,10 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
                        sample=sample)
     files = [*write_plots(run, world, analysis, mastery_theta=dynamics.mastery_theta, output=config.output),
              config.output / "summary.txt"]
+    web_url = f"{settings.api_url}/app/?learner={users[sample]}#progress"
     footer = report.footer_lines(
         created=len(users), run_tag=run_tag, demo_users_now=demo_users_now, deleted=deleted,
+        web_url=web_url, web_learner=f"learner #{sample} ({groups[sample]})",
         files=[str(f) for f in files], total_seconds=time.perf_counter() - started,
         phases={"setup": setup_seconds, "practice": practice_seconds,
                 "summary and plots": time.perf_counter() - summary_started})
@@ -190,8 +193,22 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
     lines = [line for section in sections for line in ("", *section)][1:]  # a blank line between sections
     files[-1].write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines), file=stream, flush=True)
+    if config.serve:
+        serve_web_client(settings, web_url, log_path=config.output / "web_gateway.log", out=stream)
     return DemoOutcome(run_tag=run_tag, users=tuple(users), groups=groups, answers=len(run.events),
                        sessions=len(run.sessions), files=tuple(files), summary=tuple(lines))
+
+
+def serve_web_client(settings: StackSettings, url: str, *, log_path: Path, out: TextIO) -> None:
+    """The gateway on the stack's own API port (the printed URL) until Ctrl-C; a no-op if one runs there."""
+    try:
+        with GatewayProcess(settings, port=settings.api_port, log_path=log_path, append_log=False):
+            print(f"\nServing the web client: open {url}  (Ctrl-C stops it)", file=out, flush=True)
+            signal.pause()
+    except KeyboardInterrupt:
+        print("\nweb client stopped", file=out)
+    except RuntimeError as exc:  # the port is taken, e.g. by `make gateway`, which serves the same URL
+        print(f"\nnot serving the web client ({exc}); `make gateway` serves {url}", file=out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class DemoConfig:
     workers: int = 4
     output: Path = Path("demo_output")
     cleanup: bool = False
+    serve: bool = False  # after the report, serve the web client on the stack's API port until Ctrl-C
 
     def __post_init__(self) -> None:
         if self.learners < 1 or self.days < 1 or self.questions_per_session < 1 or self.workers < 1:
@@ -80,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a tiny run (6 learners, 2 days, 3 questions a session) unless flags say otherwise")
     parser.add_argument("--cleanup", action="store_true",
                         help="first delete the users of earlier demo runs (cascades through every table)")
+    parser.add_argument("--serve", action=argparse.BooleanOptionalAction, default=None,
+                        help="after the report, serve the web client (the printed URL) until Ctrl-C "
+                             "(default: when run in a terminal)")
     return parser
 
 
@@ -108,6 +113,7 @@ def parse_config(argv: list[str] | None = None) -> DemoConfig:
                                    else int(quick.get("questions_per_session", DEFAULT_QUESTIONS_PER_SESSION))),
             subject=args.subject, learn_rate=args.learn_rate, control_share=args.control_share, seed=args.seed,
             workers=args.workers, output=args.output, cleanup=args.cleanup,
+            serve=args.serve if args.serve is not None else sys.stdin.isatty() and sys.stdout.isatty(),
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -155,8 +155,11 @@ def insights_lines(insights: Mapping[str, Any], *, learner: int, group: str, tru
 
 
 def footer_lines(*, created: int, run_tag: str, demo_users_now: int, deleted: int | None,
-                 files: Sequence[str], total_seconds: float, phases: Mapping[str, float]) -> list[str]:
-    lines = []
+                 files: Sequence[str], total_seconds: float, phases: Mapping[str, float], web_url: str,
+                 web_learner: str) -> list[str]:
+    lines = [f"Web client: {web_url}",
+             f"  signed in as {web_learner} with this run's history (the local stack's dev sign-in); "
+             "`make gateway` serves it"]
     if deleted is not None:
         lines.append(f"Cleanup: deleted {deleted:,} users of earlier demo runs.")
     lines.append(f"Demo users: created {created:,} (demo-{run_tag}-NNNN@demo.test); {demo_users_now:,} demo users are "

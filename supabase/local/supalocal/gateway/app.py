@@ -28,6 +28,7 @@ from supalocal.gateway.negotiation import EXPOSED_SCHEMAS
 from supalocal.gateway.responses import error_response
 from supalocal.gateway.rest import RestHandler
 from supalocal.gateway.schema_cache import SchemaCache, SchemaCacheHolder
+from supalocal.gateway.webapp import WebApp, is_web_path
 from supalocal.settings import StackSettings
 from supalocal.signing import signing_keys
 
@@ -95,6 +96,8 @@ class GatewayApp:
                                  authenticator=authenticator_for(settings), max_rows=settings.max_rows,
                                  clock=clock)
         self._functions = FunctionsRouter(functions_source) if functions_source is not None else None
+        # The reference web client and its dev sign-in: with the functions only (a REST-only server is internal).
+        self._web = WebApp(settings) if functions_source is not None else None
 
     @property
     def schema_cache(self) -> SchemaCache:
@@ -117,11 +120,14 @@ class GatewayApp:
                 response = edge.jwks_response(self._settings, request.method)
             elif path == REST_PREFIX or path.startswith(REST_PREFIX + "/"):
                 response = self._rest.handle(request, _decoded_path(path).removeprefix(REST_PREFIX))
+            elif self._web is not None and is_web_path(path):
+                response = self._web.handle(request, _decoded_path(path))
             else:
                 response = error_response(ApiError(
                     404, "PGRST125", "Invalid path specified in request URL",
                     details="the local gateway serves /rest/v1, /auth/v1/.well-known/jwks.json"
-                            + (" and /functions/v1" if self._functions is not None else "") + " only"))
+                            + (", /functions/v1, /app/ (the web client)" if self._functions is not None else "")
+                            + " only"))
         except Exception as exc:  # a gateway bug must still answer in PostgREST's shape, and be logged
             _log.exception("gateway error on %s %s", request.method, path)
             response = error_response(ApiError(500, "PGRSTX00", "Internal gateway error", details=repr(exc)))

@@ -55,9 +55,14 @@ def _aggregates(ctx: StepContext) -> dict[str, int]:
     after, counts = ctx.resume((*AGGREGATE_SUMS, "incremental"))
     if ctx.progress is None:
         counts["incremental"] = 1
+    max_users = ctx.config.aggregate_users
     while True:
-        result = ctx.store.call("refresh_aggregates_slice", {
-            "p_run_date": ctx.run_date_iso, "p_after_user": after, "p_max_users": ctx.config.aggregate_users})
+        try:
+            result = ctx.store.call("refresh_aggregates_slice", {
+                "p_run_date": ctx.run_date_iso, "p_after_user": after, "p_max_users": max_users})
+        except Exception as exc:
+            max_users = _halved_after_timeout(exc, size=max_users, step="aggregates", run_date=ctx.run_date_iso)
+            continue
         for key in AGGREGATE_SUMS:
             counts[key] += int(result[key])
         counts["incremental"] = min(counts["incremental"], int(result["incremental"]))
@@ -69,6 +74,21 @@ def _aggregates(ctx: StepContext) -> dict[str, int]:
     # The cohort percentiles insights compares against, computed once here rather than per request.
     # Once per run date: a re-run keeps that night's noised release (see the cohort_release_noise migration).
     return counts | int_counts(ctx.store.call("refresh_cohort_stats", {"p_release_date": ctx.run_date_iso}) or {})
+
+
+MIN_SLICE_USERS = 50
+
+
+def _halved_after_timeout(exc: Exception, *, size: int, step: str, run_date: str) -> int:
+    """The slice size to try again with after `exc`, or `exc` itself. A slice that outlived the statement
+    timeout (a busy or small database: hosted's 8 s) rolled back whole, so the same slice is simply tried again
+    at half the size, down to MIN_SLICE_USERS; any other failure, or a timeout at that size, fails the step."""
+    if failure_code(exc) != "statement_timeout" or size <= MIN_SLICE_USERS:
+        raise exc
+    smaller = max(MIN_SLICE_USERS, size // 2)
+    log_event("maintenance slice halved after a statement timeout", step=step, run_date=run_date,
+              slice_from=size, slice_to=smaller)
+    return smaller
 
 
 def _retention(ctx: StepContext) -> dict[str, int]:

@@ -636,3 +636,37 @@ def test_a_failing_step_is_named_the_others_run_and_its_dependants_wait() -> Non
     assert retry.steps[0].counts == {"users": 7, "rows_scanned": 7, "rows_changed": 7}
     assert [r["effective_mastery"] for r in store.tables["user_skill_mastery"]] == [
         pytest.approx(0.5 * (1 + forgetting_curve().factor * 2 / 2.0) ** forgetting_curve().decay, abs=1e-12)] * 7
+
+
+class SlowAggregates(FakeServiceStore):
+    """refresh_aggregates_slice outlives the statement timeout whenever a slice has more than `fits` learners
+    (a busy database): the call fails whole, as a rolled-back transaction does."""
+
+    def __init__(self, tables: dict[str, list[Row]], *, fits: int) -> None:
+        super().__init__(tables)
+        self.fits = fits
+
+    def _refresh_aggregates_slice(self, p_run_date: str, p_after_user: str | None, p_max_users: int) -> Row:
+        if p_max_users > self.fits:
+            raise APIError({"code": "57014", "message": "canceling statement due to statement timeout"})
+        return super()._refresh_aggregates_slice(p_run_date, p_after_user, p_max_users)
+
+
+def test_an_aggregates_slice_that_times_out_is_tried_again_at_half_the_size() -> None:
+    rows = [mastery_row(user(u), 1, p=0.5, stability=2.0, last_review=DAY_END) for u in range(1, 251)]
+    store = SlowAggregates({**CONTENT, "user_skill_mastery": rows}, fits=70)
+    result = run(store, steps=["aggregates"], config=MaintenanceConfig(aggregate_users=400))
+    assert [(s.step, s.status) for s in result.steps] == [("aggregates", "done")]
+    sizes = [c["p_max_users"] for c in store.rpc_calls("refresh_aggregates_slice")]
+    # 400 → 200 → 100 → 50 (fits), then the 250 learners in slices of 50: 5 full slices and an empty last one
+    assert sizes == [400, 200, 100, 50, 50, 50, 50, 50, 50]
+    assert result.steps[0].counts["learners_recomputed"] == 250
+
+
+def test_an_aggregates_slice_that_times_out_at_the_smallest_size_fails_the_step() -> None:
+    rows = [mastery_row(user(u), 1, p=0.5, stability=2.0, last_review=DAY_END) for u in range(1, 11)]
+    store = SlowAggregates({**CONTENT, "user_skill_mastery": rows}, fits=10)
+    with pytest.raises(UnavailableError) as failed:
+        run(store, steps=["aggregates"], config=MaintenanceConfig(aggregate_users=200))
+    assert [(f.field, f.message) for f in failed.value.fields] == [("steps.aggregates", "failed: statement_timeout")]
+    assert [c["p_max_users"] for c in store.rpc_calls("refresh_aggregates_slice")] == [200, 100, 50]

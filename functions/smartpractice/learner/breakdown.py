@@ -158,9 +158,13 @@ def answer_feedback(
              if change else f"{skill_name} mastery unchanged at {mastery_after:.0%}")
     if is_correct:
         why = "a right answer is evidence you know it" if change > 0 else "you had already shown it"
+    elif change > 0:
+        # BKT's learning step: working a question is practice even when the answer is wrong.
+        why = "working through a question still builds the skill; review the explanation"
+    elif mastery_before >= 0.6:
+        why = "a miss on a skill you seemed to know weighs more"
     else:
-        why = "a miss on a skill you seemed to know weighs more" if mastery_before >= 0.6 \
-            else "review the explanation, then try a similar one"
+        why = "a miss points to a gap; review the explanation, then try a similar one"
     pace = ""
     if seconds_taken is not None and expected_seconds is not None and seconds_taken > 0 and expected_seconds > 0:
         ratio = seconds_taken / expected_seconds

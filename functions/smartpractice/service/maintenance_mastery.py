@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from smartpractice.learner import exam_scores
 from smartpractice.learner.memory import effective_mastery_array, forgetting_curve
 from smartpractice.service import scoring
 from smartpractice.service.maintenance_io import Row, StepContext, log_event, read_table
+from smartpractice.service.states import UNPRACTISED_MASTERY
 
 
 def run_decay(ctx: StepContext) -> dict[str, int]:
@@ -83,12 +85,25 @@ def snapshot_row(*, user_id: str, mastery: dict[int, float], content: ExamConten
         row |= {"predicted_score": overall.score, "predicted_score_low": overall.low,
                 "predicted_score_high": overall.high}
         row["snapshot_data"]["pass_probability"] = overall.pass_probability
-        sections: dict[str, dict[str, float]] = {}
-        for section, weights in sorted(content.section_weights.items()):
-            prediction = scoring.predict_exam(mastery_by_skill=mastery, weights=weights)
-            sections[section] = {"score": prediction.score, "low": prediction.low, "high": prediction.high}
-        row["predicted_section_scores"] = sections
+        row["predicted_section_scores"] = section_scores(mastery=mastery, content=content)
     return row
+
+
+def section_scores(*, mastery: dict[int, float], content: ExamContent) -> dict[str, dict[str, float | None]]:
+    """Per exam section, the score insights and complete_session give (exam_scores.predict_section_scores: a
+    skill never practised at its prior; a section without any answers has no score and is left out), so the
+    growth series drawn from these snapshots agrees with the readiness beside it."""
+    cells = [(section, skill, weight) for section, weights in sorted(content.section_weights.items())
+             for skill, weight in sorted(weights.items())]
+    if not cells:
+        return {}
+    scores = exam_scores.predict_section_scores(
+        section_of_skill=[section for section, _, _ in cells],
+        mastery=[min(1.0, max(0.0, mastery.get(skill, UNPRACTISED_MASTERY))) for _, skill, _ in cells],
+        practised=[skill in mastery for _, skill, _ in cells],
+        exam_weight=[weight for _, _, weight in cells], sections=sorted(content.section_weights))
+    return {s.section: {"score": s.score, "low": s.lower, "high": s.upper} for s in scores.sections
+            if s.score is not None}
 
 
 def _read_exam_content(ctx: StepContext) -> ExamContent:

@@ -184,6 +184,14 @@ def test_feedback_line_says_what_changed_and_why() -> None:
                            seconds_taken=None, expected_seconds=75.0)
     assert miss == ("Not quite: Ratios mastery 70% → 50% (-20 points), because a miss on a skill you seemed to "
                     "know weighs more.")
+    gap = answer_feedback(is_correct=False, skill_name="Ratios", mastery_before=0.3, mastery_after=0.25,
+                          seconds_taken=None, expected_seconds=None)
+    assert gap == ("Not quite: Ratios mastery 30% → 25% (-5 points), because a miss points to a gap; review the "
+                   "explanation, then try a similar one.")
+    learning = answer_feedback(is_correct=False, skill_name="Trigonometry", mastery_before=0.28, mastery_after=0.35,
+                               seconds_taken=None, expected_seconds=None)
+    assert learning == ("Not quite: Trigonometry mastery 28% → 35% (+7 points), because working through a question "
+                        "still builds the skill; review the explanation.")
 
 
 def test_percentile_change_alert_both_ways() -> None:

@@ -15,7 +15,7 @@ from postgrest.exceptions import APIError
 
 from smartpractice.api.models import MaintenanceRequest, MaintenanceResponse
 from smartpractice.errors import InvalidError, UnavailableError
-from smartpractice.learner import bkt_em, irt
+from smartpractice.learner import bkt_em, exam_scores, irt
 from smartpractice.learner.bkt import BKTParams
 from smartpractice.learner.memory import forgetting_curve
 from smartpractice.service import scoring
@@ -23,6 +23,7 @@ from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance import run_maintenance
 from smartpractice.service.maintenance_io import AttemptLog, MaintenanceConfig
 from smartpractice.service.maintenance_refits import SkillObservations, bkt_training_batches, skill_observations
+from smartpractice.service.states import UNPRACTISED_MASTERY
 from smartpractice_dev.simulation import simulate_bkt_sequences, simulate_irt_responses
 
 Row = dict[str, Any]
@@ -342,10 +343,14 @@ def test_daily_snapshots_for_learners_active_that_day() -> None:
     assert first["avg_mastery"] == pytest.approx(0.61, abs=1e-12)  # decayed as of the end of the day
     assert (first["predicted_score"], first["predicted_score_low"], first["predicted_score_high"]) == (
         expected.score, expected.low, expected.high)
-    math_only = scoring.predict_exam(mastery_by_skill={1: 0.72, 2: 0.5}, weights={1: 0.25, 2: 0.25})
-    assert first["predicted_section_scores"]["math"] == {"score": math_only.score, "low": math_only.low,
-                                                         "high": math_only.high}
-    assert set(first["predicted_section_scores"]) == {"math", "reading"}
+    # the sections as insights scores them: math from its practised skills; reading (skill 3, never practised)
+    # has no answers, so no score, and is left out rather than drawn from the prior
+    [math_only, reading] = exam_scores.predict_section_scores(
+        section_of_skill=["math", "math", "reading"], mastery=[0.72, 0.5, UNPRACTISED_MASTERY],
+        practised=[True, True, False], exam_weight=[0.25, 0.25, 1.0], sections=["math", "reading"]).sections
+    assert reading.score is None and math_only.score is not None
+    assert first["predicted_section_scores"] == {"math": {"score": math_only.score, "low": math_only.lower,
+                                                          "high": math_only.upper}}
     assert first["snapshot_data"] == {"questions_answered": 3, "correct_answers": 2, "cut_score": 600.0,
                                       "pass_probability": expected.pass_probability}
     assert second["user_id"] == user(2) and second["avg_mastery"] is None

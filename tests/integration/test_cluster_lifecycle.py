@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -72,5 +73,13 @@ def test_cluster_starts_from_nothing_resets_and_stops_cleanly(scratch_settings: 
     cluster.stop(settings)
     assert not cluster.is_running(settings)
     assert _postgres_pids_for(settings.pgdata) == []
+
+    # a port someone else holds: the error names the reason from the server log, not just "examine the log"
+    with socket.socket() as taken:
+        taken.bind((settings.db_host, settings.db_port))
+        taken.listen()
+        with pytest.raises(cluster.ClusterError, match="Address already in use"):
+            cluster.start(settings)
+    assert not cluster.is_running(settings)
     cluster.destroy(settings)
     assert not settings.pgdata.exists()

@@ -142,10 +142,16 @@ def is_running(settings: StackSettings) -> bool:
 def start(settings: StackSettings) -> None:
     if is_running(settings):
         return
-    _run(_as_server_user([
-        str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "30", "-D", str(settings.pgdata),
-        "-l", str(settings.log_file),
-    ]))
+    try:
+        _run(_as_server_user([
+            str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "30", "-D", str(settings.pgdata),
+            "-l", str(settings.log_file),
+        ]))
+    except ClusterError as exc:
+        # pg_ctl only says "examine the log output": the reason (most often "Address already in use" on
+        # SP_LOCAL_DB_PORT) is in the server log, so the error carries its last lines.
+        tail = settings.log_file.read_text(errors="replace").splitlines()[-8:] if settings.log_file.exists() else []
+        raise ClusterError(f"{exc}\nlast lines of {settings.log_file}:\n" + "\n".join(tail)) from exc
 
 
 def stop(settings: StackSettings, *, mode: str = "fast") -> None:

@@ -70,6 +70,14 @@ def test_cluster_starts_from_nothing_resets_and_stops_cleanly(scratch_settings: 
         row = conn.execute("select to_regclass('public.scratch_marker') is null").fetchone()
         assert row == (True,)
 
+    # the same cluster under another SP_LOCAL_DB_PORT is restarted on that port, not left on the old one
+    moved = dataclasses.replace(settings, db_port=free_port())
+    cluster.start(moved)
+    assert cluster.running_port(moved) == moved.db_port
+    assert _count_skills_table(moved) == 4
+    cluster.start(settings)
+    assert cluster.running_port(settings) == settings.db_port
+
     cluster.stop(settings)
     assert not cluster.is_running(settings)
     assert _postgres_pids_for(settings.pgdata) == []

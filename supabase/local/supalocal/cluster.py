@@ -139,13 +139,24 @@ def is_running(settings: StackSettings) -> bool:
     return proc.returncode == 0
 
 
+def running_port(settings: StackSettings) -> int | None:
+    """The port the cluster's postmaster listens on (line 4 of postmaster.pid), or None when it is not running."""
+    if not is_running(settings):
+        return None
+    lines = (settings.pgdata / "postmaster.pid").read_text().splitlines()
+    return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else None
+
+
 def start(settings: StackSettings) -> None:
     if is_running(settings):
-        return
+        if running_port(settings) == settings.db_port:
+            return
+        stop(settings)  # started under another SP_LOCAL_DB_PORT: restart where the settings say
     try:
+        # -p on the command line wins over the port written into postgresql.conf at initdb
         _run(_as_server_user([
             str(PG_BIN / "pg_ctl"), "start", "-w", "-t", "30", "-D", str(settings.pgdata),
-            "-l", str(settings.log_file),
+            "-l", str(settings.log_file), "-o", f"-p {settings.db_port}",
         ]))
     except ClusterError as exc:
         # pg_ctl only says "examine the log output": the reason (most often "Address already in use" on

@@ -82,12 +82,16 @@ def test_cluster_starts_from_nothing_resets_and_stops_cleanly(scratch_settings: 
     assert not cluster.is_running(settings)
     assert _postgres_pids_for(settings.pgdata) == []
 
-    # a port someone else holds: the error names the reason from the server log, not just "examine the log"
+    # A first `up` whose port someone else holds fails after initdb, naming the reason from the server log (not
+    # just "examine the log output"); once the port is free, `up` starts it and loads the schema it never got.
+    cluster.destroy(settings)
     with socket.socket() as taken:
         taken.bind((settings.db_host, settings.db_port))
         taken.listen()
         with pytest.raises(cluster.ClusterError, match="Address already in use"):
-            cluster.start(settings)
-    assert not cluster.is_running(settings)
+            cluster.up(settings)
+    assert cluster.is_initialised(settings) and not cluster.is_running(settings)
+    cluster.up(settings)
+    assert cluster.schema_loaded(settings) and _count_skills_table(settings) == 4
     cluster.destroy(settings)
     assert not settings.pgdata.exists()

@@ -211,13 +211,21 @@ def up(settings: StackSettings) -> float:
     t0 = time.perf_counter()
     ensure_packages()
     build_safeupdate(settings)
-    fresh = not is_initialised(settings)
-    if fresh:
+    if not is_initialised(settings):
         initdb(settings)
     start(settings)
-    if fresh:
+    # Loaded = the CLI's migration history exists. Asked of the database rather than inferred from a fresh
+    # initdb: a first `up` that failed between initdb and the load (say, the port was taken) is finished here.
+    if not schema_loaded(settings):
         load_schema(settings)
     return time.perf_counter() - t0
+
+
+def schema_loaded(settings: StackSettings) -> bool:
+    query = "select to_regclass('supabase_migrations.schema_migrations') is not null"
+    out = _run(["psql", "-X", "-q", "-At", "-h", settings.db_host, "-p", str(settings.db_port), "-U", "postgres",
+                "-d", settings.db_name, "-c", query], env={**os.environ, "PGPASSWORD": settings.db_password})
+    return out.strip() == "t"
 
 
 def reset(settings: StackSettings) -> float:

@@ -84,14 +84,17 @@ def test_cluster_starts_from_nothing_resets_and_stops_cleanly(scratch_settings: 
 
     # A first `up` whose port someone else holds fails after initdb, naming the reason from the server log (not
     # just "examine the log output"); once the port is free, `up` starts it and loads the schema it never got.
+    # The held port is one the kernel hands out now (port 0), not the one just used: connections to that one
+    # may still sit in TIME_WAIT, which would refuse this plain bind (Postgres binds with SO_REUSEADDR).
     cluster.destroy(settings)
     with socket.socket() as taken:
-        taken.bind((settings.db_host, settings.db_port))
+        taken.bind((settings.db_host, 0))
         taken.listen()
+        held = dataclasses.replace(settings, db_port=taken.getsockname()[1])
         with pytest.raises(cluster.ClusterError, match="Address already in use"):
-            cluster.up(settings)
-    assert cluster.is_initialised(settings) and not cluster.is_running(settings)
-    cluster.up(settings)
-    assert cluster.schema_loaded(settings) and _count_skills_table(settings) == 4
-    cluster.destroy(settings)
+            cluster.up(held)
+    assert cluster.is_initialised(held) and not cluster.is_running(held)
+    cluster.up(held)
+    assert cluster.schema_loaded(held) and _count_skills_table(held) == 4
+    cluster.destroy(held)
     assert not settings.pgdata.exists()

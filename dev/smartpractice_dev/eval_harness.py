@@ -196,7 +196,8 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
     y = log.correct[test]
     echo(f"data: {path} — {len(log)} answers, {len(log.user_names)} learners, {len(log.item_names)} items, "
          f"{len(log.skill_names)} skills, {log.correct.mean():.3f} correct; test {int(test.sum())} answers "
-         f"of {round(test_fraction * len(log.user_names))} held-out learners (seed {seed})")
+         f"of {round(test_fraction * len(log.user_names))} held-out learners (seed {seed}); "
+         f"{log.skipped_rows} rows skipped, {log.merged_rows} per-skill rows merged into their answer")
     results = [score("item average", y, item_average(log, train)[test]),
                score("Elo (project, per skill)", y, elo_replay(log, train)[test]),
                score("BKT (project, EM per skill)", y, bkt_replay(log, train, bkt_fit(log, train, seed=seed))[test])]

@@ -34,15 +34,46 @@ def test_reads_tsv_with_aliases_several_skills_and_time_order(tmp_path: Path) ->
     assert log.correct.tolist() == [1, 0, 0, 1]
 
 
-def test_bad_correct_values_and_missing_columns_fail_clearly(tmp_path: Path) -> None:
+def test_unusable_rows_are_skipped_and_counted_and_a_file_without_answers_fails_clearly(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("user_id,item_id,skill_id,correct,timestamp\nu,q,s,0.5,1\nu,q,s,TRUE,2\n,q,s,1,3\nu,,s,1,4\n"
+                     "u,q2,s,0,\nu,q3,s,false,5\n")
+    log = read_answers(mixed)
+    assert log.correct.tolist() == [1, 0]
+    assert [log.item_names[i] for i in log.item] == ["q", "q3"]
+    assert log.skipped_rows == 4
     bad = tmp_path / "bad.csv"
     bad.write_text("user_id,item_id,skill_id,correct,timestamp\nu,q,s,0.5,1\n")
-    with pytest.raises(ValueError, match="row 2: correct must be 0 or 1"):
+    with pytest.raises(ValueError, match="no usable answers \\(1 rows skipped"):
         read_answers(bad)
+    bad_time = tmp_path / "bad_time.csv"
+    bad_time.write_text("user_id,item_id,skill_id,correct,timestamp\nu,q,s,1,yesterday\n")
+    with pytest.raises(ValueError, match="row 2: timestamp 'yesterday'"):
+        read_answers(bad_time)
     missing = tmp_path / "missing.csv"
     missing.write_text("user_id,item_id,correct,timestamp\nu,q,1,1\n")
     with pytest.raises(ValueError, match="no skill column"):
         read_answers(missing)
+
+
+def test_one_answer_written_once_per_skill_is_one_answer(tmp_path: Path) -> None:
+    # ASSISTments 2009 skill_builder style: one row per skill of a multi-skill problem, same order_id; a latin-1
+    # byte in a skill name; KDD Cup style header names for another file.
+    path = tmp_path / "skill_builder.csv"
+    path.write_bytes(b"order_id,assistment_id,user_id,problem_id,original,correct,skill_id,skill_name\n"
+                     b"7,1,u1,p1,1,1,10,Area\n7,1,u1,p1,1,1,11,Perimeter\n8,1,u1,p1,1,0,10,Area\n"
+                     b"9,2,u1,p2,1,1,12,Fractions \xe9\n")
+    log = read_answers(path)
+    assert log.correct.tolist() == [1, 0, 1]
+    assert [tuple(log.skill_names[s] for s in skills) for skills in log.skills] == [
+        ("10", "11"), ("10",), ("12",)]
+    assert log.merged_rows == 1
+    kdd = tmp_path / "kdd.tsv"
+    kdd.write_text("Row\tAnon Student Id\tProblem Name\tFirst Transaction Time\tCorrect First Attempt\t"
+                   "KC(Default)\n1\ts1\tP1\t2008-09-19 13:30:46\t0\tadd~~sub\n")
+    kdd_log = read_answers(kdd)
+    assert kdd_log.skill_names == ("add", "sub")
+    assert kdd_log.user_names == ("s1",) and kdd_log.correct.tolist() == [0]
 
 
 def test_underscores_split_numeric_skill_ids_only() -> None:

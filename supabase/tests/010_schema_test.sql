@@ -122,7 +122,7 @@ select set_eq(
         'next_question_context', 'question_bank', 'answer_context', 'session_summary_context', 'insights_context',
         'write_daily_snapshots', 'refresh_aggregates', 'upsert_bkt_params', 'upsert_irt_params',
         'apply_retention', 'begin_maintenance_step', 'save_maintenance_progress', 'finish_maintenance_step',
-        'snapshot_inputs', 'attempt_log_page', 'cohort_mastery_distribution', 'refresh_cohort_stats',
+        'snapshot_inputs', 'attempt_log_page', 'cohort_mastery_distribution', 'refresh_cohort_stats', 'cohort_bins_slice',
         'record_function_request_stats', 'refresh_aggregates_slice', 'extend_learning_event_partitions',
         'exam_results', 'item_exposure', 'abandon_idle_sessions'],
   'service_role can call every RPC');

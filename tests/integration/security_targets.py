@@ -48,7 +48,8 @@ SERVICE_RPCS = (
     "abandon_idle_sessions", "apply_decay", "apply_retention", "attempt_log_page", "begin_maintenance_step",
     "complete_session", "exam_results", "extend_learning_event_partitions", "finish_maintenance_step",
     "item_exposure", "record_answer", "record_function_request_stats", "refresh_aggregates",
-    "refresh_aggregates_slice", "refresh_cohort_stats", "save_maintenance_progress", "serve_question",
+    "refresh_aggregates_slice", "refresh_cohort_stats", "cohort_bins_slice", "save_maintenance_progress",
+    "serve_question",
     "snapshot_inputs", "start_session", "upsert_bkt_params", "upsert_irt_params",
     "write_daily_snapshots",
 )

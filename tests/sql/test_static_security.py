@@ -29,6 +29,7 @@ DENY_ALL_TABLES = {
                                      "read by analysts as postgres",
     "private.cohort_mastery_stats": "cohort cache: read only inside the k-anonymous security-definer function",
     "private.cohort_release_seeds": "the nightly release's noise seeds: read only by the definer refresh",
+    "private.cohort_bin_staging": "the nightly release's true bin counts while being counted: definer code only",
 }
 # Views that do not run as the caller (none: question_catalog is security_invoker).
 REVIEWED_DEFINER_VIEWS: dict[str, str] = {}

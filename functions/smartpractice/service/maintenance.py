@@ -73,7 +73,28 @@ def _aggregates(ctx: StepContext) -> dict[str, int]:
         ctx.save_progress({"after_user": after, "counts": counts})
     # The cohort percentiles insights compares against, computed once here rather than per request.
     # Once per run date: a re-run keeps that night's noised release (see the cohort_release_noise migration).
-    return counts | int_counts(ctx.store.call("refresh_cohort_stats", {"p_release_date": ctx.run_date_iso}) or {})
+    return counts | _cohort_release(ctx)
+
+
+def _cohort_release(ctx: StepContext) -> dict[str, int]:
+    """Bins counted per slice of learners (cohort_bins_slice; the first slice restarts the date's count), then
+    the noised release from the staged counts (refresh_cohort_stats): no call reads every learner at once."""
+    after: str | None = None
+    max_users = ctx.config.cohort_users
+    learners = 0
+    while True:
+        try:
+            result = ctx.store.call("cohort_bins_slice", {
+                "p_release_date": ctx.run_date_iso, "p_after_user": after, "p_max_users": max_users})
+        except Exception as exc:
+            max_users = _halved_after_timeout(exc, size=max_users, step="aggregates", run_date=ctx.run_date_iso)
+            continue
+        learners += int(result["cohort_learners"])
+        if result["done"]:
+            break
+        after = str(result["last_user_id"])
+    released = int_counts(ctx.store.call("refresh_cohort_stats", {"p_release_date": ctx.run_date_iso}) or {})
+    return {"cohort_learners_counted": learners} | released
 
 
 MIN_SLICE_USERS = 50

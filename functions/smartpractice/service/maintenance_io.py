@@ -48,6 +48,7 @@ class MaintenanceConfig:
     decay_tolerance: float = 0.01
     decay_users: int = 5_000  # learners per apply_decay call (one transaction of ~100,000 rows)
     aggregate_users: int = 2_000  # learners per refresh_aggregates_slice call (~2.3 s at 100k, full recompute)
+    cohort_users: int = 10_000  # learners per cohort_bins_slice call (~1-2 s at 20 skills each: 200k rows)
     snapshot_users: int = 2_000  # active learners per snapshot_inputs page (~20 mastery rows each, ~3 MB)
     bkt_window_days: int = 90
     bkt_min_observations: int = 200
@@ -67,10 +68,12 @@ class MaintenanceConfig:
     abandon_sessions: int = 5_000  # sessions per abandon_idle_sessions call (one indexed update)
 
     def __post_init__(self) -> None:
-        if min(self.read_page, self.max_attempt_rows, self.decay_users, self.aggregate_users, self.snapshot_users,
-               self.attempt_page_rows, self.abandon_sessions) < 1 or not self.session_idle_hours > 0:
-            raise ValueError("read_page, max_attempt_rows, decay_users, aggregate_users, snapshot_users, "
-                             "attempt_page_rows and abandon_sessions must be >= 1, session_idle_hours > 0")
+        if min(self.read_page, self.max_attempt_rows, self.decay_users, self.aggregate_users, self.cohort_users,
+               self.snapshot_users, self.attempt_page_rows, self.abandon_sessions) < 1 \
+                or not self.session_idle_hours > 0:
+            raise ValueError("read_page, max_attempt_rows, decay_users, aggregate_users, cohort_users, "
+                             "snapshot_users, attempt_page_rows and abandon_sessions must be >= 1, "
+                             "session_idle_hours > 0")
         if self.decay_tolerance < 0:
             raise ValueError("decay_tolerance must be >= 0")
 

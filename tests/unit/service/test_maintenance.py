@@ -194,6 +194,14 @@ class FakeServiceStore:
         return {**AGGREGATE_COUNTS, "learners_recomputed": len(users), "incremental": 0,
                 "last_user_id": None if done else users[-1], "done": done}
 
+    def _cohort_bins_slice(self, p_release_date: str, p_after_user: str | None, p_max_users: int) -> Row:
+        # Mirrors the SQL's slicing (as refresh_aggregates_slice): fewer than p_max_users learners ends.
+        users = sorted({r["user_id"] for r in self.tables.get("user_skill_mastery", [])
+                        if p_after_user is None or r["user_id"] > p_after_user})[:p_max_users]
+        done = len(users) < p_max_users
+        return {"cohort_learners": len(users), "last_user_id": None if done else users[-1], "done": done,
+                "released": False}
+
     def _refresh_cohort_stats(self, p_release_date: str) -> Row:
         return {"cohort_stats_rows": COHORT_STATS_ROWS}
 
@@ -360,7 +368,7 @@ def test_daily_snapshots_for_learners_active_that_day() -> None:
 # --- orchestration ----------------------------------------------------------------------------------
 
 
-AGGREGATES_DONE = AGGREGATE_COUNTS | {"learners_recomputed": 0, "incremental": 0,
+AGGREGATES_DONE = AGGREGATE_COUNTS | {"learners_recomputed": 0, "incremental": 0, "cohort_learners_counted": 0,
                                       "cohort_stats_rows": COHORT_STATS_ROWS}
 
 
@@ -373,8 +381,9 @@ def test_steps_run_in_fixed_order_each_with_its_own_rpc() -> None:
         ("partitions", "done", {"partitions_created": 1, "future_months": 12}),
     ]
     assert [name for name, _ in store.calls] == [
-        "begin_maintenance_step", "refresh_aggregates_slice", "refresh_cohort_stats", "finish_maintenance_step",
-        "begin_maintenance_step", "apply_retention", "abandon_idle_sessions", "finish_maintenance_step",
+        "begin_maintenance_step", "refresh_aggregates_slice", "cohort_bins_slice", "refresh_cohort_stats",
+        "finish_maintenance_step", "begin_maintenance_step", "apply_retention", "abandon_idle_sessions",
+        "finish_maintenance_step",
         "begin_maintenance_step", "extend_learning_event_partitions", "finish_maintenance_step"]
     assert store.rpc_calls("extend_learning_event_partitions") == [{"p_run_date": "2026-11-22"}]
 
@@ -438,7 +447,7 @@ def test_only_the_steps_not_yet_recorded_run() -> None:
     response = run(store, steps=["decay", "aggregates"])
     assert [(s.step, s.status, s.counts) for s in response.steps] == [
         ("decay", "skipped", {"rows_scanned": 9, "rows_changed": 1}),
-        ("aggregates", "done", AGGREGATES_DONE | {"learners_recomputed": 2})]
+        ("aggregates", "done", AGGREGATES_DONE | {"learners_recomputed": 2, "cohort_learners_counted": 2})]
     assert store.rpc_calls("apply_decay") == []
 
 

@@ -94,7 +94,8 @@ def test_aggregates_go_in_learner_slices_and_add_up() -> None:
     calls = store.rpc_calls("refresh_aggregates_slice")
     assert [(c["p_after_user"], c["p_max_users"]) for c in calls] == [(None, 3), (user(3), 3), (user(6), 3)]
     assert response.steps[0].counts == {**{k: 3 * v for k, v in AGGREGATE_COUNTS.items()},
-                                        "learners_recomputed": 7, "incremental": 0, "cohort_stats_rows": 13}
+                                        "learners_recomputed": 7, "incremental": 0, "cohort_learners_counted": 7,
+                                        "cohort_stats_rows": 13}
 
 
 def test_a_timed_out_slice_is_resumed_after_the_last_slice_done() -> None:
@@ -136,7 +137,8 @@ def test_every_call_is_timed_per_rpc_and_the_run_logs_the_longest(caplog: pytest
     calls = record.json_fields["calls"]  # type: ignore[attr-defined]
     assert {name: entry["calls"] for name, entry in calls.items()} == {
         "begin_maintenance_step": 2, "apply_decay": 3, "save_maintenance_progress": 4,
-        "finish_maintenance_step": 2, "refresh_aggregates_slice": 3, "refresh_cohort_stats": 1}
+        "finish_maintenance_step": 2, "refresh_aggregates_slice": 3, "cohort_bins_slice": 1,
+        "refresh_cohort_stats": 1}
     assert all(0 <= e["longest_seconds"] <= e["seconds"] for e in calls.values())
     longest = [e["longest_seconds"] for e in calls.values()]
     assert longest == sorted(longest, reverse=True)  # slowest first

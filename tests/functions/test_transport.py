@@ -4,14 +4,21 @@ every failure mapping is exercised without timing."""
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from smartpractice.db.transport import Http11Transport, RestHttpClient
 
@@ -216,3 +223,41 @@ def test_a_closed_transport_refuses_requests() -> None:
     transport.close()
     with pytest.raises(RuntimeError, match="the transport is closed"):
         transport.handle_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def test_https_verifies_the_server_and_refuses_an_untrusted_one(server: Start, tmp_path: Path) -> None:
+    """Hosted Supabase is https: the socket is wrapped with the host name checked against the certificate."""
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+
+    srv = server([])  # no scripts yet: its thread ends at once; a second one serves the TLS socket
+    srv.sock = server_context.wrap_socket(srv.sock, server_side=True)
+    # the second script is never run: the untrusted client's handshake fails in accept(), which ends serve()
+    srv.scripts.extend([reply(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure"), reply(b"")])
+    thread = threading.Thread(target=srv.serve, daemon=True)
+    thread.start()
+    port = srv.sock.getsockname()[1]
+    trusting = ssl.create_default_context(cafile=str(cert))
+    with RestHttpClient(transport=Http11Transport(ssl_context=trusting), timeout=5.0) as client:
+        assert client.get(f"https://localhost:{port}/s").text == "secure"
+    with _client() as client, pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        client.get(f"https://localhost:{port}/s")
+    thread.join(timeout=10)

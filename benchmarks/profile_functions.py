@@ -65,17 +65,20 @@ def main() -> int:
         for name in ("start_session", "next_question", "submit_answer"):
             app.add_url_rule(f"/{name}", name, (lambda f: lambda: f(flask.request))(getattr(entry, name)),
                              methods=["POST"])
-        user = uuid.uuid4()
+        # One learner per session of 20: the database serves a learner at most 20 new questions a minute.
+        users = [uuid.uuid4() for _ in range((args.answers + 19) // 20)]
         with psycopg.connect(settings.dsn(), autocommit=True) as conn:
-            conn.execute("insert into auth.users (id) values (%s)", (user,))
+            for user in users:
+                conn.execute("insert into auth.users (id) values (%s)", (user,))
             keys: dict[int, Any] = dict(
                 conn.execute("select question_id, correct_answer from question_answer_keys").fetchall())
-        token = learner_jwt(user)
         profiler = cProfile.Profile(time.thread_time)
         try:
-            session = _call(app, "start_session", token, {"target_questions": 20})["session_id"]
+            token = ""
+            session = ""
             for i in range(args.answers):
-                if i and i % 20 == 0:
+                if i % 20 == 0:
+                    token = learner_jwt(users[i // 20])
                     session = _call(app, "start_session", token, {"target_questions": 20})["session_id"]
                 if args.profile:
                     profiler.enable()
@@ -87,7 +90,8 @@ def main() -> int:
                 profiler.disable()
         finally:
             with psycopg.connect(settings.dsn(), autocommit=True) as conn:
-                conn.execute("delete from auth.users where id = %s", (user,))
+                for user in users:
+                    conn.execute("delete from auth.users where id = %s", (user,))
     cpu: dict[str, list[float]] = {}
     for line in log.getvalue().splitlines():
         record = json.loads(line)

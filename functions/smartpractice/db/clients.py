@@ -1,8 +1,15 @@
-"""Supabase clients: one per request, sharing a process-wide HTTP connection pool.
+"""Supabase clients over a process-wide HTTP connection pool, reused across requests where that is safe.
 
 Building a supabase client with its own httpx pool costs ~80 ms (TLS context, pools); sharing one
-`httpx.Client` as the transport brings it to ~0.3 ms. The shared object is only a transport: URL and
-headers (the learner's JWT) live on each per-request client, so nothing request-specific is shared.
+`httpx.Client` as the transport brings it to ~0.3 ms (plus its postgrest client, built on first use). The
+shared HTTP client is only a transport (db/transport.py: no cookie jar, nothing request-specific).
+
+Reuse: the service-role client carries only the service key, so one serves every request. A learner's
+client carries that learner's JWT in its headers, so it is cached under that exact token string: only a
+request presenting the same token (already verified by api/auth.py) gets it back, and a different token
+(another learner, or the same learner's refreshed token) gets its own client. Request builders copy the
+client's headers per call (postgrest _sync/client.py), so concurrent requests on one client share nothing
+mutable. Cached learner clients are bounded (LRU), and never outlive the token's use.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,8 +25,13 @@ import httpx
 from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
 
+from smartpractice.db.transport import RestHttpClient
+
 R = TypeVar("R")
 DEFAULT_READ_TIMEOUT_SECONDS = 10.0
+# Learner clients kept per instance: a warm function instance serves a few hundred learners at most
+# between scale-downs; each entry is a supabase Client (~20 kB).
+LEARNER_CLIENT_CACHE_SIZE = 512
 # REST calls made while serving the current request (the request's log line reports them). A one-element
 # list so threads started with a copy of the context (prefetches) add to the same count.
 _upstream_calls: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("upstream_calls", default=None)
@@ -75,9 +88,11 @@ class ClientFactory:
         self._url = url
         self._anon_key = anon_key
         self._service_role_key = service_role_key
-        self._http = http or httpx.Client(timeout=httpx.Timeout(read_timeout_seconds, connect=3.0),
-                                          limits=httpx.Limits(max_connections=64),
-                                          event_hooks={"request": [_count_request]})
+        self._http = http or RestHttpClient(timeout=httpx.Timeout(read_timeout_seconds, connect=3.0),
+                                            event_hooks={"request": [_count_request]})
+        self._lock = threading.Lock()
+        self._service: Client | None = None
+        self._learners: OrderedDict[str, Client] = OrderedDict()
 
     def _client(self, *, key: str, bearer: str) -> Client:
         options = SyncClientOptions(
@@ -91,12 +106,28 @@ class ClientFactory:
         return create_client(self._url, key, options)
 
     def for_learner(self, jwt: str) -> Client:
-        """A client acting as the learner: every read goes through RLS."""
-        return self._client(key=self._anon_key, bearer=jwt)
+        """A client acting as the learner whose token is `jwt`: every read goes through RLS. Cached under
+        the token itself, so it only ever sends this token."""
+        with self._lock:
+            client = self._learners.get(jwt)
+            if client is not None:
+                self._learners.move_to_end(jwt)
+                return client
+        client = self._client(key=self._anon_key, bearer=jwt)
+        _ = client.postgrest  # built now, once, rather than lazily on the first call of every request
+        with self._lock:
+            self._learners[jwt] = client
+            while len(self._learners) > LEARNER_CLIENT_CACHE_SIZE:
+                self._learners.popitem(last=False)
+        return client
 
     def for_service(self) -> Client:
-        """A service-role client, only for the service-role RPCs and server-only reads (answer keys)."""
-        return self._client(key=self._service_role_key, bearer=self._service_role_key)
+        """The service-role client, only for the service-role RPCs and server-only reads (answer keys)."""
+        with self._lock:
+            if self._service is None:
+                self._service = self._client(key=self._service_role_key, bearer=self._service_role_key)
+                _ = self._service.postgrest
+            return self._service
 
     def close(self) -> None:
         self._http.close()

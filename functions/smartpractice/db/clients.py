@@ -2,7 +2,7 @@
 
 Building a supabase client with its own httpx pool costs ~80 ms (TLS context, pools); sharing one
 `httpx.Client` as the transport brings it to ~0.3 ms (plus its postgrest client, built on first use). The
-shared HTTP client is only a transport (db/transport.py: no cookie jar, nothing request-specific).
+shared HTTP client is only a transport (db/http_client.py: no cookie jar, nothing request-specific).
 
 Reuse: the service-role client carries only the service key, so one serves every request. A learner's
 client carries that learner's JWT in its headers, so it is cached under that exact token string: only a
@@ -25,7 +25,7 @@ import httpx
 from supabase import Client, create_client
 from supabase.lib.client_options import SyncClientOptions
 
-from smartpractice.db.transport import RestHttpClient
+from smartpractice.db.http_client import RestHttpClient
 
 R = TypeVar("R")
 DEFAULT_READ_TIMEOUT_SECONDS = 10.0

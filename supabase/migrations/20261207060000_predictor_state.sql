@@ -72,3 +72,5 @@ revoke insert, update, delete, truncate, references, trigger on public.learner_p
   public.learner_skill_predictor_state, public.predictor_weights from authenticated;
 revoke truncate, references, trigger on public.learner_predictor_state, public.learner_skill_predictor_state,
   public.predictor_weights from service_role;
+-- the identity's sequence: written through insert_predictor_weights (as service_role) only
+revoke all on sequence public.predictor_weights_id_seq from anon, authenticated;

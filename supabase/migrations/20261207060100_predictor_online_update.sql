@@ -140,6 +140,12 @@ begin
     raise exception using errcode = 'PT400', message = 'invalid_payload',
       detail = format('predictor skills must be distinct skills of question %s', p_question_id);
   end if;
+  if coalesce(jsonb_typeof(p_update -> 'theta_step'), 'null') not in ('number', 'null')
+     or coalesce(jsonb_typeof(p_update -> 'item_step'), 'null') not in ('number', 'null')
+     or exists (select 1 from jsonb_array_elements(v_skills) e
+                where coalesce(jsonb_typeof(e -> 'deviation_step'), 'null') not in ('number', 'null')) then
+    raise exception using errcode = 'PT400', message = 'invalid_payload', detail = 'predictor steps must be numbers';
+  end if;
   if private.answered_recently(p_user_id, p_question_id, v_row.id) then
     return;  -- a repeat is no new evidence (20261207010300_repeat_answer_evidence.sql)
   end if;

@@ -66,7 +66,8 @@ def test_the_nightly_step_stores_recovered_weights_and_cold_starts_unanswered_qu
     tags = [{"question_id": 1 + q, "skill_id": s} for q in range(N_ITEMS) for s in _skills(q)]
     # question 100: never answered, on skill 1 only, seeded at 0.5 logits
     tags.append({"question_id": 100, "skill_id": 1})
-    questions = [{"id": 1 + q, "question_type": "numeric", "options": None} for q in range(N_ITEMS)]
+    questions: list[dict[str, object]] = [{"id": 1 + q, "question_type": "numeric", "options": None}
+                                          for q in range(N_ITEMS)]
     questions.append({"id": 100, "question_type": "numeric", "options": None, "seed": 0.5})
     store = FakeServiceStore({"session_questions": answers, "question_skills": tags, "questions": questions})
 

@@ -53,7 +53,7 @@ comment on table public.predictor_weights is
   'Predictor calibration weights, one row per nightly fit (n_answers 0: the plain model sigma(z) before any fit).';
 -- Before the first fit the predictor is the plain logistic model σ(z) (predictor.Weights()).
 insert into public.predictor_weights (fitted_at, n_answers, weights)
-values ('2026-12-07T06:00:00Z', 0, '{0, 1, 0, 0, 0, 0}');
+values ('2000-01-01T00:00:00Z', 0, '{0, 1, 0, 0, 0, 0}');
 
 alter table public.learner_predictor_state enable row level security;
 alter table public.learner_skill_predictor_state enable row level security;

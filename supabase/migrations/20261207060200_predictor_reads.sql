@@ -82,7 +82,8 @@ $$;
 revoke execute on function public.answer_context(uuid, bigint, text) from public, anon;
 grant execute on function public.answer_context(uuid, bigint, text) to authenticated, service_role;
 
--- public.question_bank: 20261123103000 plus predictor_difficulty and n_options
+-- public.question_bank: 20261123103000 plus predictor_difficulty (served), seed_difficulty (the nightly fit's
+-- prior) and n_options
 create or replace function public.question_bank()
 returns json
 language sql
@@ -102,7 +103,7 @@ as $$
   bank as (
     select q.id, q.topic_id, tp.subject_id, q.exam_section, t.skill_ids, t.difficulties,
            coalesce(p.times_seen, 0) as times_seen,
-           coalesce(p.predictor_difficulty, t.seed_difficulty) as predictor_difficulty,
+           coalesce(p.predictor_difficulty, t.seed_difficulty) as predictor_difficulty, t.seed_difficulty,
            case when q.question_type = 'multiple_choice' then jsonb_array_length(q.options) else 0 end as n_options
     from public.questions q
     join public.topics tp on tp.id = q.topic_id
@@ -119,6 +120,7 @@ as $$
     'difficulties', coalesce(json_agg(b.difficulties order by b.id), '[]'::json),
     'times_seen', coalesce(array_agg(b.times_seen order by b.id), '{}'),
     'predictor_difficulty', coalesce(array_agg(b.predictor_difficulty order by b.id), '{}'),
+    'seed_difficulty', coalesce(array_agg(b.seed_difficulty order by b.id), '{}'),
     'n_options', coalesce(array_agg(b.n_options order by b.id), '{}'))
   from bank b
 $$;

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -135,3 +136,23 @@ def test_sql_bounds_and_evidence_are_the_python_constants(live_stack: LiveStack)
                 assert row[0] == pytest.approx(
                     evidence_weight(server_seconds=seconds, question_type=question_type), abs=1e-15)
         assert config.max_abs_logit == 6.0  # the tables' checks and the clips in apply_predictor_update
+
+
+def test_a_fit_stored_now_is_the_one_served(live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    """The nightly row (fitted_at = now) is what the learner contexts hand out, not an older or seeded one."""
+    learner = make_learner()
+    weights = [0.5, 0.7, 0.0, 0.1, -0.2, 0.3]
+    with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
+        row = conn.execute("select public.insert_predictor_weights(%s)",
+                           (Jsonb({"n_answers": 500, "weights": weights}),)).fetchone()
+        assert row is not None
+        try:
+            with conn.transaction():
+                conn.execute("select set_config('request.jwt.claims', %s, true)",
+                             (json.dumps({"sub": str(learner.user_id), "role": "authenticated"}),))
+                conn.execute("set local role authenticated")
+                context = conn.execute("select public.answer_context(gen_random_uuid(), "
+                                       "(select min(id) from questions), 'k')").fetchone()
+            assert context is not None and context[0]["predictor"]["weights"] == weights
+        finally:
+            conn.execute("delete from predictor_weights where id = %s", (row[0],))

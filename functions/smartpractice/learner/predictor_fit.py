@@ -37,7 +37,7 @@ IntArray = npt.NDArray[np.int64]
 @dataclass(frozen=True, slots=True)
 class RaschFit:
     theta: FloatArray  # (n_learners,) logits
-    difficulty: FloatArray  # (n_items,) logits; items without answers stay at the prior mean 0
+    difficulty: FloatArray  # (n_items,) logits; items without answers stay at their prior mean
     iterations: int
 
 
@@ -48,14 +48,17 @@ def _sigmoid(x: FloatArray) -> FloatArray:
 
 def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike, n_learners: int, n_items: int,
                     sd_theta: float = 1.0, sd_difficulty: float = 1.5, max_iter: int = 50,
-                    tol: float = 1e-4) -> RaschFit:
+                    tol: float = 1e-4, prior_difficulty: FloatArray | None = None) -> RaschFit:
     """Joint MAP Rasch fit; indices are 0-based, one entry per answer.
 
     Args:
         learner, item: Answer → learner index in [0, n_learners), item index in [0, n_items).
         correct: 0/1 per answer.
-        sd_theta, sd_difficulty: Prior standard deviations (logits); they keep rare learners and items near 0.
+        sd_theta, sd_difficulty: Prior standard deviations (logits); they keep rare learners and items near
+            their prior means.
         max_iter, tol: Stop after max_iter rounds or when no parameter moves more than tol.
+        prior_difficulty: Prior mean of each item's b (default 0), e.g. a seed from difficulty labels: an item
+            with few answers stays near it.
 
     Returns:
         RaschFit with θ per learner and b per item, in logits.
@@ -68,8 +71,11 @@ def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike
         raise ValueError("indices out of range")
     if not (np.all((y == 0.0) | (y == 1.0))):
         raise ValueError("correct must be 0 or 1")
+    mu = np.zeros(n_items) if prior_difficulty is None else np.asarray(prior_difficulty, dtype=np.float64)
+    if mu.shape != (n_items,):
+        raise ValueError("prior_difficulty needs one entry per item")
     theta = np.zeros(n_learners)
-    b = np.zeros(n_items)
+    b = mu.copy()
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         p = _sigmoid(theta[learner] - b[item])
@@ -79,7 +85,7 @@ def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike
         theta = theta + np.clip(step_t, -1.0, 1.0)
         p = _sigmoid(theta[learner] - b[item])
         w = p * (1.0 - p)
-        step_b = (np.bincount(item, p - y, n_items) - b / sd_difficulty**2) / (
+        step_b = (np.bincount(item, p - y, n_items) - (b - mu) / sd_difficulty**2) / (
             np.bincount(item, w, n_items) + 1.0 / sd_difficulty**2)
         b = b + np.clip(step_b, -1.0, 1.0)
         if max(float(np.abs(step_t).max(initial=0.0)), float(np.abs(step_b).max(initial=0.0))) < tol:

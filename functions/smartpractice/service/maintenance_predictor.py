@@ -2,10 +2,12 @@
 
 From the refits' one read of recent answers (whole histories of a random sample of learners, at most
 `predictor_max_answers` of them):
-1. a sparse Rasch calibration (predictor_fit.calibrate_rasch) gives b for every question with at least
-   `irt_min_responses` answers in the window; a question never calibrated nor moved online (stored b null)
-   gets the cold start: its seed (from its Elo rows, as question_bank() serves it) shifted by the mean
-   calibration shift of its skills (predictor_fit.cold_start_difficulties);
+1. a sparse Rasch calibration (predictor_fit.calibrate_rasch) gives b for every question answered in the
+   window, with a prior centred on the question's seed (from its Elo rows: difficulty labels, last night's IRT),
+   so a question with few answers stays near its seed; a question without answers that was never calibrated
+   nor moved online (stored b null) gets the cold start: its seed shifted by the mean calibration shift of its
+   skills (predictor_fit.cold_start_difficulties). The calibration starts from the seeds, not from the stored
+   b: those already moved with the answers replayed below, which would leak each outcome into its prediction;
 2. the answers are replayed in time order through the online predictor from those difficulties, each predicted
    before it is used (predictor_fit.replay), and the weights are fitted on the replayed features with each
    question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the in-sample AUC,
@@ -44,7 +46,7 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     bank: Row = ctx.store.call("question_bank", {})
     ids = np.asarray(bank["id"], dtype=np.int64)
     skills = [tuple(int(s) for s in k) for k in bank["skill_ids"]]
-    seed = np.asarray(bank["predictor_difficulty"], dtype=np.float64)  # stored b, else the Elo-row seed
+    seed = np.asarray(bank["seed_difficulty"], dtype=np.float64)  # from the Elo rows (never the stored b)
     floors = np.array([predictor.guessing_floor(int(n)) for n in bank["n_options"]], dtype=np.float64)
     stored = {int(r["question_id"]) for r in read_table(
         ctx.store, "question_difficulty_params", "question_id,predictor_difficulty", order="question_id",
@@ -63,8 +65,8 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
         return counts
 
     rasch = predictor_fit.calibrate_rasch(learner=log.learner, item=item, correct=log.correct,
-                                          n_learners=log.n_learners, n_items=ids.size)
-    calibrated = np.bincount(item, minlength=ids.size) >= ctx.config.irt_min_responses
+                                          n_learners=log.n_learners, n_items=ids.size, prior_difficulty=seed)
+    calibrated = np.bincount(item, minlength=ids.size) > 0
     difficulty = predictor_fit.cold_start_difficulties(
         skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed), calibrated=calibrated, seed=seed)
     cold = ~calibrated & ~np.isin(ids, np.fromiter(stored, dtype=np.int64, count=len(stored)))
@@ -77,7 +79,7 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     if log.size < MIN_ANSWERS:
         return counts
     order = np.argsort(log.answered_epoch, kind="stable")
-    served = np.where(write, difficulty, seed)  # what the functions serve from tomorrow
+    served = np.where(write, difficulty, np.asarray(bank["predictor_difficulty"], dtype=np.float64))
     replayed = predictor_fit.replay(learner=log.learner[order], item=item[order],
                                     skills=[skills[i] for i in item[order]], correct=log.correct[order],
                                     floor=floors[item[order]], difficulty=served, weights=predictor.Weights())

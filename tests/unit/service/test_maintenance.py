@@ -224,6 +224,7 @@ class FakeServiceStore:
         return {"id": ids, "skill_ids": [sorted(tags[q]) for q in ids],
                 "predictor_difficulty": [stored.get(q) if stored.get(q) is not None
                                          else questions.get(q, {}).get("seed", 0.0) for q in ids],
+                "seed_difficulty": [questions.get(q, {}).get("seed", 0.0) for q in ids],
                 "n_options": [len(questions.get(q, {}).get("options") or []) for q in ids]}
 
     def _set_predictor_difficulties(self, p_rows: list[Row]) -> int:

@@ -9,7 +9,7 @@ Predictors (columns of the report):
 - item average: the training success rate of the question (smoothed toward the global rate; unseen → global);
 - Elo: the project's multi-skill Elo (learner.elo, EloConfig()), difficulties learned by replaying training;
 - BKT: the project's BKT, EM-fitted per skill on training (bkt_em.fit_bkt), conjunctive over skills;
-- production: smartpractice_dev.predictor, nightly Rasch difficulties + replayed-feature weights (predictor_fit);
+- production: smartpractice.learner.predictor, nightly Rasch difficulties + replayed-feature weights (predictor_fit);
   "cold": the same weights with a new question bank (every difficulty at 0, then online steps).
 """
 
@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner import bkt, bkt_em, elo
-from smartpractice_dev import predictor
-from smartpractice_dev.eval_io import AnswerLog, auc, ece, log_loss, read_answers, split_learners
-from smartpractice_dev.predictor_fit import calibrate_rasch, fit_weights
+from smartpractice.learner import bkt, bkt_em, elo, predictor
+from smartpractice.learner.predictor_fit import auc, calibrate_rasch, ece, fit_weights, log_loss
+from smartpractice_dev.eval_io import AnswerLog, read_answers, split_learners
 
 DEFAULT_DATA = Path("data/eval/synthetic.csv.gz")
 FloatArray = npt.NDArray[np.float64]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -186,38 +185,3 @@ def split_learners(log: AnswerLog, *, test_fraction: float, seed: int) -> npt.ND
 
 
 # --- metrics ------------------------------------------------------------------------------------------------
-
-
-def auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    """ROC AUC with ties counted half (Mann–Whitney)."""
-    labels = np.asarray(y, dtype=np.float64)
-    scores = np.asarray(p, dtype=np.float64)
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    ranks = np.empty(scores.size)
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate([[0], boundaries])
-    stops = np.concatenate([boundaries, [scores.size]])
-    for start, stop in zip(starts, stops, strict=True):
-        ranks[order[start:stop]] = (start + stop + 1) / 2.0
-    positives = labels.sum()
-    negatives = labels.size - positives
-    if positives == 0 or negatives == 0:
-        return math.nan
-    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
-
-
-def log_loss(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    labels = np.asarray(y, dtype=np.float64)
-    probs = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1.0 - 1e-6)
-    return float(-np.mean(labels * np.log(probs) + (1.0 - labels) * np.log(1.0 - probs)))
-
-
-def ece(y: npt.ArrayLike, p: npt.ArrayLike, *, bins: int = 10) -> float:
-    """Expected calibration error: Σ_bins (n_bin / n) |mean(y) − mean(p)| over equal-width probability bins."""
-    labels = np.asarray(y, dtype=np.float64)
-    probs = np.asarray(p, dtype=np.float64)
-    index = np.minimum((probs * bins).astype(np.int64), bins - 1)
-    counts = np.bincount(index, minlength=bins)
-    gap = np.abs(np.bincount(index, labels, bins) - np.bincount(index, probs, bins))
-    return float(gap.sum() / max(counts.sum(), 1))

@@ -125,12 +125,23 @@ begin
     v_mastery := '[]'::jsonb;
   end if;
 
+  -- served 45 s before this answer (a test runs in one transaction, where now() stands still): the answer
+  -- carries full evidence, so the predictor's step applies (20261207060100_predictor_online_update.sql)
+  update public.session_questions sq set served_at = now() - interval '45 seconds'
+   where sq.session_id = p_session_id and sq.question_id = p_question_id and sq.answered_at is null;
+
   return public.record_answer(
     p_user_id,
     jsonb_build_object('session_id', p_session_id, 'question_id', p_question_id,
       'idempotency_key', coalesce(p_key, gen_random_uuid()::text), 'user_answer', '["A"]'::jsonb,
       'is_correct', p_correct, 'confidence_score', case when p_correct then 4 else 2 end,
-      'time_spent_seconds', 45.5, 'answered_at', coalesce(p_answered_at, now())),
+      'time_spent_seconds', 45.5, 'answered_at', coalesce(p_answered_at, now()),
+      'predictor', jsonb_build_object(
+        'theta_step', case when p_correct then 0.1 else -0.1 end,
+        'skills', (select jsonb_agg(jsonb_build_object('skill_id', qs.skill_id,
+                                                       'deviation_step', case when p_correct then 0.05 else -0.05 end))
+                   from public.question_skills qs where qs.question_id = p_question_id),
+        'item_step', case when p_correct then -0.02 else 0.02 end)),
     coalesce(v_mastery, '[]'::jsonb), coalesce(v_deltas, '[]'::jsonb),
     jsonb_build_object('is_correct', p_correct));
 end;
@@ -200,7 +211,8 @@ returns setof text
 language sql
 immutable
 as $$
-  select unnest(array['daily_user_stats', 'knowledge_gaps', 'learning_events', 'mastery_history',
+  select unnest(array['daily_user_stats', 'knowledge_gaps', 'learner_predictor_state',
+    'learner_skill_predictor_state', 'learning_events', 'mastery_history',
     'practice_sessions', 'session_questions', 'topic_daily_stats', 'user_learning_metrics',
     'user_performance_snapshots', 'user_skill_mastery', 'weekly_user_stats'])
 $$;
@@ -210,7 +222,7 @@ returns setof text
 language sql
 immutable
 as $$
-  select unnest(array['bkt_params', 'question_difficulty_params', 'question_skills', 'questions',
+  select unnest(array['bkt_params', 'predictor_weights', 'question_difficulty_params', 'question_skills', 'questions',
     'skill_prerequisites', 'skills', 'subjects', 'topic_relationships', 'topics'])
 $$;
 
@@ -253,6 +265,8 @@ as $$
     $c$public.refresh_aggregates(current_date)$c$,
     $c$public.upsert_bkt_params('[]')$c$,
     $c$public.upsert_irt_params('[]')$c$,
+    $c$public.set_predictor_difficulties('[]')$c$,
+    $c$public.insert_predictor_weights('{}')$c$,
     $c$public.apply_retention(current_date)$c$,
     $c$public.begin_maintenance_step(current_date, 'x')$c$,
     $c$public.save_maintenance_progress(current_date, 'x', '{}')$c$,

@@ -124,7 +124,8 @@ select set_eq(
         'apply_retention', 'begin_maintenance_step', 'save_maintenance_progress', 'finish_maintenance_step',
         'snapshot_inputs', 'attempt_log_page', 'cohort_mastery_distribution', 'refresh_cohort_stats', 'cohort_bins_slice',
         'record_function_request_stats', 'refresh_aggregates_slice', 'extend_learning_event_partitions',
-        'exam_results', 'item_exposure', 'abandon_idle_sessions'],
+        'exam_results', 'item_exposure', 'abandon_idle_sessions', 'set_predictor_difficulties',
+        'insert_predictor_weights'],
   'service_role can call every RPC');
 
 select is_empty(

@@ -10,7 +10,7 @@ create temp table expected as
   from tests.learner_tables() t;
 grant select on expected to authenticated;
 
-select plan(125);
+select plan(141);
 
 select isnt(e.n, 0::bigint, format('fixture: learner A owns rows in %s', e.tbl)) from expected e order by e.tbl;
 

@@ -11,7 +11,7 @@ create temp table expected as
   from tests.learner_tables() t;
 grant select on expected to authenticated;
 
-select plan(67);
+select plan(79);
 
 select ok(e.a_rows > 0 and e.b_rows > 0, format('fixture: both learners own rows in %s', e.tbl))
 from expected e order by e.tbl;

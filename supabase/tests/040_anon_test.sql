@@ -3,7 +3,7 @@ begin;
 
 create temp table ids as select * from tests.create_active_learners();
 
-select plan(110);
+select plan(124);
 
 select tests.authenticate_as_anon();
 

@@ -9,7 +9,7 @@ create temp table before as
          tests.row_count(t, format('user_id = %L', (select id from ids where name = 'b'))) as b_rows
   from tests.learner_tables() t;
 
-select plan(25);
+select plan(29);
 
 select ok(b.a_rows > 0, format('fixture: the learner has rows in %s', b.tbl)) from before b order by b.tbl;
 

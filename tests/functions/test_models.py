@@ -143,7 +143,7 @@ def test_maintenance_request() -> None:
         ("run_date",
          "Input should be a valid date in the format YYYY-MM-DD, day value is outside expected range"),
         ("steps.1", "Input should be 'decay', 'snapshots', 'aggregates', 'bkt_refit', 'irt_calibration', "
-                    "'retention' or 'partitions'"),
+                    "'predictor_fit', 'retention' or 'partitions'"),
         ("batch_size", "Input should be greater than or equal to 100"),
     ]
 

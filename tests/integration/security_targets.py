@@ -27,14 +27,14 @@ TEST_OBJECT = re.compile(r"^gwt[0-9a-f]{6}_")
 
 # Learners read their own rows (RLS: user_id = auth.uid()); nobody but the service role writes them.
 LEARNER_TABLES = (
-    "daily_user_stats", "knowledge_gaps", "learning_events", "mastery_history", "practice_sessions",
-    "session_questions", "topic_daily_stats", "user_learning_metrics", "user_performance_snapshots",
-    "user_skill_mastery", "weekly_user_stats",
+    "daily_user_stats", "knowledge_gaps", "learner_predictor_state", "learner_skill_predictor_state",
+    "learning_events", "mastery_history", "practice_sessions", "session_questions", "topic_daily_stats",
+    "user_learning_metrics", "user_performance_snapshots", "user_skill_mastery", "weekly_user_stats",
 )
 # Shared content: readable by every signed-in learner, written by the service role only.
 CONTENT_RELATIONS = (
-    "bkt_params", "question_catalog", "question_difficulty_params", "question_skills", "questions",
-    "skill_prerequisites", "skills", "subjects", "topic_relationships", "topics",
+    "bkt_params", "predictor_weights", "question_catalog", "question_difficulty_params", "question_skills",
+    "questions", "skill_prerequisites", "skills", "subjects", "topic_relationships", "topics",
 )
 # Not readable by learners at all (answer keys before answering; maintenance bookkeeping; the request log).
 SERVICE_ONLY_TABLES = ("function_request_stats", "maintenance_runs", "question_answer_keys")
@@ -47,11 +47,10 @@ LEARNER_RPCS = (
 SERVICE_RPCS = (
     "abandon_idle_sessions", "apply_decay", "apply_retention", "attempt_log_page", "begin_maintenance_step",
     "complete_session", "exam_results", "extend_learning_event_partitions", "finish_maintenance_step",
-    "item_exposure", "record_answer", "record_function_request_stats", "refresh_aggregates",
-    "refresh_aggregates_slice", "refresh_cohort_stats", "cohort_bins_slice", "save_maintenance_progress",
-    "serve_question",
-    "snapshot_inputs", "start_session", "upsert_bkt_params", "upsert_irt_params",
-    "write_daily_snapshots",
+    "insert_predictor_weights", "item_exposure", "record_answer", "record_function_request_stats",
+    "refresh_aggregates", "refresh_aggregates_slice", "refresh_cohort_stats", "cohort_bins_slice",
+    "save_maintenance_progress", "serve_question", "set_predictor_difficulties", "snapshot_inputs",
+    "start_session", "upsert_bkt_params", "upsert_irt_params", "write_daily_snapshots",
 )
 # Own row written by the learner through REST under RLS (the goals, issue 13). Not yet in the cross-user
 # matrix (its expectations differ: RLS, not a missing grant, refuses A's writes to B's row); its RLS is
@@ -220,8 +219,10 @@ def insert_payload(conn: psycopg.Connection, table: str, cast: Cast) -> dict[str
         row["stat_date"] = "2001-01-02"
     elif table == "weekly_user_stats":
         row["week_start"] = "2001-01-01"  # a Monday
-    elif table == "user_learning_metrics":
+    elif table in ("user_learning_metrics", "learner_predictor_state"):
         row["user_id"] = str(cast.c)  # one row per learner and B has theirs: C is the victim here
+    elif table == "learner_skill_predictor_state":
+        row["skill_id"] = _skill_b_lacks(conn, table, cast)
     elif table == "user_performance_snapshots" and row.get("related_id") is not None:
         row["related_id"] = str(uuid.uuid4())
     elif table == "maintenance_runs":
@@ -275,6 +276,8 @@ _ATTACK_ROWS: dict[str, Any] = {
                                                 "p_guess": 0.01, "p_slip": 0.01}]},
     "upsert_irt_params": lambda c: {"p_rows": [{"question_id": c.b_served_question, "discrimination": 9.0,
                                                 "difficulty": -9.0}]},
+    "set_predictor_difficulties": lambda c: {"p_rows": [{"question_id": c.b_served_question, "difficulty": -6.0}]},
+    "insert_predictor_weights": lambda c: {"p_row": {"n_answers": 1, "weights": [0, 0, 0, 0, 0, 9]}},
     "write_daily_snapshots": lambda c: {"p_rows": [{"user_id": str(c.b), "avg_mastery": 1.0}]},
 }
 

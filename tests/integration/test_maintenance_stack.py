@@ -215,7 +215,7 @@ def test_full_maintenance_run_then_a_second_run_changes_nothing(
     first = run_maintenance(body=body, deps=deps, config=config)
     assert [(s.step, s.status) for s in first.steps] == [
         (step, "done") for step in ("decay", "snapshots", "aggregates", "bkt_refit", "irt_calibration",
-                                    "retention", "partitions")]
+                                    "predictor_fit", "retention", "partitions")]
     counts = {s.step: s.counts for s in first.steps}
 
     # decay: the idle learners' rows, 12 whole days after their last review; today's rows are fresh.

@@ -49,6 +49,9 @@ API_EXECUTABLE_FUNCTIONS = {
     "public.insights_context(timestamp with time zone)": "authenticated: the learner's own context (auth.uid())",
     "public.session_summary_context(uuid)": "authenticated: the learner's own context (auth.uid())",
     "private.is_time_zone(text)": "authenticated: learner_profiles' time-zone check constraint runs as the writer",
+    "private.predictor_seed_difficulty(double precision[])":
+        "authenticated: pure arithmetic (a question's seeded b from its Elo rows) inside question_bank and "
+        "answer_context, which run as the learner",
 }
 # Supabase's own auth schema (the local bootstrap stands in for it): no API role holds any privilege there.
 PLATFORM_SCHEMAS = ("auth",)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from smartpractice.learner.predictor_fit import auc, log_loss
 from smartpractice_dev.simulation import spearman_correlation
 
 FloatMatrix = NDArray[np.float64]
@@ -100,6 +101,8 @@ class Calibration:
     bins: tuple[CalibrationBin, ...]  # non-empty bins only
     brier: float
     expected_calibration_error: float  # count-weighted mean |observed − predicted| over the bins
+    auc: float  # how well the served P ranks right against wrong answers (NaN with one class only)
+    log_loss: float
 
 
 def calibration(*, predicted: ArrayLike, observed: ArrayLike, n_bins: int = 10) -> Calibration:
@@ -119,7 +122,7 @@ def calibration(*, predicted: ArrayLike, observed: ArrayLike, n_bins: int = 10) 
         mean_p, rate = float(p[mask].mean()), float(y[mask].mean())
         bins.append(CalibrationBin(float(edges[i]), float(edges[i + 1]), count, mean_p, rate))
         ece += count * abs(rate - mean_p)
-    return Calibration(tuple(bins), float(np.mean((p - y) ** 2)), ece / p.size)
+    return Calibration(tuple(bins), float(np.mean((p - y) ** 2)), ece / p.size, auc(y, p), log_loss(y, p))
 
 
 @dataclass(frozen=True, slots=True)

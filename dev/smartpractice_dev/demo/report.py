@@ -50,6 +50,7 @@ def header_lines(facts: RunFacts) -> list[str]:
     rate = facts.answers / facts.practice_seconds if facts.practice_seconds > 0 else float("nan")
     bkt = facts.maintenance.get("bkt_refit", {})
     irt = facts.maintenance.get("irt_calibration", {})
+    fit = facts.maintenance.get("predictor_fit", {})
     return [
         f"Smart Practice demo, run {facts.run_tag}: {facts.learners} simulated learners ({facts.adaptive} adaptive, "
         f"{facts.control} control) over {facts.days} simulated days, subject {facts.subject} "
@@ -59,7 +60,8 @@ def header_lines(facts: RunFacts) -> list[str]:
         f"  practice took {duration(facts.practice_seconds)} ({_num(rate, '.1f')} answers/s with {facts.workers} "
         f"workers); run_maintenance ran after each simulated day (run date {facts.last_date}; BKT refit fitted "
         f"{bkt.get('skills_fitted', 0)} skill-parameter sets over {bkt.get('runs', 0)} runs; IRT calibrated "
-        f"{irt.get('items_calibrated', 0)} items)",
+        f"{irt.get('items_calibrated', 0)} items; the predictor's weights were fitted {fit.get('weights_fitted', 0)} "
+        f"times and {fit.get('items_calibrated', 0)} of its difficulties calibrated)",
     ]
 
 
@@ -108,11 +110,12 @@ def mastery_lines(by_group: Mapping[str, MasterySummary], *, mastery_theta: floa
 
 
 def calibration_lines(by_group: Mapping[str, Calibration]) -> list[str]:
-    lines = ["Calibration of next_question's predicted P(correct) (10 bins):"]
+    lines = ["Calibration of next_question's predicted P(correct), the served predictor (10 bins):"]
     for group, table in by_group.items():
         worst = max(table.bins, key=lambda b: abs(b.observed_rate - b.mean_predicted) * b.count)
         lines.append(f"  {GROUP_NAMES[group]:<17} Brier {table.brier:.3f}, expected calibration error "
-                     f"{table.expected_calibration_error:.3f} (largest weighted gap: predicted "
+                     f"{table.expected_calibration_error:.3f}, AUC {table.auc:.3f}, log-loss {table.log_loss:.3f} "
+                     f"(largest weighted gap: predicted "
                      f"{worst.mean_predicted:.2f} vs observed {worst.observed_rate:.2f}, n={worst.count})")
     return lines
 

@@ -34,7 +34,8 @@ SECONDS_BETWEEN_ANSWERS = 10.0  # reading feedback before the next question
 # Every step but decay: decay evaluates forgetting at the end of run_date from last_review stamps that are
 # wall-clock (seconds old), so on the demo's compressed calendar it would apply days of forgetting to answers
 # given moments ago. The simulated learners do the forgetting; the backend's decay is tested elsewhere.
-MAINTENANCE_STEPS = ["snapshots", "aggregates", "bkt_refit", "irt_calibration", "retention", "partitions"]
+MAINTENANCE_STEPS = ["snapshots", "aggregates", "bkt_refit", "irt_calibration", "predictor_fit", "retention",
+                     "partitions"]
 
 
 class DemoStoppedError(RuntimeError):

@@ -58,6 +58,40 @@ class BktParamsRow(_Result):
     p_forget: float
 
 
+class PredictorLearner(_Result):
+    """learner_predictor_state: the global ability θ (logits) and the answers over all skills."""
+
+    theta: float = 0.0
+    answers: int = 0
+    correct: int = 0
+
+
+class PredictorSkill(_Result):
+    """learner_skill_predictor_state: one skill's deviation from θ (logits) and its answers."""
+
+    skill_id: int
+    deviation: float = 0.0
+    answers: int = 0
+    correct: int = 0
+
+
+class PredictorItem(_Result):
+    """The question's difficulty b (logits: stored, or seeded from its Elo rows), its online answers, options."""
+
+    difficulty: float = 0.0
+    answers: int = 0
+    n_options: int | None = None
+
+
+class PredictorRead(_Result):
+    """The predictor's state in a learner context (None/[]: the prior; weights None: the plain model)."""
+
+    learner: PredictorLearner | None = None
+    skills: list[PredictorSkill] = []
+    item: PredictorItem | None = None  # answer_context only (next_question reads b from the bank)
+    weights: list[float] | None = None
+
+
 class AnswerContext(_Result):
     """answer_context(p_session_id, p_question_id, p_idempotency_key)."""
 
@@ -70,6 +104,7 @@ class AnswerContext(_Result):
     bkt_params: list[BktParamsRow] = []
     repeat: bool = False  # answered in another session within the cooling period: no mastery credit
     served_at: datetime | None = None  # the server's time this question was served in this session
+    predictor: PredictorRead = PredictorRead()
 
 
 class SeenQuestions(_Result):
@@ -86,6 +121,7 @@ class NextQuestionContext(_Result):
     seen: SeenQuestions = SeenQuestions(question_id=[], epoch=[])
     mastery: list[Row] = []
     prerequisites: list[tuple[int, int]] = []  # (skill_id, prerequisite_skill_id)
+    predictor: PredictorRead = PredictorRead()
 
 
 class SummaryAnswer(_Result):

@@ -24,9 +24,9 @@ from postgrest.exceptions import APIError
 from smartpractice.db.contexts import AnswerContext, AnswerQuestion
 from smartpractice.db.upstream import is_retryable_conflict
 from smartpractice.errors import ConflictError, NotFoundError
-from smartpractice.learner import breakdown, knowledge
+from smartpractice.learner import breakdown, knowledge, predictor
 from smartpractice.learner.evidence import credited_seconds, evidence_weight, weighted
-from smartpractice.service import states
+from smartpractice.service import predictor_state, states
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.grading import AnswerKey, grade
 from smartpractice.service.models_requests import SubmitAnswerRequest
@@ -142,6 +142,9 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
         # new evidence: mastery, Elo and memory stay as they were (record_answer refuses items for it).
         changes = tuple(replace(c, after=c.before, effective_mastery=c.before.p_mastery, difficulty_delta=0.0)
                         for c in changes)
+    predictor_step = None if context.repeat else _predictor_step(context=context, skill_ids=skill_ids,
+                                                                  is_correct=is_correct, weight=weight,
+                                                                  moves_difficulty=moves_difficulty)
     n_answered = context.answered + 1
     n_correct = context.correct + int(is_correct)
     response = SubmitAnswerResponse(
@@ -167,6 +170,7 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
             "is_correct": is_correct, "confidence_score": body.confidence_score,
             "time_spent_seconds": body.time_spent_seconds, "hint_used": body.hint_used,
             "solution_viewed": body.solution_viewed, "answered_at": deps.now.isoformat(),
+            "predictor": predictor_step,
         },
         mastery=[] if context.repeat else [states.mastery_payload(c) for c in changes],
         difficulty_deltas=[{"skill_id": c.after.skill_id, "delta": c.difficulty_delta} for c in changes
@@ -176,6 +180,19 @@ def _compute_and_record(*, user_id: UUID, body: SubmitAnswerRequest, deps: Learn
     if result.status == "duplicate":
         return _replay(result.response)
     return response
+
+
+def _predictor_step(*, context: AnswerContext, skill_ids: list[int], is_correct: bool, weight: float,
+                    moves_difficulty: bool) -> dict[str, object] | None:
+    """The served predictor's online step for this answer (record_answer bounds and applies it)."""
+    read = context.predictor
+    learner = predictor_state.learner_of(read)
+    skills = predictor_state.skills_of(read, skill_ids)
+    item, floor = predictor_state.item_of(read)
+    step = predictor.update(learner=learner, skills=skills, item=item, is_correct=is_correct,
+                            weights=predictor_state.weights_of(read), floor=floor)
+    return predictor_state.update_payload(before=learner, before_skills=skills, skill_ids=skill_ids, step=step,
+                                          weight=weight, moves_difficulty=moves_difficulty)
 
 
 def _feedback(changes: Sequence[knowledge.SkillChange], *, names: dict[int, str], is_correct: bool,

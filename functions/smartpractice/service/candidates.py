@@ -1,8 +1,12 @@
 """Selection features for a learner's candidate pool (pure: rows in, arrays out).
 
 Per candidate question (over its skills k):
-- predicted P(correct) = Elo Π_k E_k with the learner's per-skill ratings (1200 when unseen);
-- evidence = the learner's answers on the question's skills (mean elo_count), concentrating the Beta;
+- predicted P(correct) = the served predictor (learner.predictor.predict_grid): the learner's global ability θ,
+  the skills' deviations δ_k and counts, the question's difficulty b and guessing floor 1/options, the latest
+  nightly weights;
+- evidence = the effective number of answers behind that prediction: the learner's answers on the question's
+  skills (mean over k, they move δ_k) plus their answers over all skills shared among the skills practised
+  (they move θ, which every skill uses), concentrating the Beta;
 - weakness = Σ_k P(skill k not yet mastered) / the widest question's skill count: how much not-yet-mastered
   practice the question delivers (a question on two weak skills practises both). P comes from the Elo rating
   and its evidence (elo.probability_not_mastered): BKT's P(known) saturates long before a skill is secure,
@@ -16,14 +20,15 @@ Per candidate question (over its skills k):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner.elo import expected_scores, probability_not_mastered
+from smartpractice.learner import predictor
+from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.learner.irt import FloatArray
 from smartpractice.learner.selection import SelectionCandidates
 from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
@@ -54,6 +59,15 @@ def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, Skil
 
 
 @dataclass(frozen=True, slots=True)
+class LearnerPredictor:
+    """The learner's predictor state and the weights it is served with (the prior: a new learner)."""
+
+    learner: predictor.LearnerGlobal = field(default_factory=predictor.LearnerGlobal)
+    skills: Mapping[int, predictor.SkillDeviation] = field(default_factory=dict)
+    weights: predictor.Weights = field(default_factory=predictor.Weights)
+
+
+@dataclass(frozen=True, slots=True)
 class CandidatePool:
     """The questions a learner may be served next (a filtered QuestionBank), as aligned arrays.
 
@@ -65,9 +79,18 @@ class CandidatePool:
     difficulties: FloatArray  # (n, k) Elo difficulty per question × skill
     times_seen: FloatArray  # (n,) global exposure
     last_seen_epoch: FloatArray  # (n,) when this learner last saw it, NaN = never
+    item_difficulty: FloatArray | None = None  # (n,) predictor b in logits (None: all 0)
+    floors: FloatArray | None = None  # (n,) guessing floor 1/options, 0 for open answers (None: all 0)
 
     def __len__(self) -> int:
         return int(self.question_ids.shape[0])
+
+    def subset(self, keep: npt.NDArray[np.bool_]) -> CandidatePool:
+        return CandidatePool(
+            question_ids=self.question_ids[keep], skill_ids=self.skill_ids[keep], difficulties=self.difficulties[keep],
+            times_seen=self.times_seen[keep], last_seen_epoch=self.last_seen_epoch[keep],
+            item_difficulty=None if self.item_difficulty is None else self.item_difficulty[keep],
+            floors=None if self.floors is None else self.floors[keep])
 
     def skills_of(self, index: int) -> list[int]:
         return [int(s) for s in self.skill_ids[index] if s >= 0]
@@ -79,6 +102,7 @@ def build_candidates(
     views: Mapping[int, SkillView],
     prerequisites: Mapping[int, Sequence[int]],
     now: datetime,
+    state: LearnerPredictor | None = None,
 ) -> SelectionCandidates:
     """Vectorised over the pool: per distinct skill once, then gathered into the question × skill grid."""
     unseen = SkillView(INITIAL_RATING, 0, UNPRACTISED_MASTERY, 0.0)
@@ -92,16 +116,13 @@ def build_candidates(
         return gathered
 
     rating = per_skill([v.rating for v in skill_views_])
-    count = per_skill([float(v.count) for v in skill_views_])
+    count = per_skill([float(v.count) for v in skill_views_])  # Elo answers: the weakness term's evidence
     due_score = per_skill([v.due_score for v in skill_views_])
     # Readiness of a skill = the lowest mastery among its prerequisites (+inf without any).
     prerequisite_mastery = per_skill([
         min((views.get(p, unseen).mastery for p in prerequisites.get(int(s), ())), default=np.inf)
         for s in distinct])
-    n_skills = present.sum(axis=1)
-    expected = expected_scores(learner_ratings=rating, difficulties=np.nan_to_num(pool.difficulties))
-    predicted = np.prod(np.where(present, expected, 1.0), axis=1)
-    evidence = np.where(present, count, 0.0).sum(axis=1) / n_skills
+    predicted, evidence = predict_pool(pool=pool, state=state or LearnerPredictor(), grid=grid, distinct=distinct)
     not_mastered = probability_not_mastered(ratings=rating, answers=count)
     weakness = np.where(present, not_mastered, 0.0).sum(axis=1) / present.shape[1]
     due = np.where(present, due_score, -np.inf).max(axis=1)
@@ -114,3 +135,24 @@ def build_candidates(
                                                                           np.clip(readiness, 0.0, 1.0)),
         seconds_since_seen=since, exposure_count=pool.times_seen,
     )
+
+
+def predict_pool(*, pool: CandidatePool, state: LearnerPredictor, grid: npt.NDArray[np.intp],
+                 distinct: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
+    """(P(correct), evidence) per candidate from the predictor state; `grid` indexes `distinct` skill ids."""
+    present = pool.skill_ids >= 0
+    prior = predictor.SkillDeviation()
+    rows = [state.skills.get(int(s), prior) for s in distinct]
+    deviations = np.asarray([r.deviation for r in rows], dtype=np.float64)[grid]
+    answers = np.asarray([float(r.answers) for r in rows], dtype=np.float64)[grid]
+    correct = np.asarray([float(r.correct) for r in rows], dtype=np.float64)[grid]
+    zeros = np.zeros(len(pool))
+    learner = state.learner
+    p = predictor.predict_grid(
+        theta=learner.theta, learner_answers=learner.answers, learner_correct=learner.correct,
+        deviations=deviations, skill_answers=answers, skill_correct=correct, present=present,
+        difficulties=zeros if pool.item_difficulty is None else pool.item_difficulty,
+        floors=zeros if pool.floors is None else pool.floors, weights=state.weights)
+    shared = learner.answers / max(1, sum(1 for r in state.skills.values() if r.answers > 0))
+    evidence = np.where(present, answers, 0.0).sum(axis=1) / np.maximum(present.sum(axis=1), 1) + shared
+    return np.clip(p, 0.0, 1.0), evidence

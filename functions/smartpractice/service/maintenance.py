@@ -12,7 +12,8 @@ snapshots, aggregates) continue after their saved resume point. Every step is it
 Hosted limits: every RPC runs under the API roles' 8 s statement_timeout, so every step that touches all
 learners calls its RPC per slice of learners; the run logs each RPC's longest call ("maintenance calls").
 
-The steps live in maintenance_mastery (decay, snapshots) and maintenance_refits (BKT, IRT); the SQL does
+The steps live in maintenance_mastery (decay, snapshots), maintenance_refits (BKT, IRT) and maintenance_predictor
+(the served predictor's difficulties and weights); the SQL does
 decay (with the memory model's curve constants), aggregates, retention and partitions set-based.
 """
 
@@ -37,6 +38,7 @@ from smartpractice.service.maintenance_io import (
     log_event,
 )
 from smartpractice.service.maintenance_mastery import run_decay, run_snapshots
+from smartpractice.service.maintenance_predictor import run_predictor_fit
 from smartpractice.service.maintenance_refits import run_bkt_refit, run_irt_calibration
 from smartpractice.service.models_requests import MAINTENANCE_STEPS, MaintenanceRequest, MaintenanceStep
 from smartpractice.service.models_responses import MaintenanceResponse, MaintenanceStepResult
@@ -142,6 +144,7 @@ STEPS: dict[MaintenanceStep, Callable[[StepContext], dict[str, int]]] = {
     "aggregates": _aggregates,
     "bkt_refit": run_bkt_refit,
     "irt_calibration": run_irt_calibration,
+    "predictor_fit": run_predictor_fit,
     "retention": _retention,
     "partitions": _partitions,
 }

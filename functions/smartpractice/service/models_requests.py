@@ -16,8 +16,8 @@ REQUEST_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_
 
 PracticeMode = Literal["adaptive", "review", "exam", "topic"]
 SelectionStrategy = Literal["adaptive", "random"]
-MaintenanceStep = Literal["decay", "snapshots", "aggregates", "bkt_refit", "irt_calibration", "retention",
-                          "partitions"]
+MaintenanceStep = Literal["decay", "snapshots", "aggregates", "bkt_refit", "irt_calibration", "predictor_fit",
+                          "retention", "partitions"]
 MAINTENANCE_STEPS: tuple[MaintenanceStep, ...] = get_args(MaintenanceStep)
 MAX_IDS = 100
 _T = TypeVar("_T")

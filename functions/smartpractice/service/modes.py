@@ -33,6 +33,4 @@ def due_first(pool: CandidatePool, views: Mapping[int, SkillView]) -> CandidateP
     keep = np.isin(pool.skill_ids, due).any(axis=1) if due else np.zeros(len(pool), dtype=bool)
     if not keep.any():
         return pool
-    return CandidatePool(question_ids=pool.question_ids[keep], skill_ids=pool.skill_ids[keep],
-                         difficulties=pool.difficulties[keep], times_seen=pool.times_seen[keep],
-                         last_seen_epoch=pool.last_seen_epoch[keep])
+    return pool.subset(np.asarray(keep, dtype=np.bool_))

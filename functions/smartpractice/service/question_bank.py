@@ -3,7 +3,8 @@
 Every next_question filters the same bank (active questions, their skills and Elo difficulties, global
 exposure). Reading and parsing it per request was most of the request's database time, so each
 function instance keeps the parsed bank for `ttl_seconds` (default 60). What can be stale by that much:
-difficulties (they move by a few Elo points per answer), exposure counts, and which questions exist —
+difficulties (they move by a few Elo points per answer; the predictor's b by at most 0.1 logit per learner's
+first answer), exposure counts, and which questions exist —
 a question added or retired is picked up within the TTL.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.learner.irt import FloatArray
+from smartpractice.learner.predictor import guessing_floor
 from smartpractice.service.candidates import CandidatePool
 
 IntArray = npt.NDArray[np.int64]
@@ -66,6 +68,8 @@ class QuestionBank:
     skill_ids: IntArray  # (n, k), −1 where a question has fewer than k skills
     difficulties: FloatArray  # (n, k), NaN where padded
     times_seen: FloatArray
+    item_difficulty: FloatArray | None = None  # predictor b (logits): stored, or seeded from the Elo rows
+    floors: FloatArray | None = None  # guessing floor 1/options (0: open answer); None: all 0
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Sequence[Any]]) -> QuestionBank:
@@ -83,6 +87,9 @@ class QuestionBank:
             exam_sections=np.array(columns["exam_section"], dtype=np.str_),
             skill_ids=skill_ids, difficulties=difficulties,
             times_seen=np.array(columns["times_seen"], dtype=np.float64),
+            item_difficulty=np.array(columns.get("predictor_difficulty", [0.0] * len(skills)), dtype=np.float64),
+            floors=np.array([guessing_floor(int(n)) for n in columns.get("n_options", [0] * len(skills))],
+                            dtype=np.float64),
         )
 
     def pool(self, *, where: PoolFilter, exclude: Sequence[int], seen_ids: Sequence[int],
@@ -97,7 +104,9 @@ class QuestionBank:
             hit = ids[at] == seen
             last_seen[at[hit]] = np.asarray(seen_epochs, dtype=np.float64)[hit]
         return CandidatePool(question_ids=ids, skill_ids=self.skill_ids[keep], difficulties=self.difficulties[keep],
-                             times_seen=self.times_seen[keep], last_seen_epoch=last_seen)
+                             times_seen=self.times_seen[keep], last_seen_epoch=last_seen,
+                             item_difficulty=None if self.item_difficulty is None else self.item_difficulty[keep],
+                             floors=None if self.floors is None else self.floors[keep])
 
     def matches(self, where: PoolFilter) -> npt.NDArray[np.bool_]:
         """Which questions of the bank `where` admits (one mask per filter, aligned with question_ids)."""

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
+from smartpractice.service import predictor_state
 from smartpractice.service.candidates import build_candidates, skill_views
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.exposure_rates import exposure_picker
@@ -54,7 +55,8 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
     views = skill_views(mastery_rows=context.mastery, now=deps.now)
     if session.mode == "review":
         pool = due_first(pool, views)
-    candidates = build_candidates(pool=pool, views=views, prerequisites=prerequisites, now=deps.now)
+    candidates = build_candidates(pool=pool, views=views, prerequisites=prerequisites, now=deps.now,
+                                  state=predictor_state.served_state(context.predictor))
     policy = SelectionPolicy(band_low=body.target_low, band_high=body.target_high)
     if body.strategy == "random":
         choice = select_uniformly(candidates=candidates, rng=deps.rng, policy=policy)

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from smartpractice.learner.predictor_fit import auc, ece, log_loss
 from smartpractice_dev.eval_harness import run
-from smartpractice_dev.eval_io import auc, ece, log_loss, read_answers, split_learners, split_skills
+from smartpractice_dev.eval_io import read_answers, split_learners, split_skills
 
 TSV = (
     "student_id\tproblem_id\tskill_name\tcorrect\ttimestamp\n"

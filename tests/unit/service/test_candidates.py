@@ -7,16 +7,19 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from smartpractice.learner import predictor
 from smartpractice.learner.elo import probability_not_mastered
-from smartpractice.service.candidates import SkillView, build_candidates
+from smartpractice.service.candidates import LearnerPredictor, SkillView, build_candidates
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def _elo(rating: float, difficulty: float) -> float:
-    expected: float = 1.0 / (1.0 + 10.0 ** ((difficulty - rating) / 400.0))
-    return expected
+STATE = LearnerPredictor(
+    learner=predictor.LearnerGlobal(theta=0.4, answers=14, correct=9),
+    skills={1: predictor.SkillDeviation(deviation=0.3, answers=10, correct=7),
+            2: predictor.SkillDeviation(deviation=-0.5, answers=4, correct=1)},  # skill 3 never practised
+    weights=predictor.Weights((0.1, 0.8, -0.05, 0.3, 0.01, -0.04)))
 
 
 def test_features_of_a_small_pool() -> None:
@@ -24,19 +27,25 @@ def test_features_of_a_small_pool() -> None:
         "id": [10, 11, 12], "topic_id": [1, 1, 2], "subject_id": [1, 1, 1], "exam_section": ["math"] * 3,
         "skill_ids": [[1], [1, 2], [3]],
         "difficulties": [[1200.0], [1250.0, 1150.0], [1200.0]],
-        "times_seen": [5, 0, 0],
+        "times_seen": [5, 0, 0], "predictor_difficulty": [0.2, -0.7, 1.1], "n_options": [4, 0, 5],
     })
     pool = bank.pool(where=PoolFilter(), exclude=[], seen_ids=[10, 99], seen_epochs=[NOW.timestamp() - 3600.0, 1.0])
     views = {1: SkillView(rating=1300.0, count=10, mastery=0.8, due_score=0.3),
              2: SkillView(rating=1100.0, count=4, mastery=0.4, due_score=0.0)}  # skill 3 never practised
-    candidates = build_candidates(pool=pool, views=views, prerequisites={2: [1], 3: [1, 2]}, now=NOW)
+    candidates = build_candidates(pool=pool, views=views, prerequisites={2: [1], 3: [1, 2]}, now=NOW, state=STATE)
 
     assert candidates.question_ids.tolist() == [10, 11, 12]
     assert pool.skills_of(1) == [1, 2] and pool.skills_of(2) == [3]
-    np.testing.assert_allclose(candidates.predicted_p,
-                               [_elo(1300, 1200), _elo(1300, 1250) * _elo(1100, 1150), 0.5], rtol=1e-12)
-    assert candidates.predicted_p[0] == pytest.approx(0.640065, abs=1e-6)
-    np.testing.assert_allclose(candidates.evidence, [10.0, 7.0, 0.0])
+    # the served P(correct) is the pure predictor's, question by question (floors 1/4, open answer, 1/5)
+    expected = [predictor.predict(learner=STATE.learner, skills=[STATE.skills.get(s, predictor.SkillDeviation())
+                                                                 for s in skills],
+                                  item=predictor.ItemDifficulty(b), weights=STATE.weights, floor=floor).p_correct
+                for skills, b, floor in (([1], 0.2, 0.25), ([1, 2], -0.7, 0.0), ([3], 1.1, 0.2))]
+    np.testing.assert_allclose(candidates.predicted_p, expected, rtol=1e-12)
+    # z = 0.4 + 0.3 − 0.2 = 0.5; x = [1, 0.5, log 8, log 4, log 10, log 6]
+    assert candidates.predicted_p[0] == pytest.approx(0.761548, abs=1e-6)  # 1/4 + 3/4 σ(w · x)
+    # mean answers on the question's skills + 14 answers over the 2 skills practised
+    np.testing.assert_allclose(candidates.evidence, [17.0, 14.0, 7.0])
     # Σ P(not mastered) over the question's skills / 2 (the widest question has two skills)
     p1, p2, p3 = probability_not_mastered(ratings=[1300.0, 1100.0, 1200.0], answers=[10, 4, 0])
     np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2, p3 / 2], rtol=1e-12)

@@ -220,6 +220,33 @@ class FakeServiceStore:
         self.tables["question_difficulty_params"] = [*self.tables.get("question_difficulty_params", []), *p_rows]
         return len(p_rows)
 
+    def _question_bank(self) -> Row:
+        """question_bank(): the questions (every tagged one; active unless said otherwise), b 0 where unset."""
+        tags: dict[int, list[int]] = {}
+        for r in self.tables.get("question_skills", []):
+            tags.setdefault(int(r["question_id"]), []).append(int(r["skill_id"]))
+        questions = {int(q["id"]): q for q in self.tables.get("questions", [])}
+        stored = {int(r["question_id"]): r.get("predictor_difficulty")
+                  for r in self.tables.get("question_difficulty_params", [])}
+        ids = [q for q in sorted(tags) if questions.get(q, {}).get("is_active", True)]
+        return {"id": ids, "skill_ids": [sorted(tags[q]) for q in ids],
+                "predictor_difficulty": [stored.get(q) if stored.get(q) is not None
+                                         else questions.get(q, {}).get("seed", 0.0) for q in ids],
+                "seed_difficulty": [questions.get(q, {}).get("seed", 0.0) for q in ids],
+                "n_options": [len(questions.get(q, {}).get("options") or []) for q in ids]}
+
+    def _set_predictor_difficulties(self, p_rows: list[Row]) -> int:
+        by_id = {int(r["question_id"]): r for r in self.tables.setdefault("question_difficulty_params", [])}
+        for row in p_rows:
+            by_id.setdefault(int(row["question_id"]), {"question_id": int(row["question_id"])})
+            by_id[int(row["question_id"])]["predictor_difficulty"] = row["difficulty"]
+        self.tables["question_difficulty_params"] = list(by_id.values())
+        return len(p_rows)
+
+    def _insert_predictor_weights(self, p_row: Row) -> int:
+        self.tables.setdefault("predictor_weights", []).append(dict(p_row))
+        return len(self.tables["predictor_weights"])
+
     def _apply_retention(self, p_run_date: str) -> Row:
         return copy.deepcopy(RETENTION_RESULT)
 
@@ -428,14 +455,14 @@ def full_world() -> dict[str, list[Row]]:
 def test_a_second_run_for_the_same_date_changes_nothing() -> None:
     store = FakeServiceStore(full_world())
     first = run(store, config=MaintenanceConfig(bkt_min_observations=1, irt_min_responses=1))
-    assert [s.status for s in first.steps] == ["done"] * 7
+    assert [s.status for s in first.steps] == ["done"] * 8
     assert {s.step: s.counts for s in first.steps}["decay"]["rows_changed"] == 2
     tables, calls = copy.deepcopy(store.tables), len(store.calls)
     second = run(store, config=MaintenanceConfig(bkt_min_observations=1, irt_min_responses=1))
     assert [(s.step, s.status, s.seconds) for s in second.steps] == [(s.step, "skipped", 0.0) for s in first.steps]
     assert [s.counts for s in second.steps] == [s.counts for s in first.steps]
     assert store.tables == tables
-    assert [name for name, _ in store.calls[calls:]] == ["begin_maintenance_step"] * 7  # bookkeeping only
+    assert [name for name, _ in store.calls[calls:]] == ["begin_maintenance_step"] * 8  # bookkeeping only
 
 
 def test_only_the_steps_not_yet_recorded_run() -> None:

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from smartpractice_dev import predictor
-from smartpractice_dev.predictor_fit import calibrate_rasch, fit_weights
+from smartpractice.learner import predictor
+from smartpractice.learner.predictor_fit import calibrate_rasch, fit_weights
 
 LEARNER = predictor.LearnerGlobal(theta=0.5, answers=4, correct=3)
 SKILLS = (predictor.SkillDeviation(deviation=0.2, answers=2, correct=1), predictor.SkillDeviation())

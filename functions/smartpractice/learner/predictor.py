@@ -1,6 +1,7 @@
-"""Candidate production P(correct): global ability + shrunk skill deviations − item difficulty, calibrated.
+"""The production P(correct): global ability + shrunk skill deviations − item difficulty, calibrated.
 
-Not yet served, so it lives outside the deploy unit (which ships only what main reaches); pure numpy.
+Served by next_question (candidates), learned online by submit_answer (record_answer applies the bounded
+steps, private.apply_predictor_update) and fitted nightly (service/maintenance_predictor.py); pure numpy.
 
 Chosen by evidence on the evaluation harness (dev/smartpractice_dev/eval_harness.py, README "Predictor"):
 

@@ -1,0 +1,227 @@
+"""Nightly fits for `predictor`: item difficulties (sparse Rasch/IRT) and the calibration weights (pure).
+
+- `calibrate_rasch`: joint maximum a posteriori Rasch fit, P = σ(θ_u − b_q), on long-format answers with
+  Gaussian priors (θ ~ N(0, σ_θ²), b ~ N(0, σ_b²)), by alternating Newton steps (sparse: one pass over
+  the answers per step via bincount). Its b is the starting point of the online difficulties; per-skill means
+  of b seed questions never answered yet (a new bank starts from its skills, not from 0).
+- `fit_weights`: logistic regression with a fixed guessing floor, P = c + (1 − c) σ(w · x), by Fisher
+  scoring with a small ridge, on features replayed from training answers (predicted before each answer).
+- `replay`: the online predictor over answers in time order (each predicted before it is used), the feature
+  rows `fit_weights` learns from; `cold_start_difficulties`: b for questions without answers from their skills.
+- `auc`, `log_loss`, `ece`: the metrics the harness, the nightly fit and the demo report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from smartpractice.learner.irt import FloatArray
+from smartpractice.learner.predictor import (
+    N_FEATURES,
+    ItemDifficulty,
+    LearnerGlobal,
+    PredictorConfig,
+    SkillDeviation,
+    Weights,
+    update,
+)
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class RaschFit:
+    theta: FloatArray  # (n_learners,) logits
+    difficulty: FloatArray  # (n_items,) logits; items without answers stay at their prior mean
+    iterations: int
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    result: FloatArray = 0.5 * (1.0 + np.tanh(0.5 * x))
+    return result
+
+
+def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike, n_learners: int, n_items: int,
+                    sd_theta: float = 1.0, sd_difficulty: float = 1.5, max_iter: int = 50,
+                    tol: float = 1e-4, prior_difficulty: FloatArray | None = None) -> RaschFit:
+    """Joint MAP Rasch fit; indices are 0-based, one entry per answer.
+
+    Args:
+        learner, item: Answer → learner index in [0, n_learners), item index in [0, n_items).
+        correct: 0/1 per answer.
+        sd_theta, sd_difficulty: Prior standard deviations (logits); they keep rare learners and items near
+            their prior means.
+        max_iter, tol: Stop after max_iter rounds or when no parameter moves more than tol.
+        prior_difficulty: Prior mean of each item's b (default 0), e.g. a seed from difficulty labels: an item
+            with few answers stays near it.
+
+    Returns:
+        RaschFit with θ per learner and b per item, in logits.
+    """
+    y = np.asarray(correct, dtype=np.float64)
+    if not (learner.shape == item.shape == y.shape) or learner.ndim != 1:
+        raise ValueError("learner, item and correct need one entry per answer")
+    if learner.size and (learner.min() < 0 or learner.max() >= n_learners or item.min() < 0
+                         or item.max() >= n_items):
+        raise ValueError("indices out of range")
+    if not (np.all((y == 0.0) | (y == 1.0))):
+        raise ValueError("correct must be 0 or 1")
+    mu = np.zeros(n_items) if prior_difficulty is None else np.asarray(prior_difficulty, dtype=np.float64)
+    if mu.shape != (n_items,):
+        raise ValueError("prior_difficulty needs one entry per item")
+    theta = np.zeros(n_learners)
+    b = mu.copy()
+    iterations = 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        p = _sigmoid(theta[learner] - b[item])
+        w = p * (1.0 - p)
+        step_t = (np.bincount(learner, y - p, n_learners) - theta / sd_theta**2) / (
+            np.bincount(learner, w, n_learners) + 1.0 / sd_theta**2)
+        theta = theta + np.clip(step_t, -1.0, 1.0)
+        p = _sigmoid(theta[learner] - b[item])
+        w = p * (1.0 - p)
+        step_b = (np.bincount(item, p - y, n_items) - (b - mu) / sd_difficulty**2) / (
+            np.bincount(item, w, n_items) + 1.0 / sd_difficulty**2)
+        b = b + np.clip(step_b, -1.0, 1.0)
+        if max(float(np.abs(step_t).max(initial=0.0)), float(np.abs(step_b).max(initial=0.0))) < tol:
+            break
+    return RaschFit(theta=theta, difficulty=b, iterations=iterations)
+
+
+def fit_weights(*, features: FloatArray, correct: npt.ArrayLike, floor: npt.ArrayLike | float = 0.0,
+                ridge: float = 1e-3, max_iter: int = 30, tol: float = 1e-7) -> Weights:
+    """Weights of P = c + (1 − c) σ(w · x) maximising the likelihood (Fisher scoring, ridge on w except bias).
+
+    Args:
+        features: (n, N_FEATURES) rows from `predictor.features`, each computed before its answer.
+        correct: 0/1 per row.
+        floor: The guessing floor c per row (or one value), in [0, 1).
+        ridge: L2 penalty per answer on the non-bias weights (keeps collinear counts finite).
+
+    Returns:
+        Weights; starts from the plain model (bias 0, z weight 1).
+    """
+    x = np.asarray(features, dtype=np.float64)
+    y = np.asarray(correct, dtype=np.float64)
+    c = np.broadcast_to(np.asarray(floor, dtype=np.float64), y.shape)
+    if x.ndim != 2 or x.shape != (y.size, N_FEATURES):
+        raise ValueError(f"features must be (n, {N_FEATURES}) aligned with correct")
+    if y.size == 0:
+        raise ValueError("no answers to fit on")
+    w = Weights().as_array()
+    penalty = np.full(N_FEATURES, ridge * y.size)
+    penalty[0] = 0.0
+    for _ in range(max_iter):
+        s = _sigmoid(x @ w)
+        p = np.clip(c + (1.0 - c) * s, 1e-9, 1.0 - 1e-9)
+        ds = (1.0 - c) * s * (1.0 - s)  # dP/d(w·x)
+        gradient = x.T @ ((y - p) / (p * (1.0 - p)) * ds) - penalty * w
+        fisher = (x * (ds**2 / (p * (1.0 - p)))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(N_FEATURES)
+        step = np.linalg.solve(fisher, gradient)
+        w = w + step
+        if float(np.abs(step).max()) < tol:
+            break
+    return Weights(values=tuple(float(v) for v in w))
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    p_correct: FloatArray  # (n,) the prediction made before each answer
+    features: FloatArray  # (n, N_FEATURES) the feature rows behind them
+    difficulty: FloatArray  # (n_items,) the difficulties after the replay's online steps
+
+
+def replay(*, learner: IntArray, item: IntArray, skills: Sequence[Sequence[int]], correct: npt.ArrayLike,
+           floor: npt.ArrayLike, difficulty: FloatArray, weights: Weights,
+           config: PredictorConfig | None = None) -> Replay:
+    """The online predictor over answers given in time order (per learner; learners may interleave).
+
+    Every learner starts from the prior state (θ = 0, δ = 0, no counts); item difficulties start at
+    `difficulty` and take their bounded online steps as in production (one per learner and item: only a
+    learner's first answer to a question moves it, as record_answer allows).
+    """
+    y = np.asarray(correct, dtype=np.int64)
+    floors = np.broadcast_to(np.asarray(floor, dtype=np.float64), y.shape)
+    if not (learner.shape == item.shape == y.shape and len(skills) == y.size):
+        raise ValueError("learner, item, skills, correct and floor need one entry per answer")
+    items = [ItemDifficulty(difficulty=float(b)) for b in difficulty]
+    learners: dict[int, LearnerGlobal] = {}
+    deviations: dict[tuple[int, int], SkillDeviation] = {}
+    answered: set[tuple[int, int]] = set()
+    p = np.empty(y.size)
+    x = np.empty((y.size, N_FEATURES))
+    for r in range(y.size):
+        u, q, k = int(learner[r]), int(item[r]), skills[r]
+        step = update(learner=learners.get(u, LearnerGlobal()),
+                      skills=[deviations.get((u, s), SkillDeviation()) for s in k], item=items[q],
+                      is_correct=bool(y[r]), weights=weights, floor=float(floors[r]), config=config)
+        p[r], x[r] = step.prediction.p_correct, step.prediction.features
+        learners[u] = step.learner
+        deviations.update(((u, s), d) for s, d in zip(k, step.skills, strict=True))
+        if (u, q) not in answered:
+            answered.add((u, q))
+            items[q] = ItemDifficulty(items[q].difficulty + step.item_delta, items[q].answers + 1)
+    return Replay(p_correct=p, features=x, difficulty=np.array([i.difficulty for i in items]))
+
+
+def cold_start_difficulties(*, skills: Sequence[Sequence[int]], difficulty: FloatArray,
+                            calibrated: npt.NDArray[np.bool_], seed: FloatArray) -> FloatArray:
+    """b for the questions not calibrated: the seed moved by the mean calibration shift of their skills.
+
+    Per skill, shift = mean over its calibrated questions of (b − seed); an uncalibrated question gets
+    seed + the mean shift of its skills (skills without a calibrated question count 0). Calibrated questions
+    keep their b.
+    """
+    if not (len(skills) == difficulty.size == calibrated.size == seed.size):
+        raise ValueError("skills, difficulty, calibrated and seed need one entry per question")
+    total: dict[int, float] = {}
+    count: dict[int, int] = {}
+    for q in np.flatnonzero(calibrated).tolist():
+        for s in skills[q]:
+            total[s] = total.get(s, 0.0) + float(difficulty[q] - seed[q])
+            count[s] = count.get(s, 0) + 1
+    out = np.array(difficulty, dtype=np.float64)
+    for q in np.flatnonzero(~calibrated).tolist():
+        shifts = [total[s] / count[s] if s in count else 0.0 for s in skills[q]]
+        out[q] = seed[q] + (sum(shifts) / len(shifts) if shifts else 0.0)
+    return out
+
+
+def auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
+    """ROC AUC with ties counted half (Mann–Whitney)."""
+    labels = np.asarray(y, dtype=np.float64)
+    scores = np.asarray(p, dtype=np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    sorted_scores = scores[order]
+    ranks = np.empty(scores.size)
+    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
+    starts = np.concatenate([[0], boundaries])
+    stops = np.concatenate([boundaries, [scores.size]])
+    for start, stop in zip(starts, stops, strict=True):
+        ranks[order[start:stop]] = (start + stop + 1) / 2.0
+    positives = labels.sum()
+    negatives = labels.size - positives
+    if positives == 0 or negatives == 0:
+        return math.nan
+    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def log_loss(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
+    labels = np.asarray(y, dtype=np.float64)
+    probs = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1.0 - 1e-6)
+    return float(-np.mean(labels * np.log(probs) + (1.0 - labels) * np.log(1.0 - probs)))
+
+
+def ece(y: npt.ArrayLike, p: npt.ArrayLike, *, bins: int = 10) -> float:
+    """Expected calibration error: Σ_bins (n_bin / n) |mean(y) − mean(p)| over equal-width probability bins."""
+    labels = np.asarray(y, dtype=np.float64)
+    probs = np.asarray(p, dtype=np.float64)
+    index = np.minimum((probs * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    gap = np.abs(np.bincount(index, labels, bins) - np.bincount(index, probs, bins))
+    return float(gap.sum() / max(counts.sum(), 1))

@@ -1,0 +1,96 @@
+"""Nightly step `predictor_fit`: the served predictor's difficulties b and calibration weights.
+
+From the refits' one read of recent answers (whole histories of a random sample of learners, at most
+`predictor_max_answers` of them):
+1. a sparse Rasch calibration (predictor_fit.calibrate_rasch) gives b for every question answered in the
+   window, with a prior centred on the question's seed (from its Elo rows: difficulty labels, last night's IRT),
+   so a question with few answers stays near its seed; a question without answers that was never calibrated
+   nor moved online (stored b null) gets the cold start: its seed shifted by the mean calibration shift of its
+   skills (predictor_fit.cold_start_difficulties). The calibration starts from the seeds, not from the stored
+   b: those already moved with the answers replayed below, which would leak each outcome into its prediction;
+2. the answers are replayed in time order through the online predictor from those difficulties, each predicted
+   before it is used (predictor_fit.replay), and the weights are fitted on the replayed features with each
+   question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the in-sample AUC,
+   log-loss and ECE of the fitted weights is stored. Fewer than `predictor_min_answers` answers: no new weights.
+The functions read the latest weights with the learner contexts (no cache to invalidate).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from smartpractice.learner import predictor, predictor_fit
+from smartpractice.service.maintenance_io import AttemptLog, Row, StepContext, read_attempts, read_table
+
+MIN_ANSWERS = 200  # fewer answers than this leave yesterday's weights in place
+MAX_ANSWERS = 200_000  # the replay is a Python loop: ~10 µs per answer
+
+
+def sample(attempts: AttemptLog, *, max_answers: int) -> AttemptLog:
+    """Whole histories of the first learners (in the read's random uuid order) up to `max_answers` answers."""
+    if attempts.size <= max_answers:
+        return attempts
+    per_learner = np.bincount(attempts.learner, minlength=attempts.n_learners)
+    n_learners = max(1, int(np.searchsorted(np.cumsum(per_learner), max_answers, side="right")))
+    keep = attempts.learner < n_learners
+    return AttemptLog(learner=attempts.learner[keep], question_id=attempts.question_id[keep],
+                      correct=attempts.correct[keep], answered_epoch=attempts.answered_epoch[keep],
+                      n_learners=n_learners, capped=True)
+
+
+def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
+    attempts = read_attempts(ctx, since=ctx.day_end - timedelta(days=ctx.config.irt_window_days),
+                             step="predictor_fit")
+    bank: Row = ctx.store.call("question_bank", {})
+    ids = np.asarray(bank["id"], dtype=np.int64)
+    skills = [tuple(int(s) for s in k) for k in bank["skill_ids"]]
+    seed = np.asarray(bank["seed_difficulty"], dtype=np.float64)  # from the Elo rows (never the stored b)
+    floors = np.array([predictor.guessing_floor(int(n)) for n in bank["n_options"]], dtype=np.float64)
+    stored = {int(r["question_id"]) for r in read_table(
+        ctx.store, "question_difficulty_params", "question_id,predictor_difficulty", order="question_id",
+        page=ctx.config.read_page) if r.get("predictor_difficulty") is not None}
+
+    # answers to active questions, in time order (stable: a learner's answers keep their order)
+    at = np.clip(np.searchsorted(ids, attempts.question_id), 0, max(ids.size - 1, 0))
+    active = (ids[at] == attempts.question_id) if ids.size else np.zeros(attempts.size, dtype=bool)
+    log = sample(AttemptLog(learner=attempts.learner[active], question_id=attempts.question_id[active],
+                            correct=attempts.correct[active], answered_epoch=attempts.answered_epoch[active],
+                            n_learners=attempts.n_learners, capped=attempts.capped), max_answers=MAX_ANSWERS)
+    item = np.searchsorted(ids, log.question_id)
+    counts = {"answers": log.size, "learners": int(np.unique(log.learner).size), "items_calibrated": 0,
+              "items_cold_start": 0, "weights_fitted": 0}
+    if log.size == 0:
+        return counts
+
+    rasch = predictor_fit.calibrate_rasch(learner=log.learner, item=item, correct=log.correct,
+                                          n_learners=log.n_learners, n_items=ids.size, prior_difficulty=seed)
+    calibrated = np.bincount(item, minlength=ids.size) > 0
+    difficulty = predictor_fit.cold_start_difficulties(
+        skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed), calibrated=calibrated, seed=seed)
+    cold = ~calibrated & ~np.isin(ids, np.fromiter(stored, dtype=np.int64, count=len(stored)))
+    write = calibrated | cold
+    rows = [{"question_id": int(q), "difficulty": float(b)} for q, b in zip(ids[write], difficulty[write], strict=True)]
+    if rows:
+        ctx.store.call("set_predictor_difficulties", {"p_rows": rows})
+    counts["items_calibrated"], counts["items_cold_start"] = int(calibrated.sum()), int(cold.sum())
+
+    if log.size < MIN_ANSWERS:
+        return counts
+    order = np.argsort(log.answered_epoch, kind="stable")
+    served = np.where(write, difficulty, np.asarray(bank["predictor_difficulty"], dtype=np.float64))
+    replayed = predictor_fit.replay(learner=log.learner[order], item=item[order],
+                                    skills=[skills[i] for i in item[order]], correct=log.correct[order],
+                                    floor=floors[item[order]], difficulty=served, weights=predictor.Weights())
+    y = log.correct[order].astype(np.float64)
+    weights = predictor_fit.fit_weights(features=replayed.features, correct=y, floor=floors[item[order]])
+    logit = replayed.features @ weights.as_array()
+    p = floors[item[order]] + (1.0 - floors[item[order]]) / (1.0 + np.exp(-logit))
+    auc = predictor_fit.auc(y, p)
+    ctx.store.call("insert_predictor_weights", {"p_row": {
+        "fitted_at": ctx.now.isoformat(), "n_answers": int(y.size), "weights": list(weights.values),
+        "auc": None if np.isnan(auc) else auc, "log_loss": predictor_fit.log_loss(y, p),
+        "ece": predictor_fit.ece(y, p)}})
+    counts["weights_fitted"] = 1
+    return counts

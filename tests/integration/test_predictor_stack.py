@@ -1,0 +1,158 @@
+"""The served predictor through the real local stack (functions, gateway, Postgres with RLS).
+
+- next_question's P(correct) for the question it serves equals the pure predictor (learner.predictor.predict)
+  on the state stored in the database (θ, δ and counts, the question's b and options, the latest weights) to
+  1e-12;
+- after each answer, the stored θ, δ_k and b are the pure step's (predictor.update) to 1e-12: the database
+  adds exactly what submit_answer computed when it lies within the bounds, and counts by one;
+- the SQL step bounds are PredictorConfig's and the SQL evidence weight is learner/evidence.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from smartpractice.learner import predictor
+from smartpractice.learner.evidence import MIN_SECONDS, evidence_weight
+from smartpractice.service import question_bank
+from tests.integration.conftest import Learner, LiveStack
+
+pytestmark = pytest.mark.stack
+
+WEIGHTS = (0.12, 0.85, -0.04, 0.33, 0.02, -0.05)  # not the plain model, so every feature counts
+
+
+@pytest.fixture()
+def fitted_weights(live_stack: LiveStack) -> Iterator[predictor.Weights]:
+    """A nightly row newer than any other, removed afterwards (the latest row is the one served)."""
+    with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
+        row = conn.execute("select public.insert_predictor_weights(%s::jsonb)", (
+            Jsonb({"fitted_at": "2999-01-01T00:00:00Z", "n_answers": 1000,
+                                      "weights": list(WEIGHTS)}),)).fetchone()
+        assert row is not None
+        try:
+            yield predictor.Weights(WEIGHTS)
+        finally:
+            conn.execute("delete from predictor_weights where id = %s", (row[0],))
+
+
+def stored(conn: psycopg.Connection[Any], user_id: uuid.UUID, question_id: int) -> dict[str, Any]:
+    """The predictor's stored state for this learner and question, read as postgres."""
+    learner = conn.execute("select theta, answers, correct from learner_predictor_state where user_id = %s",
+                           (user_id,)).fetchone()
+    skills = conn.execute(
+        """select qs.skill_id, s.deviation, s.answers, s.correct from question_skills qs
+           left join learner_skill_predictor_state s on s.user_id = %s and s.skill_id = qs.skill_id
+           where qs.question_id = %s order by qs.skill_id""", (user_id, question_id)).fetchall()
+    item = conn.execute(
+        """select coalesce(p.predictor_difficulty, private.predictor_seed_difficulty(
+                    (select array_agg(qs.elo_difficulty order by qs.skill_id) from question_skills qs
+                     where qs.question_id = q.id))),
+                  coalesce(p.predictor_answers, 0),
+                  case when q.question_type = 'multiple_choice' then jsonb_array_length(q.options) end
+           from questions q left join question_difficulty_params p on p.question_id = q.id where q.id = %s""",
+        (question_id,)).fetchone()
+    assert item is not None
+    return {
+        "learner": predictor.LearnerGlobal(*learner) if learner else predictor.LearnerGlobal(),
+        "skills": [predictor.SkillDeviation(d, a, c) if d is not None else predictor.SkillDeviation()
+                   for _, d, a, c in skills],
+        "skill_ids": [int(s) for s, *_ in skills],
+        "item": predictor.ItemDifficulty(float(item[0]), int(item[1])),
+        "floor": predictor.guessing_floor(item[2]),
+    }
+
+
+def test_served_predictions_and_stored_steps_are_the_pure_predictors(
+        live_stack: LiveStack, make_learner: Callable[[], Learner], fitted_weights: predictor.Weights) -> None:
+    learner = make_learner()
+    started = live_stack.call("start_session", token=learner.token, json={"mode": "adaptive"})
+    assert started.status_code == 201, started.text
+    session_id = started.json()["session_id"]
+    checked = 0
+    with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
+        for i in range(8):
+            # Each function instance keeps the bank (with b) for a minute; every learner's first answer moves
+            # a b, so the test reads it fresh to compare with what is stored now.
+            question_bank._caches.clear()
+            served = live_stack.call("next_question", token=learner.token, json={"session_id": session_id})
+            assert served.status_code == 200, served.text
+            body = served.json()
+            question_id = int(body["question"]["id"])
+            before = stored(conn, learner.user_id, question_id)
+            expected = predictor.predict(learner=before["learner"], skills=before["skills"], item=before["item"],
+                                         weights=fitted_weights, floor=before["floor"])
+            assert abs(body["reason"]["predicted_p_correct"] - expected.p_correct) <= 1e-12, (i, expected)
+
+            key = conn.execute("select correct_answer from question_answer_keys where question_id = %s",
+                               (question_id,)).fetchone()
+            assert key is not None
+            correct = i % 3 != 1
+            answered = live_stack.call("submit_answer", token=learner.token, json={
+                "session_id": session_id, "question_id": question_id, "idempotency_key": str(uuid.uuid4()),
+                "user_answer": list(key[0]) if correct else ["definitely-wrong"], "confidence_score": 3,
+                "time_spent_seconds": 30.0})  # the server's time since serving is then 30 s: full evidence
+            assert answered.status_code == 200, answered.text
+            assert answered.json()["is_correct"] is correct
+
+            step = predictor.update(learner=before["learner"], skills=before["skills"], item=before["item"],
+                                    is_correct=correct, weights=fitted_weights, floor=before["floor"])
+            after = stored(conn, learner.user_id, question_id)
+            assert after["learner"].answers == before["learner"].answers + 1
+            assert after["learner"].correct == before["learner"].correct + int(correct)
+            assert abs(after["learner"].theta - step.learner.theta) <= 1e-12
+            for got, want in zip(after["skills"], step.skills, strict=True):
+                assert (got.answers, got.correct) == (want.answers, want.correct)
+                assert abs(got.deviation - want.deviation) <= 1e-12
+            assert abs(after["item"].difficulty - (before["item"].difficulty + step.item_delta)) <= 1e-12
+            assert after["item"].answers == before["item"].answers + 1
+            checked += 1
+    assert checked == 8
+
+
+def test_sql_bounds_and_evidence_are_the_python_constants(live_stack: LiveStack) -> None:
+    config = predictor.PredictorConfig()
+    schedules = {"ability": config.ability, "deviation": config.deviation}
+    with psycopg.connect(live_stack.settings.dsn()) as conn:
+        for n in (0, 1, 2, 5, 17, 100, 10_000):
+            for kind, schedule in schedules.items():
+                row = conn.execute("select private.predictor_step_bound(%s, %s)", (kind, n)).fetchone()
+                assert row is not None and row[0] == pytest.approx(schedule.k(n), abs=1e-15), (kind, n)
+            row = conn.execute("select private.predictor_step_bound('item', %s)", (n,)).fetchone()
+            assert row is not None
+            assert row[0] == pytest.approx(min(config.max_item_step, config.item.k(n)), abs=1e-15), n
+        for question_type in (*MIN_SECONDS, "other"):
+            for seconds in (0.0, 2.9, 3.0, 4.5, 6.0, 7.5, 10.0, 60.0):
+                row = conn.execute("select private.predictor_evidence_weight(%s, %s)",
+                                   (seconds, question_type)).fetchone()
+                assert row is not None
+                assert row[0] == pytest.approx(
+                    evidence_weight(server_seconds=seconds, question_type=question_type), abs=1e-15)
+        assert config.max_abs_logit == 6.0  # the tables' checks and the clips in apply_predictor_update
+
+
+def test_a_fit_stored_now_is_the_one_served(live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    """The nightly row (fitted_at = now) is what the learner contexts hand out, not an older or seeded one."""
+    learner = make_learner()
+    weights = [0.5, 0.7, 0.0, 0.1, -0.2, 0.3]
+    with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
+        row = conn.execute("select public.insert_predictor_weights(%s)",
+                           (Jsonb({"n_answers": 500, "weights": weights}),)).fetchone()
+        assert row is not None
+        try:
+            with conn.transaction():
+                conn.execute("select set_config('request.jwt.claims', %s, true)",
+                             (json.dumps({"sub": str(learner.user_id), "role": "authenticated"}),))
+                conn.execute("set local role authenticated")
+                context = conn.execute("select public.answer_context(gen_random_uuid(), "
+                                       "(select min(id) from questions), 'k')").fetchone()
+            assert context is not None and context[0]["predictor"]["weights"] == weights
+        finally:
+            conn.execute("delete from predictor_weights where id = %s", (row[0],))

@@ -50,10 +50,18 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from selection_predictor import LearnerState, PredictorState, warm_start  # benchmarks/, next to this script
 
 from smartpractice.learner import knowledge
 from smartpractice.learner.elo import rating_from_logit
-from smartpractice.learner.selection import SelectionCandidates, SelectionPolicy, SelectionWeights, select_next_question
+from smartpractice.learner.selection import (
+    SelectionCandidates,
+    SelectionPolicy,
+    SelectionWeights,
+    probability_below,
+    question_weakness,
+    select_next_question,
+)
 from smartpractice.service import states
 from smartpractice.service.candidates import SkillView, build_candidates, skill_views
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
@@ -136,6 +144,8 @@ class Step:
     now: datetime
     rng: np.random.Generator
     true_theta: np.ndarray  # the simulator's abilities: read ONLY by the oracle reference
+    predictor: PredictorState  # the production predictor's shared difficulties and weights
+    state: LearnerState  # ... and this learner's θ, δ_k and counts
 
 
 Policy = Callable[[Step], int]
@@ -154,18 +164,24 @@ def _pool(step: Step) -> Any:
 
 # What the product's picks looked like: the component that decided each pick, and skills per served question.
 SERVED: dict[str, Counter[str]] = defaultdict(Counter)
+# Calibration of the served picks: (predicted P(correct), answered correctly) per policy.
+CALIBRATION: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+RUNNING = [""]  # the policy being run (labels the two tallies above)
 
 
-def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy | None = None,
-         label: str = "ours (product)") -> Policy:
+def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy | None = None) -> Policy:
     def choose(step: Step) -> int:
+        label = RUNNING[0]
         pool = _pool(step)
         views = skill_views(mastery_rows=list(step.learner.rows.values()), now=step.now)
         candidates = builder(step, pool, views)
         choice = select_next_question(candidates=candidates, rng=step.rng, policy=policy)
+        skills = pool.skills_of(choice.index)
+        CALIBRATION[label].append((choice.reason.predicted_p, False))  # the answer fills in the outcome
         SERVED[label][f"decided by {choice.reason.dominant_component}"] += 1
-        SERVED[label][f"{len(pool.skills_of(choice.index))}-skill question"] += 1
-        SERVED[label][f"skill {min(pool.skills_of(choice.index))} (lowest id)"] += 1
+        SERVED[label][f"{len(skills)}-skill question"] += 1
+        for skill in skills:
+            SERVED[label][f"skill {skill}"] += 1
         return int(pool.question_ids[choice.index])
     return choose
 
@@ -203,10 +219,25 @@ class Outcome:
     seconds: float
 
 
+def _bank(seed: int) -> tuple[SimulatedQuestion, ...]:
+    return make_question_bank(n_questions=N_QUESTIONS, n_skills=N_SKILLS, rng=np.random.default_rng(seed),
+                              difficulty_sd=1.5)
+
+
+WARM: dict[int, PredictorState] = {}  # per seed: the nightly fit on a previous cohort (seed + 7)
+
+
+def warm_predictor(seed: int) -> PredictorState:
+    if seed not in WARM:
+        WARM[seed] = warm_start(_bank(seed), n_skills=N_SKILLS, mean_theta=COHORT_MEAN_THETA, seed=seed + 7,
+                                start=START - timedelta(days=60), interval=ANSWER_INTERVAL)
+    return WARM[seed].copy()
+
+
 def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome:
+    questions = _bank(seed)
+    predictor = warm_predictor(seed)
     started = time.perf_counter()
-    questions = make_question_bank(n_questions=N_QUESTIONS, n_skills=N_SKILLS, rng=np.random.default_rng(seed),
-                                   difficulty_sd=1.5)
     bank = Bank(questions)
     cohort = SimulatedCohort.random(n_learners=n_learners, n_skills=N_SKILLS, rng=np.random.default_rng(seed + 1),
                                     mean_theta=COHORT_MEAN_THETA)
@@ -216,6 +247,7 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
     correct = 0
     for i in range(n_learners):
         learner = Learner({}, {}, np.zeros((N_QUESTIONS, MAX_SKILLS)), np.zeros((N_QUESTIONS, MAX_SKILLS)))
+        state = LearnerState()
         now, session = START, list[int]()
         while counts[i] < cap:
             if bool(np.all(cohort.ability(learner=i, now=now) >= MASTERY_THETA)):
@@ -223,9 +255,14 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
                 break
             if len(session) == SESSION_QUESTIONS:
                 session = []
-            qid = policy(Step(learner, bank, session, now, choice_rng, cohort.ability(learner=i, now=now)))
+            qid = policy(Step(learner, bank, session, now, choice_rng, cohort.ability(learner=i, now=now),
+                              predictor, state))
             answer = cohort.answer(learner=i, question=questions[qid], now=now, rng=world_rng)
             record(learner, bank, questions[qid], answer, now)
+            predictor.record(state, questions[qid], answer.is_correct)
+            served = CALIBRATION.get(RUNNING[0])
+            if served:  # the pick `ours` just logged gets its outcome
+                served[-1] = (served[-1][0], answer.is_correct)
             session.append(qid)
             correct += int(answer.is_correct)
             counts[i] += 1
@@ -233,7 +270,7 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
     return Outcome(counts, reached, correct / max(int(counts.sum()), 1), time.perf_counter() - started)
 
 
-# --- experiments: alternative candidate builders / weights (benchmark only; see the report) ------------
+# --- candidate builders for the predictor and the experiments (benchmark only) ---------------------------
 
 
 def _with_weakness(candidates: SelectionCandidates, weakness: np.ndarray) -> SelectionCandidates:
@@ -246,43 +283,58 @@ def _per_skill(pool: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return present, values[np.where(present, pool.skill_ids, 0)]
 
 
-def _summed(step: Step, pool: Any, views: dict[int, SkillView], per_skill: np.ndarray) -> SelectionCandidates:
-    """weakness = Σ_k per_skill_k / widest question: how much not-yet-mastered practice the question gives."""
-    present, values = _per_skill(pool, per_skill)
-    weakness = np.where(present, values, 0.0).sum(axis=1) / pool.skill_ids.shape[1]
-    return _with_weakness(product_candidates(step, pool, views), weakness)
+Weakness = Callable[[Step, Any, dict[int, SkillView]], np.ndarray]
 
 
-def summed_bkt(step: Step, pool: Any, views: dict[int, SkillView]) -> SelectionCandidates:
-    mastery = np.array([views[s].mastery if s in views else states.UNPRACTISED_MASTERY for s in range(N_SKILLS)])
-    return _summed(step, pool, views, 1.0 - mastery)
+def predictor_views(step: Step, views: dict[int, SkillView]) -> dict[int, SkillView]:
+    """The skill views with the predictor's per-skill logit filled in (what next_question reads once served)."""
+    logits, answers = step.predictor.skill_logit(step.state, N_SKILLS, step.bank.skill_ids)
+    unseen = SkillView(states.INITIAL_RATING, 0, states.UNPRACTISED_MASTERY, 0.0)
+    return {k: dataclasses.replace(views.get(k, unseen), predictor_logit=float(logits[k]), count=int(answers[k]))
+            for k in range(N_SKILLS)}
 
 
-LOGIT_IN_ELO = float(rating_from_logit(theta=1.0)) - states.INITIAL_RATING  # 173.7 Elo points per logit
-
-
-def p_not_mastered(rating: np.ndarray, count: np.ndarray, *, target_theta: float) -> np.ndarray:
-    """P(skill rating below the rating of θ = target) under a normal posterior: sd one logit, precision + 0.2 per
-    answer; Φ(x) ≈ σ(1.702 x) so numpy suffices (what the candidates.py diff in the report does)."""
-    target = states.INITIAL_RATING + target_theta * LOGIT_IN_ELO
-    z = (target - rating) / (LOGIT_IN_ELO / np.sqrt(1.0 + 0.2 * count))
-    result: np.ndarray = 1.0 / (1.0 + np.exp(-1.702 * z))
-    return result
-
-
-def summed_elo(target_theta: float) -> CandidateBuilder:
+def predictor_candidates(weakness: Weakness | None = None, *, skill_logits: bool = True,
+                         global_evidence: bool = False) -> CandidateBuilder:
+    """predicted_p from the production predictor, evidence = mean answers on the question's skills (or, with
+    `global_evidence`, all the learner's answers); weakness from build_candidates on views carrying the
+    predictor's per-skill logits (`skill_logits`; else the Elo ratings), or from `weakness` (experiments)."""
     def build(step: Step, pool: Any, views: dict[int, SkillView]) -> SelectionCandidates:
-        unseen = SkillView(states.INITIAL_RATING, 0, states.UNPRACTISED_MASTERY, 0.0)
-        rows = [views.get(s, unseen) for s in range(N_SKILLS)]
-        per_skill = p_not_mastered(np.array([v.rating for v in rows]), np.array([float(v.count) for v in rows]),
-                                   target_theta=target_theta)
-        return _summed(step, pool, views, per_skill)
+        candidates = product_candidates(step, pool, predictor_views(step, views) if skill_logits else views)
+        _, answers = step.predictor.skill_ability(step.state, N_SKILLS)
+        present, per_question = _per_skill(pool, answers)
+        evidence = np.where(present, per_question, 0.0).sum(axis=1) / present.sum(axis=1)
+        if global_evidence:  # θ carries every answer: the predictor's P rests on all of them
+            evidence = np.full(len(pool), float(step.state.learner.answers))
+        changed = dataclasses.replace(
+            candidates, predicted_p=step.predictor.predicted_p(step.state, pool.question_ids, pool.skill_ids),
+            evidence=evidence)
+        return changed if weakness is None else _with_weakness(changed, weakness(step, pool, views))
     return build
 
 
-def true_not_mastered(step: Step, pool: Any, views: dict[int, SkillView]) -> SelectionCandidates:
-    """Reference: the product machinery fed the TRUE not-mastered indicator (what perfect estimation gives)."""
-    return _summed(step, pool, views, (step.true_theta < MASTERY_THETA).astype(np.float64))
+def ability_weakness(target_theta: float) -> Weakness:
+    """Σ_k P(θ + δ_k < target) / widest: the predictor's raw per-skill ability (no counts, no weights)."""
+    def weakness(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+        ability, answers = step.predictor.skill_ability(step.state, N_SKILLS)
+        present, values = _per_skill(pool, probability_below(estimates=ability, answers=answers,
+                                                             target=target_theta))
+        return question_weakness(per_skill=values, present=present)
+    return weakness
+
+
+def skill_logit_weakness(target_logit: float) -> Weakness:
+    def weakness(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+        logit, answers = step.predictor.skill_logit(step.state, N_SKILLS, step.bank.skill_ids)
+        present, values = _per_skill(pool, probability_below(estimates=logit, answers=answers, target=target_logit))
+        return question_weakness(per_skill=values, present=present)
+    return weakness
+
+
+def true_not_mastered(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+    """Reference: the TRUE not-mastered indicator (what perfect estimation gives)."""
+    present, values = _per_skill(pool, (step.true_theta < MASTERY_THETA).astype(np.float64))
+    return question_weakness(per_skill=values, present=present)
 
 
 def oracle(step: Step) -> int:
@@ -293,26 +345,45 @@ def oracle(step: Step) -> int:
     return int(pool.question_ids[int(np.argmax(score.sum(axis=1)))])
 
 
-def weights(*, band_low: float = 0.60, band_high: float = 0.70, **changes: float) -> SelectionPolicy:
-    return SelectionPolicy(band_low=band_low, band_high=band_high,
-                           weights=dataclasses.replace(SelectionWeights(), **changes))
+def weights(**changes: float) -> SelectionPolicy:
+    return SelectionPolicy(weights=dataclasses.replace(SelectionWeights(), **changes))
 
 
-BEST = "ours: ΣP(Elo<θ1.6)/2, weakness .40 band .10"
+PRODUCT = "ours (predictor)"
 EXPERIMENTS: dict[str, Policy] = {
-    "ours: weakness Σ(1−BKT)/2": ours(summed_bkt),
-    "ours: weights weakness .40 band .20": ours(policy=weights(weakness=0.40, band=0.20)),
-    "ours: ΣP(Elo<θ1.0)/2": ours(summed_elo(1.0)),
-    "ours: ΣP(Elo<θ1.0)/2, weakness .40 band .20": ours(summed_elo(1.0), weights(weakness=0.40, band=0.20)),
-    "ours: ΣP(Elo<θ1.0)/2, band .40–.55": ours(summed_elo(1.0), weights(band_low=0.40, band_high=0.55)),
-    "ours: ΣP(Elo<θ1.6)/2, weakness .40 band 0": ours(summed_elo(1.6), weights(weakness=0.40, band=0.0)),
-    "reference: TRUE not-mastered, weakness .40 band .20": ours(true_not_mastered, weights(weakness=0.40, band=0.20)),
+    "pred p, Elo weakness (ΣP(Elo<θ1)/2)": ours(predictor_candidates(skill_logits=False)),
+    "pred p, θ+δ weakness ΣP(θ+δ<1.5)/2": ours(predictor_candidates(ability_weakness(1.5))),
+    "pred p, skill-logit weakness, bar 1.0": ours(predictor_candidates(skill_logit_weakness(1.0))),
+    "pred p, skill-logit weakness, bar 2.0": ours(predictor_candidates(skill_logit_weakness(2.0))),
+    "pred p, band .40": ours(predictor_candidates(), weights(band=0.40)),
+    "pred p, evidence = all answers": ours(predictor_candidates(global_evidence=True)),
+    "pred p, evidence = all answers, band .40": ours(predictor_candidates(global_evidence=True),
+                                                    weights(band=0.40)),
+    "reference: Elo p, TRUE not-mastered": ours(lambda st, po, vi: _with_weakness(
+        product_candidates(st, po, vi), true_not_mastered(st, po, vi))),
     "reference: oracle (true θ, no Thompson)": oracle,
 }
 POLICIES: dict[str, Policy] = {
-    "random": random_policy, "seed-003 heuristic": seed_heuristic, "ours (product)": ours(),
-    BEST: ours(summed_elo(1.6), weights(weakness=0.40, band=0.10)),
+    "random": random_policy, "seed-003 heuristic": seed_heuristic, "ours (Elo product, before)": ours(),
+    PRODUCT: ours(predictor_candidates()),
+    "reference: predictor p, TRUE not-mastered": ours(predictor_candidates(true_not_mastered)),
 }
+
+
+def _spread(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {(max(values) - min(values)) / 2:.3f}"
+
+
+def bank_shapes(seeds: list[int]) -> str:
+    """Skills per question and skill shares (of question-skill slots) in the banks: what random serves."""
+    shapes: Counter[str] = Counter()
+    for seed in seeds:
+        for question in _bank(seed):
+            shapes[f"{len(question.skills)}-skill question"] += 1
+            for skill in question.skills:
+                shapes[f"skill {skill}"] += 1
+    total = len(seeds) * N_QUESTIONS
+    return "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(shapes.items()))
 
 
 def main() -> None:
@@ -334,21 +405,27 @@ def main() -> None:
     results: dict[str, list[Outcome]] = {name: [] for name in policies}
     for seed in args.seeds:
         for name, policy in policies.items():
+            RUNNING[0] = name
             results[name].append(practise(policy, seed=seed, n_learners=args.learners, cap=args.cap))
+    for seed in args.seeds:
+        print(f"seed {seed}: nightly weights (fitted on the previous cohort) "
+              + ", ".join(f"{v:.3f}" for v in warm_predictor(seed).weights.values))
     baseline = [o.questions.mean() for o in results["random"]]
-    print(f"\n{'policy':<52}{'mean q→mastery':>15}{'÷ random':>10}{'per seed ÷ random':>22}"
-          f"{'reached':>9}{'success':>9}{'s':>6}")
+    print(f"\n{'policy':<46}{'mean q→mastery':>15}{'÷ random (mean ± half-range)':>30}{'per seed ÷ random':>20}"
+          f"{'reached':>8}{'success':>8}{'s':>6}")
     for name, outcomes in results.items():
         means = [o.questions.mean() for o in outcomes]
         ratios = [m / b for m, b in zip(means, baseline, strict=True)]
         reached = np.mean([o.reached.mean() for o in outcomes])
         success = np.mean([o.success_rate for o in outcomes])
-        print(f"{name:<52}{np.mean(means):>15.1f}{np.mean(means) / np.mean(baseline):>10.3f}"
-              f"{' / '.join(f'{r:.2f}' for r in ratios):>22}{reached:>9.0%}{success:>9.2f}"
-              f"{sum(o.seconds for o in outcomes):>6.0f}")
+        print(f"{name:<46}{np.mean(means):>15.1f}{_spread(ratios):>30}{' / '.join(f'{r:.2f}' for r in ratios):>20}"
+              f"{reached:>8.0%}{success:>8.2f}{sum(o.seconds for o in outcomes):>6.0f}")
+    print(f"\nbank: {bank_shapes(args.seeds)}")
     for label, counts in SERVED.items():
         total = sum(v for k, v in counts.items() if k.startswith("decided"))
-        print(f"\n{label}: {total} picks; " + "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(counts.items())))
+        pairs = np.array(CALIBRATION[label], dtype=np.float64)
+        print(f"{label}: {total} picks; " + "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(counts.items()))
+              + f"; served mean predicted P {pairs[:, 0].mean():.3f}, realised {pairs[:, 1].mean():.3f}")
 
 
 if __name__ == "__main__":

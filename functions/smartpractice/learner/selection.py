@@ -11,7 +11,7 @@ Each candidate gets six component scores in [0, 1] (1 = better), combined by a
 normalised weighted sum; the highest total wins (exact ties broken by the rng):
 
     band          1 inside [band_low, band_high], falling linearly to 0 at band_falloff outside
-    weakness      the question's skill weakness (e.g. 1 − mastery)
+    weakness      the question's skill weakness: Σ_k P(skill k not mastered) / widest (`question_weakness`)
     due           review due-ness of the skill (e.g. 1 − retrievability)
     prerequisite  readiness of the prerequisites (e.g. min mastery over prerequisites)
     recency       1 − 2^(−seconds_since_seen / half_life); never seen → 1 (the penalty is 1 − score)

@@ -32,7 +32,8 @@ seed-003 heuristic 1.289 ± 0.078 (success 0.44); ours (Elo product, before) 0.7
 (predictor) 0.850 ± 0.048 (0.47); the same fed the TRUE not-mastered indicator 0.582 ± 0.027 (0.42). Target
 0.70: NOT met; the gap is still the per-skill estimate from two-skill answers. Variants with predictor p
 (30 learners × 3 seeds, --experiments): weakness from Elo 0.92, from θ + δ_k 1.01, from the predictor logit at
-bar 0 / 0.5 / 1 / 1.5 / 2: 0.90 / 0.89 / 0.85 / 0.83 / 0.83; evidence = all answers 0.80; p = raw σ(z) 0.77.
+bar 0 / 0.5 / 1 / 1.5 / 2: 0.90 / 0.89 / 0.85 / 0.83 / 0.83; evidence = all answers 0.80; p = raw σ(z) 0.77
+(60 learners: 0.781 ± 0.031).
 Served success stays below the band: ~300 Thompson draws (κ = 2 + answers) put many hard two-skill
 candidates' DRAWS in 0.60–0.70 (served predicted P 0.50, realised 0.47); enforcing the band (concentration
 200, band .40, falloff .10) serves 0.66 but needs 1.04× random's questions.

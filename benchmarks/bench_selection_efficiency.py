@@ -10,27 +10,33 @@ knowledge.update_on_answer (BKT + multi-skill Elo + fsrs) → the row record_ans
 Elo difficulties start calibrated (elo.rating_from_logit(b)) and move by the returned additive deltas, with
 times_seen, shared by the cohort like the question_skills table.
 
-OURS = the product pipeline: QuestionBank.pool → candidates.skill_views / build_candidates → selection
-select_next_question with the default SelectionPolicy. RANDOM = uniform over the same pool.
-HEURISTIC = seed 003 `calculate_thompson_score` (seeds/personalization-elo-thompson-conversation.md ~l.1080):
-per skill k, Beta(successes, attempts − successes + 1) with the (student, skill, question) counts on top of
-the priors successes 1 / attempts 2; difficulty_match = 1 − |d_k − (level_k + 0.3)|; 0.4·sample + 0.4·match +
-0.2/(attempts + 1); mean over skills × recency_penalty + coverage_bonus. Undefined helpers, mapped:
-level_k = the product's effective mastery of k (BKT, [0, 1]); d_k = σ(b_k), the calibrated difficulty as a
-[0, 1] failure chance for an average learner; calculate_recency = 1 − 2^(−Δt / 1 day) (1 if never seen, the
-product's freshness); calculate_coverage = 0.2 · mean_k (1 − level_k).
+PREDICTOR (issue 15): the production predictor (smartpractice_dev.predictor; the merge moves it into
+functions/) as production will run it: per learner θ and counts, per learner × skill δ_k and counts, per
+question b_q shared by the cohort, all moved by predictor.update after every answer (selection_predictor.py).
+The nightly job is a PREVIOUS cohort (200 learners × 40 random questions of the same bank, seed + 7):
+calibrate_rasch gives b_q, fit_weights the weights on its replay (printed per seed).
+
+OURS (predictor) = QuestionBank.pool → skill_views with SkillView.predictor_logit = the predictor's w · x for
+skill k alone at b = mean b_q of k's questions → build_candidates (weakness = Σ_k P(logit_k < 1.5) / 2,
+candidates.skill_weakness) → predicted_p from predictor.predict_grid, evidence = mean answers on the skills →
+select_next_question, default SelectionPolicy. OURS (Elo product, before) = the same with the Elo columns.
+RANDOM = uniform over the same pool.
+HEURISTIC = seed 003 `calculate_thompson_score` (seed_heuristic.py has the mapping).
 
 Honest caveat: in this simulator learning does NOT depend on difficulty — every practised skill closes 2 % of its
 gap to θ_max (3 % after a wrong answer) — so harder questions teach MORE (via errors) and two-skill questions
 teach twice; there is no "desirable difficulty" optimum for a success band to hit.
 
-Measured (seeds 101/202/303 × 60 learners, mean questions to mastery ÷ random's 75.8): seed-003 heuristic 1.29,
-product 0.78 (the default SelectionPolicy: weakness .40, band .20, ...; with the earlier band .40 / weakness .20
-it was 1.15: its weakness 1 − mean BKT mastery saturates long before θ reaches 1, and the 60–70 % band favours
-easy single-skill questions), best variant 0.755 = weakness Σ_k P(Elo rating_k < rating of θ 1.6) / 2 with
-weights weakness .40 band .10. Not the 30 % asked for: the same machinery fed the TRUE not-mastered indicator
-reaches 0.60 and an oracle 0.54, so the rest is in estimating per-skill mastery from answers to two-skill
-questions. Dropping the band (weight 0) is much worse (1.15): its Thompson draws keep the ratings informative.
+Measured 2026-12-07 (seeds 101/202/303 × 60 learners; ÷ random's 75.8 questions, mean ± half-range over seeds):
+seed-003 heuristic 1.289 ± 0.078 (success 0.44); ours (Elo product, before) 0.785 ± 0.047 (0.56); OURS
+(predictor) 0.850 ± 0.048 (0.47); the same fed the TRUE not-mastered indicator 0.582 ± 0.027 (0.42). Target
+0.70: NOT met; the gap is still the per-skill estimate from two-skill answers. Variants with predictor p
+(30 learners × 3 seeds, --experiments): weakness from Elo 0.92, from θ + δ_k 1.01, from the predictor logit at
+bar 0 / 0.5 / 1 / 1.5 / 2: 0.90 / 0.89 / 0.85 / 0.83 / 0.83; evidence = all answers 0.80; p = raw σ(z) 0.77
+(60 learners: 0.781 ± 0.031).
+Served success stays below the band: ~300 Thompson draws (κ = 2 + answers) put many hard two-skill
+candidates' DRAWS in 0.60–0.70 (served predicted P 0.50, realised 0.47); enforcing the band (concentration
+200, band .40, falloff .10) serves 0.66 but needs 1.04× random's questions.
 
     .venv/bin/python benchmarks/bench_selection_efficiency.py [--seeds 101 202 303] [--learners 60] [--quick]
     .venv/bin/python benchmarks/bench_selection_efficiency.py --experiments   # also the candidate variants
@@ -50,13 +56,23 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from seed_heuristic import seed_heuristic_choice
+from selection_predictor import LearnerState, PredictorState, warm_start  # benchmarks/, next to this script
 
 from smartpractice.learner import knowledge
 from smartpractice.learner.elo import rating_from_logit
-from smartpractice.learner.selection import SelectionCandidates, SelectionPolicy, SelectionWeights, select_next_question
+from smartpractice.learner.selection import (
+    SelectionCandidates,
+    SelectionPolicy,
+    SelectionWeights,
+    probability_below,
+    question_weakness,
+    select_next_question,
+)
 from smartpractice.service import states
 from smartpractice.service.candidates import SkillView, build_candidates, skill_views
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
+from smartpractice_dev.predictor import Weights
 from smartpractice_dev.simulation import SimulatedAnswer, SimulatedCohort, SimulatedQuestion, make_question_bank
 
 N_SKILLS, N_QUESTIONS, MAX_SKILLS = 4, 300, 2
@@ -136,6 +152,8 @@ class Step:
     now: datetime
     rng: np.random.Generator
     true_theta: np.ndarray  # the simulator's abilities: read ONLY by the oracle reference
+    predictor: PredictorState  # the production predictor's shared difficulties and weights
+    state: LearnerState  # ... and this learner's θ, δ_k and counts
 
 
 Policy = Callable[[Step], int]
@@ -154,18 +172,24 @@ def _pool(step: Step) -> Any:
 
 # What the product's picks looked like: the component that decided each pick, and skills per served question.
 SERVED: dict[str, Counter[str]] = defaultdict(Counter)
+# Calibration of the served picks: (predicted P(correct), answered correctly) per policy.
+CALIBRATION: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+RUNNING = [""]  # the policy being run (labels the two tallies above)
 
 
-def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy | None = None,
-         label: str = "ours (product)") -> Policy:
+def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy | None = None) -> Policy:
     def choose(step: Step) -> int:
+        label = RUNNING[0]
         pool = _pool(step)
         views = skill_views(mastery_rows=list(step.learner.rows.values()), now=step.now)
         candidates = builder(step, pool, views)
         choice = select_next_question(candidates=candidates, rng=step.rng, policy=policy)
+        skills = pool.skills_of(choice.index)
+        CALIBRATION[label].append((choice.reason.predicted_p, False))  # the answer fills in the outcome
         SERVED[label][f"decided by {choice.reason.dominant_component}"] += 1
-        SERVED[label][f"{len(pool.skills_of(choice.index))}-skill question"] += 1
-        SERVED[label][f"skill {min(pool.skills_of(choice.index))} (lowest id)"] += 1
+        SERVED[label][f"{len(skills)}-skill question"] += 1
+        for skill in skills:
+            SERVED[label][f"skill {skill}"] += 1
         return int(pool.question_ids[choice.index])
     return choose
 
@@ -177,22 +201,11 @@ def random_policy(step: Step) -> int:
 
 def seed_heuristic(step: Step) -> int:
     pool = _pool(step)
-    ids = pool.question_ids
-    present = step.bank.skill_ids[ids] >= 0
     views = skill_views(mastery_rows=list(step.learner.rows.values()), now=step.now)
     level_of = np.array([views[s].mastery if s in views else states.UNPRACTISED_MASTERY for s in range(N_SKILLS)])
-    level = level_of[np.where(present, step.bank.skill_ids[ids], 0)]
-    difficulty = 1.0 / (1.0 + np.exp(-np.nan_to_num(step.bank.true_b[ids])))
-    successes = 1.0 + step.learner.successes[ids]  # prior successes 1, attempts 2 (the seed's .get defaults)
-    attempts = 2.0 + step.learner.tries[ids]
-    sampled = step.rng.beta(successes, attempts - successes + 1.0)
-    match = 1.0 - np.abs(difficulty - (level + 0.3))
-    skill_score = 0.4 * sampled + 0.4 * match + 0.2 / (attempts + 1.0)
-    mean_score = np.where(present, skill_score, 0.0).sum(axis=1) / present.sum(axis=1)
-    since = np.where(np.isnan(pool.last_seen_epoch), np.inf, step.now.timestamp() - pool.last_seen_epoch)
-    recency = 1.0 - np.exp2(-since / 86_400.0)
-    coverage = 0.2 * np.where(present, 1.0 - level, 0.0).sum(axis=1) / present.sum(axis=1)
-    return int(ids[int(np.argmax(mean_score * recency + coverage))])
+    return seed_heuristic_choice(pool=pool, skill_ids=step.bank.skill_ids, true_b=step.bank.true_b,
+                                 level_of=level_of, successes=step.learner.successes, tries=step.learner.tries,
+                                 now=step.now.timestamp(), rng=step.rng)
 
 
 @dataclass(frozen=True)
@@ -203,10 +216,25 @@ class Outcome:
     seconds: float
 
 
+def _bank(seed: int) -> tuple[SimulatedQuestion, ...]:
+    return make_question_bank(n_questions=N_QUESTIONS, n_skills=N_SKILLS, rng=np.random.default_rng(seed),
+                              difficulty_sd=1.5)
+
+
+WARM: dict[int, PredictorState] = {}  # per seed: the nightly fit on a previous cohort (seed + 7)
+
+
+def warm_predictor(seed: int) -> PredictorState:
+    if seed not in WARM:
+        WARM[seed] = warm_start(_bank(seed), n_skills=N_SKILLS, mean_theta=COHORT_MEAN_THETA, seed=seed + 7,
+                                start=START - timedelta(days=60), interval=ANSWER_INTERVAL)
+    return WARM[seed].copy()
+
+
 def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome:
+    questions = _bank(seed)
+    predictor = warm_predictor(seed)
     started = time.perf_counter()
-    questions = make_question_bank(n_questions=N_QUESTIONS, n_skills=N_SKILLS, rng=np.random.default_rng(seed),
-                                   difficulty_sd=1.5)
     bank = Bank(questions)
     cohort = SimulatedCohort.random(n_learners=n_learners, n_skills=N_SKILLS, rng=np.random.default_rng(seed + 1),
                                     mean_theta=COHORT_MEAN_THETA)
@@ -216,6 +244,7 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
     correct = 0
     for i in range(n_learners):
         learner = Learner({}, {}, np.zeros((N_QUESTIONS, MAX_SKILLS)), np.zeros((N_QUESTIONS, MAX_SKILLS)))
+        state = LearnerState()
         now, session = START, list[int]()
         while counts[i] < cap:
             if bool(np.all(cohort.ability(learner=i, now=now) >= MASTERY_THETA)):
@@ -223,9 +252,14 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
                 break
             if len(session) == SESSION_QUESTIONS:
                 session = []
-            qid = policy(Step(learner, bank, session, now, choice_rng, cohort.ability(learner=i, now=now)))
+            qid = policy(Step(learner, bank, session, now, choice_rng, cohort.ability(learner=i, now=now),
+                              predictor, state))
             answer = cohort.answer(learner=i, question=questions[qid], now=now, rng=world_rng)
             record(learner, bank, questions[qid], answer, now)
+            predictor.record(state, questions[qid], answer.is_correct)
+            served = CALIBRATION.get(RUNNING[0])
+            if served:  # the pick `ours` just logged gets its outcome
+                served[-1] = (served[-1][0], answer.is_correct)
             session.append(qid)
             correct += int(answer.is_correct)
             counts[i] += 1
@@ -233,7 +267,7 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
     return Outcome(counts, reached, correct / max(int(counts.sum()), 1), time.perf_counter() - started)
 
 
-# --- experiments: alternative candidate builders / weights (benchmark only; see the report) ------------
+# --- candidate builders for the predictor and the experiments (benchmark only) ---------------------------
 
 
 def _with_weakness(candidates: SelectionCandidates, weakness: np.ndarray) -> SelectionCandidates:
@@ -246,43 +280,59 @@ def _per_skill(pool: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return present, values[np.where(present, pool.skill_ids, 0)]
 
 
-def _summed(step: Step, pool: Any, views: dict[int, SkillView], per_skill: np.ndarray) -> SelectionCandidates:
-    """weakness = Σ_k per_skill_k / widest question: how much not-yet-mastered practice the question gives."""
-    present, values = _per_skill(pool, per_skill)
-    weakness = np.where(present, values, 0.0).sum(axis=1) / pool.skill_ids.shape[1]
-    return _with_weakness(product_candidates(step, pool, views), weakness)
+Weakness = Callable[[Step, Any, dict[int, SkillView]], np.ndarray]
 
 
-def summed_bkt(step: Step, pool: Any, views: dict[int, SkillView]) -> SelectionCandidates:
-    mastery = np.array([views[s].mastery if s in views else states.UNPRACTISED_MASTERY for s in range(N_SKILLS)])
-    return _summed(step, pool, views, 1.0 - mastery)
+def predictor_views(step: Step, views: dict[int, SkillView]) -> dict[int, SkillView]:
+    """The skill views with the predictor's per-skill logit filled in (what next_question reads once served)."""
+    logits, answers = step.predictor.skill_logit(step.state, N_SKILLS, step.bank.skill_ids)
+    unseen = SkillView(states.INITIAL_RATING, 0, states.UNPRACTISED_MASTERY, 0.0)
+    return {k: dataclasses.replace(views.get(k, unseen), predictor_logit=float(logits[k]), count=int(answers[k]))
+            for k in range(N_SKILLS)}
 
 
-LOGIT_IN_ELO = float(rating_from_logit(theta=1.0)) - states.INITIAL_RATING  # 173.7 Elo points per logit
-
-
-def p_not_mastered(rating: np.ndarray, count: np.ndarray, *, target_theta: float) -> np.ndarray:
-    """P(skill rating below the rating of θ = target) under a normal posterior: sd one logit, precision + 0.2 per
-    answer; Φ(x) ≈ σ(1.702 x) so numpy suffices (what the candidates.py diff in the report does)."""
-    target = states.INITIAL_RATING + target_theta * LOGIT_IN_ELO
-    z = (target - rating) / (LOGIT_IN_ELO / np.sqrt(1.0 + 0.2 * count))
-    result: np.ndarray = 1.0 / (1.0 + np.exp(-1.702 * z))
-    return result
-
-
-def summed_elo(target_theta: float) -> CandidateBuilder:
+def predictor_candidates(weakness: Weakness | None = None, *, skill_logits: bool = True,
+                         global_evidence: bool = False, p_weights: Weights | None = None) -> CandidateBuilder:
+    """predicted_p from the production predictor, evidence = mean answers on the question's skills (or, with
+    `global_evidence`, all the learner's answers); weakness from build_candidates on views carrying the
+    predictor's per-skill logits (`skill_logits`; else the Elo ratings), or from `weakness` (experiments)."""
     def build(step: Step, pool: Any, views: dict[int, SkillView]) -> SelectionCandidates:
-        unseen = SkillView(states.INITIAL_RATING, 0, states.UNPRACTISED_MASTERY, 0.0)
-        rows = [views.get(s, unseen) for s in range(N_SKILLS)]
-        per_skill = p_not_mastered(np.array([v.rating for v in rows]), np.array([float(v.count) for v in rows]),
-                                   target_theta=target_theta)
-        return _summed(step, pool, views, per_skill)
+        candidates = product_candidates(step, pool, predictor_views(step, views) if skill_logits else views)
+        _, answers = step.predictor.skill_ability(step.state, N_SKILLS)
+        present, per_question = _per_skill(pool, answers)
+        evidence = np.where(present, per_question, 0.0).sum(axis=1) / present.sum(axis=1)
+        if global_evidence:  # θ carries every answer: the predictor's P rests on all of them
+            evidence = np.full(len(pool), float(step.state.learner.answers))
+        changed = dataclasses.replace(
+            candidates, predicted_p=step.predictor.predicted_p(step.state, pool.question_ids, pool.skill_ids,
+                                                               p_weights),
+            evidence=evidence)
+        return changed if weakness is None else _with_weakness(changed, weakness(step, pool, views))
     return build
 
 
-def true_not_mastered(step: Step, pool: Any, views: dict[int, SkillView]) -> SelectionCandidates:
-    """Reference: the product machinery fed the TRUE not-mastered indicator (what perfect estimation gives)."""
-    return _summed(step, pool, views, (step.true_theta < MASTERY_THETA).astype(np.float64))
+def ability_weakness(target_theta: float) -> Weakness:
+    """Σ_k P(θ + δ_k < target) / widest: the predictor's raw per-skill ability (no counts, no weights)."""
+    def weakness(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+        ability, answers = step.predictor.skill_ability(step.state, N_SKILLS)
+        present, values = _per_skill(pool, probability_below(estimates=ability, answers=answers,
+                                                             target=target_theta))
+        return question_weakness(per_skill=values, present=present)
+    return weakness
+
+
+def skill_logit_weakness(target_logit: float) -> Weakness:
+    def weakness(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+        logit, answers = step.predictor.skill_logit(step.state, N_SKILLS, step.bank.skill_ids)
+        present, values = _per_skill(pool, probability_below(estimates=logit, answers=answers, target=target_logit))
+        return question_weakness(per_skill=values, present=present)
+    return weakness
+
+
+def true_not_mastered(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+    """Reference: the TRUE not-mastered indicator (what perfect estimation gives)."""
+    present, values = _per_skill(pool, (step.true_theta < MASTERY_THETA).astype(np.float64))
+    return question_weakness(per_skill=values, present=present)
 
 
 def oracle(step: Step) -> int:
@@ -293,26 +343,52 @@ def oracle(step: Step) -> int:
     return int(pool.question_ids[int(np.argmax(score.sum(axis=1)))])
 
 
-def weights(*, band_low: float = 0.60, band_high: float = 0.70, **changes: float) -> SelectionPolicy:
-    return SelectionPolicy(band_low=band_low, band_high=band_high,
+def weights(*, band_falloff: float = 0.30, prior_concentration: float = 2.0, **changes: float) -> SelectionPolicy:
+    return SelectionPolicy(band_falloff=band_falloff, prior_concentration=prior_concentration,
                            weights=dataclasses.replace(SelectionWeights(), **changes))
 
 
-BEST = "ours: ΣP(Elo<θ1.6)/2, weakness .40 band .10"
+PRODUCT = "ours (predictor)"
 EXPERIMENTS: dict[str, Policy] = {
-    "ours: weakness Σ(1−BKT)/2": ours(summed_bkt),
-    "ours: weights weakness .40 band .20": ours(policy=weights(weakness=0.40, band=0.20)),
-    "ours: ΣP(Elo<θ1.0)/2": ours(summed_elo(1.0)),
-    "ours: ΣP(Elo<θ1.0)/2, weakness .40 band .20": ours(summed_elo(1.0), weights(weakness=0.40, band=0.20)),
-    "ours: ΣP(Elo<θ1.0)/2, band .40–.55": ours(summed_elo(1.0), weights(band_low=0.40, band_high=0.55)),
-    "ours: ΣP(Elo<θ1.6)/2, weakness .40 band 0": ours(summed_elo(1.6), weights(weakness=0.40, band=0.0)),
-    "reference: TRUE not-mastered, weakness .40 band .20": ours(true_not_mastered, weights(weakness=0.40, band=0.20)),
+    "pred p, Elo weakness (ΣP(Elo<θ1)/2)": ours(predictor_candidates(skill_logits=False)),
+    "pred p, θ+δ weakness ΣP(θ+δ<1.5)/2": ours(predictor_candidates(ability_weakness(1.5))),
+    "pred p, skill-logit weakness, bar 1.0": ours(predictor_candidates(skill_logit_weakness(1.0))),
+    "pred p, skill-logit weakness, bar 2.0": ours(predictor_candidates(skill_logit_weakness(2.0))),
+    "pred p, band .40": ours(predictor_candidates(), weights(band=0.40)),
+    "pred p, evidence = all answers": ours(predictor_candidates(global_evidence=True)),
+    "pred p, evidence = all answers, band .40 falloff .10": ours(predictor_candidates(global_evidence=True),
+                                                                weights(band=0.40, band_falloff=0.10)),
+    "pred p, Beta prior concentration 200": ours(predictor_candidates(), weights(prior_concentration=200.0)),
+    "pred p, concentration 200, band .40 falloff .10": ours(predictor_candidates(), weights(
+        prior_concentration=200.0, band=0.40, band_falloff=0.10)),
+    "pred p with default weights σ(z)": ours(predictor_candidates(p_weights=Weights())),
+    "pred p with default weights σ(z), evidence = all answers": ours(predictor_candidates(
+        p_weights=Weights(), global_evidence=True)),
+    "reference: Elo p, TRUE not-mastered": ours(lambda st, po, vi: _with_weakness(
+        product_candidates(st, po, vi), true_not_mastered(st, po, vi))),
     "reference: oracle (true θ, no Thompson)": oracle,
 }
 POLICIES: dict[str, Policy] = {
-    "random": random_policy, "seed-003 heuristic": seed_heuristic, "ours (product)": ours(),
-    BEST: ours(summed_elo(1.6), weights(weakness=0.40, band=0.10)),
+    "random": random_policy, "seed-003 heuristic": seed_heuristic, "ours (Elo product, before)": ours(),
+    PRODUCT: ours(predictor_candidates()),
+    "reference: predictor p, TRUE not-mastered": ours(predictor_candidates(true_not_mastered)),
 }
+
+
+def _spread(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {(max(values) - min(values)) / 2:.3f}"
+
+
+def bank_shapes(seeds: list[int]) -> str:
+    """Skills per question and skill shares (of question-skill slots) in the banks: what random serves."""
+    shapes: Counter[str] = Counter()
+    for seed in seeds:
+        for question in _bank(seed):
+            shapes[f"{len(question.skills)}-skill question"] += 1
+            for skill in question.skills:
+                shapes[f"skill {skill}"] += 1
+    total = len(seeds) * N_QUESTIONS
+    return "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(shapes.items()))
 
 
 def main() -> None:
@@ -334,21 +410,27 @@ def main() -> None:
     results: dict[str, list[Outcome]] = {name: [] for name in policies}
     for seed in args.seeds:
         for name, policy in policies.items():
+            RUNNING[0] = name
             results[name].append(practise(policy, seed=seed, n_learners=args.learners, cap=args.cap))
+    for seed in args.seeds:
+        print(f"seed {seed}: nightly weights (fitted on the previous cohort) "
+              + ", ".join(f"{v:.3f}" for v in warm_predictor(seed).weights.values))
     baseline = [o.questions.mean() for o in results["random"]]
-    print(f"\n{'policy':<52}{'mean q→mastery':>15}{'÷ random':>10}{'per seed ÷ random':>22}"
-          f"{'reached':>9}{'success':>9}{'s':>6}")
+    print(f"\n{'policy':<46}{'mean q→mastery':>15}{'÷ random (mean ± half-range)':>30}{'per seed ÷ random':>20}"
+          f"{'reached':>8}{'success':>8}{'s':>6}")
     for name, outcomes in results.items():
         means = [o.questions.mean() for o in outcomes]
         ratios = [m / b for m, b in zip(means, baseline, strict=True)]
         reached = np.mean([o.reached.mean() for o in outcomes])
         success = np.mean([o.success_rate for o in outcomes])
-        print(f"{name:<52}{np.mean(means):>15.1f}{np.mean(means) / np.mean(baseline):>10.3f}"
-              f"{' / '.join(f'{r:.2f}' for r in ratios):>22}{reached:>9.0%}{success:>9.2f}"
-              f"{sum(o.seconds for o in outcomes):>6.0f}")
+        print(f"{name:<46}{np.mean(means):>15.1f}{_spread(ratios):>30}{' / '.join(f'{r:.2f}' for r in ratios):>20}"
+              f"{reached:>8.0%}{success:>8.2f}{sum(o.seconds for o in outcomes):>6.0f}")
+    print(f"\nbank: {bank_shapes(args.seeds)}")
     for label, counts in SERVED.items():
         total = sum(v for k, v in counts.items() if k.startswith("decided"))
-        print(f"\n{label}: {total} picks; " + "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(counts.items())))
+        pairs = np.array(CALIBRATION[label], dtype=np.float64)
+        print(f"{label}: {total} picks; " + "; ".join(f"{k} {v / total:.0%}" for k, v in sorted(counts.items()))
+              + f"; served mean predicted P {pairs[:, 0].mean():.3f}, realised {pairs[:, 1].mean():.3f}")
 
 
 if __name__ == "__main__":

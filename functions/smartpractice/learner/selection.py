@@ -11,7 +11,7 @@ Each candidate gets six component scores in [0, 1] (1 = better), combined by a
 normalised weighted sum; the highest total wins (exact ties broken by the rng):
 
     band          1 inside [band_low, band_high], falling linearly to 0 at band_falloff outside
-    weakness      the question's skill weakness (e.g. 1 − mastery)
+    weakness      the question's skill weakness: Σ_k P(skill k not mastered) / widest (`question_weakness`)
     due           review due-ness of the skill (e.g. 1 − retrievability)
     prerequisite  readiness of the prerequisites (e.g. min mastery over prerequisites)
     recency       1 − 2^(−seconds_since_seen / half_life); never seen → 1 (the penalty is 1 − score)
@@ -171,6 +171,45 @@ def band_score(*, p: FloatArray, low: float, high: float, falloff: float) -> Flo
     return result
 
 
+def probability_below(*, estimates: npt.ArrayLike, answers: npt.ArrayLike, target: float,
+                      precision_per_answer: float = 0.2) -> FloatArray:
+    """P(the true value is below `target`), element-wise, for per-skill estimates in logits.
+
+    Each estimate is read as a normal posterior with a prior sd of one logit whose precision grows by
+    `precision_per_answer` per answer on the skill; Φ(x) ≈ σ(1.702 x) keeps it numpy-only.
+
+    Args:
+        estimates: Per-skill estimates in logits (e.g. the predictor's calibrated logit of success on a typical
+            question of the skill alone); broadcast with `answers`.
+        answers: Answers behind each estimate (counts >= 0).
+        target: The mastery bar, in the estimates' logits.
+        precision_per_answer: Posterior precision gained per answer, in units of the prior precision.
+
+    Returns:
+        Float array of probabilities in (0, 1): 0.5 at the bar, → 1 below it, sharper with more answers.
+    """
+    counts = np.asarray(answers, dtype=np.float64)
+    if np.any(counts < 0.0) or precision_per_answer < 0.0:
+        raise ValueError("answers and precision_per_answer must be non-negative")
+    z = (target - np.asarray(estimates, dtype=np.float64)) * np.sqrt(1.0 + precision_per_answer * counts)
+    result: FloatArray = 1.0 / (1.0 + np.exp(-1.702 * z))
+    return result
+
+
+def question_weakness(*, per_skill: npt.ArrayLike, present: npt.ArrayLike) -> FloatArray:
+    """Σ_k P(skill k not mastered) over a question's skills / the widest question's skill count, in [0, 1].
+
+    `per_skill` and `present` are (questions, widest) grids, padding marked False in `present`. The sum (not
+    the mean): a question practising two unmastered skills teaches both, so it delivers twice the practice.
+    """
+    grid = np.asarray(per_skill, dtype=np.float64)
+    mask = np.asarray(present, dtype=bool)
+    if grid.ndim != 2 or grid.shape != mask.shape:
+        raise ValueError("per_skill and present must be aligned (questions, skills) grids")
+    result: FloatArray = np.clip(np.where(mask, grid, 0.0).sum(axis=1) / max(grid.shape[1], 1), 0.0, 1.0)
+    return result
+
+
 def sample_success(*, candidates: SelectionCandidates, policy: SelectionPolicy,
                    rng: np.random.Generator) -> FloatArray:
     """One Thompson draw of P(correct) per candidate from Beta(p·κ, (1 − p)·κ)."""
@@ -284,10 +323,10 @@ def select_next_question(
     chosen_policy = policy if policy is not None else SelectionPolicy()
     sampled = sample_success(candidates=candidates, policy=chosen_policy, rng=rng)
     scores = component_scores(candidates=candidates, sampled_p=sampled, policy=chosen_policy)
-    totals = chosen_policy.weights.as_array() @ scores
     eligible = candidates.prerequisite_readiness >= chosen_policy.min_prerequisite_readiness
     if not eligible.any():
         eligible = np.ones_like(eligible)
+    totals = chosen_policy.weights.as_array() @ scores
     eligible_totals = np.where(eligible, totals, -np.inf)
     # Many candidates score exactly 1 on the band, so ties are common: break them with the rng,
     # never by position (which would always favour whatever the caller listed first).

@@ -8,9 +8,11 @@ Per candidate question (over its skills k):
   skills (mean over k, they move δ_k) plus their answers over all skills shared among the skills practised
   (they move θ, which every skill uses), concentrating the Beta;
 - weakness = Σ_k P(skill k not yet mastered) / the widest question's skill count: how much not-yet-mastered
-  practice the question delivers (a question on two weak skills practises both). P comes from the Elo rating
-  and its evidence (elo.probability_not_mastered): BKT's P(known) saturates long before a skill is secure,
-  so 1 − mastery stopped telling weak from strong skills (measured in benchmarks/bench_selection_efficiency.py);
+  practice the question delivers (a question on two weak skills practises both). P comes from the production
+  predictor's per-skill logit where the view carries one (`SkillView.predictor_logit`; see `skill_weakness`),
+  else from the Elo rating and its evidence (elo.probability_not_mastered): BKT's P(known) saturates long
+  before a skill is secure, so 1 − mastery stopped telling weak from strong skills (measured in
+  benchmarks/bench_selection_efficiency.py);
 - due = max_k (1 − R_k(now)) over reviewed skills whose review is due, else 0;
 - prerequisite readiness = min over the skills' prerequisites of effective mastery (1 without any);
 - seconds since this learner last saw the question (inf if never), and global exposure (times_seen).
@@ -30,7 +32,7 @@ import numpy.typing as npt
 from smartpractice.learner import predictor
 from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.learner.irt import FloatArray
-from smartpractice.learner.selection import SelectionCandidates
+from smartpractice.learner.selection import SelectionCandidates, probability_below, question_weakness
 from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
 
 Row = dict[str, Any]
@@ -42,6 +44,28 @@ class SkillView:
     count: int
     mastery: float
     due_score: float
+    # The predictor's calibrated logit of success on a typical question of this skill alone (w · x at the
+    # skill's mean difficulty: ability, deviation and practice counts); None until the predictor state is read.
+    predictor_logit: float | None = None
+
+
+# Mastery bar for `predictor_logit`, in its logits (σ(1.5) ≈ 0.82 on a typical question of the skill): chosen
+# in benchmarks/bench_selection_efficiency.py among 0, 0.5, 1, 1.5, 2 (questions to true mastery).
+PREDICTOR_MASTERY_LOGIT = 1.5
+
+
+def skill_weakness(*, views: Sequence[SkillView], grid: npt.NDArray[np.intp],
+                   present: npt.NDArray[np.bool_]) -> FloatArray:
+    """Question weakness from per-distinct-skill views; `grid` maps the pool's (question, slot) to a view.
+
+    Per skill, P(not mastered) from the predictor's logit when the view has one, else from the Elo rating;
+    then Σ over the question's skills / the widest question (selection.question_weakness).
+    """
+    per_skill = np.array([
+        float(probability_below(estimates=v.predictor_logit, answers=v.count, target=PREDICTOR_MASTERY_LOGIT))
+        if v.predictor_logit is not None else float(probability_not_mastered(ratings=v.rating, answers=v.count))
+        for v in views], dtype=np.float64)
+    return question_weakness(per_skill=per_skill[grid], present=present)
 
 
 def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, SkillView]:
@@ -115,16 +139,13 @@ def build_candidates(
         gathered: FloatArray = np.asarray(values, dtype=np.float64)[grid]
         return gathered
 
-    rating = per_skill([v.rating for v in skill_views_])
-    count = per_skill([float(v.count) for v in skill_views_])  # Elo answers: the weakness term's evidence
     due_score = per_skill([v.due_score for v in skill_views_])
     # Readiness of a skill = the lowest mastery among its prerequisites (+inf without any).
     prerequisite_mastery = per_skill([
         min((views.get(p, unseen).mastery for p in prerequisites.get(int(s), ())), default=np.inf)
         for s in distinct])
     predicted, evidence = predict_pool(pool=pool, state=state or LearnerPredictor(), grid=grid, distinct=distinct)
-    not_mastered = probability_not_mastered(ratings=rating, answers=count)
-    weakness = np.where(present, not_mastered, 0.0).sum(axis=1) / present.shape[1]
+    weakness = skill_weakness(views=skill_views_, grid=grid, present=present)
     due = np.where(present, due_score, -np.inf).max(axis=1)
     readiness = np.where(present, prerequisite_mastery, np.inf).min(axis=1)
     since = np.where(np.isnan(pool.last_seen_epoch), np.inf, np.maximum(now.timestamp() - pool.last_seen_epoch, 0.0))

@@ -16,6 +16,8 @@ from smartpractice.learner.selection import (
     SelectionWeights,
     band_score,
     component_scores,
+    probability_below,
+    question_weakness,
     select_next_question,
     select_uniformly,
 )
@@ -204,3 +206,23 @@ def test_uniform_selection_is_uniform_and_says_so() -> None:
     assert choice.reason.why_now == "Chosen at random (control group); predicted success 65%."
     adaptive = [select_next_question(candidates=candidates, rng=np.random.default_rng(s)).index for s in range(20)]
     assert adaptive == [0] * 20
+
+
+def test_probability_below_pinned_and_sharpening_with_answers() -> None:
+    at_bar, below, above = probability_below(estimates=[1.5, 0.5, 2.5], answers=[0, 0, 0], target=1.5)
+    assert at_bar == 0.5
+    assert below == pytest.approx(1.0 / (1.0 + np.exp(-1.702)), abs=1e-12)  # one prior sd below: ≈ 0.8458
+    assert above == pytest.approx(1.0 - below, abs=1e-12)
+    few, many = probability_below(estimates=[1.0, 1.0], answers=[0, 15], target=1.5)  # precision 1 + 0.2·15 = 4
+    assert few == pytest.approx(1.0 / (1.0 + np.exp(-0.851)), abs=1e-12)
+    assert many == pytest.approx(1.0 / (1.0 + np.exp(-1.702)), abs=1e-12)
+    with pytest.raises(ValueError, match="non-negative"):
+        probability_below(estimates=[0.0], answers=[-1], target=1.0)
+
+
+def test_question_weakness_sums_over_the_questions_skills() -> None:
+    per_skill = np.array([[0.9, 0.8], [0.9, 0.0], [0.3, 0.6]])
+    present = np.array([[True, True], [True, False], [True, True]])
+    np.testing.assert_allclose(question_weakness(per_skill=per_skill, present=present), [0.85, 0.45, 0.45])
+    with pytest.raises(ValueError, match="aligned"):
+        question_weakness(per_skill=per_skill, present=present[:, :1])

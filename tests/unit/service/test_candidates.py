@@ -9,7 +9,7 @@ import pytest
 
 from smartpractice.learner import predictor
 from smartpractice.learner.elo import probability_not_mastered
-from smartpractice.service.candidates import LearnerPredictor, SkillView, build_candidates
+from smartpractice.service.candidates import PREDICTOR_MASTERY_LOGIT, LearnerPredictor, SkillView, build_candidates
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -55,6 +55,22 @@ def test_features_of_a_small_pool() -> None:
     np.testing.assert_allclose(candidates.prerequisite_readiness, [1.0, 0.8, 0.4])
     np.testing.assert_allclose(candidates.seconds_since_seen, [3600.0, np.inf, np.inf])
     np.testing.assert_allclose(candidates.exposure_count, [5.0, 0.0, 0.0])
+
+
+def test_weakness_reads_the_predictor_logit_where_the_view_has_one() -> None:
+    bank = QuestionBank.from_columns({
+        "id": [10, 11], "topic_id": [1, 1], "subject_id": [1, 1], "exam_section": ["math"] * 2,
+        "skill_ids": [[1], [1, 2]], "difficulties": [[1200.0], [1250.0, 1150.0]], "times_seen": [0, 0],
+    })
+    pool = bank.pool(where=PoolFilter(), exclude=[], seen_ids=[], seen_epochs=[])
+    # Skill 1: predictor logit 1.0 over 5 answers (its Elo rating is ignored); skill 2: Elo only.
+    views = {1: SkillView(rating=1900.0, count=5, mastery=0.8, due_score=0.0, predictor_logit=1.0),
+             2: SkillView(rating=1100.0, count=4, mastery=0.4, due_score=0.0)}
+    candidates = build_candidates(pool=pool, views=views, prerequisites={}, now=NOW)
+    p1 = 1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - 1.0) * np.sqrt(2.0)))  # precision 1 + 0.2·5
+    (p2,) = probability_not_mastered(ratings=[1100.0], answers=[4])
+    np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2], rtol=1e-12)
+    assert candidates.skill_weakness[0] == pytest.approx(0.384573, abs=1e-6)
 
 
 def test_empty_pool() -> None:

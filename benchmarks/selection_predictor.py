@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from smartpractice.learner.irt import FloatArray
-from smartpractice_dev.predictor import (
+from smartpractice.learner.predictor import (
     ItemDifficulty,
     LearnerGlobal,
     SkillDeviation,
@@ -26,7 +26,7 @@ from smartpractice_dev.predictor import (
     predict_grid,
     update,
 )
-from smartpractice_dev.predictor_fit import calibrate_rasch, fit_weights
+from smartpractice.learner.predictor_fit import calibrate_rasch, fit_weights
 from smartpractice_dev.simulation import SimulatedCohort, SimulatedQuestion
 
 WARM_LEARNERS, WARM_ANSWERS = 200, 40

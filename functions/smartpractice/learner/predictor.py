@@ -191,3 +191,21 @@ def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, de
              + w[4] * math.log1p(learner_correct) + w[5] * math.log1p(learner_answers - learner_correct))
     p: FloatArray = floors + (1.0 - floors) / (1.0 + np.exp(-logit))
     return p
+
+
+def skill_logits(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], difficulties: FloatArray,
+                 weights: Weights) -> FloatArray:
+    """Per skill k, the calibrated logit w · x of success on a question of k alone at difficulty b_k: ability,
+    deviation AND practice counts, as `features` builds them for a one-skill question. Selection reads it as
+    the predictor's estimate of each skill (service/candidates.skill_weakness)."""
+    b = np.asarray(difficulties, dtype=np.float64)
+    if b.shape != (len(skills),):
+        raise ValueError("one difficulty per skill")
+    deviation = np.array([s.deviation for s in skills], dtype=np.float64)
+    answers = np.array([s.answers for s in skills], dtype=np.float64)
+    correct = np.array([s.correct for s in skills], dtype=np.float64)
+    w = weights.as_array()
+    logits: FloatArray = (w[0] + w[1] * (learner.theta + deviation - b) + w[2] * np.log1p(correct)
+                          + w[3] * np.log1p(answers - correct) + w[4] * math.log1p(learner.correct)
+                          + w[5] * math.log1p(learner.answers - learner.correct))
+    return logits

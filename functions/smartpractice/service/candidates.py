@@ -22,7 +22,7 @@ Per candidate question (over its skills k):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +66,24 @@ def skill_weakness(*, views: Sequence[SkillView], grid: npt.NDArray[np.intp],
         if v.predictor_logit is not None else float(probability_not_mastered(ratings=v.rating, answers=v.count))
         for v in views], dtype=np.float64)
     return question_weakness(per_skill=per_skill[grid], present=present)
+
+
+def _with_predictor_logits(views: Sequence[SkillView], *, state: LearnerPredictor, pool: CandidatePool,
+                           grid: npt.NDArray[np.intp], present: npt.NDArray[np.bool_],
+                           distinct: npt.NDArray[np.int64]) -> list[SkillView]:
+    """The views with the predictor's per-skill logit (at the mean b of the pool's questions on the skill) and
+    the predictor's answer count on the skill, which skill_weakness reads instead of the Elo rating: measured
+    in benchmarks/bench_selection_efficiency.py, Elo weakness beside the predictor's P needed 0.92x random's
+    questions to mastery, the predictor's per-skill logit 0.85x."""
+    item_b = np.zeros(len(pool)) if pool.item_difficulty is None else pool.item_difficulty
+    on_skill = grid[present]
+    totals = np.bincount(on_skill, weights=np.broadcast_to(item_b[:, None], grid.shape)[present],
+                         minlength=len(distinct))
+    mean_b = totals / np.maximum(np.bincount(on_skill, minlength=len(distinct)), 1)
+    rows = [state.skills.get(int(s), predictor.SkillDeviation()) for s in distinct]
+    logits = predictor.skill_logits(learner=state.learner, skills=rows, difficulties=mean_b, weights=state.weights)
+    return [replace(v, predictor_logit=float(logit), count=row.answers)
+            for v, logit, row in zip(views, logits, rows, strict=True)]
 
 
 def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, SkillView]:
@@ -145,6 +163,9 @@ def build_candidates(
         min((views.get(p, unseen).mastery for p in prerequisites.get(int(s), ())), default=np.inf)
         for s in distinct])
     predicted, evidence = predict_pool(pool=pool, state=state or LearnerPredictor(), grid=grid, distinct=distinct)
+    if state is not None:
+        skill_views_ = _with_predictor_logits(skill_views_, state=state, pool=pool, grid=grid, present=present,
+                                              distinct=distinct)
     weakness = skill_weakness(views=skill_views_, grid=grid, present=present)
     due = np.where(present, due_score, -np.inf).max(axis=1)
     readiness = np.where(present, prerequisite_mastery, np.inf).min(axis=1)

@@ -46,10 +46,16 @@ def test_features_of_a_small_pool() -> None:
     assert candidates.predicted_p[0] == pytest.approx(0.761548, abs=1e-6)  # 1/4 + 3/4 σ(w · x)
     # mean answers on the question's skills + 14 answers over the 2 skills practised
     np.testing.assert_allclose(candidates.evidence, [17.0, 14.0, 7.0])
-    # Σ P(not mastered) over the question's skills / 2 (the widest question has two skills)
-    p1, p2, p3 = probability_not_mastered(ratings=[1300.0, 1100.0, 1200.0], answers=[10, 4, 0])
+    # Σ P(skill below the bar) over the question's skills / 2 (the widest question has two skills), from the
+    # predictor's per-skill logit at the mean b of the pool's questions on the skill (1: −0.25, 2: −0.7, 3: 1.1)
+    w, theta = STATE.weights.values, 0.4
+    def below(deviation: float, answers: int, correct: int, b: float) -> float:
+        x = (1.0, theta + deviation - b, np.log1p(correct), np.log1p(answers - correct), np.log1p(9), np.log1p(5))
+        logit = float(np.dot(w, x))
+        return float(1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - logit) * np.sqrt(1.0 + 0.2 * answers))))
+    p1, p2, p3 = below(0.3, 10, 7, -0.25), below(-0.5, 4, 1, -0.7), below(0.0, 0, 0, 1.1)
     np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2, p3 / 2], rtol=1e-12)
-    assert candidates.skill_weakness.tolist() == pytest.approx([0.388734, 0.875409, 0.422898], abs=1e-6)
+    assert candidates.skill_weakness.tolist() == pytest.approx([0.376118, 0.772474, 0.484142], abs=1e-6)
     np.testing.assert_allclose(candidates.due_score, [0.3, 0.3, 0.0])
     # skill 1 has no prerequisites → 1; skill 2 needs 1 (0.8); skill 3 needs 1 and 2 → min 0.4
     np.testing.assert_allclose(candidates.prerequisite_readiness, [1.0, 0.8, 0.4])
@@ -71,6 +77,27 @@ def test_weakness_reads_the_predictor_logit_where_the_view_has_one() -> None:
     (p2,) = probability_not_mastered(ratings=[1100.0], answers=[4])
     np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2], rtol=1e-12)
     assert candidates.skill_weakness[0] == pytest.approx(0.384573, abs=1e-6)
+
+
+def test_with_the_predictor_state_weakness_reads_its_per_skill_logits_at_the_pools_mean_difficulty() -> None:
+    bank = QuestionBank.from_columns({
+        "id": [10, 11, 12], "topic_id": [1, 1, 1], "subject_id": [1, 1, 1], "exam_section": ["math"] * 3,
+        "skill_ids": [[1], [1, 2], [2]], "difficulties": [[1200.0], [1250.0, 1150.0], [1100.0]],
+        "times_seen": [0, 0, 0], "predictor_difficulty": [0.4, -0.2, 1.0],
+    })
+    pool = bank.pool(where=PoolFilter(), exclude=[], seen_ids=[], seen_epochs=[])
+    weights = predictor.Weights(values=(0.1, 0.9, 0.05, -0.1, 0.02, -0.03))
+    state = LearnerPredictor(learner=predictor.LearnerGlobal(theta=0.3, answers=12, correct=8),
+                             skills={1: predictor.SkillDeviation(deviation=0.5, answers=6, correct=5)}, weights=weights)
+    views = {1: SkillView(rating=900.0, count=40, mastery=0.2, due_score=0.0)}
+    candidates = build_candidates(pool=pool, views=views, prerequisites={}, now=NOW, state=state)
+    # skill 1: questions 10, 11 → mean b 0.1; skill 2 (never practised): questions 11, 12 → mean b 0.4
+    def logit(deviation: float, answers: int, correct: int, b: float) -> float:
+        x = (1.0, 0.3 + deviation - b, np.log1p(correct), np.log1p(answers - correct), np.log1p(8), np.log1p(4))
+        return float(np.dot(weights.values, x))
+    p1 = 1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - logit(0.5, 6, 5, 0.1)) * np.sqrt(1.0 + 0.2 * 6)))
+    p2 = 1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - logit(0.0, 0, 0, 0.4))))
+    np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2, p2 / 2], rtol=1e-12)
 
 
 def test_empty_pool() -> None:

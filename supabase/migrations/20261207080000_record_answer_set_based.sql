@@ -43,7 +43,10 @@ declare
   v_request jsonb := private.answer_request(p_answer);
   v_answered integer;
   v_written bigint[] := '{}';
-  v_more bigint[];
+  v_invalid integer;
+  v_distinct integer;
+  v_count integer;
+  v_new integer;
   v_failed bigint;
   v_expected integer;
   v_actual_version integer;
@@ -124,25 +127,26 @@ begin
       hint = 'retryable: re-read and send no mastery items for a repeated answer';
   end if;
 
-  -- d. mastery, optimistic concurrency on version (the history trigger reads these settings)
+  -- d. mastery, optimistic concurrency on version (the history trigger reads these settings). The common path
+  --    is one statement that checks the items, then one INSERT and/or one UPDATE: plpgsql pays per statement.
   if jsonb_array_length(v_items) > 0 then
-    if exists (select 1 from jsonb_to_recordset(v_items) as x(skill_id bigint, expected_version integer,
-                                                                p_mastery double precision)
-               where x.skill_id is null or x.expected_version is null or x.p_mastery is null) then
+    select count(*) filter (where x.skill_id is null or x.expected_version is null or x.p_mastery is null),
+           count(distinct x.skill_id), count(*), count(*) filter (where x.expected_version = 0)
+      into v_invalid, v_distinct, v_count, v_new
+    from jsonb_to_recordset(v_items) as x(skill_id bigint, expected_version integer, p_mastery double precision);
+    if v_invalid > 0 then
       raise exception using errcode = 'PT400', message = 'invalid_payload',
         detail = 'each p_mastery item needs skill_id, expected_version and p_mastery';
     end if;
-    if (select count(distinct x.skill_id) <> count(*)
-        from jsonb_to_recordset(v_items) as x(skill_id bigint)) then
+    if v_distinct <> v_count then
       raise exception using errcode = 'PT400', message = 'invalid_payload',
         detail = 'each skill appears at most once in p_mastery';
     end if;
-    perform set_config('smartpractice.trigger_type', 'question', true);
-    perform set_config('smartpractice.session_id', v_session_id::text, true);
-    perform set_config('smartpractice.question_id', v_question_id::text, true);
+    perform set_config('smartpractice.trigger_type', 'question', true),
+            set_config('smartpractice.session_id', v_session_id::text, true),
+            set_config('smartpractice.question_id', v_question_id::text, true);
     -- New skills (expected_version 0): one INSERT; a row that exists already is a conflict (reported below).
-    if exists (select 1 from jsonb_to_recordset(v_items) as x(expected_version integer)
-               where x.expected_version = 0) then
+    if v_new > 0 then
       with written as (
         insert into public.user_skill_mastery (
           user_id, skill_id, p_mastery, effective_mastery, elo_rating, elo_uncertainty, elo_count,
@@ -170,9 +174,8 @@ begin
     -- Known skills: one UPDATE, matched on the version the service read. Nullable memory fields (stability,
     -- difficulty, memory_state, memory_step, last_review, due) take the sent value when the key is present,
     -- even null (fsrs has no step in review state); an absent key keeps the stored value. Non-null fields
-    -- keep the stored value when absent or null.
-    if exists (select 1 from jsonb_to_recordset(v_items) as x(expected_version integer)
-               where x.expected_version <> 0) then
+    -- keep the stored value when absent or null. A predictor's per-skill columns join this SET list.
+    if v_new < v_count then
       with written as (
         update public.user_skill_mastery m
            set p_mastery = r.p_mastery,
@@ -206,16 +209,15 @@ begin
          where m.user_id = p_user_id and m.skill_id = r.skill_id and m.version = r.expected_version
         returning m.skill_id
       )
-      select coalesce(array_agg(w.skill_id), '{}') into v_more from written w;
-      v_written := v_written || v_more;
+      select v_written || coalesce(array_agg(w.skill_id), '{}') into v_written from written w;
     end if;
     -- Every item must have written its row; the first one (in skill order) that did not is the conflict.
-    select x.skill_id, x.expected_version into v_failed, v_expected
-    from jsonb_to_recordset(v_items) as x(skill_id bigint, expected_version integer)
-    where x.skill_id <> all (v_written)
-    order by x.skill_id
-    limit 1;
-    if found then
+    if cardinality(v_written) < v_count then
+      select x.skill_id, x.expected_version into v_failed, v_expected
+      from jsonb_to_recordset(v_items) as x(skill_id bigint, expected_version integer)
+      where x.skill_id <> all (v_written)
+      order by x.skill_id
+      limit 1;
       select m.version into v_actual_version
       from public.user_skill_mastery m
       where m.user_id = p_user_id and m.skill_id = v_failed;
@@ -256,24 +258,30 @@ begin
        and not exists (select 1 from public.session_questions sq
                        where sq.user_id = p_user_id and sq.question_id = v_question_id
                          and sq.answered_at is not null and sq.id <> v_existing.id) then
-      -- a skill the question is not tagged with (or a null one): the first in skill order, as the loop did
-      select x.skill_id into v_failed
-      from jsonb_to_recordset(v_deltas) as x(skill_id bigint)
-      where not exists (select 1 from public.question_skills qs
-                        where qs.question_id = v_question_id and qs.skill_id = x.skill_id)
-      order by x.skill_id
-      limit 1;
-      if found then
+      -- one UPDATE with the loop's arithmetic (each step clipped, a skill named twice takes both steps)
+      with d as (
+        select x.skill_id, sum(least(8.0, greatest(-8.0, coalesce(x.delta, 0)))) as step, count(*)::integer as steps
+        from jsonb_to_recordset(v_deltas) as x(skill_id bigint, delta double precision)
+        group by x.skill_id
+      ), moved as (
+        update public.question_skills qs
+           set elo_difficulty = qs.elo_difficulty + d.step, attempts = qs.attempts + d.steps
+          from d
+         where qs.question_id = v_question_id and qs.skill_id = d.skill_id
+        returning qs.skill_id
+      )
+      select (select count(*) from d) - (select count(*) from moved) into v_invalid;
+      if v_invalid > 0 then
+        -- a skill the question is not tagged with (or a null one): the first in skill order, as the loop did
+        select x.skill_id into v_failed
+        from jsonb_to_recordset(v_deltas) as x(skill_id bigint)
+        where not exists (select 1 from public.question_skills qs
+                          where qs.question_id = v_question_id and qs.skill_id = x.skill_id)
+        order by x.skill_id
+        limit 1;
         raise exception using errcode = 'PT404', message = 'question_skill_not_found',
           detail = format('question %s is not tagged with skill %s', v_question_id, v_failed);
       end if;
-      update public.question_skills qs
-         set elo_difficulty = qs.elo_difficulty + d.step, attempts = qs.attempts + d.steps
-        from (select x.skill_id, sum(least(8.0, greatest(-8.0, coalesce(x.delta, 0)))) as step,
-                     count(*)::integer as steps
-              from jsonb_to_recordset(v_deltas) as x(skill_id bigint, delta double precision)
-              group by x.skill_id) d
-       where qs.question_id = v_question_id and qs.skill_id = d.skill_id;
     end if;
     insert into public.question_difficulty_params as p (question_id, times_seen)
     values (v_question_id, 1)

@@ -42,7 +42,7 @@ declare
   v_session public.practice_sessions;
   v_request jsonb := private.answer_request(p_answer);
   v_answered integer;
-  v_written bigint[] := '{}';
+  v_written bigint[] := '{}'::bigint[];
   v_invalid integer;
   v_distinct integer;
   v_count integer;

@@ -16,8 +16,11 @@ Phases, each over the same driven learners (one new session each, `--questions` 
   record   record_answer with mastery items (versions from the context read, advanced locally) and
            difficulty deltas, as submit_answer sends them                   (service_role)
 Per RPC: transactions/s, p50/p95 ms, Postgres backend CPU ms per transaction (utime+stime of the backends
-from /proc, which contention on a shared machine does not inflate much), WAL bytes per transaction
-(pg_current_wal_lsn difference). Afterwards the counters are checked exactly (rows = attempts).
+from /proc, which contention on a shared machine does not inflate much), the client's own CPU ms per
+transaction (it shares the cores), WAL bytes, WAL records and full-page images per transaction (pg_stat_wal).
+Afterwards the counters are checked exactly (rows = attempts).
+  --learner-row    half of the answers also update one learner-level row (a predictor's state), timed apart
+  --set NAME=VALUE a server setting for the run, e.g. max_wal_size=4GB or wal_compression=on
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@
 -- twice is refused as invalid_payload (the loop wrote the row twice, or failed with a version conflict on the
 -- second item), and a payload with an invalid item and a version conflict reports invalid_payload whichever
 -- skill comes first (the loop reported the first in skill order). The difficulty deltas keep the loop's
--- arithmetic exactly: a skill named twice takes both clipped steps and two attempts.
+-- arithmetic exactly: a skill named twice takes both clipped steps and two attempts. In an answer that mixes
+-- new and known skills, the new skills' history rows now take the lower ids (the loop numbered them in skill
+-- order); the rows themselves are the same.
 
 create or replace function public.record_answer(
   p_user_id uuid,

@@ -16,8 +16,11 @@ Phases, each over the same driven learners (one new session each, `--questions` 
   record   record_answer with mastery items (versions from the context read, advanced locally) and
            difficulty deltas, as submit_answer sends them                   (service_role)
 Per RPC: transactions/s, p50/p95 ms, Postgres backend CPU ms per transaction (utime+stime of the backends
-from /proc, which contention on a shared machine does not inflate much), WAL bytes per transaction
-(pg_current_wal_lsn difference). Afterwards the counters are checked exactly (rows = attempts).
+from /proc, which contention on a shared machine does not inflate much), the client's own CPU ms per
+transaction (it shares the cores), WAL bytes, WAL records and full-page images per transaction (pg_stat_wal).
+Afterwards the counters are checked exactly (rows = attempts).
+  --learner-row    half of the answers also update one learner-level row (a predictor's state), timed apart
+  --set NAME=VALUE a server setting for the run, e.g. max_wal_size=4GB or wal_compression=on
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import bigdata  # benchmarks/bigdata.py, next to this script
 import psycopg
+from psycopg import sql
 
 from supalocal import cluster
 from supalocal.settings import load_settings
@@ -53,6 +58,12 @@ RPC_SQL = {
                   "from public.question_answer_keys where question_id = %s limit 1) k",
     "record_answer": "select public.record_answer(%s, %s::jsonb, %s::jsonb, %s::jsonb, %s::jsonb)",
 }
+RPC_SQL["record_answer+learner_row"] = RPC_SQL["record_answer"]
+# --learner-row: what one more learner-level row written per answer costs (a predictor's θ and counts, issue 16):
+# the same transaction also updates one row of a keyed, logged table the bench creates and drops.
+LEARNER_ROW_TABLE = "private.bench_learner_row"
+LEARNER_ROW_SQL = (f"update {LEARNER_ROW_TABLE} set theta = theta + 0.01, answers = answers + 1, "
+                   "updated_at = now() where user_id = %s").encode()
 RUN_ID = uuid.uuid4().hex[:12]  # idempotency keys are unique per learner across runs
 ROLE_SQL = "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
 
@@ -76,12 +87,16 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _call(conn: psycopg.Connection[Any], rpc: str, role: str, user_id: str, args: tuple[Any, ...]) -> Any:
+    """One transaction in one round trip: BEGIN, role and claims, the RPC (and the learner-row write of
+    --learner-row), COMMIT, pipelined; psycopg prepares each statement after its 5th run (prepare_threshold)."""
     claims = json.dumps({"sub": user_id, "role": role})
     with conn.pipeline():
         conn.execute(ROLE_SQL.encode(), (role, claims))
         cur = conn.execute(RPC_SQL[rpc].encode(), args)
+        if rpc == "record_answer+learner_row":
+            conn.execute(LEARNER_ROW_SQL, (user_id,))
+        conn.commit()
     row = cur.fetchone()
-    conn.commit()
     return None if row is None else row[0]
 
 
@@ -92,16 +107,20 @@ def _mastery_items(ctx: dict[str, Any], state: dict[int, tuple[int, float]], cor
         sid = int(skill["skill_id"])
         version, before = state.get(sid, (0, 0.3))
         after = before + 0.05 * (1 - before) if correct else 0.95 * before  # always moves: one history row
+        # fsrs's next review moves with every answer, as submit_answer sends it (service/states.py)
+        due = datetime.now(UTC) + timedelta(days=1 + 10 * after)
         items.append({"skill_id": sid, "expected_version": version, "p_mastery": after,
-                      "effective_mastery": after, "elo_rating": 1200 + 400 * (after - 0.5)})
+                      "effective_mastery": after, "elo_rating": 1200 + 400 * (after - 0.5),
+                      "due": due.isoformat(), "last_review": datetime.now(UTC).isoformat()})
         state[sid] = (version + 1, after)
     return items
 
 
-def _run_phase(args: tuple[str, str, list[Task], int, bool]) -> tuple[str, dict[str, list[float]], list[Task],
-                                                                       float, dict[str, int]]:
-    """One client: runs `phase` for its learners in order; returns latencies, updated tasks, backend CPU s."""
-    dsn, phase, tasks, seed, profile = args
+def _run_phase(args: tuple[str, str, list[Task], int, bool, bool]) -> tuple[
+        str, dict[str, list[float]], list[Task], float, dict[str, int], float]:
+    """One client: runs `phase` for its learners in order; returns latencies, updated tasks, backend CPU s,
+    outcomes and the client's own CPU s (it shares the cores with the server: its cost is reported apart)."""
+    dsn, phase, tasks, seed, profile, learner_row = args
     run = RUN_ID
     rng = random.Random(seed)
     lat: dict[str, list[float]] = defaultdict(list)
@@ -120,6 +139,7 @@ def _run_phase(args: tuple[str, str, list[Task], int, bool]) -> tuple[str, dict[
             conn.commit()
         backend = conn.info.backend_pid
         cpu0 = _cpu_seconds(backend)
+        client0 = time.process_time()
         for task in tasks:
             u = task.user_id
             if phase == "start":
@@ -149,13 +169,17 @@ def _run_phase(args: tuple[str, str, list[Task], int, bool]) -> tuple[str, dict[
                               "idempotency_key": f"bdb-{run}-{u}-{q}", "user_answer": ["A"], "is_correct": correct,
                               "confidence_score": 3,
                               "time_spent_seconds": 30.0, "hint_used": False, "solution_viewed": False}
-                    result = timed("record_answer", "service_role", u, (
-                        u, json.dumps(answer), json.dumps(items), json.dumps(deltas),
-                        json.dumps({"is_correct": correct, "bench": True})))
+                    record_args = (u, json.dumps(answer), json.dumps(items), json.dumps(deltas),
+                                   json.dumps({"is_correct": correct, "bench": True}))
+                    if learner_row:
+                        result = timed("record_answer+learner_row", "service_role", u, record_args)
+                    else:
+                        result = timed("record_answer", "service_role", u, record_args)
                     outcomes[str(result["status"])] += 1
                     outcomes["mastery_items"] += len(items)
         cpu = _cpu_seconds(backend) - cpu0
-    return phase, dict(lat), tasks, cpu, dict(outcomes)
+        client = time.process_time() - client0
+    return phase, dict(lat), tasks, cpu, dict(outcomes), client
 
 
 def _scalar(conn: psycopg.Connection[Any], sql: str, params: tuple[Any, ...] = ()) -> Any:
@@ -208,7 +232,8 @@ def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[
         waits: Counter[str] = Counter()
         t0 = time.perf_counter()
         with mp.get_context("fork").Pool(len(chunks)) as pool:
-            pending = pool.map_async(_run_phase, [(dsn, phase, c, i, profile) for i, c in enumerate(chunks)])
+            pending = pool.map_async(_run_phase, [(dsn, phase, c, i, profile, phase.endswith("+learner_row"))
+                                                  for i, c in enumerate(chunks)])
             while not pending.ready():  # what the clients' backends are doing, sampled every 20 ms
                 waits.update(str(r[0]) for r in conn.execute(WAITS).fetchall())
                 pending.wait(0.02)
@@ -228,9 +253,11 @@ def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[
     lat: dict[str, list[float]] = defaultdict(list)
     cpu = 0.0
     outcomes: dict[str, int] = defaultdict(int)
-    for i, (_, latencies, tasks, c, o) in enumerate(results):
+    client_cpu = 0.0
+    for i, (_, latencies, tasks, c, o, cc) in enumerate(results):
         chunks[i][:] = tasks
         cpu += c
+        client_cpu += cc
         for k, v in latencies.items():
             lat[k].extend(v)
         for k, n in o.items():
@@ -239,8 +266,10 @@ def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[
     for rpc, values in lat.items():
         report[rpc] = {"n": len(values), "tps": len(values) / wall, "p50": _percentile(values, 0.5),
                        "p95": _percentile(values, 0.95), "cpu_ms": 1000 * cpu / txs,
+                       "client_cpu_ms": 1000 * client_cpu / txs,
                        "wal_bytes": wal / len(values) if len(lat) == 1 else float("nan"),
-                       "phase_wal": wal / txs, "wall": wall}
+                       "phase_wal": wal / txs, "wall": wall,
+                       "wal_records": deltas[0] / txs, "fpi": deltas[1] / txs}
     return dict(outcomes)
 
 
@@ -258,16 +287,39 @@ def _print_profile(conn: psycopg.Connection[Any], phase: str) -> None:
 
 
 @contextmanager
-def _durability(dsn: str, durable: bool) -> Iterator[None]:
-    """Hosted Postgres runs with fsync and full_page_writes on; the local cluster turns both off (dev speed).
-    --durable (the default) switches them on for the run, so commits wait for a real flush and WAL volume
-    includes full-page images, and puts the cluster's settings back afterwards."""
-    if not durable:
+def _learner_row_table(dsn: str, users: list[str]) -> Iterator[None]:
+    """--learner-row: a learner-level row per driven learner (a predictor's θ and answer count), dropped after."""
+    if not users:
         yield
         return
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(b"alter system set fsync = on")
-        conn.execute(b"alter system set full_page_writes = on")
+        conn.execute(f"""create table {LEARNER_ROW_TABLE} (user_id uuid primary key references auth.users(id)
+                         on delete cascade, theta double precision not null default 0, answers integer not null
+                         default 0, updated_at timestamptz not null default now()) with (fillfactor = 80)""".encode())
+        conn.execute(f"insert into {LEARNER_ROW_TABLE} (user_id) select unnest(%s::uuid[])".encode(), (users,))
+        conn.execute(f"grant update, select on {LEARNER_ROW_TABLE} to service_role".encode())
+    try:
+        yield
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"drop table {LEARNER_ROW_TABLE}".encode())
+
+
+@contextmanager
+def _durability(dsn: str, durable: bool, extra: list[str]) -> Iterator[None]:
+    """Hosted Postgres runs with fsync and full_page_writes on; the local cluster turns both off (dev speed).
+    --durable (the default) switches them on for the run, so commits wait for a real flush and WAL volume
+    includes full-page images, and puts the cluster's settings back afterwards (and those of --set)."""
+    settings = dict(item.split("=", 1) for item in extra)
+    if durable:
+        settings.update({"fsync": "on", "full_page_writes": "on"})
+    if not settings:
+        yield
+        return
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name, value in settings.items():
+            conn.execute(sql.SQL("alter system set {} = {}").format(
+                sql.Identifier(name), sql.Literal(value)))
         conn.execute(b"select pg_reload_conf()")
         time.sleep(0.5)
         conn.execute(b"checkpoint")  # so the run starts a checkpoint cycle (full-page images are counted)
@@ -275,8 +327,8 @@ def _durability(dsn: str, durable: bool) -> Iterator[None]:
         yield
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(b"alter system reset fsync")
-            conn.execute(b"alter system reset full_page_writes")
+            for name in settings:
+                conn.execute(sql.SQL("alter system reset {}").format(sql.Identifier(name)))
             conn.execute(b"select pg_reload_conf()")
 
 
@@ -331,6 +383,12 @@ def main() -> int:
                         "the same seed answers the same questions again, which the 7-day repeat rule treats apart")
     parser.add_argument("--profile", action="store_true",
                         help="print the top statements (pg_stat_statements, nested) and plpgsql self times per phase")
+    parser.add_argument("--learner-row", action="store_true",
+                        help="record half of the answers with one more learner-level row update in the same "
+                             "transaction (what a predictor's per-learner state costs), timed apart")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="a server setting for the run (alter system, reset afterwards), e.g. max_wal_size=4GB "
+                             "(settable on hosted Supabase) or wal_compression=on (not settable there)")
     parser.add_argument("--no-durable", dest="durable", action="store_false",
                         help="keep the local cluster's fsync=off/full_page_writes=off (hosted has both on)")
     args = parser.parse_args()
@@ -353,18 +411,28 @@ def main() -> int:
     print(f"{len(driven):,} learners x {args.questions} questions (bank {len(bank)}), {args.clients} clients, "
           f"seed {seed}")
     report: dict[str, dict[str, float]] = {}
-    outcomes: dict[str, int] = {}
-    with _durability(dsn, args.durable):
+    outcomes: Counter[str] = Counter()
+    with _durability(dsn, args.durable, args.settings), _learner_row_table(dsn, driven if args.learner_row else []):
         with psycopg.connect(dsn, autocommit=True) as conn:
-            print("fsync={}, full_page_writes={}, synchronous_commit={}".format(
-                *(_scalar(conn, f"show {k}") for k in ("fsync", "full_page_writes", "synchronous_commit"))))
-        for phase in ("start", "serve", "context", "record"):
+            print("fsync={}, full_page_writes={}, synchronous_commit={}, max_wal_size={}, checkpoint_timeout={}, "
+                  "wal_compression={}".format(*(_scalar(conn, f"show {k}") for k in (
+                      "fsync", "full_page_writes", "synchronous_commit", "max_wal_size", "checkpoint_timeout",
+                      "wal_compression"))))
+        for phase in ("start", "serve", "context"):
             outcomes.update(_run(dsn, phase, chunks, report, args.profile))
+        if args.learner_row:  # half of each client's learners without, then the other half with the extra row
+            outcomes.update(_run(dsn, "record", [c[: len(c) // 2] for c in chunks], report, args.profile))
+            outcomes.update(_run(dsn, "record+learner_row", [c[len(c) // 2:] for c in chunks], report,
+                                 args.profile))
+        else:
+            outcomes.update(_run(dsn, "record", chunks, report, args.profile))
     sessions = [t.session_id for c in chunks for t in c]
-    print(f"{'rpc':<24}{'n':>8}{'tx/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'be CPU ms/tx':>14}{'WAL B/tx':>10}")
+    print(f"{'rpc':<26}{'n':>8}{'tx/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'be CPU ms/tx':>14}{'client ms/tx':>13}"
+          f"{'WAL B/tx':>10}{'records':>9}{'FPI':>6}")
     for rpc, r in report.items():
         wal = f"{r['wal_bytes']:,.0f}" if r["wal_bytes"] == r["wal_bytes"] else f"({r['phase_wal']:,.0f})"
-        print(f"{rpc:<24}{r['n']:>8,.0f}{r['tps']:>9,.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['cpu_ms']:>14.3f}{wal:>10}")
+        print(f"{rpc:<26}{r['n']:>8,.0f}{r['tps']:>9,.0f}{r['p50']:>9.2f}{r['p95']:>9.2f}{r['cpu_ms']:>14.3f}"
+              f"{r['client_cpu_ms']:>13.3f}{wal:>10}{r['wal_records']:>9.1f}{r['fpi']:>6.2f}")
     print("  (serve and context phases: CPU and WAL per transaction of the phase's pair; be CPU = the Postgres "
           "backends' utime+stime per transaction, begin/role/commit included)")
     served = int(report["serve_question"]["n"])

@@ -53,11 +53,15 @@ def day(pg: psycopg.Connection, stack_settings: StackSettings) -> Iterator[date]
 
 
 OURS = "user_id in (select id from auth.users where email like '%%" + SUFFIX + "')"
-METRICS = ("select user_id, questions_30d, correct_30d, accuracy_30d, active_days_30d, questions_90d, "
-           "questions_all_time, sessions_completed_all_time, avg_mastery, skills_practiced, skills_mastered, "
-           "skills_weak, current_streak_days from user_learning_metrics where " + OURS + " order by user_id")
-GAPS = ("select user_id, skill_id, gap_score, priority_score, severity, recent_failure_rate, status "
-        "from knowledge_gaps where " + OURS + " order by user_id, skill_id")
+# Means over a learner's rows are compared to 1e-12: a float sum's last bit depends on the order the rows are
+# read in, which a plan or a HOT update may change (the incremental and the full recompute read the same rows).
+METRICS = ("select user_id, questions_30d, correct_30d, round(accuracy_30d::numeric, 12), active_days_30d, "
+           "questions_90d, questions_all_time, sessions_completed_all_time, round(avg_mastery::numeric, 12), "
+           "skills_practiced, skills_mastered, skills_weak, current_streak_days from user_learning_metrics where "
+           + OURS + " order by user_id")
+GAPS = ("select user_id, skill_id, round(gap_score::numeric, 12), round(priority_score::numeric, 12), severity, "
+        "round(recent_failure_rate::numeric, 12), status from knowledge_gaps where " + OURS
+        + " order by user_id, skill_id")
 
 
 def test_a_real_day_runs_every_step_and_incremental_aggregates_equal_a_full_recompute(

@@ -10,8 +10,9 @@ knowledge.update_on_answer (BKT + multi-skill Elo + fsrs) → the row record_ans
 Elo difficulties start calibrated (elo.rating_from_logit(b)) and move by the returned additive deltas, with
 times_seen, shared by the cohort like the question_skills table.
 
-PREDICTOR (issue 15): the production predictor (smartpractice.learner.predictor) as production runs it: per learner θ and counts, per learner × skill δ_k and counts, per
-question b_q shared by the cohort, all moved by predictor.update after every answer (selection_predictor.py).
+PREDICTOR (issue 15): the production predictor (smartpractice.learner.predictor) as production runs it: per
+learner θ and counts, per learner × skill δ_k and counts, per question b_q shared by the cohort, all moved by
+predictor.update after every answer (selection_predictor.py).
 The nightly job is a PREVIOUS cohort (200 learners × 40 random questions of the same bank, seed + 7):
 calibrate_rasch gives b_q, fit_weights the weights on its replay (printed per seed).
 
@@ -60,6 +61,7 @@ from selection_predictor import LearnerState, PredictorState, warm_start  # benc
 
 from smartpractice.learner import knowledge
 from smartpractice.learner.elo import rating_from_logit
+from smartpractice.learner.predictor import Weights
 from smartpractice.learner.selection import (
     SelectionCandidates,
     SelectionPolicy,
@@ -71,7 +73,6 @@ from smartpractice.learner.selection import (
 from smartpractice.service import states
 from smartpractice.service.candidates import SkillView, build_candidates, skill_views
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
-from smartpractice.learner.predictor import Weights
 from smartpractice_dev.simulation import SimulatedAnswer, SimulatedCohort, SimulatedQuestion, make_question_bank
 
 N_SKILLS, N_QUESTIONS, MAX_SKILLS = 4, 300, 2

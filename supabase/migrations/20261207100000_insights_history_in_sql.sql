@@ -1,14 +1,15 @@
 -- insights_context aggregates the mastery history in SQL (issue 16, deliverable 3): instead of every
 -- mastery_history row of the window (skill, mastery_after, epoch: up to 50,000 rows for the busiest learners) it
 -- sends what the numbers use of them, computed from the same rows (the same 50,000 latest):
---   'skill_trends': per skill and window ('velocity' = (p_since, p_now], 'plateau' = (p_now - 14 days, p_now]) the
+--   'skill_trends': per window ('velocity' = (p_since, p_now], 'plateau' = (p_now - 14 days, p_now]), columnar by skill, the
 --     least-squares sufficient statistics in days relative to p_now: n, first/last point, regr_sxx/regr_sxy/
 --     regr_syy (centred sums, Youngs-Cramer accumulation: PostgreSQL docs "Aggregate Functions", table
 --     "Aggregate Functions for Statistics") and the latest value (learner/trends.py WindowSums, *_from_sums);
 --   'history_days': per skill and local day (the learner's time zone, as goals_from_profile reads it) the last
 --     mastery of that day, which is all the daily growth series carries forward (learner/series.py).
 -- The window's end is now a parameter (p_now), as the function's clock decides the windows; the one-argument
--- function is dropped. The attempts block is unchanged (streaks, medians and halves need the sequence).
+-- function is dropped. The attempts block keeps its rows (streaks, medians and halves need the sequence); its
+-- session_id is the session's number within the window (1, 2, ...), since insights only groups by it.
 -- The rest of the body is the one of 20261207050100_plan_cached_context_reads.sql.
 drop function if exists public.insights_context(timestamptz);
 
@@ -25,7 +26,8 @@ begin
       select auth.uid() as user_id
     ),
     attempts as (
-      select sq.session_id, sq.question_id, sq.is_correct, sq.confidence_score, sq.time_spent_seconds,
+      -- sessions numbered within the window: insights only groups answers by session (a uuid is 38 bytes of JSON)
+      select dense_rank() over (order by sq.session_id) as session_id, sq.question_id, sq.is_correct, sq.confidence_score, sq.time_spent_seconds,
              sq.answered_at, q.expected_time_seconds, q.difficulty_label, q.topic_id
       from public.session_questions sq
       join public.questions q on q.id = sq.question_id, me
@@ -58,6 +60,14 @@ begin
     ),
     windows (name, starts) as (
       values ('velocity', p_since), ('plateau', p_now - interval '14 days')
+    ),
+    fits as (
+      select pt.skill_id, w.name, count(*) as n, min(pt.t) as first, max(pt.t) as last,
+             regr_sxx(pt.mastery_after, pt.t) as sxx, regr_sxy(pt.mastery_after, pt.t) as sxy,
+             regr_syy(pt.mastery_after, pt.t) as syy,
+             (array_agg(pt.mastery_after order by pt.created_at desc))[1] as latest
+      from points pt join windows w on pt.created_at > w.starts
+      group by pt.skill_id, w.name
     )
     select json_build_object(
       'mastery', (select coalesce(json_agg(m order by m.skill_id), '[]'::json)
@@ -82,16 +92,18 @@ begin
                      'topic_id', coalesce(array_agg(a.topic_id order by a.answered_at), '{}'),
                      'skill_ids', coalesce(json_agg(coalesce(t.skill_ids, '{}') order by a.answered_at), '[]'::json))
                    from attempts a left join tagged t on t.question_id = a.question_id),
-      'skill_trends', (select coalesce(json_agg(json_build_object(
-                         'skill_id', f.skill_id, 'window', f.name, 'n', f.n, 'first', f.first, 'last', f.last,
-                         'sxx', f.sxx, 'sxy', f.sxy, 'syy', f.syy, 'latest', f.latest) order by f.skill_id, f.name),
-                         '[]'::json)
-                       from (select pt.skill_id, w.name, count(*) as n, min(pt.t) as first, max(pt.t) as last,
-                                    regr_sxx(pt.mastery_after, pt.t) as sxx, regr_sxy(pt.mastery_after, pt.t) as sxy,
-                                    regr_syy(pt.mastery_after, pt.t) as syy,
-                                    (array_agg(pt.mastery_after order by pt.created_at desc))[1] as latest
-                             from points pt join windows w on pt.created_at > w.starts
-                             group by pt.skill_id, w.name) f),
+      'skill_trends', (select coalesce(json_object_agg(w.name, (
+                         select json_build_object(
+                           'skill_id', coalesce(array_agg(f.skill_id order by f.skill_id), '{}'),
+                           'n', coalesce(array_agg(f.n order by f.skill_id), '{}'),
+                           'first', coalesce(array_agg(f.first order by f.skill_id), '{}'),
+                           'last', coalesce(array_agg(f.last order by f.skill_id), '{}'),
+                           'sxx', coalesce(array_agg(f.sxx order by f.skill_id), '{}'),
+                           'sxy', coalesce(array_agg(f.sxy order by f.skill_id), '{}'),
+                           'syy', coalesce(array_agg(f.syy order by f.skill_id), '{}'),
+                           'latest', coalesce(array_agg(f.latest order by f.skill_id), '{}'))
+                         from fits f where f.name = w.name)), '{}'::json)
+                       from windows w),
       'history_days', (select json_build_object(
                          'day', coalesce(array_agg(d.day order by d.day, d.skill_id), '{}'),
                          'skill_id', coalesce(array_agg(d.skill_id order by d.day, d.skill_id), '{}'),

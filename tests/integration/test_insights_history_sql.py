@@ -103,7 +103,7 @@ def test_sql_aggregated_history_gives_the_raw_rows_insights(live_stack: LiveStac
     aggregated = LearnerStore(client).insights_context(since.isoformat(), now.isoformat())
     assert aggregated.history == {} and aggregated.skill_trends and aggregated.history_days["day"]
     raw = aggregated.model_copy(update={"history": _raw_history(pg, learner.user_id, since),
-                                        "skill_trends": [], "history_days": {}})
+                                        "skill_trends": {}, "history_days": {}})
 
     def run(context: InsightsContext) -> dict[str, Any]:
         deps = cast(LearnerDeps, type("Deps", (), {"learner": _Fixed(context), "now": now})())

@@ -163,7 +163,7 @@ class InsightsContext(_Result):
     prerequisites: list[tuple[int, int]] = []
     attempts: Row = {}
     history: Row = {}
-    skill_trends: list[Row] = []
+    skill_trends: Row = {}
     history_days: Row = {}
     sessions: list[Row] = []
     cohort: list[Row] = []

@@ -50,17 +50,20 @@ def _from_raw(history: Row, now: datetime, days: int, zone: ZoneInfo) -> History
                        skill_ids=skill.tolist(), mastery_after=values.tolist())
 
 
-def _sums(row: Row) -> trends.WindowSums:
-    n = int(row["n"])
-    # regr_sxx/sxy/syy are null below 2 points (PostgreSQL's aggregates), where the fit needs none of them
-    return trends.WindowSums(n=n, first=float(row["first"]), last=float(row["last"]),
-                             sxx=float(row["sxx"] or 0.0), sxy=float(row["sxy"] or 0.0), syy=float(row["syy"] or 0.0),
-                             latest=None if row.get("latest") is None else float(row["latest"]))
+def _sums(columns: Row) -> dict[int, trends.WindowSums]:
+    """Per skill the window's sums, from insights_context's columns (regr_* are null below 2 points, where the
+    fit needs none of them)."""
+    return {int(k): trends.WindowSums(n=int(n), first=float(first), last=float(last), sxx=float(sxx or 0.0),
+                                      sxy=float(sxy or 0.0), syy=float(syy or 0.0),
+                                      latest=None if latest is None else float(latest))
+            for k, n, first, last, sxx, sxy, syy, latest in zip(
+                columns["skill_id"], columns["n"], columns["first"], columns["last"], columns["sxx"], columns["sxy"],
+                columns["syy"], columns["latest"], strict=True)}
 
 
-def _from_sums(skill_trends: list[Row], history_days: Row, now: datetime, days: int) -> HistoryView:
-    velocity = {int(r["skill_id"]): _sums(r) for r in skill_trends if r["window"] == "velocity"}
-    plateau = {int(r["skill_id"]): _sums(r) for r in skill_trends if r["window"] == "plateau"}
+def _from_sums(skill_trends: Row, history_days: Row, now: datetime, days: int) -> HistoryView:
+    velocity = _sums(skill_trends["velocity"]) if skill_trends.get("velocity") else {}
+    plateau = _sums(skill_trends["plateau"]) if skill_trends.get("plateau") else {}
     empty = _on_points(_NO_POINTS, _NO_POINTS, now, days)
 
     def trend_of(sid: int) -> SkillTrend:

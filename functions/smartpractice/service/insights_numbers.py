@@ -145,8 +145,10 @@ class AnswerColumns:
 
 def performance_out(answers: AnswerColumns, *, mastery_gain: float | None) -> PerformanceScoreOut:
     """Answers without a recorded time count at their expected time for speed (neither fast nor slow)."""
-    accuracy_by_session = [float(answers.correct[[i for i, s in enumerate(answers.session_ids) if s == sid]].mean())
-                           for sid in dict.fromkeys(answers.session_ids)]
+    by_session: dict[str, list[int]] = {}  # answer indices per session, sessions in order of first answer
+    for i, sid in enumerate(answers.session_ids):
+        by_session.setdefault(sid, []).append(i)
+    accuracy_by_session = [float(answers.correct[indices].mean()) for indices in by_session.values()]
     seconds = np.where(np.isnan(answers.seconds), answers.expected, answers.seconds)
     scores = performance.performance_scores(correct=answers.correct, seconds_taken=seconds,
                                             target_seconds=answers.expected, session_accuracy=accuracy_by_session,

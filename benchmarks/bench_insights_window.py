@@ -44,7 +44,7 @@ class _Fixed:
     def __init__(self, context: InsightsContext) -> None:
         self.context = context
 
-    def insights_context(self, since: str, now: str) -> InsightsContext:
+    def insights_context(self, *_: str) -> InsightsContext:  # (since) before issue 16, (since, now) after
         return self.context
 
 
@@ -57,6 +57,8 @@ def main() -> int:
     parser.add_argument("--learners", type=int, default=10)
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--variants", default="rows,sql",
+                        help="rows: the raw-rows body; sql: the current function (rows alone runs on older code)")
     args = parser.parse_args()
     db: dict[str, list[float]] = {"rows": [], "sql": []}
     cpu: dict[str, list[float]] = {"rows": [], "sql": []}
@@ -68,7 +70,9 @@ def main() -> int:
             print("no answers: load benchmarks/bigdata.py first", file=sys.stderr)
             return 1
         conn.execute(_old_body())
-        functions = {"rows": "pg_temp.insights_context_rows", "sql": "public.insights_context"}
+        functions = {name: function for name, function in (("rows", "pg_temp.insights_context_rows"),
+                                                           ("sql", "public.insights_context"))
+                     if name in args.variants.split(",")}
         for user in users:
             conn.execute("select set_config('request.jwt.claims', %s, false)",
                          (json.dumps({"sub": str(user), "role": "authenticated"}),))
@@ -93,6 +97,8 @@ def main() -> int:
     print(f"{'variant':<8}{'db p50 ms':>11}{'db p95 ms':>11}{'bytes p50':>11}{'bytes max':>11}"
           f"{'cpu p50 ms':>12}{'cpu p95 ms':>12}")
     for name, label in (("rows", "raw rows (before)"), ("sql", "aggregated (now)")):
+        if name not in functions:
+            continue
         print(f"{name:<8}{statistics.median(db[name]):>11.1f}{_p95(db[name]):>11.1f}"
               f"{statistics.median(size[name]):>11.0f}{max(size[name]):>11}"
               f"{statistics.median(cpu[name]):>12.1f}{_p95(cpu[name]):>12.1f}   {label}")

@@ -49,7 +49,7 @@ select ok((public.answer_context((select a_session from fixture), 1, (select b_k
 
 select is((select jsonb_array_length(public.session_summary_context((select a_session from fixture)) -> 'answers')),
           3, 'session_summary_context: the session''s answers');
-select is((select json_array_length(public.insights_context(now() - interval '1 day') -> 'attempts' -> 'is_correct')), 11,
+select is((select json_array_length(public.insights_context(now() - interval '1 day', now()) -> 'attempts' -> 'is_correct')), 11,
           'insights_context: every answer of the window');
 
 select tests.authenticate_as((select id from ids where name = 'b'));
@@ -64,7 +64,7 @@ select is(jsonb_array_length(public.session_summary_context((select a_session fr
 select tests.authenticate_as_anon();
 select throws_ok($$select public.next_question_context(gen_random_uuid())$$, '42501', null,
                  'anon cannot call next_question_context');
-select throws_ok($$select public.insights_context(now())$$, '42501', null, 'anon cannot call insights_context');
+select throws_ok($$select public.insights_context(now(), now())$$, '42501', null, 'anon cannot call insights_context');
 
 select * from finish();
 rollback;

@@ -46,7 +46,8 @@ API_EXECUTABLE_FUNCTIONS = {
     "public.question_bank()": "authenticated: the question catalogue, without answer keys",
     "public.next_question_context(uuid)": "authenticated: the learner's own context (auth.uid())",
     "public.answer_context(uuid,bigint,text)": "authenticated: the learner's own context (auth.uid())",
-    "public.insights_context(timestamp with time zone)": "authenticated: the learner's own context (auth.uid())",
+    "public.insights_context(timestamp with time zone,timestamp with time zone)":
+        "authenticated: the learner's own context (auth.uid())",
     "public.session_summary_context(uuid)": "authenticated: the learner's own context (auth.uid())",
     "private.is_time_zone(text)": "authenticated: learner_profiles' time-zone check constraint runs as the writer",
     "private.predictor_seed_difficulty(double precision[])":

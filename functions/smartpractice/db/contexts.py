@@ -151,7 +151,11 @@ class TopicRow(_Result):
 
 
 class InsightsContext(_Result):
-    """insights_context(p_since): the columnar blocks (attempts, history) stay rows of arrays."""
+    """insights_context(p_since, p_now): the columnar blocks (attempts, history_days) stay rows of arrays.
+
+    The database sends the history aggregated (skill_trends, history_days); ``history`` (raw rows: skill_id,
+    mastery_after, epoch) is what a test may send instead (service/insights_history.py reduces it the same way).
+    """
 
     mastery: list[Row] = []
     skills: list[SkillRow] = []
@@ -159,6 +163,8 @@ class InsightsContext(_Result):
     prerequisites: list[tuple[int, int]] = []
     attempts: Row = {}
     history: Row = {}
+    skill_trends: Row = {}
+    history_days: Row = {}
     sessions: list[Row] = []
     cohort: list[Row] = []
     gaps: list[Row] = []

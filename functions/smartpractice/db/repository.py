@@ -76,8 +76,9 @@ class LearnerStore:
         return SessionSummaryContext.model_validate(
             self._context("session_summary_context", {"p_session_id": str(session_id)}))
 
-    def insights_context(self, since_iso: str) -> InsightsContext:
-        return InsightsContext.model_validate(self._context("insights_context", {"p_since": since_iso}))
+    def insights_context(self, since_iso: str, now_iso: str) -> InsightsContext:
+        return InsightsContext.model_validate(self._context("insights_context",
+                                                            {"p_since": since_iso, "p_now": now_iso}))
 
     def subject_has_questions(self, subject_id: int) -> bool:
         return bool(self._db.table("question_catalog").select("id").eq("subject_id", subject_id).limit(1)

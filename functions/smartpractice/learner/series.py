@@ -78,14 +78,23 @@ def mastery_per_group_per_day(
     values = np.asarray(mastery_after, dtype=np.float64)
     if not len(event_days) == skills.size == values.size:
         raise ValueError("event_days, skill_ids and mastery_after must have one length")
-    latest: dict[int, float] = {}
+    # Per group its skills' latest values in order of first change; a group's mean is taken again only on a day
+    # one of its skills changed (the same values in the same order: the same mean as the day before).
+    latest: dict[int, dict[int, float]] = {}
     out: dict[int, list[float | None]] = {g: [] for g in sorted(set(group_of_skill.values()))}
+    current: dict[int, float | None] = dict.fromkeys(out)
     index = 0
     for day in days:
+        changed: set[int] = set()
         while index < skills.size and event_days[index] <= day:
-            latest[int(skills[index])] = float(values[index])
+            skill = int(skills[index])
+            group = group_of_skill.get(skill)
+            if group is not None:
+                latest.setdefault(group, {})[skill] = float(values[index])
+                changed.add(group)
             index += 1
+        for group in changed:
+            current[group] = float(np.mean(list(latest[group].values())))
         for group, series in out.items():
-            inside = [v for s, v in latest.items() if group_of_skill.get(s) == group]
-            series.append(float(np.mean(inside)) if inside else None)
+            series.append(current[group])
     return {g: s for g, s in out.items() if any(v is not None for v in s)}

@@ -144,7 +144,11 @@ def linear_trend(
     """
     days, series = _window(times_s=times_s, values=values, now=now, window_days=window_days)
     slope, slope_se = _least_squares(days, series)
-    n = int(days.size)
+    return _trend(slope, slope_se, int(days.size), min_slope_per_day=min_slope_per_day, confidence=confidence)
+
+
+def _trend(slope: float, slope_se: float, n: int, *, min_slope_per_day: float, confidence: float) -> TrendEstimate:
+    """The direction of a fitted slope (linear_trend's decision, shared with the window-sums path)."""
     if math.isnan(slope) or math.isnan(slope_se):
         return TrendEstimate(Trend.STABLE, 0.0 if math.isnan(slope) else slope, math.nan, math.nan, n)
     t_stat = math.copysign(math.inf, slope) if slope_se == 0.0 else slope / slope_se
@@ -206,9 +210,16 @@ def detect_plateau(
     days, series = _window(times_s=times_s, values=values, now=now, window_days=window_days)
     latest = float(series[-1]) if series.size else None
     slope, slope_se = _least_squares(days, series)
-    if days.size < max(min_points, 3) or math.isnan(slope_se):
+    return _plateau(latest, slope, slope_se, int(days.size), target=target, min_progress_per_day=min_progress_per_day,
+                    min_points=min_points, confidence=confidence)
+
+
+def _plateau(latest: float | None, slope: float, slope_se: float, n: int, *, target: float,
+             min_progress_per_day: float, min_points: int, confidence: float) -> PlateauCheck:
+    """detect_plateau's decision on a fitted slope (shared with the window-sums path)."""
+    if n < max(min_points, 3) or math.isnan(slope_se):
         return PlateauCheck(False, latest, math.nan)
-    upper = slope + student_t_quantile(probability=confidence, dof=int(days.size) - 2) * slope_se
+    upper = slope + student_t_quantile(probability=confidence, dof=n - 2) * slope_se
     below_target = latest is not None and latest < target
     return PlateauCheck(below_target and upper < min_progress_per_day, latest, upper)
 
@@ -257,14 +268,82 @@ def mastery_velocity(
         Velocity: per_day in [−1, 1] mastery per day and the trend direction, or both None with a reason;
         the span in days (>= 0) and the number of points used.
     """
-    if min_span_days < 1.0 or min_points < 3:
-        raise ValueError("need min_span_days >= 1 and min_points >= 3")
     days, _ = _window(times_s=times_s, values=values, now=now, window_days=window_days)
     n = int(days.size)
-    span = float(days[-1] - days[0]) if n else 0.0
+    thin = _thin_evidence(n, float(days[-1] - days[0]) if n else 0.0, min_span_days=min_span_days,
+                          min_points=min_points)
+    if thin is not None:
+        return thin
+    estimate = linear_trend(times_s=times_s, values=values, now=now, window_days=window_days)
+    return Velocity(float(np.clip(estimate.slope_per_day, -1.0, 1.0)), estimate.direction, None,
+                    float(days[-1] - days[0]), n)
+
+
+def _thin_evidence(n: int, span: float, *, min_span_days: float, min_points: int) -> Velocity | None:
+    """The no-velocity answer with its reason when the window is too thin, else None."""
+    if min_span_days < 1.0 or min_points < 3:
+        raise ValueError("need min_span_days >= 1 and min_points >= 3")
     if n < min_points:
         return Velocity(None, None, f"needs {min_points} answers on this skill, has {n}", span, n)
     if span < min_span_days:
         return Velocity(None, None, f"needs {min_span_days:g} days of history, has {span:.1f}", span, n)
-    estimate = linear_trend(times_s=times_s, values=values, now=now, window_days=window_days)
-    return Velocity(float(np.clip(estimate.slope_per_day, -1.0, 1.0)), estimate.direction, None, span, n)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSums:
+    """One series' points in a window as least squares needs them, so a database can aggregate them.
+
+    ``first``/``last`` are the earliest and latest point in days relative to ``now`` (<= 0); ``sxx``,
+    ``sxy``, ``syy`` the centred sums Σ(t−t̄)², Σ(t−t̄)(y−ȳ), Σ(y−ȳ)² (PostgreSQL's regr_sxx/regr_sxy/regr_syy);
+    ``latest`` the value of the latest point (None when empty).
+    """
+
+    n: int
+    first: float
+    last: float
+    sxx: float
+    sxy: float
+    syy: float
+    latest: float | None
+
+    @classmethod
+    def of(cls, *, times_s: npt.ArrayLike, values: npt.ArrayLike, now: datetime,
+           window_days: float | None) -> WindowSums:
+        """The sums of the points inside (now − window, now] (the raw-points reference of the SQL aggregate)."""
+        days, series = _window(times_s=times_s, values=values, now=now, window_days=window_days)
+        if not days.size:
+            return cls(0, 0.0, 0.0, 0.0, 0.0, 0.0, None)
+        dt, dy = days - days.mean(), series - series.mean()
+        return cls(int(days.size), float(days[0]), float(days[-1]), float(dt @ dt), float(dt @ dy), float(dy @ dy),
+                   float(series[-1]))
+
+    def fit(self) -> tuple[float, float]:
+        """(slope, slope standard error) as _least_squares gives them from the points (equal up to rounding)."""
+        if self.n < 2 or self.first == self.last:
+            return math.nan, math.nan
+        slope = self.sxy / self.sxx
+        if self.n < 3:
+            return slope, math.nan
+        # Σ residual² = syy − slope·sxy; rounding can take an exact line a hair below zero.
+        return slope, math.sqrt(max(0.0, self.syy - slope * self.sxy) / (self.n - 2) / self.sxx)
+
+
+def mastery_velocity_from_sums(sums: WindowSums, *, min_span_days: float = 3.0, min_points: int = 3,
+                               min_slope_per_day: float = 0.005, confidence: float = 0.95) -> Velocity:
+    """mastery_velocity from its window's sums (same thresholds, same reasons)."""
+    span = sums.last - sums.first if sums.n else 0.0
+    thin = _thin_evidence(sums.n, span, min_span_days=min_span_days, min_points=min_points)
+    if thin is not None:
+        return thin
+    slope, slope_se = sums.fit()
+    estimate = _trend(slope, slope_se, sums.n, min_slope_per_day=min_slope_per_day, confidence=confidence)
+    return Velocity(float(np.clip(estimate.slope_per_day, -1.0, 1.0)), estimate.direction, None, span, sums.n)
+
+
+def detect_plateau_from_sums(sums: WindowSums, *, target: float = 0.8, min_progress_per_day: float = 0.01,
+                             min_points: int = 5, confidence: float = 0.90) -> PlateauCheck:
+    """detect_plateau from its window's sums (14 days by default there: aggregate the same window)."""
+    slope, slope_se = sums.fit()
+    return _plateau(sums.latest, slope, slope_se, sums.n, target=target, min_progress_per_day=min_progress_per_day,
+                    min_points=min_points, confidence=confidence)

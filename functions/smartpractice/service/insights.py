@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.db.contexts import SkillRow
-from smartpractice.learner import alerts, calibration, gaps, trends
+from smartpractice.learner import alerts, calibration, gaps
 from smartpractice.learner.insights import (
     accuracy_by_time_of_day,
     percentile_from_breakpoints,
@@ -24,6 +24,7 @@ from smartpractice.service import insights_numbers as numbers
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.goals import Goals, goals_from_profile
+from smartpractice.service.insights_history import history_view
 from smartpractice.service.models_requests import InsightsRequest
 from smartpractice.service.models_responses import (
     Alert,
@@ -81,24 +82,16 @@ class Attempts:
         return int(self.correct.shape[0])
 
 
-def _skill_series(history: Row) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per skill: (epoch seconds, mastery after) of the window's history, in time order."""
-    skill = np.array(history["skill_id"], dtype=np.int64)
-    times = np.array(history["epoch"], dtype=np.float64)
-    values = np.array(history["mastery_after"], dtype=np.float64)
-    return {int(k): (times[skill == k], values[skill == k]) for k in np.unique(skill)}
-
-
 def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> InsightsResponse:
     now, days = deps.now, body.days
     since = (now - timedelta(days=days)).isoformat()
-    context = deps.learner.insights_context(since)
+    context = deps.learner.insights_context(since, now.isoformat())
     rows: list[Row] = context.mastery
     goals = goals_from_profile(context.profile)
+    history = history_view(context, now=now, days=days, zone=goals.zone)
     content = numbers.Content(skills={s.id: s for s in context.skills}, topics={t.id: t for t in context.topics},
                               weights=scoring.skill_weights(skills=context.skills, topics=context.topics))
     effective = _effective_now(rows, now)
-    series = _skill_series(context.history)
     attempts = Attempts.from_columns(context.attempts)
     answers = numbers.AnswerColumns.from_columns(context.attempts)
     levels = numbers.levels_out(answers=answers, skill_ids=attempts.skill_ids, content=content)
@@ -108,9 +101,7 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     velocities: list[float] = []
     for row in rows:
         sid = int(row["skill_id"])
-        times, values = series.get(sid, (np.array([]), np.array([])))
-        skill_velocity = trends.mastery_velocity(times_s=times, values=values, now=now, window_days=days)
-        plateau = trends.detect_plateau(times_s=times, values=values, now=now)
+        skill_velocity, plateau = history.trend_of(sid)
         if skill_velocity.per_day is not None:
             velocities.append(skill_velocity.per_day)
         skill = content.skills.get(sid)
@@ -140,7 +131,7 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
         else mean_now - float(first_snapshot["avg_mastery"])
     days_out, topics_out = numbers.growth_series(
         now=now, days=days, goals=goals, answers=answers, answered_epoch=attempts.answered_epoch.tolist(),
-        history=context.history, snapshots=context.snapshots, content=content)
+        history=history, snapshots=context.snapshots, content=content)
 
     return InsightsResponse(
         window_days=days, goals=_goals_out(goals, now), mastery=mastery_out,

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from smartpractice.db.contexts import SkillRow, TopicRow
 from smartpractice.learner import breakdown, exam_scores, performance, readiness, series
 from smartpractice.service.goals import Goals
+from smartpractice.service.insights_history import HistoryView
 from smartpractice.service.models_responses import (
     DayPoint,
     DifficultyBandOut,
@@ -144,8 +145,10 @@ class AnswerColumns:
 
 def performance_out(answers: AnswerColumns, *, mastery_gain: float | None) -> PerformanceScoreOut:
     """Answers without a recorded time count at their expected time for speed (neither fast nor slow)."""
-    accuracy_by_session = [float(answers.correct[[i for i, s in enumerate(answers.session_ids) if s == sid]].mean())
-                           for sid in dict.fromkeys(answers.session_ids)]
+    by_session: dict[str, list[int]] = {}  # answer indices per session, sessions in order of first answer
+    for i, sid in enumerate(answers.session_ids):
+        by_session.setdefault(sid, []).append(i)
+    accuracy_by_session = [float(answers.correct[indices].mean()) for indices in by_session.values()]
     seconds = np.where(np.isnan(answers.seconds), answers.expected, answers.seconds)
     scores = performance.performance_scores(correct=answers.correct, seconds_taken=seconds,
                                             target_seconds=answers.expected, session_accuracy=accuracy_by_session,
@@ -188,7 +191,8 @@ def levels_out(*, answers: AnswerColumns, skill_ids: tuple[tuple[int, ...], ...]
 
 
 def growth_series(*, now: datetime, days: int, goals: Goals, answers: AnswerColumns, answered_epoch: list[float],
-                  history: Row, snapshots: list[Row], content: Content) -> tuple[list[DayPoint], list[TopicSeries]]:
+                  history: HistoryView, snapshots: list[Row],
+                  content: Content) -> tuple[list[DayPoint], list[TopicSeries]]:
     zone = goals.zone
     window = series.window_days(now=now, days=days, zone=zone)
     counts = series.answers_per_day(days=window, answer_days=series.local_days(epoch_s=answered_epoch, zone=zone),
@@ -204,8 +208,7 @@ def growth_series(*, now: datetime, days: int, goals: Goals, answers: AnswerColu
                                avg_mastery=snap.get("avg_mastery"), section_scores=sections, predicted_total=total))
     topic_of = {k: s.topic_id for k, s in content.skills.items()}
     per_topic = series.mastery_per_group_per_day(
-        days=window, event_days=series.local_days(epoch_s=history.get("epoch", []), zone=zone),
-        skill_ids=history.get("skill_id", []), mastery_after=history.get("mastery_after", []),
+        days=window, event_days=history.event_days, skill_ids=history.skill_ids, mastery_after=history.mastery_after,
         group_of_skill=topic_of)
     topics = [TopicSeries(topic_id=t, topic=content.topics[t].name if t in content.topics else str(t), mastery=v)
               for t, v in per_topic.items()]

@@ -44,7 +44,7 @@ class FakeLearner:
     def __init__(self, context: InsightsContext) -> None:
         self.context = context
 
-    def insights_context(self, since: str) -> InsightsContext:
+    def insights_context(self, since: str, now: str) -> InsightsContext:
         return self.context
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import wait
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -77,7 +78,12 @@ def _answer_context(*, body: SubmitAnswerRequest,
 def submit_answer(*, user_id: UUID, body: SubmitAnswerRequest, deps: LearnerDeps,
                   anonymous: bool = False) -> SubmitAnswerResponse:
     key_soon = deps.service.answer_key_soon(body.question_id)  # nothing of it is returned before the checks
-    read = _answer_context(body=body, deps=deps)
+    try:
+        read = _answer_context(body=body, deps=deps)
+    finally:
+        # The prefetch ends inside this request, also when the request ends early (a replay, a refused check): its
+        # REST call and CPU are counted in this request's log line, and no read outlives the request.
+        wait([key_soon])
     if isinstance(read, SubmitAnswerResponse):
         return read
     context, question = read

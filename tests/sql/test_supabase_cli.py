@@ -30,6 +30,24 @@ def test_migration_list_shows_every_local_migration_applied(stack_settings: Stac
     assert [row.remote for row in rows] == files
 
 
+def test_up_knows_which_migrations_a_database_lacks(stack_settings: StackSettings) -> None:
+    # The loaded stack holds every migration; a version missing from its history is pending (what `up` then
+    # applies with `supabase db push`, as for a clone that pulled new migrations). The history row is put back.
+    assert cluster.pending_migrations(stack_settings) == []
+    newest = cluster.migration_files()[-1].name
+    with psycopg.connect(stack_settings.dsn(), autocommit=True) as conn:
+        conn.execute("create temp table history_copy as select * from supabase_migrations.schema_migrations")
+        try:
+            conn.execute("delete from supabase_migrations.schema_migrations where version = %s",
+                         (newest.split("_", 1)[0],))
+            assert cluster.pending_migrations(stack_settings) == [newest]
+        finally:
+            conn.execute("insert into supabase_migrations.schema_migrations select * from history_copy c "
+                         "where not exists (select 1 from supabase_migrations.schema_migrations m "
+                         "where m.version = c.version)")
+    assert cluster.pending_migrations(stack_settings) == []
+
+
 def test_db_lint_reports_nothing_in_our_schemas_and_would_report_a_real_finding(
         stack_settings: StackSettings, pg: psycopg.Connection) -> None:
     # A probe with a real finding (text assigned to text[]), in a schema of its own: the filter keeps it, so

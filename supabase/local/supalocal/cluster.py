@@ -218,7 +218,23 @@ def up(settings: StackSettings) -> float:
     # initdb: a first `up` that failed between initdb and the load (say, the port was taken) is finished here.
     if not schema_loaded(settings):
         load_schema(settings)
+    elif pending_migrations(settings):
+        # A clone that pulled new migrations: apply them as the hosted deploy would (`supabase db push`), rather
+        # than serve functions against an older schema (seen: a pulled clone's demo met PGRST202).
+        try:
+            supabase_cli.push_migrations(settings)
+        except supabase_cli.CliError as exc:
+            raise ClusterError(str(exc)) from exc
     return time.perf_counter() - t0
+
+
+def pending_migrations(settings: StackSettings) -> list[str]:
+    """Migration files whose version the database's migration history does not hold, in order."""
+    out = _run(["psql", "-X", "-q", "-At", "-h", settings.db_host, "-p", str(settings.db_port), "-U", "postgres",
+                "-d", settings.db_name, "-c", "select version from supabase_migrations.schema_migrations"],
+               env={**os.environ, "PGPASSWORD": settings.db_password})
+    applied = set(out.split())
+    return [p.name for p in migration_files() if p.name.split("_", 1)[0] not in applied]
 
 
 def schema_loaded(settings: StackSettings) -> bool:

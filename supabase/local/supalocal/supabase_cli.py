@@ -49,6 +49,11 @@ def push(settings: StackSettings) -> str:
     return run(settings, "db", "push", "--include-seed", "--yes")
 
 
+def push_migrations(settings: StackSettings) -> str:
+    """Apply the pending migrations only (the seed was applied when the schema was first loaded)."""
+    return run(settings, "db", "push", "--yes")
+
+
 @dataclass(frozen=True, slots=True)
 class MigrationRow:
     local: str | None

@@ -9,8 +9,8 @@
 -- before the commit, so their row locks are held for the shortest time (a hot question's answers queue on them).
 --
 -- The mastery UPDATE is the one place per-skill mastery state is written. The predictor's state (its own tables,
--- 20261207060000_predictor_state.sql) is written by one call, private.apply_predictor_update, as in
--- 20261207060100_predictor_online_update.sql (this definition replaces that one and keeps the call).
+-- 20261207060000_predictor_state.sql) is written by one call, private.apply_predictor_update (defined in
+-- 20261207060100_predictor_online_update.sql).
 --
 -- Differences in edge cases, both on payloads submit_answer never sends: a mastery item list naming a skill
 -- twice is refused as invalid_payload (the loop wrote the row twice, or failed with a version conflict on the

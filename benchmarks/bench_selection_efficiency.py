@@ -17,26 +17,26 @@ The nightly job is a PREVIOUS cohort (200 learners × 40 random questions of the
 calibrate_rasch gives b_q, fit_weights the weights on its replay (printed per seed).
 
 OURS (predictor) = QuestionBank.pool → skill_views with SkillView.predictor_logit = the predictor's w · x for
-skill k alone at b = mean b_q of k's questions → build_candidates (weakness = Σ_k P(logit_k < 1.5) / 2,
-candidates.skill_weakness) → predicted_p from predictor.predict_grid, evidence = mean answers on the skills →
-select_next_question, default SelectionPolicy. OURS (Elo product, before) = the same with the Elo columns.
-RANDOM = uniform over the same pool.
-HEURISTIC = seed 003 `calculate_thompson_score` (seed_heuristic.py has the mapping).
+skill k alone at b = mean b_q of k's questions → build_candidates (weakness = Σ_k P(logit_k + relative-practice
+shift < 1.5) / 2, candidates.skill_weakness with selection.practice_adjusted) → predicted_p from
+predictor.predict_grid, evidence = mean answers on the skills → select_next_question, default SelectionPolicy.
+RANDOM = uniform over the same pool. HEURISTIC = seed 003 `calculate_thompson_score` (seed_heuristic.py).
+(The "Elo product, before" row of earlier runs is gone: build_candidates now always predicts with the
+predictor, so it no longer measured the Elo product; its figure, 0.785, is in the README's history.)
 
 Honest caveat: in this simulator learning does NOT depend on difficulty — every practised skill closes 2 % of its
 gap to θ_max (3 % after a wrong answer) — so harder questions teach MORE (via errors) and two-skill questions
-teach twice; there is no "desirable difficulty" optimum for a success band to hit.
+teach twice; there is no "desirable difficulty" optimum for a success band to hit. Practice counts carry much of
+the per-skill signal here (learning is a function of practice): during the product's run, the fewest-answers
+skill is the one still below the bar 78 % of the time when one is left, the predictor's lowest logit 37 %.
 
 Measured 2026-12-07 (seeds 101/202/303 × 60 learners; ÷ random's 75.8 questions, mean ± half-range over seeds):
-seed-003 heuristic 1.289 ± 0.078 (success 0.44); ours (Elo product, before) 0.785 ± 0.047 (0.56); OURS
-(predictor) 0.850 ± 0.048 (0.47); the same fed the TRUE not-mastered indicator 0.582 ± 0.027 (0.42). Target
-0.70: NOT met; the gap is still the per-skill estimate from two-skill answers. Variants with predictor p
-(30 learners × 3 seeds, --experiments): weakness from Elo 0.92, from θ + δ_k 1.01, from the predictor logit at
-bar 0 / 0.5 / 1 / 1.5 / 2: 0.90 / 0.89 / 0.85 / 0.83 / 0.83; evidence = all answers 0.80; p = raw σ(z) 0.77
-(60 learners: 0.781 ± 0.031).
-Served success stays below the band: ~300 Thompson draws (κ = 2 + answers) put many hard two-skill
-candidates' DRAWS in 0.60–0.70 (served predicted P 0.50, realised 0.47); enforcing the band (concentration
-200, band .40, falloff .10) serves 0.66 but needs 1.04× random's questions.
+seed-003 heuristic 1.289 ± 0.078 (success 0.44); OURS (predictor) 0.697 ± 0.030 (0.66 / 0.72 / 0.70; success
+0.44) — 0.850 ± 0.048 before the relative-practice shift; the same fed the TRUE not-mastered indicator
+0.582 ± 0.027 (0.42). Shift gain per answer (cap 1 logit): 0.1 → 0.714, 0.2 → 0.692/0.697, 0.3 → 0.688.
+Served success stays below the band 0.60–0.70 (served predicted P 0.47, realised 0.44): ~300 Thompson draws
+(κ = 2 + answers) put many hard two-skill candidates' DRAWS in the band; enforcing the band (concentration
+200, band .40, falloff .10) served 0.66 but needed 1.04× random's questions (before the shift).
 
     .venv/bin/python benchmarks/bench_selection_efficiency.py [--seeds 101 202 303] [--learners 60] [--quick]
     .venv/bin/python benchmarks/bench_selection_efficiency.py --experiments   # also the candidate variants
@@ -369,7 +369,7 @@ EXPERIMENTS: dict[str, Policy] = {
     "reference: oracle (true θ, no Thompson)": oracle,
 }
 POLICIES: dict[str, Policy] = {
-    "random": random_policy, "seed-003 heuristic": seed_heuristic, "ours (Elo product, before)": ours(),
+    "random": random_policy, "seed-003 heuristic": seed_heuristic,
     PRODUCT: ours(predictor_candidates()),
     "reference: predictor p, TRUE not-mastered": ours(predictor_candidates(true_not_mastered)),
 }

@@ -196,6 +196,37 @@ def probability_below(*, estimates: npt.ArrayLike, answers: npt.ArrayLike, targe
     return result
 
 
+def practice_adjusted(*, estimates: npt.ArrayLike, answers: npt.ArrayLike, gain_per_answer: float,
+                      cap: float) -> FloatArray:
+    """Per-skill estimates shifted by the learner's relative practice: + gain · (n_k − mean n), within ±cap.
+
+    Practice raises a skill (the learning curve), and where the answers cannot tell a learner's skills apart
+    (a two-skill answer moves both skills' deviations alike), the skill practised less is the likelier to be
+    still below the bar. The mean is over the skills with at least one answer, so a never-practised skill sits
+    below a practised one and practised skills are compared among themselves, whatever the pool's size; the
+    cap keeps the shift below what a skill's own answers can show.
+
+    Args:
+        estimates: Per-skill estimates in logits.
+        answers: Answers behind each estimate (counts >= 0), aligned with `estimates`.
+        gain_per_answer: Logits per answer above or below the mean (>= 0).
+        cap: Largest shift either way, in logits (>= 0).
+
+    Returns:
+        Float array of shifted estimates (the input when no skill has an answer).
+    """
+    values = np.asarray(estimates, dtype=np.float64)
+    counts = np.asarray(answers, dtype=np.float64)
+    if values.shape != counts.shape or np.any(counts < 0.0) or gain_per_answer < 0.0 or cap < 0.0:
+        raise ValueError("aligned estimates and answers, with answers, gain and cap non-negative")
+    practised = counts > 0.0
+    if not practised.any():
+        return values.copy()
+    shift = np.clip(gain_per_answer * (counts - counts[practised].mean()), -cap, cap)
+    result: FloatArray = values + shift
+    return result
+
+
 def question_weakness(*, per_skill: npt.ArrayLike, present: npt.ArrayLike) -> FloatArray:
     """Σ_k P(skill k not mastered) over a question's skills / the widest question's skill count, in [0, 1].
 

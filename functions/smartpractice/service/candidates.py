@@ -10,7 +10,9 @@ Per candidate question (over its skills k):
 - weakness = Σ_k P(skill k not yet mastered) / the widest question's skill count: how much not-yet-mastered
   practice the question delivers (a question on two weak skills practises both). P comes from the production
   predictor's per-skill logit where the view carries one (`SkillView.predictor_logit`; see `skill_weakness`),
-  else from the Elo rating and its evidence (elo.probability_not_mastered): BKT's P(known) saturates long
+  shifted by the learner's relative practice on the skill (the learning curve: where two-skill answers cannot
+  tell skills apart, the less practised one is the likelier below the bar; selection.practice_adjusted), else
+  from the Elo rating and its evidence (elo.probability_not_mastered): BKT's P(known) saturates long
   before a skill is secure, so 1 − mastery stopped telling weak from strong skills (measured in
   benchmarks/bench_selection_efficiency.py);
 - due = max_k (1 − R_k(now)) over reviewed skills whose review is due, else 0;
@@ -32,7 +34,12 @@ import numpy.typing as npt
 from smartpractice.learner import predictor
 from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.learner.irt import FloatArray
-from smartpractice.learner.selection import SelectionCandidates, probability_below, question_weakness
+from smartpractice.learner.selection import (
+    SelectionCandidates,
+    practice_adjusted,
+    probability_below,
+    question_weakness,
+)
 from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
 
 Row = dict[str, Any]
@@ -52,19 +59,30 @@ class SkillView:
 # Mastery bar for `predictor_logit`, in its logits (σ(1.5) ≈ 0.82 on a typical question of the skill): chosen
 # in benchmarks/bench_selection_efficiency.py among 0, 0.5, 1, 1.5, 2 (questions to true mastery).
 PREDICTOR_MASTERY_LOGIT = 1.5
+# The learning curve's share in the weakness estimate (selection.practice_adjusted): 0.2 logit per answer above
+# or below the learner's mean over the pool's practised skills, at most 1 logit either way. Chosen in
+# benchmarks/bench_selection_efficiency.py (README "Selection"); 0 turns it off.
+PRACTICE_GAIN_LOGITS = 0.2
+PRACTICE_GAIN_CAP_LOGITS = 1.0
 
 
 def skill_weakness(*, views: Sequence[SkillView], grid: npt.NDArray[np.intp],
                    present: npt.NDArray[np.bool_]) -> FloatArray:
     """Question weakness from per-distinct-skill views; `grid` maps the pool's (question, slot) to a view.
 
-    Per skill, P(not mastered) from the predictor's logit when the view has one, else from the Elo rating;
-    then Σ over the question's skills / the widest question (selection.question_weakness).
+    Per skill, P(not mastered) from the predictor's logit when the view has one (shifted by the learner's
+    relative practice on the skills that have one), else from the Elo rating; then Σ over the question's
+    skills / the widest question (selection.question_weakness).
     """
-    per_skill = np.array([
-        float(probability_below(estimates=v.predictor_logit, answers=v.count, target=PREDICTOR_MASTERY_LOGIT))
-        if v.predictor_logit is not None else float(probability_not_mastered(ratings=v.rating, answers=v.count))
-        for v in views], dtype=np.float64)
+    predicted = np.array([v.predictor_logit is not None for v in views], dtype=bool)
+    per_skill = np.array([float(probability_not_mastered(ratings=v.rating, answers=v.count)) if not has else 0.0
+                          for v, has in zip(views, predicted, strict=True)], dtype=np.float64)
+    if predicted.any():
+        logits = np.array([v.predictor_logit for v in views if v.predictor_logit is not None], dtype=np.float64)
+        counts = np.array([v.count for v, has in zip(views, predicted, strict=True) if has], dtype=np.float64)
+        shifted = practice_adjusted(estimates=logits, answers=counts, gain_per_answer=PRACTICE_GAIN_LOGITS,
+                                    cap=PRACTICE_GAIN_CAP_LOGITS)
+        per_skill[predicted] = probability_below(estimates=shifted, answers=counts, target=PREDICTOR_MASTERY_LOGIT)
     return question_weakness(per_skill=per_skill[grid], present=present)
 
 
@@ -74,7 +92,7 @@ def _with_predictor_logits(views: Sequence[SkillView], *, state: LearnerPredicto
     """The views with the predictor's per-skill logit (at the mean b of the pool's questions on the skill) and
     the predictor's answer count on the skill, which skill_weakness reads instead of the Elo rating: measured
     in benchmarks/bench_selection_efficiency.py, Elo weakness beside the predictor's P needed 0.92x random's
-    questions to mastery, the predictor's per-skill logit 0.85x."""
+    questions to mastery, the predictor's per-skill logit 0.85x, and 0.70x once shifted by relative practice."""
     item_b = np.zeros(len(pool)) if pool.item_difficulty is None else pool.item_difficulty
     on_skill = grid[present]
     totals = np.bincount(on_skill, weights=np.broadcast_to(item_b[:, None], grid.shape)[present],

@@ -16,6 +16,7 @@ from smartpractice.learner.selection import (
     SelectionWeights,
     band_score,
     component_scores,
+    practice_adjusted,
     probability_below,
     question_weakness,
     select_next_question,
@@ -218,6 +219,36 @@ def test_probability_below_pinned_and_sharpening_with_answers() -> None:
     assert many == pytest.approx(1.0 / (1.0 + np.exp(-1.702)), abs=1e-12)
     with pytest.raises(ValueError, match="non-negative"):
         probability_below(estimates=[0.0], answers=[-1], target=1.0)
+
+
+def test_practice_adjusted_compares_practised_skills_among_themselves_within_the_cap() -> None:
+    estimates = np.array([1.0, 1.0, 1.0, 0.2])
+    answers = np.array([10.0, 4.0, 0.0, 40.0])  # mean over the practised three: 18
+    shifted = practice_adjusted(estimates=estimates, answers=answers, gain_per_answer=0.1, cap=1.0)
+    np.testing.assert_allclose(shifted, [1.0 - 0.8, 1.0 - 1.0, 1.0 - 1.0, 0.2 + 1.0], rtol=0, atol=1e-12)
+    assert estimates.tolist() == [1.0, 1.0, 1.0, 0.2]  # the input is not mutated
+    # Nobody practised: nothing to compare, the estimates as they are; gain 0 turns it off.
+    np.testing.assert_array_equal(practice_adjusted(estimates=[0.3, -0.2], answers=[0, 0], gain_per_answer=0.1,
+                                                    cap=1.0), [0.3, -0.2])
+    np.testing.assert_array_equal(practice_adjusted(estimates=estimates, answers=answers, gain_per_answer=0.0,
+                                                    cap=1.0), estimates)
+    with pytest.raises(ValueError, match="non-negative"):
+        practice_adjusted(estimates=[0.0], answers=[-1], gain_per_answer=0.1, cap=1.0)
+    with pytest.raises(ValueError, match="aligned"):
+        practice_adjusted(estimates=[0.0, 1.0], answers=[1], gain_per_answer=0.1, cap=1.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(-4, 4), st.integers(0, 200)), min_size=1, max_size=12),
+       st.floats(0, 1), st.floats(0, 3))
+def test_practice_adjusted_bounds_and_order(skills: list[tuple[float, int]], gain: float, cap: float) -> None:
+    estimates = np.array([e for e, _ in skills])
+    answers = np.array([float(n) for _, n in skills])
+    shifted = practice_adjusted(estimates=estimates, answers=answers, gain_per_answer=gain, cap=cap)
+    assert np.all(np.abs(shifted - estimates) <= cap + 1e-12)  # never more than the cap either way
+    shift = shifted - estimates
+    order = np.argsort(answers, kind="stable")
+    assert np.all(np.diff(shift[order]) >= -1e-12)  # more practice never shifts a skill lower
 
 
 def test_question_weakness_sums_over_the_questions_skills() -> None:

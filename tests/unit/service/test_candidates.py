@@ -49,13 +49,15 @@ def test_features_of_a_small_pool() -> None:
     # Σ P(skill below the bar) over the question's skills / 2 (the widest question has two skills), from the
     # predictor's per-skill logit at the mean b of the pool's questions on the skill (1: −0.25, 2: −0.7, 3: 1.1)
     w, theta = STATE.weights.values, 0.4
-    def below(deviation: float, answers: int, correct: int, b: float) -> float:
+    # Relative practice (learning curve): mean answers over the practised skills 1, 2 = 7 → shifts 0.2 · (10 − 7)
+    # = +0.6, 0.2 · (4 − 7) = −0.6, and skill 3 (never practised) 0.2 · (0 − 7) = −1.4, capped at −1 logit.
+    def below(deviation: float, answers: int, correct: int, b: float, shift: float) -> float:
         x = (1.0, theta + deviation - b, np.log1p(correct), np.log1p(answers - correct), np.log1p(9), np.log1p(5))
-        logit = float(np.dot(w, x))
+        logit = float(np.dot(w, x)) + shift
         return float(1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - logit) * np.sqrt(1.0 + 0.2 * answers))))
-    p1, p2, p3 = below(0.3, 10, 7, -0.25), below(-0.5, 4, 1, -0.7), below(0.0, 0, 0, 1.1)
+    p1, p2, p3 = below(0.3, 10, 7, -0.25, 0.6), below(-0.5, 4, 1, -0.7, -0.6), below(0.0, 0, 0, 1.1, -1.0)
     np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2, p3 / 2], rtol=1e-12)
-    assert candidates.skill_weakness.tolist() == pytest.approx([0.376118, 0.772474, 0.484142], abs=1e-6)
+    assert candidates.skill_weakness.tolist() == pytest.approx([0.170573, 0.639421, 0.497032], abs=1e-6)
     np.testing.assert_allclose(candidates.due_score, [0.3, 0.3, 0.0])
     # skill 1 has no prerequisites → 1; skill 2 needs 1 (0.8); skill 3 needs 1 and 2 → min 0.4
     np.testing.assert_allclose(candidates.prerequisite_readiness, [1.0, 0.8, 0.4])
@@ -95,8 +97,10 @@ def test_with_the_predictor_state_weakness_reads_its_per_skill_logits_at_the_poo
     def logit(deviation: float, answers: int, correct: int, b: float) -> float:
         x = (1.0, 0.3 + deviation - b, np.log1p(correct), np.log1p(answers - correct), np.log1p(8), np.log1p(4))
         return float(np.dot(weights.values, x))
+    # Only skill 1 is practised (the mean over practised skills is its own 6 answers: no shift); skill 2, never
+    # practised, sits 0.2 · 6 = 1.2 logits lower, capped at 1.
     p1 = 1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - logit(0.5, 6, 5, 0.1)) * np.sqrt(1.0 + 0.2 * 6)))
-    p2 = 1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - logit(0.0, 0, 0, 0.4))))
+    p2 = 1.0 / (1.0 + np.exp(-1.702 * (PREDICTOR_MASTERY_LOGIT - (logit(0.0, 0, 0, 0.4) - 1.0))))
     np.testing.assert_allclose(candidates.skill_weakness, [p1 / 2, (p1 + p2) / 2, p2 / 2], rtol=1e-12)
 
 

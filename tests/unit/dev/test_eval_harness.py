@@ -11,7 +11,7 @@ import pytest
 
 from smartpractice.learner.predictor_fit import auc, ece, log_loss
 from smartpractice_dev.eval_harness import run
-from smartpractice_dev.eval_io import read_answers, split_learners, split_skills
+from smartpractice_dev.eval_io import parse_difficulty, read_answers, split_learners, split_skills
 
 TSV = (
     "student_id\tproblem_id\tskill_name\tcorrect\ttimestamp\n"
@@ -77,6 +77,43 @@ def test_one_answer_written_once_per_skill_is_one_answer(tmp_path: Path) -> None
     assert kdd_log.user_names == ("s1",) and kdd_log.correct.tolist() == [0]
 
 
+def test_the_optional_authored_difficulty_column_numbers_labels_conflicts_and_absence(tmp_path: Path) -> None:
+    path = tmp_path / "seeded.csv"
+    path.write_text("user_id,item_id,skill_id,correct,timestamp,Item Difficulty\n"
+                    "u,q1,s,1,1,0.75\nu,q2,s,0,2,Hard\nv,q1,s,0,1,0.9\nv,q3,s,1,2,\nv,q4,s,1,3,easy\n"
+                    "v,q5,s,1,4,medium\nv,q6,s,1,5,nan\n")
+    log = read_answers(path)
+    assert log.item_names == ("q1", "q2", "q3", "q4", "q5", "q6")
+    assert log.item_difficulty is not None
+    # q1 keeps its first value (the 0.9 is a conflict); hard/easy are the Elo bases 1400/1000 in logits,
+    # ±200 · ln 10 / 400; an empty or non-finite cell is no seed (NaN).
+    expected = [0.75, 200 * math.log(10) / 400, math.nan, -200 * math.log(10) / 400, 0.0, math.nan]
+    assert np.allclose(log.item_difficulty, expected, equal_nan=True, rtol=0, atol=1e-12)
+    assert log.difficulty_conflicts == 1
+    assert parse_difficulty(" 1.5 ") == 1.5 and math.isnan(parse_difficulty("inf"))
+    plain = tmp_path / "plain.csv"
+    plain.write_text("user_id,item_id,skill_id,correct,timestamp\nu,q1,s,1,1\n")
+    assert read_answers(plain).item_difficulty is None and read_answers(plain).difficulty_conflicts == 0
+
+
+def test_the_synthetic_labels_are_the_true_difficulty_plus_noise_drawn_apart_from_the_answers() -> None:
+    from smartpractice_dev.eval_data import generate, true_difficulty
+    from smartpractice_dev.simulation import SimulatedQuestion
+
+    assert true_difficulty(SimulatedQuestion(0, (1,), (0.7,))) == pytest.approx(0.7, abs=1e-12)
+    # two skills at b = 0: P = 1/4 for a learner at θ = 0, b = log(3)
+    assert true_difficulty(SimulatedQuestion(0, (1, 2), (0.0, 0.0))) == pytest.approx(math.log(3), abs=1e-12)
+    noisy = generate(n_learners=20, n_skills=3, n_questions=6, seed=5)
+    exact = generate(n_learners=20, n_skills=3, n_questions=6, seed=5, label_noise=0.0)
+    assert [r[:5] for r in noisy] == [r[:5] for r in exact]  # the same answers, draw for draw
+    assert noisy[:3] == [("u0", "q2", "0", 1, 1768150862, 1.1), ("u0", "q0", "2_0", 0, 1768150943, 2.5),
+                         ("u0", "q3", "2_0", 0, 1768151073, 2.4)]
+    # (label, true b) per question, to 0.1 logit: the noise (SD 0.5) moves each by −0.5 … +0.4 here
+    labels = sorted({(r[1], r[5], e[5]) for r, e in zip(noisy, exact, strict=True)})
+    assert labels == [("q0", 2.5, 2.2), ("q1", -1.1, -0.6), ("q2", 1.1, 1.6), ("q3", 2.4, 2.0), ("q4", -0.3, 0.0),
+                      ("q5", -0.5, -0.7)]
+
+
 def test_underscores_split_numeric_skill_ids_only() -> None:
     assert split_skills("12_45") == ("12", "45")
     assert split_skills("Addition_Whole_Numbers") == ("Addition_Whole_Numbers",)
@@ -109,8 +146,8 @@ def test_end_to_end_on_a_small_simulated_log(tmp_path: Path) -> None:
 
     rows = generate(n_learners=80, n_skills=6, n_questions=60, seed=5)
     path = tmp_path / "small.csv"
-    path.write_text("user_id,item_id,skill_id,correct,timestamp\n"
-                    + "".join(f"{u},{i},{s},{c},{t}\n" for u, i, s, c, t in rows))
+    path.write_text("user_id,item_id,skill_id,correct,timestamp,item_difficulty\n"
+                    + "".join(f"{u},{i},{s},{c},{t},{d}\n" for u, i, s, c, t, d in rows))
     results = {s.name: s for s in run(path, test_fraction=0.3, seed=1, ablation=False, echo=lambda _: None)}
     production = results["production predictor"]
     assert 0.6 < production.auc < 0.9

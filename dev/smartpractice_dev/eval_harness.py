@@ -17,7 +17,9 @@ Predictors (columns of the report):
   none of whose answers were calibrated: b from 0 (no seed); from the authored seed, as served before the first
   night (private.predictor_seed_difficulty); from the seed through the nightly cold start
   (predictor_fit.cold_start_difficulties: a seed map fitted on OTHER calibrated questions — the bank in two
-  seeded halves, each half's b from a map calibrated on the training answers to the other half only).
+  seeded halves, each half's b from a map calibrated on the training answers to the other half only);
+  with --ablation also "seed through a stored line": the map's offset + scale alone, what serving a previous
+  fit's line before the first night would give (not served: a proposal, see README).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from smartpractice.learner.predictor_fit import (
     calibrate_rasch,
     cold_start_difficulties,
     ece,
+    fit_seed_map,
     fit_weights,
     log_loss,
     replay,
@@ -188,17 +191,23 @@ def item_skills(log: AnswerLog) -> list[tuple[int, ...]]:
     return skills
 
 
-def cold_start_mapped(log: AnswerLog, train: Mask, seed: FloatArray, *, split_seed: int) -> FloatArray:
+def cold_start_mapped(log: AnswerLog, train: Mask, seed: FloatArray, *, split_seed: int,
+                      line_only: bool = False) -> FloatArray:
     """Each question's nightly cold start b from a seed map it did not feed: the bank in two seeded halves; for
-    each half, Rasch on the training answers to the OTHER half only, then cold_start_difficulties."""
+    each half, Rasch on the training answers to the OTHER half only, then cold_start_difficulties (or, with
+    `line_only`, the map's offset + scale · seed alone: what serving a previous fit's line would give)."""
     half = np.random.default_rng(split_seed).random(len(log.item_names)) < 0.5
     skills = item_skills(log)
     out = np.empty(len(log.item_names))
     for new in (half, ~half):
         rows = np.flatnonzero(train & ~new[log.item])
         calibrated = calibrate(log, rows, prior=seed)
-        out[new] = cold_start_difficulties(skills=skills, difficulty=np.where(new, seed, calibrated),
-                                           calibrated=~new, seed=seed)[new]
+        if line_only:
+            mapping = fit_seed_map(skills=skills, difficulty=calibrated, calibrated=~new, seed=seed)
+            out[new] = mapping.offset + mapping.scale * seed[new]
+        else:
+            out[new] = cold_start_difficulties(skills=skills, difficulty=np.where(new, seed, calibrated),
+                                               calibrated=~new, seed=seed)[new]
     return out
 
 
@@ -257,6 +266,10 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
         results.append(score("cold start, seed through the seed map", y, evaluate_variant(
             log, train, production, start=cold_start_mapped(log, train, authored, split_seed=seed))[test]))
     if ablation:
+        if authored is not None:
+            results.append(score("cold start, seed through a stored line", y, evaluate_variant(
+                log, train, production,
+                start=cold_start_mapped(log, train, authored, split_seed=seed, line_only=True))[test]))
         results += [score(v.name, y, evaluate_variant(log, train, v)[test]) for v in ABLATION[1:]]
     echo(f"{'predictor':40s} {'AUC':>7s} {'logloss':>8s} {'ECE':>7s}")
     for s in results:

@@ -188,3 +188,6 @@ def test_the_mapped_cold_start_never_reads_a_questions_own_answers(tmp_path: Pat
     other = half != half[q0]
     assert np.array_equal(after[~other], before[~other]) and np.abs(after[other] - before[other]).max() > 0.01
     assert round(float(before[q0]), 4) == -0.2819  # its seed 2.5 through the other half's map
+    # six skills whose questions' b are drawn alike: no skill differs beyond noise (τ² = 0), the line alone
+    line = cold_start_mapped(log, train, authored, split_seed=1, line_only=True)
+    assert line == pytest.approx(before, abs=1e-12)

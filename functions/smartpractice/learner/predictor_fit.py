@@ -188,8 +188,8 @@ def fit_seed_map(*, skills: Sequence[Sequence[int]], difficulty: FloatArray, cal
     """The calibrated questions' b against their seeds: a line, then each skill's mean residual, shrunk.
 
     Authors label against a notional learner, not the cohort, and the guessing floor flattens the observed
-    logits: the seeds' origin AND scale differ from the calibration's (on the harness data b ≈ −0.74 +
-    0.37 · seed). The line is least squares over the calibrated questions (scale ≥ 0; with fewer than 2 of
+    logits: the seeds' origin AND scale differ from the calibration's (on the harness data b ≈ −0.63 +
+    0.55 · seed). The line is least squares over the calibrated questions (scale ≥ 0; with fewer than 2 of
     them or seeds all equal: scale 1, offset the mean b − seed). A skill's shift is the mean residual of its
     calibrated questions times n_k τ² / (n_k τ² + σ²): σ² the pooled residual variance within skills, τ² the
     variance of the skill means beyond their sampling noise (method of moments; 0 with fewer than 2 skills), so
@@ -230,7 +230,7 @@ def cold_start_difficulties(*, skills: Sequence[Sequence[int]], difficulty: Floa
     with none calibrated, every question keeps its seed.
 
     (Before 2026-12-07 this was the seed plus the raw mean shift b − seed of the question's skills: the origin
-    only, so seeds spread 2.7× wider than the calibrated b stayed that wide; see README "Predictor".)
+    only, so seeds spread about twice as wide as the calibrated b stayed that wide; see README "Predictor".)
     """
     mapping = fit_seed_map(skills=skills, difficulty=difficulty, calibrated=calibrated, seed=seed)
     out = np.array(difficulty, dtype=np.float64)

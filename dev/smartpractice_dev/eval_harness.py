@@ -9,8 +9,17 @@ Predictors (columns of the report):
 - item average: the training success rate of the question (smoothed toward the global rate; unseen → global);
 - Elo: the project's multi-skill Elo (learner.elo, EloConfig()), difficulties learned by replaying training;
 - BKT: the project's BKT, EM-fitted per skill on training (bkt_em.fit_bkt), conjunctive over skills;
-- production: smartpractice.learner.predictor, nightly Rasch difficulties + replayed-feature weights (predictor_fit);
-  "cold": the same weights with a new question bank (every difficulty at 0, then online steps).
+- production: smartpractice.learner.predictor, as the nightly job fits it (service/maintenance_predictor.py):
+  Rasch difficulties with the prior centred on each question's authored seed (the data's item_difficulty
+  column; 0 without it), then weights on features replayed by predictor_fit.replay (b moves only on a learner's
+  first answer to the question, as record_answer allows);
+- cold start: the same weights ("a previous fit"), new learners (θ from 0, learned online), and a question bank
+  none of whose answers were calibrated: b from 0 (no seed); from the authored seed, as served before the first
+  night (private.predictor_seed_difficulty); from the seed through the nightly cold start
+  (predictor_fit.cold_start_difficulties: a seed map fitted on OTHER calibrated questions — the bank in two
+  seeded halves, each half's b from a map calibrated on the training answers to the other half only);
+  with --ablation also "seed through a stored line": the map's offset + scale alone, what serving a previous
+  fit's line before the first night would give (not served: a proposal, see README).
 """
 
 from __future__ import annotations
@@ -25,7 +34,16 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.learner import bkt, bkt_em, elo, predictor
-from smartpractice.learner.predictor_fit import auc, calibrate_rasch, ece, fit_weights, log_loss
+from smartpractice.learner.predictor_fit import (
+    auc,
+    calibrate_rasch,
+    cold_start_difficulties,
+    ece,
+    fit_seed_map,
+    fit_weights,
+    log_loss,
+    replay,
+)
 from smartpractice_dev.eval_io import AnswerLog, read_answers, split_learners
 
 DEFAULT_DATA = Path("data/eval/synthetic.csv.gz")
@@ -131,46 +149,75 @@ class Variant:
 
 def production_replay(log: AnswerLog, mask: Mask, *, difficulty: FloatArray, weights: predictor.Weights,
                       variant: Variant) -> tuple[FloatArray, FloatArray]:
-    """Predictions and feature rows for the masked learners, items shared and moving across learners."""
-    items = [predictor.ItemDifficulty(difficulty=float(b)) for b in difficulty]
+    """Predictions and feature rows for the masked learners (NaN / 0 elsewhere), by the nightly job's replay:
+    every learner from the prior state, items shared and moving across learners."""
+    rows = np.flatnonzero(mask)
+    result = replay(learner=log.user[rows], item=log.item[rows], skills=[log.skills[r] for r in rows],
+                    correct=log.correct[rows], floor=0.0, difficulty=difficulty, weights=weights,
+                    config=variant.config)
     p = np.full(len(log), np.nan)
     x = np.zeros((len(log), predictor.N_FEATURES))
-    for _, start, stop in _rows(log, mask):
-        learner = predictor.LearnerGlobal()
-        skill_state: dict[int, predictor.SkillDeviation] = {}
-        for r in range(start, stop):
-            skills = log.skills[r]
-            q = int(log.item[r])
-            current = [skill_state.get(s, predictor.SkillDeviation()) for s in skills]
-            step = predictor.update(learner=learner, skills=current, item=items[q], is_correct=bool(log.correct[r]),
-                                    weights=weights, config=variant.config)
-            p[r] = step.prediction.p_correct
-            x[r] = step.prediction.features
-            learner = step.learner
-            skill_state.update(zip(skills, step.skills, strict=True))
-            items[q] = predictor.ItemDifficulty(items[q].difficulty + step.item_delta, items[q].answers + 1)
+    p[rows], x[rows] = result.p_correct, result.features
     return p, x
 
 
+def seeds(log: AnswerLog) -> FloatArray | None:
+    """The authored seed per item in logits (an item without one at 0, as the SQL seed of default Elo rows)."""
+    return None if log.item_difficulty is None else np.nan_to_num(log.item_difficulty, nan=0.0)
+
+
+def calibrate(log: AnswerLog, rows: npt.NDArray[np.int64], *, prior: FloatArray | None) -> FloatArray:
+    return calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
+                           n_learners=len(log.user_names), n_items=len(log.item_names),
+                           prior_difficulty=prior).difficulty
+
+
 def fit_production(log: AnswerLog, train: Mask, variant: Variant) -> tuple[FloatArray, predictor.Weights]:
-    """The nightly job on training learners: Rasch difficulties, then weights on replayed features."""
+    """The nightly job on training learners: Rasch difficulties (prior at the seeds), then weights on replayed
+    features."""
     difficulty = np.zeros(len(log.item_names))
     if variant.calibrated_items:
-        rows = np.flatnonzero(train)
-        difficulty = calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
-                                     n_learners=len(log.user_names), n_items=len(log.item_names)).difficulty
+        difficulty = calibrate(log, np.flatnonzero(train), prior=seeds(log))
     _, x = production_replay(log, train, difficulty=difficulty, weights=predictor.Weights(), variant=variant)
     keep = np.asarray(variant.feature_mask, dtype=np.float64)
     weights = fit_weights(features=x[train] * keep, correct=log.correct[train])
     return difficulty, weights
 
 
-def evaluate_variant(log: AnswerLog, train: Mask, variant: Variant, *, cold: bool = False) -> FloatArray:
+def item_skills(log: AnswerLog) -> list[tuple[int, ...]]:
+    skills: list[tuple[int, ...]] = [()] * len(log.item_names)
+    for q, k in zip(log.item.tolist(), log.skills, strict=True):
+        skills[q] = skills[q] or k
+    return skills
+
+
+def cold_start_mapped(log: AnswerLog, train: Mask, seed: FloatArray, *, split_seed: int,
+                      line_only: bool = False) -> FloatArray:
+    """Each question's nightly cold start b from a seed map it did not feed: the bank in two seeded halves; for
+    each half, Rasch on the training answers to the OTHER half only, then cold_start_difficulties (or, with
+    `line_only`, the map's offset + scale · seed alone: what serving a previous fit's line would give)."""
+    half = np.random.default_rng(split_seed).random(len(log.item_names)) < 0.5
+    skills = item_skills(log)
+    out = np.empty(len(log.item_names))
+    for new in (half, ~half):
+        rows = np.flatnonzero(train & ~new[log.item])
+        calibrated = calibrate(log, rows, prior=seed)
+        if line_only:
+            mapping = fit_seed_map(skills=skills, difficulty=calibrated, calibrated=~new, seed=seed)
+            out[new] = mapping.offset + mapping.scale * seed[new]
+        else:
+            out[new] = cold_start_difficulties(skills=skills, difficulty=np.where(new, seed, calibrated),
+                                               calibrated=~new, seed=seed)[new]
+    return out
+
+
+def evaluate_variant(log: AnswerLog, train: Mask, variant: Variant, *, start: FloatArray | None = None) -> FloatArray:
+    """Test predictions with the variant's nightly fit; `start` replaces the fitted difficulties (cold starts)."""
     difficulty, weights = fit_production(log, train, variant)
     masked = predictor.Weights(tuple(w if keep else 0.0 for w, keep in
                                      zip(weights.values, variant.feature_mask, strict=True)))
-    start = np.zeros_like(difficulty) if cold else difficulty
-    p, _ = production_replay(log, ~train, difficulty=start, weights=masked, variant=variant)
+    p, _ = production_replay(log, ~train, difficulty=difficulty if start is None else start, weights=masked,
+                             variant=variant)
     return p
 
 
@@ -197,6 +244,12 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
          f"{len(log.skill_names)} skills, {log.correct.mean():.3f} correct; test {int(test.sum())} answers "
          f"of {round(test_fraction * len(log.user_names))} held-out learners (seed {seed}); "
          f"{log.skipped_rows} rows skipped, {log.merged_rows} per-skill rows merged into their answer")
+    authored = seeds(log)
+    if log.item_difficulty is None:
+        echo("no item_difficulty column: Rasch prior at 0, the seeded cold-start rows are skipped")
+    else:
+        echo(f"item_difficulty (authored seed): {int(np.isfinite(log.item_difficulty).sum())} of "
+             f"{len(log.item_names)} items, {log.difficulty_conflicts} conflicting rows (first value kept)")
     results = [score("item average", y, item_average(log, train)[test]),
                score("Elo (project, per skill)", y, elo_replay(log, train)[test]),
                score("BKT (project, EM per skill)", y, bkt_replay(log, train, bkt_fit(log, train, seed=seed))[test])]
@@ -204,9 +257,19 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
     echo("production weights (" + ", ".join(predictor.FEATURE_NAMES) + "): "
          + ", ".join(f"{w:.3f}" for w in fit_production(log, train, production)[1].values))
     results.append(score("production predictor", y, evaluate_variant(log, train, production)[test]))
-    results.append(score("production, cold start (new bank)", y,
-                         evaluate_variant(log, train, production, cold=True)[test]))
+    n_items = len(log.item_names)
+    results.append(score("cold start, no seed (b from 0)", y,
+                         evaluate_variant(log, train, production, start=np.zeros(n_items))[test]))
+    if authored is not None:
+        results.append(score("cold start, authored seed", y,
+                             evaluate_variant(log, train, production, start=authored)[test]))
+        results.append(score("cold start, seed through the seed map", y, evaluate_variant(
+            log, train, production, start=cold_start_mapped(log, train, authored, split_seed=seed))[test]))
     if ablation:
+        if authored is not None:
+            results.append(score("cold start, seed through a stored line", y, evaluate_variant(
+                log, train, production,
+                start=cold_start_mapped(log, train, authored, split_seed=seed, line_only=True))[test]))
         results += [score(v.name, y, evaluate_variant(log, train, v)[test]) for v in ABLATION[1:]]
     echo(f"{'predictor':40s} {'AUC':>7s} {'logloss':>8s} {'ECE':>7s}")
     for s in results:

@@ -4,6 +4,13 @@ Format (CSV or TSV, optionally .gz; the header names the columns, aliases accept
     user_id (user, student_id, studentId, Anon Student Id), item_id (problem_id, question_id, item, Problem Name),
     skill_id (skill, skill_name, kc, KC(Default); several skills joined by ';', '~~' or, for numeric ids, '_'),
     correct (0/1, true/false; Correct First Attempt), timestamp (order_id, start_time, time; numbers or ISO-8601).
+Optional: item_difficulty (seed_difficulty, authored_difficulty, difficulty_label), the question's authored
+    difficulty seed — what the product starts a new question's b from (private.predictor_seed_difficulty on its
+    Elo rows): a number in the predictor's logits (0 = a learner at θ = 0 has even chances, higher = harder) or
+    a label easy / medium / hard, read as the seed of seed.sql's Elo bases 1000 / 1200 / 1400, i.e.
+    (d − 1200) · ln 10 / 400 = −1.151 / 0 / +1.151 logits. Per question the first non-empty value counts (later
+    different ones are counted as conflicts); a question without one gets NaN. Without the column,
+    `AnswerLog.item_difficulty` is None and the harness skips its seeded cold-start rows.
 Header names are compared lower-cased with runs of other characters read as '_' ("KC(Default)" = kc_default).
 
 Real logs are not clean, so reading is forgiving where the meaning is unambiguous and says what it did:
@@ -20,6 +27,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +46,11 @@ ALIASES = {
     "time": ("timestamp", "order_id", "start_time", "time", "ms_first_response", "unix_time",
              "first_transaction_time", "step_start_time"),
 }
+OPTIONAL_ALIASES = {
+    "difficulty": ("item_difficulty", "seed_difficulty", "authored_difficulty", "difficulty_label"),
+}
+ELO_LOGIT = math.log(10.0) / 400.0  # one Elo point in logits
+DIFFICULTY_LABELS = {"easy": (1000 - 1200) * ELO_LOGIT, "medium": 0.0, "hard": (1400 - 1200) * ELO_LOGIT}
 _TRUE = {"1", "1.0", "true", "t", "yes", "correct"}
 _FALSE = {"0", "0.0", "false", "f", "no", "incorrect"}
 
@@ -55,6 +68,8 @@ class AnswerLog:
     skill_names: tuple[str, ...]
     skipped_rows: int = 0  # rows without a learner, an item or a binary outcome
     merged_rows: int = 0  # extra rows of one answer written once per skill
+    item_difficulty: npt.NDArray[np.float64] | None = None  # authored seed per item (NaN: none); None: no column
+    difficulty_conflicts: int = 0  # rows whose seed differs from the item's first one (the first is kept)
 
     def __len__(self) -> int:
         return int(self.user.size)
@@ -80,6 +95,24 @@ def _column(header: list[str], role: str) -> int:
         if alias in lowered:
             return lowered.index(alias)
     raise ValueError(f"no {role} column: expected one of {ALIASES[role]}, got {header}")
+
+
+def _optional_column(header: list[str], role: str) -> int | None:
+    lowered = [_normalise(h) for h in header]
+    return next((lowered.index(a) for a in OPTIONAL_ALIASES[role] if a in lowered), None)
+
+
+def parse_difficulty(raw: str) -> float:
+    """An authored difficulty cell in logits: a finite number as is, easy / medium / hard via the Elo bases;
+    NaN for an empty or unreadable cell."""
+    text = raw.strip().lower()
+    if text in DIFFICULTY_LABELS:
+        return DIFFICULTY_LABELS[text]
+    try:
+        value = float(text)
+    except ValueError:
+        return math.nan
+    return value if math.isfinite(value) else math.nan
 
 
 def _time(raw: str, *, row: int) -> float:
@@ -140,6 +173,9 @@ def read_answers(path: Path, *, skill_separator: str | None = None) -> AnswerLog
         header = next(csv.reader([sample], delimiter=delimiter))
         columns = {role: _column(header, role) for role in ALIASES}
         width = max(columns.values()) + 1
+        difficulty_column = _optional_column(header, "difficulty")
+        seeds: dict[int, float] = {}
+        conflicts = 0
         users: dict[str, int] = {}
         items: dict[str, int] = {}
         skills: dict[str, int] = {}
@@ -156,9 +192,14 @@ def read_answers(path: Path, *, skill_separator: str | None = None) -> AnswerLog
                 skipped += 1
                 continue
             names = split_skills(record[columns["skill"]], skill_separator)
-            rows.append((users.setdefault(user, len(users)), _time(moment, row=n + 2), n,
-                         items.setdefault(item, len(items)),
+            item_index = items.setdefault(item, len(items))
+            rows.append((users.setdefault(user, len(users)), _time(moment, row=n + 2), n, item_index,
                          tuple(skills.setdefault(s, len(skills)) for s in names), correct))
+            if difficulty_column is not None and difficulty_column < len(record):
+                seed = parse_difficulty(record[difficulty_column])
+                if not math.isnan(seed):
+                    first = seeds.setdefault(item_index, seed)
+                    conflicts += first != seed
     if not rows:
         raise ValueError(f"{path}: no usable answers ({skipped} rows skipped: a learner, an item and a 0/1 outcome "
                          "are needed)")
@@ -168,7 +209,10 @@ def read_answers(path: Path, *, skill_separator: str | None = None) -> AnswerLog
         user=np.array([r[0] for r in rows], dtype=np.int64), item=np.array([r[3] for r in rows], dtype=np.int64),
         skills=tuple(r[4] for r in rows), correct=np.array([r[5] for r in rows], dtype=np.int8),
         user_names=tuple(users), item_names=tuple(items), skill_names=tuple(skills),
-        skipped_rows=skipped, merged_rows=merged)
+        skipped_rows=skipped, merged_rows=merged,
+        item_difficulty=None if difficulty_column is None else np.array(
+            [seeds.get(i, math.nan) for i in range(len(items))], dtype=np.float64),
+        difficulty_conflicts=conflicts)
 
 
 def split_learners(log: AnswerLog, *, test_fraction: float, seed: int) -> npt.NDArray[np.bool_]:

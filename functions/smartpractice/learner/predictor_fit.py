@@ -7,7 +7,8 @@
 - `fit_weights`: logistic regression with a fixed guessing floor, P = c + (1 − c) σ(w · x), by Fisher
   scoring with a small ridge, on features replayed from training answers (predicted before each answer).
 - `replay`: the online predictor over answers in time order (each predicted before it is used), the feature
-  rows `fit_weights` learns from; `cold_start_difficulties`: b for questions without answers from their skills.
+  rows `fit_weights` learns from; `cold_start_difficulties`: b for questions without answers, their seed through
+  the calibrated questions' seed map (`fit_seed_map`: offset, scale, shrunk skill shifts).
 - `auc`, `log_loss`, `ece`: the metrics the harness, the nightly fit and the demo report.
 """
 
@@ -169,26 +170,72 @@ def replay(*, learner: IntArray, item: IntArray, skills: Sequence[Sequence[int]]
     return Replay(p_correct=p, features=x, difficulty=np.array([i.difficulty for i in items]))
 
 
-def cold_start_difficulties(*, skills: Sequence[Sequence[int]], difficulty: FloatArray,
-                            calibrated: npt.NDArray[np.bool_], seed: FloatArray) -> FloatArray:
-    """b for the questions not calibrated: the seed moved by the mean calibration shift of their skills.
+@dataclass(frozen=True, slots=True)
+class SeedMap:
+    """How the authored seeds relate to the calibrated b: b ≈ offset + scale · seed (+ a skill's shift)."""
 
-    Per skill, shift = mean over its calibrated questions of (b − seed); an uncalibrated question gets
-    seed + the mean shift of its skills (skills without a calibrated question count 0). Calibrated questions
-    keep their b.
+    offset: float
+    scale: float
+    skill_shift: dict[int, float]  # per skill with calibrated questions, shrunk toward 0 (empirical Bayes)
+
+    def apply(self, seed: float, skills: Sequence[int]) -> float:
+        shifts = [self.skill_shift.get(s, 0.0) for s in skills]
+        return self.offset + self.scale * seed + (sum(shifts) / len(shifts) if shifts else 0.0)
+
+
+def fit_seed_map(*, skills: Sequence[Sequence[int]], difficulty: FloatArray, calibrated: npt.NDArray[np.bool_],
+                 seed: FloatArray) -> SeedMap:
+    """The calibrated questions' b against their seeds: a line, then each skill's mean residual, shrunk.
+
+    Authors label against a notional learner, not the cohort, and the guessing floor flattens the observed
+    logits: the seeds' origin AND scale differ from the calibration's (on the harness data b ≈ −0.63 +
+    0.55 · seed). The line is least squares over the calibrated questions (scale ≥ 0; with fewer than 2 of
+    them or seeds all equal: scale 1, offset the mean b − seed). A skill's shift is the mean residual of its
+    calibrated questions times n_k τ² / (n_k τ² + σ²): σ² the pooled residual variance within skills, τ² the
+    variance of the skill means beyond their sampling noise (method of moments; 0 with fewer than 2 skills), so
+    a skill's own shift counts only as far as skills really differ.
     """
     if not (len(skills) == difficulty.size == calibrated.size == seed.size):
         raise ValueError("skills, difficulty, calibrated and seed need one entry per question")
-    total: dict[int, float] = {}
-    count: dict[int, int] = {}
-    for q in np.flatnonzero(calibrated).tolist():
+    known = np.flatnonzero(calibrated)
+    if known.size == 0:
+        return SeedMap(offset=0.0, scale=1.0, skill_shift={})
+    x, b = seed[known], difficulty[known]
+    spread = float(np.var(x))
+    scale = max(0.0, float(np.mean((x - x.mean()) * (b - b.mean()))) / spread) if known.size >= 2 and spread > 1e-12 \
+        else 1.0
+    offset = float(b.mean() - scale * x.mean())
+    residual = b - (offset + scale * x)
+    by_skill: dict[int, list[float]] = {}
+    for q, r in zip(known.tolist(), residual.tolist(), strict=True):
         for s in skills[q]:
-            total[s] = total.get(s, 0.0) + float(difficulty[q] - seed[q])
-            count[s] = count.get(s, 0) + 1
+            by_skill.setdefault(s, []).append(r)
+    means = {s: float(np.mean(v)) for s, v in by_skill.items()}
+    pairs = sum(len(v) for v in by_skill.values())
+    within = sum(float(np.sum((np.asarray(v) - means[s]) ** 2)) for s, v in by_skill.items()) / max(
+        pairs - len(by_skill), 1)
+    tau2 = 0.0
+    if len(means) >= 2:
+        noise = float(np.mean([within / len(v) for v in by_skill.values()]))
+        tau2 = max(0.0, float(np.var(list(means.values()), ddof=1)) - noise)
+    shift = {s: (means[s] * len(v) * tau2 / (len(v) * tau2 + within) if tau2 > 0.0 else 0.0)
+             for s, v in by_skill.items()}
+    return SeedMap(offset=offset, scale=scale, skill_shift=shift)
+
+
+def cold_start_difficulties(*, skills: Sequence[Sequence[int]], difficulty: FloatArray,
+                            calibrated: npt.NDArray[np.bool_], seed: FloatArray) -> FloatArray:
+    """b for the questions not calibrated: their seed through the calibrated questions' seed map
+    (`fit_seed_map`: offset, scale and the shrunk shift of their skills). Calibrated questions keep their b;
+    with none calibrated, every question keeps its seed.
+
+    (Before 2026-12-07 this was the seed plus the raw mean shift b − seed of the question's skills: the origin
+    only, so seeds spread about twice as wide as the calibrated b stayed that wide; see README "Predictor".)
+    """
+    mapping = fit_seed_map(skills=skills, difficulty=difficulty, calibrated=calibrated, seed=seed)
     out = np.array(difficulty, dtype=np.float64)
     for q in np.flatnonzero(~calibrated).tolist():
-        shifts = [total[s] / count[s] if s in count else 0.0 for s in skills[q]]
-        out[q] = seed[q] + (sum(shifts) / len(shifts) if shifts else 0.0)
+        out[q] = mapping.apply(float(seed[q]), skills[q])
     return out
 
 

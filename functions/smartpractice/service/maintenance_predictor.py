@@ -5,9 +5,10 @@ From the refits' one read of recent answers (whole histories of a random sample 
 1. a sparse Rasch calibration (predictor_fit.calibrate_rasch) gives b for every question answered in the
    window, with a prior centred on the question's seed (from its Elo rows: difficulty labels, last night's IRT),
    so a question with few answers stays near its seed; a question without answers that was never calibrated
-   nor moved online (stored b null) gets the cold start: its seed shifted by the mean calibration shift of its
-   skills (predictor_fit.cold_start_difficulties). The calibration starts from the seeds, not from the stored
-   b: those already moved with the answers replayed below, which would leak each outcome into its prediction;
+   nor moved online (stored b null) gets the cold start: its seed through the calibrated questions' seed map,
+   offset + scale · seed + its skills' shrunk shift (predictor_fit.cold_start_difficulties). The calibration
+   starts from the seeds, not from the stored b: those already moved with the answers replayed below, which
+   would leak each outcome into its prediction;
 2. the answers are replayed in time order through the online predictor from those difficulties, each predicted
    before it is used (predictor_fit.replay), and the weights are fitted on the replayed features with each
    question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the in-sample AUC,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from smartpractice.learner import predictor
-from smartpractice.learner.predictor_fit import calibrate_rasch, fit_weights
+from smartpractice.learner.predictor_fit import calibrate_rasch, cold_start_difficulties, fit_seed_map, fit_weights
 
 LEARNER = predictor.LearnerGlobal(theta=0.5, answers=4, correct=3)
 SKILLS = (predictor.SkillDeviation(deviation=0.2, answers=2, correct=1), predictor.SkillDeviation())
@@ -108,3 +108,37 @@ def test_fits_refuse_misaligned_input() -> None:
         fit_weights(features=np.zeros((3, 2)), correct=[0, 1, 1])
     with pytest.raises(ValueError, match="out of range"):
         calibrate_rasch(learner=np.array([0, 5]), item=np.array([0, 0]), correct=[0, 1], n_learners=2, n_items=1)
+
+
+def test_the_cold_start_maps_seeds_through_the_calibrated_line_and_shrunk_skill_shifts() -> None:
+    # Calibrated q0..q3: b = −0.3 + 0.5 · seed + skill effect (+0.4 on skill 0, −0.4 on skill 1) ± 0.4 noise,
+    # balanced so that least squares gives exactly offset −0.3, scale 0.5. Residuals per skill: 0.8, 0 | −0.8, 0;
+    # skill means ±0.4; pooled within variance 4 · 0.16 / (4 − 2) = 0.32; τ² = var(±0.4, ddof 1) − 0.32 / 2
+    # = 0.16; each shift is shrunk by 2 · 0.16 / (2 · 0.16 + 0.32) = 0.5 → ±0.2.
+    skills = [(0,), (0,), (1,), (1,), (0,), (2,), (0, 1)]
+    seed = np.array([-1.0, 1.0, -1.0, 1.0, 2.0, 0.0, 1.0])
+    b = np.array([0.0, 0.2, -1.6, 0.2, 9.0, 9.0, 9.0])
+    calibrated = np.array([True, True, True, True, False, False, False])
+    mapping = fit_seed_map(skills=skills, difficulty=b, calibrated=calibrated, seed=seed)
+    assert (mapping.offset, mapping.scale) == pytest.approx((-0.3, 0.5), abs=1e-12)
+    assert mapping.skill_shift == pytest.approx({0: 0.2, 1: -0.2}, abs=1e-12)
+    cold = cold_start_difficulties(skills=skills, difficulty=b, calibrated=calibrated, seed=seed)
+    # q4 (skill 0, seed 2): −0.3 + 1 + 0.2; q5 (skill 2, nothing calibrated on it): the line alone; q6 (both
+    # skills, seed 1): 0.2 + the mean of +0.2 and −0.2. The old rule (seed + raw skill shift) gave q4 2.1.
+    assert cold.tolist() == pytest.approx([0.0, 0.2, -1.6, 0.2, 0.9, -0.3, 0.2], abs=1e-12)
+
+
+def test_the_cold_start_without_calibrated_questions_or_seed_spread() -> None:
+    skills = [(0,), (0,), (1,)]
+    nothing = np.zeros(3, dtype=bool)
+    seed = np.array([0.4, -0.2, 1.0])
+    assert cold_start_difficulties(skills=skills, difficulty=np.zeros(3), calibrated=nothing,
+                                   seed=seed).tolist() == pytest.approx(seed.tolist(), abs=1e-12)
+    # every calibrated seed equal: scale 1, offset the mean b − seed (0.3); one skill calibrated: no τ², no shift
+    flat = fit_seed_map(skills=skills, difficulty=np.array([0.5, 0.1, 0.0]), calibrated=np.array([True, True, False]),
+                        seed=np.array([0.0, 0.0, 1.0]))
+    assert (flat.offset, flat.scale) == pytest.approx((0.3, 1.0), abs=1e-12) and flat.skill_shift == {0: 0.0}
+    # seeds that run against the calibration: scale 0 (the mean b), never negative
+    against = fit_seed_map(skills=[(0,)] * 3, difficulty=np.array([1.0, 0.0, -1.0]),
+                           calibrated=np.ones(3, dtype=bool), seed=np.array([-1.0, 0.0, 1.0]))
+    assert (against.offset, against.scale) == pytest.approx((0.0, 0.0), abs=1e-12)

@@ -83,10 +83,18 @@ def test_the_nightly_step_stores_recovered_weights_and_cold_starts_unanswered_qu
     error = np.abs(np.array(row["weights"]) - TRUE_WEIGHTS.as_array())
     assert error[1] < 0.05 and error[2:4].max() < 0.1, f"fitted {row['weights']}, errors {error.round(3).tolist()}"
     assert 0.0 <= row["ece"] < 0.03 and 0.6 < row["auc"] < 1.0 and row["log_loss"] > 0.0
-    # cold start: the seed plus the mean calibration shift (b − seed 0) of skill 1's calibrated questions
+    # cold start: the seed through the calibrated questions' seed map (predictor_fit.fit_seed_map). Their seeds
+    # are all 0, so scale 1 and offset the mean calibrated b (−0.804); the true b are drawn alike for every skill,
+    # so the skill means (skill 1: −0.586) differ no more than their noise: τ² = 0, no skill shift.
     b = {int(r["question_id"]): float(r["predictor_difficulty"]) for r in store.tables["question_difficulty_params"]}
-    on_skill_1 = [1 + q for q in range(N_ITEMS) if 1 in _skills(q)]
-    assert b[100] == pytest.approx(0.5 + float(np.mean([b[q] for q in on_skill_1])), abs=1e-12)
+    calibrated_ids = [1 + q for q in range(N_ITEMS)]
+    mapping = predictor_fit.fit_seed_map(skills=[_skills(q - 1) for q in calibrated_ids],
+                                         difficulty=np.array([b[q] for q in calibrated_ids]),
+                                         calibrated=np.ones(N_ITEMS, dtype=bool), seed=np.zeros(N_ITEMS))
+    assert (mapping.offset, mapping.scale) == pytest.approx((-0.8036, 1.0), abs=1e-4)
+    assert set(mapping.skill_shift.values()) == {0.0}
+    assert b[100] == pytest.approx(0.5 + float(np.mean([b[q] for q in calibrated_ids])), abs=1e-12)
+    assert b[100] == pytest.approx(-0.3036, abs=1e-4)
 
 
 def test_too_few_answers_keep_the_weights() -> None:

@@ -1,7 +1,7 @@
 """Exposure control: max item exposure rate and the cost in selection quality (in process).
 
-The world, the learners and the product selection are bench_selection_efficiency's (300 questions over 4 skills,
-sessions of 20, every learner practising until every skill's true θ ≥ 1.0). Each policy is tracked like
+The world, the learners and the product selection are bench_selection_efficiency's (selection_world.py; 300 questions
+over 4 skills, sessions of 20, every learner practising until every skill's true θ ≥ 1.0). Each policy is tracked like
 item_exposure tracks the database: per question, the sessions that served it, over all sessions so far (every
 session is eligible for every question: no filters). An item's exposure rate = its sessions ÷ all sessions.
 
@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from bench_selection_efficiency import N_QUESTIONS, Outcome, Policy, Step, _pool, practise, random_policy
+from selection_world import N_QUESTIONS, Outcome, Policy, Step, _pool, practise, random_policy
 
 from smartpractice.learner import exposure
 from smartpractice.learner.exposure import ExposureConfig

@@ -1,0 +1,74 @@
+"""Alternative candidate builders for bench_selection_efficiency.py --experiments (benchmark only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from selection_world import (  # benchmarks/, next to this script
+    N_SKILLS,
+    Policy,
+    Step,
+    Weakness,
+    _per_skill,
+    _pool,
+    _with_weakness,
+    ours,
+    predictor_candidates,
+    product_candidates,
+    true_not_mastered,
+    weights,
+)
+
+from smartpractice.learner.predictor import Weights
+from smartpractice.learner.selection import probability_below, question_weakness
+from smartpractice.service.candidates import SkillView
+
+MASTERY_THETA = 1.0
+
+
+def ability_weakness(target_theta: float) -> Weakness:
+    """Σ_k P(θ + δ_k < target) / widest: the predictor's raw per-skill ability (no counts, no weights)."""
+    def weakness(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+        ability, answers = step.predictor.skill_ability(step.state, N_SKILLS)
+        present, values = _per_skill(pool, probability_below(estimates=ability, answers=answers,
+                                                             target=target_theta))
+        return question_weakness(per_skill=values, present=present)
+    return weakness
+
+
+def skill_logit_weakness(target_logit: float) -> Weakness:
+    def weakness(step: Step, pool: Any, views: dict[int, SkillView]) -> np.ndarray:
+        logit, answers = step.predictor.skill_logit(step.state, N_SKILLS, step.bank.skill_ids)
+        present, values = _per_skill(pool, probability_below(estimates=logit, answers=answers, target=target_logit))
+        return question_weakness(per_skill=values, present=present)
+    return weakness
+
+
+def oracle(step: Step) -> int:
+    """Reference ceiling, not a policy: knows the true θ; most truly unmastered skills, then the largest gap."""
+    pool = _pool(step)
+    present, theta = _per_skill(pool, step.true_theta)
+    score = np.where(present, 10.0 * (theta < MASTERY_THETA) + np.maximum(MASTERY_THETA - theta, 0.0), 0.0)
+    return int(pool.question_ids[int(np.argmax(score.sum(axis=1)))])
+
+
+EXPERIMENTS: dict[str, Policy] = {
+    "pred p, Elo weakness (ΣP(Elo<θ1)/2)": ours(predictor_candidates(skill_logits=False)),
+    "pred p, θ+δ weakness ΣP(θ+δ<1.5)/2": ours(predictor_candidates(ability_weakness(1.5))),
+    "pred p, skill-logit weakness, bar 1.0": ours(predictor_candidates(skill_logit_weakness(1.0))),
+    "pred p, skill-logit weakness, bar 2.0": ours(predictor_candidates(skill_logit_weakness(2.0))),
+    "pred p, band .40": ours(predictor_candidates(), weights(band=0.40)),
+    "pred p, evidence = all answers": ours(predictor_candidates(global_evidence=True)),
+    "pred p, evidence = all answers, band .40 falloff .10": ours(predictor_candidates(global_evidence=True),
+                                                                weights(band=0.40, band_falloff=0.10)),
+    "pred p, Beta prior concentration 200": ours(predictor_candidates(), weights(prior_concentration=200.0)),
+    "pred p, concentration 200, band .40 falloff .10": ours(predictor_candidates(), weights(
+        prior_concentration=200.0, band=0.40, band_falloff=0.10)),
+    "pred p with default weights σ(z)": ours(predictor_candidates(p_weights=Weights())),
+    "pred p with default weights σ(z), evidence = all answers": ours(predictor_candidates(
+        p_weights=Weights(), global_evidence=True)),
+    "reference: Elo p, TRUE not-mastered": ours(lambda st, po, vi: _with_weakness(
+        product_candidates(st, po, vi), true_not_mastered(st, po, vi))),
+    "reference: oracle (true θ, no Thompson)": oracle,
+}

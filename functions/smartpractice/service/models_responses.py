@@ -155,11 +155,21 @@ class SectionScoreOut(ResponseModel):
     low: float | None = Field(default=None, ge=200.0, le=800.0, description="Lower end of the 90 % interval.")
     high: float | None = Field(default=None, ge=200.0, le=800.0, description="Upper end of the 90 % interval.")
     reason: str | None = None
+    expected_proportion: Probability | None = Field(default=None, description=(
+        "Predictor route only: the expected proportion correct over the section's active questions at the "
+        "learner's ability (unrounded, 0–1); score = 200 + 600 · it, rounded to 10."))
+    answers: Count | None = Field(default=None, description=(
+        "Predictor route only: the learner's graded answers in the section (a score needs 5)."))
+
+
+ScoreSource = Literal["predictor", "mastery"]
 
 
 class PredictedScores(ResponseModel):
     """Only the sections the learner prepares. Total = the sum of the section scores (the SAT's rule), null
-    unless both sections are prepared and scored; its interval is total ± sqrt(Σ section half-width²)."""
+    unless both sections are prepared and scored. Predictor route (insights): every interval is the image of
+    θ ± 1.645·SE through the score's curve in θ (the total's through the summed curve: both sections rest on one
+    θ); mastery route (session snapshots): binomial intervals, the total's ± sqrt(Σ section half-width²)."""
 
     sections: list[SectionScoreOut]
     total: float | None = Field(default=None, ge=400.0, le=1600.0, description="Math + Reading & Writing, 400–1600.")
@@ -167,6 +177,12 @@ class PredictedScores(ResponseModel):
     total_high: float | None = Field(default=None, ge=400.0, le=1600.0)
     total_reason: str | None = None
     interval_level: Probability = Field(description="Coverage of every interval, 0.90.")
+    score_source: ScoreSource | None = Field(default=None, description=(
+        "'predictor': expected proportion correct under the production predictor (insights); 'mastery': the "
+        "exam-weighted mastery route (session snapshots, nightly snapshots); null in responses stored before."))
+    ability_se: float | None = Field(default=None, gt=0.0, le=1.0, description=(
+        "Predictor route: the standard error of the ability θ in logits, 1/sqrt(1 + Fisher information of the "
+        "learner's answered questions); null without a predictor state."))
 
 
 class SessionSnapshot(ResponseModel):
@@ -293,6 +309,8 @@ class Readiness(ResponseModel):
     days_left: int | None = Field(default=None, ge=0)
     on_track: bool | None = Field(default=None, description="days_to_ready ≤ days_left; null if either is.")
     reason: str | None = None
+    score_source: ScoreSource | None = Field(default=None, description=(
+        "Which score readiness is built on: 'predictor' (insights) or 'mastery' (session snapshots)."))
 
 
 class PerformanceScoreOut(ResponseModel):

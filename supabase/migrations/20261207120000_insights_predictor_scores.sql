@@ -5,14 +5,15 @@
 -- no row per question however large the bank (smartpractice.learner.predictor_scores holds the definitions):
 --   'learner': the stored θ and answer counts (null: no predictor state yet), 'weights': the latest nightly
 --     weights (the plain model σ(z) before any fit), as next_question_context sends them;
---   'offsets': the grid Δ = -6, -5.75, ..., 6 logits around θ;
+--   'offsets': the grid of Δ around θ, in logits (every 0.25 within ±2, then ±2.5, ±3, ±4, ±6);
 --   'sections': per exam section of the active bank, its questions, the learner's graded answers in it (all
 --     time) and 'curve': the mean P over its active questions at θ + Δ for each offset (a monotone curve in θ,
 --     from which Python reads the score at Δ = 0, its interval and the pass probability);
 --   'information': Σ over the learner's distinct answered questions of the Fisher information about θ at the
 --     stored state, w_z² (1 − c) s² (1 − s) / (c + (1 − c) s), s = σ(w · x) (the SE of θ is 1/sqrt(1 + it)).
--- b is the stored predictor difficulty or, before any, the seed from the question's Elo rows
--- (private.predictor_seed_difficulty), and the floor 1/options (0 for numeric), as question_bank() serves them.
+-- b is the stored predictor difficulty or, before any, the seed from the question's Elo rows (the formula of
+-- private.predictor_seed_difficulty, inlined: a stack test compares it with the function), and the floor
+-- 1/options (0 for numeric), as question_bank() serves them.
 -- The rest of the body is the one of 20261207100000_insights_history_in_sql.sql.
 
 create or replace function public.insights_context(p_since timestamptz, p_now timestamptz)
@@ -85,9 +86,15 @@ begin
       select q.id, q.exam_section, q.is_active,
              case when q.question_type = 'multiple_choice' and jsonb_array_length(q.options) >= 2
                   then 1.0::float8 / jsonb_array_length(q.options) else 0.0::float8 end as floor,
-             coalesce(p.predictor_difficulty, private.predictor_seed_difficulty(t.elo)) as b,
+             coalesce(p.predictor_difficulty,
+                      case when t.log_p > -1e-9 then -6.0::float8
+                           else least(6.0::float8, greatest(-6.0::float8, ln(1 - exp(t.log_p)) - t.log_p)) end) as b,
              t.dev, t.succ, t.fail
-      from (select qs.question_id, array_agg(qs.elo_difficulty order by qs.skill_id) as elo,
+      from (select qs.question_id,
+                   -- private.predictor_seed_difficulty inlined (a plpgsql call per question cost ~10 µs each):
+                   -- log P = −Σ log(1 + e^{(d − 1200) ln 10 / 400}) over the question's Elo rows
+                   -sum(greatest((qs.elo_difficulty - 1200) * ln(10.0::float8) / 400, 0)
+                        + ln(1 + exp(-abs((qs.elo_difficulty - 1200) * ln(10.0::float8) / 400)))) as log_p,
                    avg(coalesce(d.deviation, 0.0::float8)) as dev,
                    avg(ln((1 + coalesce(d.correct, 0))::float8)) as succ,
                    avg(ln((1 + coalesce(d.answers - d.correct, 0))::float8)) as fail
@@ -100,25 +107,46 @@ begin
       where q.is_active or q.id in (select a.question_id from answered a)
     ),
     offsets as (
-      select g * 0.25::float8 as d from generate_series(-24, 24) g
+      -- Δ in logits: every 0.25 within ±2 (where the 90 % interval of an SE ≤ 1 ends and pass probabilities
+      -- between 0.02 and 0.98 put the cut), then sparser out to ±6 (the abilities' bound)
+      select unnest('{-6, -4, -3, -2.5, -2, -1.75, -1.5, -1.25, -1, -0.75, -0.5, -0.25, 0,
+                      0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6}'::float8[]) as d
+    ),
+    pw as (
+      select w.w[1] as w0, w.w[2] as wz, w.w[3] as ws, w.w[4] as wf,
+             w.w[5] * ln((1 + st.correct)::float8) + w.w[6] * ln((1 + st.answers - st.correct)::float8) as wall,
+             st.theta
+      from pweights w cross join pstate st
     ),
     question_logit as (
-      -- w · x at θ + Δ; exp's argument is kept within ±700 (float8's range; P then differs from 0/1 by < 1e-300)
-      select qs.id, qs.exam_section, qs.is_active, qs.floor, o.d,
-             pw.w[1] + pw.w[2] * ((st.theta + o.d) + qs.dev - qs.b) + pw.w[3] * qs.succ + pw.w[4] * qs.fail
-               + pw.w[5] * ln((1 + st.correct)::float8) + pw.w[6] * ln((1 + st.answers - st.correct)::float8) as logit
-      from question_state qs cross join offsets o cross join pstate st cross join pweights pw
-    ),
-    question_p as (
-      select ql.id, ql.exam_section, ql.is_active, ql.floor, ql.d,
-             1.0 / (1.0 + exp(least(700.0::float8, greatest(-700.0::float8, -ql.logit)))) as s
-      from question_logit ql
+      -- per active question, w · x at θ without the ability term: logit(θ + Δ) = a + w_z (θ + Δ)
+      select qs.exam_section, qs.floor,
+             pw.w0 + pw.wz * (qs.dev - qs.b) + pw.ws * qs.succ + pw.wf * qs.fail + pw.wall as a
+      from question_state qs cross join pw
+      where qs.is_active
     ),
     curves as (
-      select qp.exam_section, array_agg(qp.p order by qp.d) as curve
-      from (select q2.exam_section, q2.d, avg(q2.floor + (1.0 - q2.floor) * q2.s) as p
-            from question_p q2 where q2.is_active group by q2.exam_section, q2.d) qp
-      group by qp.exam_section
+      -- per section, the mean P at θ + Δ, with σ(x) = (1 + tanh(x/2)) / 2 (no overflow for any x)
+      select c.exam_section, array_agg(c.p order by c.d) as curve
+      from (select ql.exam_section, o.d,
+                   avg(ql.floor + (1.0 - ql.floor) * (0.5 + 0.5 * tanh(0.5 * (ql.a + pw.wz * (pw.theta + o.d)))))
+                     as p
+            from question_logit ql cross join offsets o cross join pw
+            group by ql.exam_section, o.d) c
+      group by c.exam_section
+    ),
+    information as (
+      -- Σ over the learner's distinct answered questions of w_z² (1 − c) s² (1 − s) / (c + (1 − c) s) at θ
+      select coalesce(sum(case when i.floor + (1.0 - i.floor) * i.s > 0
+                               then i.wz * i.wz * (1.0 - i.floor) * i.s * i.s * (1.0 - i.s)
+                                    / (i.floor + (1.0 - i.floor) * i.s)
+                               else 0.0 end), 0.0) as total
+      from (select qs.floor, pw.wz,
+                   1.0 / (1.0 + exp(least(700.0::float8, greatest(-700.0::float8,
+                     -(pw.w0 + pw.wz * (pw.theta + qs.dev - qs.b) + pw.ws * qs.succ + pw.wf * qs.fail
+                       + pw.wall))))) as s
+            from question_state qs cross join pw
+            where qs.id in (select a.question_id from answered a)) i
     ),
     fits as (
       select pt.skill_id, w.name, count(*) as n, min(pt.t) as first, max(pt.t) as last,
@@ -189,12 +217,7 @@ begin
                     from pstate st),
         'weights', (select to_json(pw.w) from pweights pw),
         'offsets', (select array_agg(o.d order by o.d) from offsets o),
-        'information', (select coalesce(sum(case when qp.floor + (1.0 - qp.floor) * qp.s > 0
-                                                 then pw.w[2] * pw.w[2] * (1.0 - qp.floor) * qp.s * qp.s * (1.0 - qp.s)
-                                                      / (qp.floor + (1.0 - qp.floor) * qp.s)
-                                                 else 0.0 end), 0.0)
-                        from question_p qp cross join pweights pw
-                        where qp.d = 0 and qp.id in (select a.question_id from answered a)),
+        'information', (select i.total from information i),
         'sections', (select coalesce(json_agg(json_build_object(
                                'section', b.exam_section, 'questions', b.questions,
                                'answers', coalesce(sa.n, 0), 'curve', c.curve) order by b.exam_section), '[]'::json)

@@ -125,7 +125,7 @@ def test_insights_scores_are_the_pure_predictor_curve_on_the_stored_state(
         "p_since": "2000-01-01T00:00:00Z", "p_now": "2999-01-01T00:00:00Z"}).execute().data
     block = context["predictor_scores"]
     offsets = np.asarray(block["offsets"], dtype=np.float64)
-    assert offsets.tolist() == (np.arange(-24, 25) * 0.25).tolist()
+    assert offsets.tolist() == ps.OFFSETS.tolist()
     assert block["weights"] == list(WEIGHTS) and block["learner"]["theta"] == THETA
     sections = {s["section"]: s for s in block["sections"]}
     expected_curves = {}

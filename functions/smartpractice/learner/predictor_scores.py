@@ -20,9 +20,9 @@ to 10. Since w_z > 0, T increases with θ', so the score is a monotone function 
 * **total** (SAT rule, Math + Reading & Writing): the sum of the section scores; both sections rest on the same
   θ, so its interval and pass probability come from the summed curve (not from independent section errors).
 
-The database evaluates each section's curve on a fixed grid of offsets Δ from θ (±6 logits in steps of 0.25:
-one JSON array per section, whatever the bank's size); between grid points the curve is interpolated linearly
-(monotone, exact at Δ = 0, the reported score). Pure numpy: no I/O.
+The database evaluates each section's curve on a fixed grid of offsets Δ from θ (`OFFSETS`: every 0.25 logit
+within ±2, then ±2.5, ±3, ±4, ±6; one JSON array per section, whatever the bank's size); between grid points the
+curve is interpolated linearly (monotone, exact at Δ = 0, the reported score). Pure numpy: no I/O.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ SECTION_SCALE = ScoreScale(minimum=200.0, maximum=800.0, step=10.0)
 TOTAL_SCALE = ScoreScale(minimum=400.0, maximum=1600.0, step=10.0)
 SAT_SECTIONS: tuple[str, ...] = ("math", "reading_writing")
 _NORMAL = NormalDist()
+# The Δ grid of insights_context (20261207120000_insights_predictor_scores.sql; a stack test compares the two).
+OFFSETS: FloatArray = np.array([-6.0, -4.0, -3.0, -2.5, *np.arange(-8, 9) * 0.25, 2.5, 3.0, 4.0, 6.0],
+                               dtype=np.float64)
 
 
 def section_curve(*, offsets: FloatArray, theta: float, learner_answers: int, learner_correct: int,

@@ -46,7 +46,7 @@ ANSWERS = st.lists(st.tuples(st.floats(0.0, WINDOW - 0.01), st.integers(1, 6), s
 
 # (θ, Fisher information, answers in math, answers in reading_writing) or no predictor state
 PREDICTOR = st.none() | st.tuples(st.floats(-5.0, 5.0), st.floats(0.0, 300.0), st.integers(0, 9), st.integers(0, 9))
-OFFSETS = np.arange(-24, 25, dtype=np.float64) * 0.25
+OFFSETS = ps.OFFSETS
 BANK_B = {"math": np.linspace(-2.0, 2.5, 12), "reading_writing": np.linspace(-1.5, 1.0, 9)}
 
 

@@ -1,6 +1,7 @@
 -- Actors: a learner with a predictor state, another learner, anon. insights_context's predictor_scores block
 -- (20261207120000_insights_predictor_scores.sql) is the caller's own: their θ and answers, per section of the
--- active bank a curve over the offsets that rises with ability; another learner's call carries none of it.
+-- active bank a curve over the offsets that rises with ability; session_summary_context sends the same block
+-- (20261207120100); another learner's call carries none of it.
 begin;
 
 create temp table ids as select * from tests.create_active_learners();
@@ -10,6 +11,8 @@ insert into public.learner_predictor_state (user_id, theta, answers, correct)
 delete from public.learner_predictor_state where user_id = (select id from ids where name = 'b');
 create temp table fixture as
   select (select count(distinct q.exam_section) from public.questions q where q.is_active) as sections,
+         (select s.id from public.practice_sessions s where s.user_id = (select id from ids where name = 'a')
+          order by s.started_at limit 1) as a_session,
          (select coalesce(jsonb_object_agg(x.exam_section, x.n), '{}'::jsonb)
           from (select q.exam_section, count(*) as n from public.session_questions sq
                 join public.questions q on q.id = sq.question_id
@@ -17,7 +20,7 @@ create temp table fixture as
                 group by q.exam_section) x) as a_answers;
 grant select on ids, fixture to authenticated, anon;
 
-select plan(8);
+select plan(10);
 
 select tests.authenticate_as((select id from ids where name = 'a'));
 create temp table mine as
@@ -36,6 +39,8 @@ select is((select coalesce(jsonb_object_agg(s ->> 'section', (s ->> 'answers')::
                              filter (where (s ->> 'answers')::int > 0), '{}'::jsonb)
            from mine m, jsonb_array_elements(m.p -> 'sections') s), (select a_answers from fixture),
           'the learner''s graded answers per section');
+select is((public.session_summary_context((select a_session from fixture)) -> 'predictor_scores')::jsonb,
+          (select p from mine), 'session_summary_context: the same predictor_scores block');
 
 select tests.authenticate_as((select id from ids where name = 'b'));
 create temp table theirs as
@@ -44,6 +49,8 @@ select ok((select p -> 'learner' = 'null'::jsonb and (p ->> 'information')::floa
           'another learner: no predictor state and no information (not the first learner''s)');
 select ok((select bool_and(s -> 'curve' = 'null'::jsonb) from theirs t, jsonb_array_elements(t.p -> 'sections') s),
           'another learner: no curves');
+select ok((public.session_summary_context((select a_session from fixture)) -> 'predictor_scores' -> 'learner')
+          = 'null'::jsonb, 'session_summary_context: not the first learner''s state');
 
 select tests.authenticate_as_anon();
 select throws_ok($$select public.insights_context(now(), now())$$, '42501', null, 'anon cannot call insights_context');

@@ -7,6 +7,8 @@ A learner answers 12 questions (6 per SAT section) through the functions, then t
   Fisher information of the learner's answered questions that `ability_information` gives, to 1e-9;
 - the insights function reports each section's expected_proportion = T(θ) of that pure curve (1e-9), the score,
   interval, total and readiness the pure pipeline gives on it, and score_source "predictor";
+- complete_session's snapshot carries the same scores and pass probability (session_summary_context sends the
+  same inputs);
 - another learner reads none of it (RLS): not the state rows, and their own context and insights carry no
   predictor state, with the null-and-reason scores.
 """
@@ -54,7 +56,7 @@ def _client(stack: LiveStack, who: Learner) -> Any:
                          SyncClientOptions(headers={"Authorization": f"Bearer {who.token}"}, httpx_client=stack.http))
 
 
-def _answer(stack: LiveStack, pg: psycopg.Connection, learner: Learner, per_section: int) -> None:
+def _answer(stack: LiveStack, pg: psycopg.Connection, learner: Learner, per_section: int) -> str:
     session_id = stack.call("start_session", token=learner.token, json={}).json()["session_id"]
     for i in range(2 * per_section):
         served = stack.call("next_question", token=learner.token,
@@ -69,6 +71,7 @@ def _answer(stack: LiveStack, pg: psycopg.Connection, learner: Learner, per_sect
             "session_id": session_id, "question_id": question_id, "user_answer": answer,
             "time_spent_seconds": 40.0, "idempotency_key": str(uuid.uuid4())})
         assert done.status_code == 200, done.text
+    return str(session_id)
 
 
 def _seed_state(pg: psycopg.Connection, user_id: uuid.UUID) -> None:
@@ -114,7 +117,7 @@ def test_insights_scores_are_the_pure_predictor_curve_on_the_stored_state(
         live_stack: LiveStack, pg: psycopg.Connection, make_learner: Callable[[], Learner],
         fitted_weights: predictor.Weights) -> None:
     alice, bob = make_learner(), make_learner()
-    _answer(live_stack, pg, alice, per_section=6)
+    session_id = _answer(live_stack, pg, alice, per_section=6)
     _seed_state(pg, alice.user_id)
     state = pg.execute("select theta, answers, correct from learner_predictor_state where user_id = %s",
                        (alice.user_id,)).fetchone()
@@ -172,6 +175,15 @@ def test_insights_scores_are_the_pure_predictor_curve_on_the_stored_state(
                                                                       target=readiness["target_score"]))
     assert abs(readiness["pass_probability"] - want_pass.pass_probability) <= 1e-9
     assert readiness["ready"] == (readiness["pass_probability"] >= 0.5) == (readiness["predicted_score"] >= 1200)
+
+    # complete_session's snapshot reads the same inputs (session_summary_context): the same scores and readiness
+    done = live_stack.call("complete_session", token=alice.token, json={"session_id": session_id})
+    assert done.status_code == 200, done.text
+    snapshot = done.json()["snapshot"]
+    assert snapshot["predicted_scores"] == scores
+    assert (snapshot["predicted_score"], snapshot["predicted_score_low"], snapshot["predicted_score_high"]) == \
+        (readiness["predicted_score"], readiness["low"], readiness["high"])
+    assert snapshot["pass_probability"] == readiness["pass_probability"]
 
     # RLS: bob sees none of alice's predictor state, and his own numbers are null with the reason
     theirs = _client(live_stack, bob)

@@ -201,6 +201,7 @@ class SessionSummaryContext(_Result):
     skills: list[SkillRow] = []
     topics: list[TopicRow] = []
     profile: Row | None = None
+    predictor_scores: PredictorScoresRead = PredictorScoresRead()
 
 
 class StartedSession(_Result):

@@ -1,9 +1,9 @@
 """insights, part two: predicted section scores, readiness against the learner's goal, the seed-004 performance
 score, speed, difficulty bands, levels and the daily growth series. Math in learner/; shaping here.
 
-Two routes to the scores: insights uses the production predictor (learner/predictor_scores.py, from
-insights_context's predictor_scores block); complete_session's snapshot still uses the mastery route
-(learner/exam_scores.py). Each response says which (`score_source`)."""
+The scores come from the production predictor (learner/predictor_scores.py, from the predictor_scores block of
+insights_context and session_summary_context), in insights and in complete_session's snapshot; the nightly
+snapshots keep the mastery route (service/maintenance_mastery.py). Responses say which (`score_source`)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from smartpractice.service.models_responses import (
     SpeedOut,
     TopicSeries,
 )
-from smartpractice.service.states import UNPRACTISED_MASTERY
 
 Row = dict[str, Any]
 SECTION_SPAN = exam_scores.SECTION_SCALE.maximum - exam_scores.SECTION_SCALE.minimum
@@ -49,24 +48,6 @@ class Content:
     def section_of_skill(self, skill_id: int) -> str:
         topic = self.topics.get(self.skills[skill_id].topic_id) if skill_id in self.skills else None
         return (topic.exam_section if topic else None) or ""
-
-
-def predict_scores(*, content: Content, effective: dict[int, float], goals: Goals) -> exam_scores.ExamScores:
-    """Section scores over the prepared sections (a skill never practised counts at its prior)."""
-    ids = sorted(content.weights)
-    return exam_scores.predict_section_scores(
-        section_of_skill=[content.section_of_skill(s) for s in ids],
-        mastery=[min(1.0, max(0.0, effective.get(s, UNPRACTISED_MASTERY))) for s in ids],
-        practised=[s in effective for s in ids], exam_weight=[content.weights[s] for s in ids],
-        sections=goals.sections)
-
-
-def scores_out(scores: exam_scores.ExamScores) -> PredictedScores:
-    return PredictedScores(
-        sections=[SectionScoreOut(section=s.section, score=s.score, low=s.lower, high=s.upper, reason=s.reason)
-                  for s in scores.sections],
-        total=scores.total, total_low=scores.total_lower, total_high=scores.total_upper,
-        total_reason=scores.total_reason, interval_level=scores.interval_level, score_source="mastery")
 
 
 NO_PREDICTOR_STATE = "no predictor state yet: no graded answer has updated the predictor"
@@ -112,18 +93,9 @@ class Scoped:
     high: float | None
     target: float
     span: float
-    source: ScoreSource = "mastery"
+    source: ScoreSource = "predictor"
     curve: pscores.AbilityCurve | None = None  # predictor route: the score's curve in θ (pass probability)
     reason: str | None = None  # why there is no score
-
-
-def scoped(scores: exam_scores.ExamScores, goals: Goals) -> Scoped:
-    if goals.total_target is not None:
-        return Scoped("total", scores.total, scores.total_lower, scores.total_upper, float(goals.total_target),
-                      SECTION_SPAN * len(goals.sections), reason=scores.total_reason)
-    (section,) = scores.sections
-    return Scoped(section.section, section.score, section.lower, section.upper,
-                  float(goals.section_targets[section.section]), SECTION_SPAN, reason=section.reason)
 
 
 def scoped_predictor(scores: pscores.PredictorScores, goals: Goals) -> Scoped:

@@ -50,6 +50,9 @@ API_EXECUTABLE_FUNCTIONS = {
         "authenticated: the learner's own context (auth.uid())",
     "public.session_summary_context(uuid)": "authenticated: the learner's own context (auth.uid())",
     "private.is_time_zone(text)": "authenticated: learner_profiles' time-zone check constraint runs as the writer",
+    "private.predictor_score_inputs()": "authenticated: the calling learner's own predictor state and the bank "
+                                        "(security invoker, auth.uid()) inside insights_context and "
+                                        "session_summary_context",
     "private.predictor_seed_difficulty(double precision[])":
         "authenticated: pure arithmetic (a question's seeded b from its Elo rows) inside question_bank and "
         "answer_context, which run as the learner",

@@ -28,7 +28,9 @@ from smartpractice_dev.demo.metrics import (
     learner_means,
     paired_values,
     questions_to_mastery,
+    score_recovery,
     summarise_mastery,
+    true_section_score,
 )
 from smartpractice_dev.demo.progress import ProgressBar
 from smartpractice_dev.demo.runner import CohortRun, CohortRunner, maintenance_totals
@@ -105,6 +107,18 @@ def analyse(run: CohortRun, world: World, *, users: list[uuid.UUID], mastery_the
     ], calibration=tables)
 
 
+def _score_recovery(run: CohortRun, world: World, dynamics: LearnerDynamics, everyone: list[dict[str, Any]], *,
+                    section: str) -> list[str]:
+    """Each learner's insights score for `section` against the simulator's true expected score over the world's
+    questions (the subject's active bank, the section insights averages over) at the end of the run."""
+    truth = true_section_score(theta=run.days[-1].true_theta,
+                               questions=[(q.skills, q.difficulties) for q in world.simulated.values()],
+                               guess=dynamics.guess, slip=dynamics.slip)
+    entries = [next((s for s in (i.get("predicted_scores") or {}).get("sections") or [] if s["section"] == section),
+                    None) for i in everyone]
+    return report.score_recovery_lines(score_recovery(sections=entries, true_scores=truth), section=section)
+
+
 def write_plots(run: CohortRun, world: World, analysis: Analysis, *, mastery_theta: float, output: Path) -> list[Path]:
     final_theta = run.days[-1].true_theta.mean(axis=1)
     shown = plots.spread_learners(list(final_theta), among=range(len(run.groups)), count=4)
@@ -141,6 +155,10 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
                                      sessions_per_week=config.sessions_per_week)
         learner_rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(config.learners)]
         users = store.create_users(conn, run_tag=run_tag, count=config.learners)
+        # A learner practising one SAT section prepares that section (readiness is about its score).
+        section = config.subject if config.subject in store.TARGET_COLUMNS else None
+        if section is not None:
+            store.prepare_section(conn, users, section=section, target=int(CUT_SCORE))
         tokens = [learner_jwt(u, secret=settings.jwt_secret, ttl_seconds=TOKEN_TTL_SECONDS) for u in users]
         today = datetime.now(UTC).date()
         first_date = today
@@ -167,7 +185,9 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
             practice_seconds = time.perf_counter() - practice_started
             summary_started = time.perf_counter()
             sample = sample_learner(run)
-            insights = client.insights(tokens[sample], days=30)
+            # every learner's insights when they prepare one section: its predicted score against the truth
+            everyone = [client.insights(t, days=30) for t in tokens] if section is not None else []
+            insights = everyone[sample] if everyone else client.insights(tokens[sample], days=30)
         demo_users_now = store.count_demo_users(conn)
 
     header = report.header_lines(report.RunFacts(
@@ -180,6 +200,8 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
         maintenance=maintenance_totals(run.days)))
     analysis = analyse(run, world, users=users, mastery_theta=dynamics.mastery_theta, insights=insights,
                        sample=sample)
+    if section is not None:
+        analysis.sections.append(_score_recovery(run, world, dynamics, everyone, section=section))
     files = [*write_plots(run, world, analysis, mastery_theta=dynamics.mastery_theta, output=config.output),
              config.output / "summary.txt"]
     web_url = f"{settings.api_url}/app/?learner={users[sample]}#progress"

@@ -13,8 +13,9 @@ Questions to mastery (per learner × skill):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -188,3 +189,48 @@ def group_means(values: FloatMatrix, *, groups: Sequence[str]) -> dict[str, floa
     per_learner = np.asarray(values, dtype=np.float64).mean(axis=1)
     labels = np.asarray(groups)
     return {g: float(per_learner[labels == g].mean()) for g in dict.fromkeys(groups)}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRecovery:
+    """insights' predicted section scores against the simulator's true expected scores, over the learners."""
+
+    learners: int
+    scored: int
+    mean_error: float  # predicted − true, points
+    mean_abs_error: float
+    covered: float  # share of scored learners whose interval [low, high] holds the true score
+    correlation: Correlation
+    null_reasons: dict[str, int]
+
+
+def true_section_score(*, theta: FloatMatrix, questions: Iterable[tuple[Sequence[int], Sequence[float]]],
+                       guess: float, slip: float) -> FloatMatrix:
+    """Per learner (rows of θ, logits per skill index): 200 + 600 · the simulator's mean P(correct) over the
+    questions (skill indices, difficulties in logits): guess + (1 − guess − slip) · Π_k σ(θ_k − b_k)."""
+    ability = np.asarray(theta, dtype=np.float64)
+    p = [guess + (1.0 - guess - slip) * np.prod(1.0 / (1.0 + np.exp(-(ability[:, list(skills)] - np.asarray(b)))),
+                                                axis=1)
+         for skills, b in questions]
+    result: FloatMatrix = 200.0 + 600.0 * np.mean(p, axis=0)
+    return result
+
+
+def score_recovery(*, sections: Sequence[Mapping[str, Any] | None], true_scores: ArrayLike) -> ScoreRecovery:
+    """`sections[i]`: learner i's predicted_scores section entry from insights (None when absent)."""
+    truth = np.asarray(true_scores, dtype=np.float64)
+    scored = [(s, float(t)) for s, t in zip(sections, truth, strict=True) if s and s.get("score") is not None]
+    reasons: dict[str, int] = {}
+    for s in sections:
+        if not s or s.get("score") is None:
+            key = str((s or {}).get("reason") or "no section entry")
+            reasons[key] = reasons.get(key, 0) + 1
+    errors = np.array([float(s["score"]) - t for s, t in scored])
+    covered = [float(s["low"]) <= t <= float(s["high"]) for s, t in scored]
+    return ScoreRecovery(
+        learners=len(sections), scored=len(scored),
+        mean_error=float(errors.mean()) if scored else float("nan"),
+        mean_abs_error=float(np.abs(errors).mean()) if scored else float("nan"),
+        covered=float(np.mean(covered)) if scored else float("nan"),
+        correlation=correlation(x=[float(s["score"]) for s, _ in scored], y=[t for _, t in scored]),
+        null_reasons=reasons)

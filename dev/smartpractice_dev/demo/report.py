@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from smartpractice_dev.demo.metrics import Calibration, Correlation, GroupSuccess, MasterySummary
+from smartpractice_dev.demo.metrics import Calibration, Correlation, GroupSuccess, MasterySummary, ScoreRecovery
 from smartpractice_dev.demo.world import ADAPTIVE, CONTROL
 
 GROUP_NAMES = {ADAPTIVE: "adaptive", CONTROL: "control (random)"}
@@ -126,11 +126,21 @@ def insights_lines(insights: Mapping[str, Any], *, learner: int, group: str, tru
     readiness = insights.get("readiness") or {}
     lines = [f"Sample learner #{learner} ({GROUP_NAMES[group]}) — insights:"]
     days = readiness.get("days_to_ready")
-    lines.append(f"  readiness: predicted score {_num(readiness.get('predicted_score'), '.0f')} "
-                 f"[{_num(readiness.get('low'), '.0f')}, {_num(readiness.get('high'), '.0f')}], pass probability "
-                 f"{_pct(readiness.get('pass_probability'))}, "
-                 f"readiness {_num(readiness.get('readiness_pct'), '.0f')} %, "
-                 f"days to ready {days if days is not None else 'n/a (not trending to ready)'}")
+    if readiness.get("predicted_score") is None and readiness.get("reason"):
+        lines.append(f"  readiness ({readiness.get('scope')}): no predicted score: {readiness['reason']}")
+    else:
+        lines.append(f"  readiness: predicted score {_num(readiness.get('predicted_score'), '.0f')} "
+                     f"[{_num(readiness.get('low'), '.0f')}, {_num(readiness.get('high'), '.0f')}], pass probability "
+                     f"{_pct(readiness.get('pass_probability'))}, "
+                     f"readiness {_num(readiness.get('readiness_pct'), '.0f')} %, "
+                     f"days to ready {days if days is not None else 'n/a (not trending to ready)'}")
+    scores = insights.get("predicted_scores") or {}
+    for section in scores.get("sections") or []:
+        shown = (f"{section['score']:.0f} [{section['low']:.0f}, {section['high']:.0f}]"
+                 if section.get("score") is not None else f"n/a ({section.get('reason')})")
+        lines.append(f"  {section['section']}: {shown}; from the {scores.get('score_source') or 'unknown'} route, "
+                     f"θ's SE {_num(scores.get('ability_se'), '.2f')} logits, "
+                     f"{_num(section.get('answers'), 'd')} answers in the section")
     gaps = list(insights.get("knowledge_gaps") or [])[:3]
     for gap in gaps:
         theta = true_theta.get(int(gap["skill_id"]))
@@ -171,4 +181,19 @@ def footer_lines(*, created: int, run_tag: str, demo_users_now: int, deleted: in
     lines.extend(f"  {f}" for f in files)
     lines.append(f"Wall time: {duration(total_seconds)} (" + ", ".join(
         f"{name} {duration(seconds)}" for name, seconds in phases.items()) + ")")
+    return lines
+
+
+def score_recovery_lines(recovery: ScoreRecovery, *, section: str) -> list[str]:
+    """insights' predicted section score (the production predictor) against the simulator's truth."""
+    c = recovery.correlation
+    lines = [f"Predicted {section} score (insights, the production predictor) vs the simulator's true expected score "
+             f"over the same questions, at the end of the run ({recovery.learners} learners):"]
+    if recovery.scored:
+        lines.append(f"  {recovery.scored} scored: mean error {recovery.mean_error:+.0f} points (predicted − true), "
+                     f"mean |error| {recovery.mean_abs_error:.0f}, the 90 % interval holds the true score for "
+                     f"{100.0 * recovery.covered:.0f} %, correlation {_num(c.pearson, '.2f')} "
+                     f"(Spearman {_num(c.spearman, '.2f')})")
+    for reason, count in sorted(recovery.null_reasons.items()):
+        lines.append(f"  {count} without a score: {reason}")
     return lines

@@ -76,6 +76,18 @@ def create_users(conn: psycopg.Connection, *, run_tag: str, count: int) -> list[
     return users
 
 
+TARGET_COLUMNS = {"math": "target_math", "reading_writing": "target_reading_writing"}
+
+
+def prepare_section(conn: psycopg.Connection, users: list[uuid.UUID], *, section: str, target: int) -> None:
+    """Each demo learner prepares the one SAT section it practises, with a target (a learner_profiles row, as the
+    web client's goal form sets it): readiness is then about that section's predicted score."""
+    column = TARGET_COLUMNS[section]
+    with conn.cursor() as cursor:
+        cursor.executemany(f"insert into learner_profiles (user_id, sections, {column}) values (%s, %s, %s)",
+                           [(user, [section], target) for user in users])
+
+
 def delete_demo_users(conn: psycopg.Connection) -> int:
     """Every earlier demo user; deleting auth.users cascades through every learner table."""
     return conn.execute("delete from auth.users where email like %s", (DEMO_EMAIL_PATTERN,)).rowcount

@@ -150,6 +150,26 @@ class TopicRow(_Result):
     exam_section: str | None = None
 
 
+class PredictorSectionRead(_Result):
+    """One exam section in insights_context's predictor_scores: its active questions, the learner's graded answers
+    in it and the mean served P over its questions at θ + Δ per offset (None: no predictor state)."""
+
+    section: str
+    questions: int = 0
+    answers: int = 0
+    curve: list[float] | None = None
+
+
+class PredictorScoresRead(_Result):
+    """insights_context's predictor_scores (20261207120000_insights_predictor_scores.sql)."""
+
+    learner: PredictorLearner | None = None
+    weights: list[float] | None = None
+    offsets: list[float] = []
+    information: float = 0.0  # Fisher information about θ of the learner's distinct answered questions
+    sections: list[PredictorSectionRead] = []
+
+
 class InsightsContext(_Result):
     """insights_context(p_since, p_now): the columnar blocks (attempts, history_days) stay rows of arrays.
 
@@ -170,6 +190,7 @@ class InsightsContext(_Result):
     gaps: list[Row] = []
     profile: Row | None = None
     snapshots: list[Row] = []
+    predictor_scores: PredictorScoresRead = PredictorScoresRead()
 
 
 class SessionSummaryContext(_Result):
@@ -180,6 +201,7 @@ class SessionSummaryContext(_Result):
     skills: list[SkillRow] = []
     topics: list[TopicRow] = []
     profile: Row | None = None
+    predictor_scores: PredictorScoresRead = PredictorScoresRead()
 
 
 class StartedSession(_Result):

@@ -144,6 +144,7 @@ def assess_readiness(
     days_left: int | None,
     interval_level: float = INTERVAL_LEVEL,
     horizon_days: int = HORIZON_DAYS,
+    pass_probability: float | None = None,
 ) -> ReadinessAssessment:
     """Pass probability against ``target``, days until the projection reaches it, and whether that fits.
 
@@ -156,6 +157,8 @@ def assess_readiness(
         days_left: Days until the exam date (>= 0), or None without an exam date.
         interval_level: Coverage of [lower, upper], in (0, 1).
         horizon_days: Projections further out than this are not reported (>= 1).
+        pass_probability: P(true score >= target) from the score's own model (the predictor's ability curve,
+            learner/predictor_scores.py); None: from Normal(score, sd) with sd read off the interval.
 
     Returns:
         ReadinessAssessment: pass probability in [0, 1]; ready = score >= target (= pass probability >= 0.5
@@ -169,12 +172,17 @@ def assess_readiness(
     z = NormalDist().inv_cdf(0.5 + interval_level / 2.0)
     sd = (upper - lower) / (2.0 * z)
     ready = score >= target
-    if sd > 0.0:
+    if pass_probability is not None:
+        if not 0.0 <= pass_probability <= 1.0:
+            raise ValueError("pass_probability must lie in [0, 1]")
+        probability = pass_probability
+    elif sd > 0.0:
         probability = 1.0 - NormalDist(score, sd).cdf(target)
-        # Φ and the ≥ test agree except at float ties; keep the documented equivalence exact.
-        probability = max(probability, 0.5) if ready else min(probability, math.nextafter(0.5, 0.0))
     else:
         probability = 1.0 if ready else 0.0
+    # The probability and the ≥ test on the reported (rounded) score agree except within a rounding step of the
+    # target (and at float ties); keep the documented equivalence exact.
+    probability = max(probability, 0.5) if ready else min(probability, math.nextafter(0.5, 0.0))
     days: int | None
     reason: str | None = None
     if ready:

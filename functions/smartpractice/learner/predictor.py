@@ -174,10 +174,10 @@ def update(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], item: It
     return PredictorUpdate(prediction=prediction, learner=new_learner, skills=new_skills, item_delta=step)
 
 
-def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, deviations: FloatArray,
-                 skill_answers: FloatArray, skill_correct: FloatArray, present: npt.NDArray[np.bool_],
-                 difficulties: FloatArray, floors: FloatArray, weights: Weights) -> FloatArray:
-    """`predict` vectorised over candidates: (n, k) skill grids padded where `present` is False."""
+def logit_grid(*, theta: float, learner_answers: int, learner_correct: int, deviations: FloatArray,
+               skill_answers: FloatArray, skill_correct: FloatArray, present: npt.NDArray[np.bool_],
+               difficulties: FloatArray, weights: Weights) -> FloatArray:
+    """The calibrated logit w · x per candidate (before the floor): `predict_grid`'s inside."""
     m = np.maximum(present.sum(axis=1), 1)
 
     def mean(values: FloatArray) -> FloatArray:
@@ -186,9 +186,19 @@ def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, de
 
     w = weights.as_array()
     z = theta + mean(deviations) - difficulties
-    logit = (w[0] + w[1] * z + w[2] * mean(np.log1p(skill_correct))
-             + w[3] * mean(np.log1p(skill_answers - skill_correct))
-             + w[4] * math.log1p(learner_correct) + w[5] * math.log1p(learner_answers - learner_correct))
+    logit: FloatArray = (w[0] + w[1] * z + w[2] * mean(np.log1p(skill_correct))
+                         + w[3] * mean(np.log1p(skill_answers - skill_correct))
+                         + w[4] * math.log1p(learner_correct) + w[5] * math.log1p(learner_answers - learner_correct))
+    return logit
+
+
+def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, deviations: FloatArray,
+                 skill_answers: FloatArray, skill_correct: FloatArray, present: npt.NDArray[np.bool_],
+                 difficulties: FloatArray, floors: FloatArray, weights: Weights) -> FloatArray:
+    """`predict` vectorised over candidates: (n, k) skill grids padded where `present` is False."""
+    logit = logit_grid(theta=theta, learner_answers=learner_answers, learner_correct=learner_correct,
+                       deviations=deviations, skill_answers=skill_answers, skill_correct=skill_correct,
+                       present=present, difficulties=difficulties, weights=weights)
     p: FloatArray = floors + (1.0 - floors) / (1.0 + np.exp(-logit))
     return p
 

@@ -120,10 +120,9 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     # A skill is never both strongest and weakest: with few ranked skills each list takes half of them.
     per_list = min(HIGHLIGHTS, len(highlight) // 2)
     velocity = float(np.mean(velocities)) if velocities else None
-    scores = numbers.predict_scores(content=content, effective=effective, goals=goals)
-    scope = numbers.scoped(scores, goals)
-    readiness = numbers.readiness_out(scope=scope, velocity=velocity, goals=goals, now=now,
-                                      reason=scores.total_reason if scope.scope == "total" else None)
+    scores = numbers.predictor_section_scores(read=context.predictor_scores, goals=goals)
+    scope = numbers.scoped_predictor(scores, goals)
+    readiness = numbers.readiness_out(scope=scope, velocity=velocity, goals=goals, now=now, reason=None)
     peer = _peer(rows, context.cohort)
     first_snapshot = context.snapshots[0] if context.snapshots else None
     mean_now = float(np.mean(list(effective.values()))) if effective else None
@@ -141,13 +140,14 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
                                  key=lambda t: t.timestamp() if t else 0.0),
         confidence_calibration=_calibration(attempts),
         study_patterns=_patterns(attempts, context.sessions, goals),
-        predicted_scores=numbers.scores_out(scores), readiness=readiness,
+        predicted_scores=numbers.predictor_scores_out(scores), readiness=readiness,
         performance=numbers.performance_out(answers, mastery_gain=gain), speed=numbers.speed_out(answers),
         accuracy_by_difficulty=numbers.bands_out(answers), levels=levels,
         series=GrowthSeries(days=days_out, topics=topics_out),
         peer_percentile=peer,
         alerts=_alerts(attempts, now, readiness=readiness,
-                       previous_pass=numbers.previous_pass_probability(context.snapshots, goals),
+                       previous_pass=numbers.previous_pass_probability(context.snapshots, goals,
+                                                                        source=scope.source),
                        previous_percentile=_snapshot_percentile(first_snapshot, context.cohort),
                        current_percentile=peer.percentile),
     )

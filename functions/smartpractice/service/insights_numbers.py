@@ -1,5 +1,9 @@
 """insights, part two: predicted section scores, readiness against the learner's goal, the seed-004 performance
-score, speed, difficulty bands, levels and the daily growth series. Math in learner/; shaping here."""
+score, speed, difficulty bands, levels and the daily growth series. Math in learner/; shaping here.
+
+The scores come from the production predictor (learner/predictor_scores.py, from the predictor_scores block of
+insights_context and session_summary_context), in insights and in complete_session's snapshot; the nightly
+snapshots keep the mastery route (service/maintenance_mastery.py). Responses say which (`score_source`)."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.db.contexts import SkillRow, TopicRow
-from smartpractice.learner import breakdown, exam_scores, performance, readiness, series
+from smartpractice.db.contexts import PredictorScoresRead, SkillRow, TopicRow
+from smartpractice.learner import breakdown, exam_scores, performance, predictor, readiness, series
+from smartpractice.learner import predictor_scores as pscores
 from smartpractice.service.goals import Goals
 from smartpractice.service.insights_history import HistoryView
 from smartpractice.service.models_responses import (
@@ -22,11 +27,11 @@ from smartpractice.service.models_responses import (
     PerformanceScoreOut,
     PredictedScores,
     Readiness,
+    ScoreSource,
     SectionScoreOut,
     SpeedOut,
     TopicSeries,
 )
-from smartpractice.service.states import UNPRACTISED_MASTERY
 
 Row = dict[str, Any]
 SECTION_SPAN = exam_scores.SECTION_SCALE.maximum - exam_scores.SECTION_SCALE.minimum
@@ -45,22 +50,37 @@ class Content:
         return (topic.exam_section if topic else None) or ""
 
 
-def predict_scores(*, content: Content, effective: dict[int, float], goals: Goals) -> exam_scores.ExamScores:
-    """Section scores over the prepared sections (a skill never practised counts at its prior)."""
-    ids = sorted(content.weights)
-    return exam_scores.predict_section_scores(
-        section_of_skill=[content.section_of_skill(s) for s in ids],
-        mastery=[min(1.0, max(0.0, effective.get(s, UNPRACTISED_MASTERY))) for s in ids],
-        practised=[s in effective for s in ids], exam_weight=[content.weights[s] for s in ids],
-        sections=goals.sections)
+NO_PREDICTOR_STATE = "no predictor state yet: no graded answer has updated the predictor"
+NOT_INCREASING = "the predictor's weights do not increase with ability (z weight <= 0)"
 
 
-def scores_out(scores: exam_scores.ExamScores) -> PredictedScores:
+def predictor_section_scores(*, read: PredictorScoresRead, goals: Goals) -> pscores.PredictorScores:
+    """Section scores over the prepared sections from the predictor's section curves (null + reason without a
+    predictor state, with increasing-less weights, or below MIN_SECTION_ANSWERS answers in the section)."""
+    weights = predictor.Weights(tuple(float(v) for v in read.weights)) if read.weights else predictor.Weights()
+    offsets = np.asarray(read.offsets, dtype=np.float64)
+    unavailable: str | None = None
+    se: float | None = None
+    if read.learner is None or read.learner.answers == 0 or offsets.size == 0:
+        unavailable = NO_PREDICTOR_STATE
+    elif weights.values[1] <= 0.0:
+        unavailable = NOT_INCREASING
+    else:
+        se = pscores.ability_se(information=read.information)
+    evidence = {s.section: pscores.SectionEvidence(
+        questions=s.questions if s.curve is not None and len(s.curve) == offsets.size else 0, answers=s.answers,
+        curve=np.asarray(s.curve or [], dtype=np.float64)) for s in read.sections}
+    return pscores.predict_scores(sections=goals.sections, evidence=evidence, offsets=offsets, se=se,
+                                  unavailable=unavailable)
+
+
+def predictor_scores_out(scores: pscores.PredictorScores) -> PredictedScores:
     return PredictedScores(
-        sections=[SectionScoreOut(section=s.section, score=s.score, low=s.lower, high=s.upper, reason=s.reason)
-                  for s in scores.sections],
+        sections=[SectionScoreOut(section=s.section, score=s.score, low=s.lower, high=s.upper, reason=s.reason,
+                                  expected_proportion=s.proportion, answers=s.answers) for s in scores.sections],
         total=scores.total, total_low=scores.total_lower, total_high=scores.total_upper,
-        total_reason=scores.total_reason, interval_level=scores.interval_level)
+        total_reason=scores.total_reason, interval_level=scores.interval_level, score_source="predictor",
+        ability_se=scores.ability_se)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,26 +93,35 @@ class Scoped:
     high: float | None
     target: float
     span: float
+    source: ScoreSource = "predictor"
+    curve: pscores.AbilityCurve | None = None  # predictor route: the score's curve in θ (pass probability)
+    reason: str | None = None  # why there is no score
 
 
-def scoped(scores: exam_scores.ExamScores, goals: Goals) -> Scoped:
+def scoped_predictor(scores: pscores.PredictorScores, goals: Goals) -> Scoped:
     if goals.total_target is not None:
         return Scoped("total", scores.total, scores.total_lower, scores.total_upper, float(goals.total_target),
-                      SECTION_SPAN * len(goals.sections))
+                      SECTION_SPAN * len(goals.sections), "predictor", scores.total_curve, scores.total_reason)
     (section,) = scores.sections
     return Scoped(section.section, section.score, section.lower, section.upper,
-                  float(goals.section_targets[section.section]), SECTION_SPAN)
+                  float(goals.section_targets[section.section]), SECTION_SPAN, "predictor",
+                  scores.curves.get(section.section), section.reason)
 
 
 def readiness_out(*, scope: Scoped, velocity: float | None, goals: Goals, now: datetime,
                   reason: str | None) -> Readiness:
+    """Readiness of the scoped score. Pass probability: the predictor route's Φ((θ − θ_cut)/SE) on the score's
+    curve, else Normal(score, sd from the interval); days to ready: the target gap over points_per_day =
+    mastery velocity (per day) × the scale span (no history of the predictor's score exists yet)."""
     days_left = goals.days_left(now)
     if scope.score is None or scope.low is None or scope.high is None:
         return Readiness(scope=scope.scope, target_score=scope.target, days_left=days_left,
-                         reason=reason or "no predicted score yet")
+                         reason=reason or scope.reason or "no predicted score yet", score_source=scope.source)
     points = None if velocity is None else velocity * scope.span
+    passing = None if scope.curve is None else pscores.pass_probability(curve=scope.curve, target=scope.target)
     result = exam_scores.assess_readiness(score=scope.score, lower=scope.low, upper=scope.high,
-                                          target=scope.target, points_per_day=points, days_left=days_left)
+                                          target=scope.target, points_per_day=points, days_left=days_left,
+                                          pass_probability=passing)
     floor = exam_scores.SECTION_SCALE.minimum * (scope.span / SECTION_SPAN)
     pct = readiness.readiness_percent(
         predicted_score=scope.score, target_score=scope.target,
@@ -101,11 +130,17 @@ def readiness_out(*, scope: Scoped, velocity: float | None, goals: Goals, now: d
         scope=scope.scope, target_score=scope.target, predicted_score=scope.score, low=scope.low, high=scope.high,
         pass_probability=result.pass_probability, ready=result.ready, readiness_pct=pct, points_per_day=points,
         days_to_ready=result.days_to_ready, days_to_ready_reason=result.days_to_ready_reason, days_left=days_left,
-        on_track=result.on_track)
+        on_track=result.on_track, score_source=scope.source)
 
 
-def previous_pass_probability(snapshots: list[Row], goals: Goals) -> float | None:
-    """The pass probability of the window's first nightly snapshot against today's target (None without one)."""
+def previous_pass_probability(snapshots: list[Row], goals: Goals, *, source: ScoreSource) -> float | None:
+    """The pass probability of the window's first nightly snapshot against today's target (None without one).
+
+    Only a snapshot of the same route compares: the nightly snapshots are on the mastery route (they carry no
+    score_source), so against the predictor's pass probability there is none, and no exam_readiness alert fires
+    from a change of route alone."""
+    if source != "mastery":
+        snapshots = [s for s in snapshots if s.get("score_source") == source]
     for snap in snapshots:
         sections = snap.get("sections") or {}
         parts = [sections.get(s) for s in goals.sections]

@@ -155,11 +155,22 @@ class SectionScoreOut(ResponseModel):
     low: float | None = Field(default=None, ge=200.0, le=800.0, description="Lower end of the 90 % interval.")
     high: float | None = Field(default=None, ge=200.0, le=800.0, description="Upper end of the 90 % interval.")
     reason: str | None = None
+    expected_proportion: Probability | None = Field(default=None, description=(
+        "Predictor route only: the expected proportion correct over the section's active questions at the "
+        "learner's ability (unrounded, 0–1); score = 200 + 600 · it, rounded to 10."))
+    answers: Count | None = Field(default=None, description=(
+        "Predictor route only: the learner's graded answers in the section (a score needs 5)."))
+
+
+ScoreSource = Literal["predictor", "mastery"]
 
 
 class PredictedScores(ResponseModel):
     """Only the sections the learner prepares. Total = the sum of the section scores (the SAT's rule), null
-    unless both sections are prepared and scored; its interval is total ± sqrt(Σ section half-width²)."""
+    unless both sections are prepared and scored. From the production predictor (insights and complete_session):
+    every interval is the image of θ ± 1.645·SE through the score's curve in θ (the total's through the summed
+    curve: both sections rest on one θ). Session snapshots stored before carry the mastery route's (binomial
+    intervals, the total's ± sqrt(Σ section half-width²)) and no score_source."""
 
     sections: list[SectionScoreOut]
     total: float | None = Field(default=None, ge=400.0, le=1600.0, description="Math + Reading & Writing, 400–1600.")
@@ -167,13 +178,21 @@ class PredictedScores(ResponseModel):
     total_high: float | None = Field(default=None, ge=400.0, le=1600.0)
     total_reason: str | None = None
     interval_level: Probability = Field(description="Coverage of every interval, 0.90.")
+    score_source: ScoreSource | None = Field(default=None, description=(
+        "'predictor': expected proportion correct under the production predictor (insights, complete_session); "
+        "'mastery': the exam-weighted mastery route (the nightly snapshots' route); null in snapshots stored "
+        "before."))
+    ability_se: float | None = Field(default=None, gt=0.0, le=1.0, description=(
+        "Predictor route: the standard error of the ability θ in logits, 1/sqrt(1 + Fisher information of the "
+        "learner's answered questions); null without a predictor state."))
 
 
 class SessionSnapshot(ResponseModel):
     avg_mastery: Probability
     predicted_score: float | None = Field(default=None, description=(
         "The score readiness is about: the total (400–1600) when both sections are prepared, else the one "
-        "section (200–800); null before any answer in a prepared section."))
+        "section (200–800); null (see predicted_scores' reasons) without a predictor state or below 5 answers in a "
+        "prepared section."))
     predicted_score_low: float | None = None
     predicted_score_high: float | None = None
     pass_probability: Probability | None = Field(default=None, description="P(score ≥ the learner's target).")
@@ -293,6 +312,8 @@ class Readiness(ResponseModel):
     days_left: int | None = Field(default=None, ge=0)
     on_track: bool | None = Field(default=None, description="days_to_ready ≤ days_left; null if either is.")
     reason: str | None = None
+    score_source: ScoreSource | None = Field(default=None, description=(
+        "Which score readiness is built on: 'predictor' (the production predictor's expected proportion correct)."))
 
 
 class PerformanceScoreOut(ResponseModel):

@@ -9,7 +9,6 @@ from uuid import UUID
 from smartpractice.db.contexts import SessionRef, SnapshotRow, SummaryAnswer
 from smartpractice.errors import ConflictError, NotFoundError
 from smartpractice.service import insights_numbers as numbers
-from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.goals import goals_from_profile
 from smartpractice.service.models_requests import CompleteSessionRequest, StartSessionRequest
@@ -86,10 +85,8 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
     answers = context.answers
     mastery = {r.skill_id: r.effective_mastery for r in context.mastery}
     goals = goals_from_profile(context.profile)
-    content = numbers.Content(skills={s.id: s for s in context.skills}, topics={t.id: t for t in context.topics},
-                              weights=scoring.skill_weights(skills=context.skills, topics=context.topics))
-    scores = numbers.predict_scores(content=content, effective=mastery, goals=goals)
-    scope = numbers.scoped(scores, goals)
+    scores = numbers.predictor_section_scores(read=context.predictor_scores, goals=goals)
+    scope = numbers.scoped_predictor(scores, goals)
     readiness = numbers.readiness_out(scope=scope, velocity=None, goals=goals, now=deps.now, reason=None)
     gained = _mastery_gained(answers)
     # predicted_score/low/high: the score readiness is about (the total, or the one prepared section).
@@ -108,7 +105,8 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
             "mastery_gained": gained,
             "target_score": scope.target,
             "target_scope": scope.scope,
-            "predicted_scores": numbers.scores_out(scores).model_dump(mode="json"),
+            "score_source": scope.source,
+            "predicted_scores": numbers.predictor_scores_out(scores).model_dump(mode="json"),
         },
     }
     result = deps.service.complete_session(user_id=user_id, session_id=body.session_id, snapshot=snapshot)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from smartpractice_dev.demo.config import DemoConfig, parse_config
-from smartpractice_dev.demo.metrics import MasterySummary
+from smartpractice_dev.demo.metrics import MasterySummary, score_recovery, true_section_score
 from smartpractice_dev.demo.plots import spread_learners
 from smartpractice_dev.demo.progress import render
-from smartpractice_dev.demo.report import duration, insights_lines, mastery_lines
+from smartpractice_dev.demo.report import duration, insights_lines, mastery_lines, score_recovery_lines
 
 
 def test_defaults_and_quick() -> None:
@@ -83,3 +84,37 @@ def test_insights_lines_show_readiness_gaps_with_truth_and_percentile() -> None:
         "  peer percentile: 64 (cohort 200, k-anonymous)",
         "  alerts: none",
     ]
+
+
+def test_insights_lines_show_the_section_scores_and_a_null_readiness_reason() -> None:
+    insights = {
+        "readiness": {"scope": "math", "predicted_score": None, "reason": "needs 5 answers in this section, has 3"},
+        "predicted_scores": {"score_source": "predictor", "ability_se": 0.61, "sections": [
+            {"section": "math", "score": None, "low": None, "high": None, "answers": 3,
+             "reason": "needs 5 answers in this section, has 3"}]},
+    }
+    lines = insights_lines(insights, learner=3, group="adaptive", true_theta={}, skill_names={})
+    assert lines[1:3] == [
+        "  readiness (math): no predicted score: needs 5 answers in this section, has 3",
+        "  math: n/a (needs 5 answers in this section, has 3); from the predictor route, θ's SE 0.61 logits, "
+        "3 answers in the section"]
+
+
+def test_true_section_score_and_its_recovery() -> None:
+    theta = np.array([[0.0, 1.0], [2.0, -1.0]])
+    truth = true_section_score(theta=theta, questions=[((0,), (0.0,)), ((0, 1), (0.0, 1.0))], guess=0.2, slip=0.1)
+    sigma = 1.0 / (1.0 + np.exp(-np.array([[0.0, 0.0], [2.0, -2.0]])))
+    p = 0.2 + 0.7 * np.array([[sigma[0, 0], sigma[0, 0] * sigma[0, 1]], [sigma[1, 0], sigma[1, 0] * sigma[1, 1]]])
+    assert truth == pytest.approx(200.0 + 600.0 * p.mean(axis=1), abs=1e-12)
+    recovery = score_recovery(sections=[{"score": 500.0, "low": 450.0, "high": 560.0},
+                                        {"score": 620.0, "low": 600.0, "high": 610.0},
+                                        {"score": None, "reason": "needs 5 answers in this section, has 2"}, None],
+                              true_scores=[520.0, 640.0, 300.0, 300.0])
+    assert (recovery.learners, recovery.scored, recovery.mean_error, recovery.mean_abs_error, recovery.covered) == \
+        (4, 2, -20.0, 20.0, 0.5)
+    assert recovery.null_reasons == {"needs 5 answers in this section, has 2": 1, "no section entry": 1}
+    lines = score_recovery_lines(recovery, section="math")
+    assert lines[1] == ("  2 scored: mean error -20 points (predicted − true), mean |error| 20, the 90 % interval "
+                        "holds the true score for 50 %, correlation n/a (Spearman n/a)")
+    assert lines[2:] == ["  1 without a score: needs 5 answers in this section, has 2",
+                         "  1 without a score: no section entry"]

@@ -1,7 +1,9 @@
 """insights over generated learner histories (hypothesis, derandomized by the repo's profile): every number is
 finite and within its documented range (the response models enforce the ranges and refuse NaN), and coherent
 with its neighbours (velocity ⇔ trend, ready ⇔ pass probability ≥ 0.5 ⇔ days to ready 0, the total is the sum of
-the sections, the gaps are the table's rows in order, the series covers every day and every answer)."""
+the sections, the gaps are the table's rows in order, the series covers every day and every answer). The predicted
+scores are the predictor route's (score_source "predictor"): null with a reason exactly when the evidence is short
+(no predictor state, or fewer than MIN_SECTION_ANSWERS answers in the section)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from smartpractice.db.contexts import InsightsContext
+from smartpractice.learner import predictor
+from smartpractice.learner import predictor_scores as ps
 from smartpractice.service.deps import LearnerDeps
 from smartpractice.service.insights import insights
 from smartpractice.service.models_requests import InsightsRequest
@@ -40,6 +44,29 @@ ANSWERS = st.lists(st.tuples(st.floats(0.0, WINDOW - 0.01), st.integers(1, 6), s
                              st.floats(0.0, 1.0)), max_size=60)
 
 
+# (θ, Fisher information, answers in math, answers in reading_writing) or no predictor state
+PREDICTOR = st.none() | st.tuples(st.floats(-5.0, 5.0), st.floats(0.0, 300.0), st.integers(0, 9), st.integers(0, 9))
+OFFSETS = ps.OFFSETS
+BANK_B = {"math": np.linspace(-2.0, 2.5, 12), "reading_writing": np.linspace(-1.5, 1.0, 9)}
+
+
+def _predictor_block(state: tuple[float, float, int, int] | None) -> dict[str, Any]:
+    """insights_context's predictor_scores for a small bank of one-skill questions with a floor of 1/4."""
+    sections = []
+    for name, answers in (("math", 0 if state is None else state[2]),
+                          ("reading_writing", 0 if state is None else state[3])):
+        b = BANK_B[name]
+        curve = None if state is None else ps.section_curve(
+            offsets=OFFSETS, theta=state[0], learner_answers=20, learner_correct=12,
+            deviations=np.zeros((b.size, 1)), skill_answers=np.zeros((b.size, 1)),
+            skill_correct=np.zeros((b.size, 1)), present=np.ones((b.size, 1), dtype=bool), difficulties=b,
+            floors=np.full(b.size, 0.25), weights=predictor.Weights((0.1, 0.9, 0.0, 0.2, 0.0, 0.0))).tolist()
+        sections.append({"section": name, "questions": int(b.size), "answers": answers, "curve": curve})
+    return {"learner": None if state is None else {"theta": state[0], "answers": 20, "correct": 12},
+            "weights": [0.1, 0.9, 0.0, 0.2, 0.0, 0.0], "offsets": OFFSETS.tolist(),
+            "information": 0.0 if state is None else state[1], "sections": sections}
+
+
 class FakeLearner:
     def __init__(self, context: InsightsContext) -> None:
         self.context = context
@@ -49,7 +76,7 @@ class FakeLearner:
 
 
 def _context(answers: list[tuple[float, int, bool, float, float]], profile: dict[str, Any] | None,
-             gaps: list[float]) -> InsightsContext:
+             gaps: list[float], state: tuple[float, float, int, int] | None = None) -> InsightsContext:
     answers = sorted(answers, key=lambda a: -a[0])  # oldest first
     epoch = [NOW.timestamp() - a[0] * 86_400.0 for a in answers]
     last: dict[int, tuple[float, float, int]] = {}
@@ -70,7 +97,7 @@ def _context(answers: list[tuple[float, int, bool, float, float]], profile: dict
         "sessions": [], "cohort": [],
         "gaps": [{"skill_id": 1 + i % 6, "severity": "medium", "priority_score": p, "gap_score": 0.5,
                   "updated_at": NOW.isoformat()} for i, p in enumerate(sorted(gaps, reverse=True))],
-        "profile": profile,
+        "profile": profile, "predictor_scores": _predictor_block(state),
         "snapshots": [{"date": (NOW - timedelta(days=3)).date().isoformat(), "avg_mastery": 0.4,
                        "predicted_score": 1000.0, "answered": 5, "pass_probability": 0.2,
                        "sections": {"math": {"score": 500.0, "low": 450.0, "high": 550.0},
@@ -80,10 +107,11 @@ def _context(answers: list[tuple[float, int, bool, float, float]], profile: dict
 
 # No explain phase: it re-runs the shrunk case hundreds of times for a marginal hint.
 @settings(max_examples=120, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
-@given(answers=ANSWERS, profile=PROFILES, gaps=st.lists(st.floats(0.0, 10.0), max_size=5))
+@given(answers=ANSWERS, profile=PROFILES, gaps=st.lists(st.floats(0.0, 10.0), max_size=5), state=PREDICTOR)
 def test_every_number_is_in_range_and_coherent(answers: list[tuple[float, int, bool, float, float]],
-                                               profile: dict[str, Any] | None, gaps: list[float]) -> None:
-    context = _context(answers, profile, gaps)
+                                               profile: dict[str, Any] | None, gaps: list[float],
+                                               state: tuple[float, float, int, int] | None) -> None:
+    context = _context(answers, profile, gaps, state)
     deps = cast(LearnerDeps, type("Deps", (), {"learner": FakeLearner(context), "now": NOW})())
     out = insights(user_id=cast(Any, None), body=InsightsRequest(days=WINDOW), deps=deps)
 
@@ -103,6 +131,20 @@ def test_every_number_is_in_range_and_coherent(answers: list[tuple[float, int, b
     assert [s.section for s in scores.sections] == out.goals.sections
     if scores.total is not None:
         assert scores.total == sum(s.score or 0.0 for s in scores.sections) and len(scores.sections) == 2
+        assert scores.total_low is not None and scores.total_high is not None
+        assert 400.0 <= scores.total_low <= scores.total <= scores.total_high <= 1600.0
+    assert scores.score_source == "predictor" and r.score_source == "predictor"
+    assert (scores.ability_se is None) == (state is None)
+    for section in scores.sections:
+        answered = 0 if state is None else state[2 if section.section == "math" else 3]
+        short = state is None or answered < ps.MIN_SECTION_ANSWERS
+        assert (section.score is None) == short == (section.reason is not None)
+        if section.score is not None:
+            assert section.low is not None and section.high is not None and section.expected_proportion is not None
+            assert 200.0 <= section.low <= section.score <= section.high <= 800.0
+            assert section.score == 10 * round((200 + 600 * section.expected_proportion) / 10)
+    assert (r.predicted_score is None) == (r.pass_probability is None)
+    assert r.pass_probability is None or 0.0 <= r.pass_probability <= 1.0
     assert [(g.skill_id, g.priority) for g in out.knowledge_gaps] == \
         [(g["skill_id"], g["priority_score"]) for g in context.gaps]
     assert len(out.series.days) == WINDOW + 1  # the local days touched by the 30 × 24 h window

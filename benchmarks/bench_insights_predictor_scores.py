@@ -1,0 +1,127 @@
+"""insights_context with the predictor's section curves (20261207120000) vs without them (20261207100000), by bank size.
+
+    .venv/bin/python benchmarks/bench_insights_predictor_scores.py [--bank 720,10000] [--calls 15] [--answers 200]
+
+In one transaction that is rolled back: the active bank is grown to each size (copies of the seeded questions with
+their skills), a learner gets a predictor state over every skill and `--answers` graded answers spread over the
+bank, and insights_context is called as that learner (role authenticated, request.jwt.claims as PostgREST sets
+them), the current body and the one before this change (loaded as pg_temp.insights_context_before). Reports
+database time per call (p50/p95, client-measured) and the response's bytes, plus the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from supalocal.settings import load_settings
+
+OLD = Path(__file__).parent.parent / "supabase/migrations/20261207100000_insights_history_in_sql.sql"
+
+
+def _old_body() -> str:
+    text = OLD.read_text()
+    start = text.index("create or replace function public.insights_context(p_since timestamptz, p_now timestamptz)")
+    end = text.index("$$;", start) + 3
+    return text[start:end].replace("public.insights_context(", "pg_temp.insights_context_before(")
+
+
+def _grow_bank(conn: psycopg.Connection[Any], size: int) -> int:
+    have = conn.execute("select count(*) from questions where is_active").fetchone()
+    assert have is not None
+    missing = size - int(have[0])
+    if missing <= 0:
+        return int(have[0])
+    conn.execute("""
+        create temp table copies on commit drop as
+        select q.id as source, g as copy from (select id, row_number() over (order by id) as n from questions) q
+        cross join generate_series(1, ceil(%s::float8 / (select count(*) from questions))::int) g
+        order by g, q.n limit %s""", (missing, missing))
+    conn.execute("""
+        with made as (
+          insert into questions (external_ref, topic_id, question_type, difficulty_label, exam_section, stem,
+                                 options, expected_time_seconds)
+          select q.external_ref || '.bench' || c.copy, q.topic_id, q.question_type, q.difficulty_label,
+                 q.exam_section, q.stem, q.options, q.expected_time_seconds
+          from copies c join questions q on q.id = c.source
+          returning id, external_ref)
+        insert into question_skills (question_id, skill_id, weight, elo_difficulty)
+        select m.id, qs.skill_id, qs.weight, qs.elo_difficulty + (random() - 0.5) * 200
+        from made m join questions q on q.external_ref = split_part(m.external_ref, '.bench', 1)
+        join question_skills qs on qs.question_id = q.id""")
+    return size
+
+
+def _learner(conn: psycopg.Connection[Any], answers: int) -> uuid.UUID:
+    user_id = uuid.uuid4()
+    conn.execute("insert into auth.users (id, email) values (%s, %s)", (user_id, f"{user_id}@bench.test"))
+    conn.execute("insert into learner_predictor_state (user_id, theta, answers, correct) values (%s, 0.3, %s, %s)",
+                 (user_id, answers, answers * 2 // 3))
+    conn.execute("""insert into learner_skill_predictor_state (user_id, skill_id, deviation, answers, correct)
+                    select %s, id, (random() - 0.5) * 0.8, 6, 4 from skills""", (user_id,))
+    session = conn.execute("""insert into practice_sessions (user_id, mode, status) values (%s, 'adaptive', 'active')
+                              returning id""", (user_id,)).fetchone()
+    assert session is not None
+    conn.execute("""
+        insert into session_questions (session_id, user_id, question_id, position, served_at, answered_at,
+                                       is_correct, user_answer, time_spent_seconds, confidence_score,
+                                       idempotency_key)
+        select %s, %s, q.id, row_number() over (order by q.id), now() - interval '1 hour', now(),
+               random() < 0.65, '["A"]'::jsonb, 60, 3, 'bench-' || q.id
+        from (select id from questions where is_active order by random() limit %s) q""",
+                 (session[0], user_id, answers))
+    return user_id
+
+
+def _time(conn: psycopg.Connection[Any], function: str, user_id: uuid.UUID, calls: int) -> tuple[list[float], int]:
+    times, size = [], 0
+    with conn.transaction():
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     (json.dumps({"sub": str(user_id), "role": "authenticated"}),))
+        conn.execute("set local role authenticated")
+        for _ in range(calls):
+            start = time.perf_counter()
+            row = conn.execute(f"select {function}(now() - interval '30 days', now())::text").fetchone()
+            times.append((time.perf_counter() - start) * 1000.0)
+            assert row is not None
+            size = len(row[0])
+    return times, size
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bank", default="720,10000")
+    parser.add_argument("--calls", type=int, default=15)
+    parser.add_argument("--answers", type=int, default=200)
+    args = parser.parse_args()
+    settings = load_settings()
+    print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    print("| active bank | variant | p50 ms | p95 ms | response bytes |")
+    print("|---|---|---|---|---|")
+    with psycopg.connect(settings.dsn()) as conn:
+        conn.execute(_old_body())
+        for size in (int(s) for s in args.bank.split(",")):
+            with conn.transaction(force_rollback=True):
+                bank = _grow_bank(conn, size)
+                conn.execute("analyze questions; analyze question_skills")
+                user_id = _learner(conn, args.answers)
+                for name, function in (("before (no predictor block)", "pg_temp.insights_context_before"),
+                                       ("now (predictor curves)", "public.insights_context")):
+                    _time(conn, function, user_id, 2)  # warm the plan caches
+                    times, size_bytes = _time(conn, function, user_id, args.calls)
+                    p95 = sorted(times)[max(0, round(0.95 * len(times)) - 1)]
+                    print(f"| {bank} | {name} | {statistics.median(times):.1f} | {p95:.1f} | {size_bytes} |")
+    print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+-- Actors: a learner with a predictor state, another learner, anon. insights_context's predictor_scores block
+-- (20261207120000_insights_predictor_scores.sql) is the caller's own: their θ and answers, per section of the
+-- active bank a curve over the offsets that rises with ability; session_summary_context sends the same block
+-- (20261207120100); another learner's call carries none of it.
+begin;
+
+create temp table ids as select * from tests.create_active_learners();
+insert into public.learner_predictor_state (user_id, theta, answers, correct)
+  values ((select id from ids where name = 'a'), 0.75, 30, 20)
+  on conflict (user_id) do update set theta = excluded.theta, answers = excluded.answers, correct = excluded.correct;
+delete from public.learner_predictor_state where user_id = (select id from ids where name = 'b');
+create temp table fixture as
+  select (select count(distinct q.exam_section) from public.questions q where q.is_active) as sections,
+         (select s.id from public.practice_sessions s where s.user_id = (select id from ids where name = 'a')
+          order by s.started_at limit 1) as a_session,
+         (select coalesce(jsonb_object_agg(x.exam_section, x.n), '{}'::jsonb)
+          from (select q.exam_section, count(*) as n from public.session_questions sq
+                join public.questions q on q.id = sq.question_id
+                where sq.user_id = (select id from ids where name = 'a') and sq.is_correct is not null
+                group by q.exam_section) x) as a_answers;
+grant select on ids, fixture to authenticated, anon;
+
+select plan(10);
+
+select tests.authenticate_as((select id from ids where name = 'a'));
+create temp table mine as
+  select (public.insights_context(now() - interval '30 days', now()) -> 'predictor_scores')::jsonb as p;
+select is((select (p -> 'learner' ->> 'theta')::float8 from mine), 0.75::float8, 'the learner''s own θ');
+select is((select jsonb_array_length(p -> 'sections')::bigint from mine), (select sections from fixture),
+          'one entry per exam section of the active bank');
+select ok((select bool_and(jsonb_array_length(s -> 'curve') = jsonb_array_length(m.p -> 'offsets'))
+           from mine m, jsonb_array_elements(m.p -> 'sections') s), 'each curve has one value per offset');
+select ok((select bool_and(c.v between 0 and 1 and c.v >= coalesce(c.prev, 0))
+           from (select e.v::float8 as v, lag(e.v::float8) over (partition by s ->> 'section' order by e.i) as prev
+                 from mine m, jsonb_array_elements(m.p -> 'sections') s,
+                      jsonb_array_elements_text(s -> 'curve') with ordinality e(v, i)) c),
+          'every curve is a proportion that rises with ability');
+select is((select coalesce(jsonb_object_agg(s ->> 'section', (s ->> 'answers')::int)
+                             filter (where (s ->> 'answers')::int > 0), '{}'::jsonb)
+           from mine m, jsonb_array_elements(m.p -> 'sections') s), (select a_answers from fixture),
+          'the learner''s graded answers per section');
+select is((public.session_summary_context((select a_session from fixture)) -> 'predictor_scores')::jsonb,
+          (select p from mine), 'session_summary_context: the same predictor_scores block');
+
+select tests.authenticate_as((select id from ids where name = 'b'));
+create temp table theirs as
+  select (public.insights_context(now() - interval '30 days', now()) -> 'predictor_scores')::jsonb as p;
+select ok((select p -> 'learner' = 'null'::jsonb and (p ->> 'information')::float8 = 0 from theirs),
+          'another learner: no predictor state and no information (not the first learner''s)');
+select ok((select bool_and(s -> 'curve' = 'null'::jsonb) from theirs t, jsonb_array_elements(t.p -> 'sections') s),
+          'another learner: no curves');
+select ok((public.session_summary_context((select a_session from fixture)) -> 'predictor_scores' -> 'learner')
+          = 'null'::jsonb, 'session_summary_context: not the first learner''s state');
+
+select tests.authenticate_as_anon();
+select throws_ok($$select public.insights_context(now(), now())$$, '42501', null, 'anon cannot call insights_context');
+
+select * from finish();
+rollback;

@@ -198,14 +198,20 @@ def skill_logits(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], di
     """Per skill k, the calibrated logit w · x of success on a question of k alone at difficulty b_k: ability,
     deviation AND practice counts, as `features` builds them for a one-skill question. Selection reads it as
     the predictor's estimate of each skill (service/candidates.skill_weakness)."""
+    return skill_logits_of(learner=learner, deviations=np.array([s.deviation for s in skills], dtype=np.float64),
+                           answers=np.array([s.answers for s in skills], dtype=np.float64),
+                           correct=np.array([s.correct for s in skills], dtype=np.float64),
+                           difficulties=difficulties, weights=weights)
+
+
+def skill_logits_of(*, learner: LearnerGlobal, deviations: FloatArray, answers: FloatArray, correct: FloatArray,
+                    difficulties: FloatArray, weights: Weights) -> FloatArray:
+    """`skill_logits` over aligned arrays of the skills' deviations (logits) and answer counts."""
     b = np.asarray(difficulties, dtype=np.float64)
-    if b.shape != (len(skills),):
+    if b.shape != deviations.shape:
         raise ValueError("one difficulty per skill")
-    deviation = np.array([s.deviation for s in skills], dtype=np.float64)
-    answers = np.array([s.answers for s in skills], dtype=np.float64)
-    correct = np.array([s.correct for s in skills], dtype=np.float64)
     w = weights.as_array()
-    logits: FloatArray = (w[0] + w[1] * (learner.theta + deviation - b) + w[2] * np.log1p(correct)
+    logits: FloatArray = (w[0] + w[1] * (learner.theta + deviations - b) + w[2] * np.log1p(correct)
                           + w[3] * np.log1p(answers - correct) + w[4] * math.log1p(learner.correct)
                           + w[5] * math.log1p(learner.answers - learner.correct))
     return logits

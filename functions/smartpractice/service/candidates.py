@@ -101,7 +101,7 @@ class SkillDeviations:
     @classmethod
     def of(cls, state: LearnerPredictor, distinct: npt.NDArray[np.int64]) -> SkillDeviations:
         prior = predictor.SkillDeviation()
-        rows = [state.skills.get(int(s), prior) for s in distinct]
+        rows = [state.skills.get(s, prior) for s in distinct.tolist()]
         return cls(deviation=np.array([r.deviation for r in rows], dtype=np.float64),
                    answers=np.array([r.answers for r in rows], dtype=np.float64),
                    correct=np.array([r.correct for r in rows], dtype=np.float64))
@@ -206,17 +206,22 @@ def build_candidates(
     unseen = SkillView(INITIAL_RATING, 0, UNPRACTISED_MASTERY, 0.0)
     present = pool.skill_ids >= 0
     distinct, grid = distinct_skills(pool.skill_ids)
-    skill_views_ = [views.get(int(s), unseen) for s in distinct]
+    skill_ids = distinct.tolist()
+    skill_views_ = [views.get(s, unseen) for s in skill_ids]
 
     def per_skill(values: list[float]) -> FloatArray:
         gathered: FloatArray = np.asarray(values, dtype=np.float64)[grid]
         return gathered
 
+    def lowest_prerequisite(skill: int) -> float:
+        required = prerequisites.get(skill)
+        if not required:
+            return np.inf
+        return min([views[p].mastery if p in views else unseen.mastery for p in required])
+
     due_score = per_skill([v.due_score for v in skill_views_])
     # Readiness of a skill = the lowest mastery among its prerequisites (+inf without any).
-    prerequisite_mastery = per_skill([
-        min((views.get(p, unseen).mastery for p in prerequisites.get(int(s), ())), default=np.inf)
-        for s in distinct])
+    prerequisite_mastery = per_skill([lowest_prerequisite(s) for s in skill_ids])
     skills = SkillDeviations.of(state or LearnerPredictor(), distinct)
     predicted, evidence = _predict(pool=pool, state=state or LearnerPredictor(), grid=grid, present=present,
                                    skills=skills)

@@ -89,7 +89,8 @@ def _frozen_column(values: npt.ArrayLike, name: str, *, unit_interval: bool) -> 
     array = read_only(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D")
-    if unit_interval and np.any((array < 0.0) | (array > 1.0) | np.isnan(array)):
+    # min/max propagate NaN, so a NaN fails the comparisons as it fails the bounds.
+    if unit_interval and array.size and not (array.min() >= 0.0 and array.max() <= 1.0):
         raise ValueError(f"{name} must lie in [0, 1]")
     return array
 
@@ -118,18 +119,21 @@ class SelectionCandidates:
             object.__setattr__(self, name, _frozen_column(getattr(self, name), name, unit_interval=True))
         for name in ("evidence", "seconds_since_seen", "exposure_count"):
             column = _frozen_column(getattr(self, name), name, unit_interval=False)
-            if np.any(column < 0.0):
+            if column.size and np.fmin.reduce(column) < 0.0:  # fmin skips NaN, as `column < 0.0` does
                 raise ValueError(f"{name} must be non-negative")
-            if name != "seconds_since_seen" and not np.all(np.isfinite(column)):
+            if name != "seconds_since_seen" and not np.isfinite(column).all():
                 raise ValueError(f"{name} must be finite")
             object.__setattr__(self, name, column)
-        lengths = {getattr(self, field.name).shape[0] for field in fields(self)}
+        lengths = {getattr(self, name).shape[0] for name in _COLUMNS}
         if ids.ndim != 1 or len(lengths) != 1 or ids.shape[0] == 0:
             raise ValueError("all candidate arrays must be 1-D, non-empty and of one length")
 
     @property
     def n_candidates(self) -> int:
         return int(self.predicted_p.shape[0])
+
+
+_COLUMNS = tuple(field.name for field in fields(SelectionCandidates))
 
 
 @dataclass(frozen=True, slots=True)

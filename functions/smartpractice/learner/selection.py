@@ -251,22 +251,32 @@ def _describe_wait(seconds: float) -> str:
 def _why_now(*, dominant: str, index: int, candidates: SelectionCandidates, sampled: float,
              policy: SelectionPolicy) -> str:
     predicted = float(candidates.predicted_p[index])
-    band_text = f"{policy.band_low:.0%}–{policy.band_high:.0%}"
-    in_band = policy.band_low <= sampled <= policy.band_high
-    main = {
-        "band": (f"its chance of success sits in your {band_text} target band" if in_band
-                 else f"it is the closest match to your {band_text} target band"),
+    return f"Chosen because {_main_reason(dominant, index, candidates, sampled, policy)}; " \
+           f"predicted success {predicted:.0%} (sampled {sampled:.0%})."
+
+
+def _main_reason(dominant: str, index: int, candidates: SelectionCandidates, sampled: float,
+                 policy: SelectionPolicy) -> str:
+    """The dominant component's reason (only that one is formatted)."""
+    if dominant == "band":
+        band_text = f"{policy.band_low:.0%}–{policy.band_high:.0%}"
+        in_band = policy.band_low <= sampled <= policy.band_high
+        return (f"its chance of success sits in your {band_text} target band" if in_band
+                else f"it is the closest match to your {band_text} target band")
+    if dominant == "weakness":
         # Cold start: with no answers behind the estimate, "weakest" would be a claim without evidence.
-        "weakness": ("it practises one of your weakest skills "
-                     f"(weakness {candidates.skill_weakness[index]:.2f})" if candidates.evidence[index] >= 1.0
-                     else "it starts measuring a skill you have not answered yet"),
-        "due": f"its skill is due for review (due-ness {candidates.due_score[index]:.2f})",
-        "prerequisite": "you have the prerequisites for it "
-                        f"(readiness {candidates.prerequisite_readiness[index]:.2f})",
-        "recency": _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf))),
-        "exposure": "it has been served less often than the alternatives",
-    }[dominant]
-    return f"Chosen because {main}; predicted success {predicted:.0%} (sampled {sampled:.0%})."
+        return ("it practises one of your weakest skills "
+                f"(weakness {candidates.skill_weakness[index]:.2f})" if candidates.evidence[index] >= 1.0
+                else "it starts measuring a skill you have not answered yet")
+    if dominant == "due":
+        return f"its skill is due for review (due-ness {candidates.due_score[index]:.2f})"
+    if dominant == "prerequisite":
+        return f"you have the prerequisites for it (readiness {candidates.prerequisite_readiness[index]:.2f})"
+    if dominant == "recency":
+        return _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf)))
+    if dominant == "exposure":
+        return "it has been served less often than the alternatives"
+    raise KeyError(dominant)
 
 
 def _selection(*, index: int, candidates: SelectionCandidates, policy: SelectionPolicy, sampled: FloatArray,

@@ -123,17 +123,18 @@ def _predictor_logits(*, state: LearnerPredictor, pool: CandidatePool, grid: npt
 
 
 def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, SkillView]:
-    if not mastery_rows:
-        return {}
-    recall = retrievability_at(mastery_rows, at=now)
-    views = {}
-    for row, r in zip(mastery_rows, recall, strict=True):
-        due = parse_time(row.get("due"))
-        overdue = row.get("last_review") is not None and due is not None and due <= now
-        views[int(row["skill_id"])] = SkillView(
-            rating=float(row["elo_rating"]), count=int(row["elo_count"]),
-            mastery=float(row["effective_mastery"]), due_score=float(1.0 - r) if overdue else 0.0)
-    return views
+    """Per skill, its view; due-ness 1 − R(now) where the review is due (reviewed, due <= now), else 0. R is
+    computed for those rows only (it is element-wise, so each row's value is the same as over all rows)."""
+    overdue = [i for i, row in enumerate(mastery_rows)
+               if row.get("last_review") is not None and (due := parse_time(row.get("due"))) is not None and due <= now]
+    due_scores = [0.0] * len(mastery_rows)
+    if overdue:
+        recall = retrievability_at([mastery_rows[i] for i in overdue], at=now)
+        for i, r in zip(overdue, recall, strict=True):
+            due_scores[i] = float(1.0 - r)
+    return {int(row["skill_id"]): SkillView(rating=float(row["elo_rating"]), count=int(row["elo_count"]),
+                                            mastery=float(row["effective_mastery"]), due_score=due)
+            for row, due in zip(mastery_rows, due_scores, strict=True)}
 
 
 @dataclass(frozen=True, slots=True)

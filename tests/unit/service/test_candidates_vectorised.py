@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,9 +24,10 @@ from smartpractice.service.candidates import (
     build_candidates,
     distinct_skills,
     not_mastered,
+    skill_views,
     skill_weakness,
 )
-from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY
+from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -211,3 +213,37 @@ def test_skill_logits_of_arrays_equals_skill_logits(seed: int) -> None:
                                   difficulties=b, weights=state.weights),
         predictor.skill_logits(learner=state.learner, skills=skills, difficulties=b, weights=state.weights),
         strict=True)
+
+
+def _reference_views(mastery_rows: Sequence[dict[str, Any]], now: datetime) -> dict[int, SkillView]:
+    """R for every row, then due-ness where the review is due (as it was)."""
+    if not mastery_rows:
+        return {}
+    recall = retrievability_at(mastery_rows, at=now)
+    views = {}
+    for row, r in zip(mastery_rows, recall, strict=True):
+        due = parse_time(row.get("due"))
+        overdue = row.get("last_review") is not None and due is not None and due <= now
+        views[int(row["skill_id"])] = SkillView(
+            rating=float(row["elo_rating"]), count=int(row["elo_count"]),
+            mastery=float(row["effective_mastery"]), due_score=float(1.0 - r) if overdue else 0.0)
+    return views
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_skill_views_equal_computing_recall_for_every_row(seed: int) -> None:
+    rng = np.random.default_rng(400 + seed)
+    rows = []
+    for skill in rng.choice(np.arange(1, 60), size=int(rng.integers(0, 40)), replace=False):
+        reviewed = rng.random() < 0.6
+        last = NOW - timedelta(days=float(rng.uniform(-1.0, 90.0)))
+        rows.append({
+            "skill_id": int(skill), "elo_rating": float(rng.normal(1200.0, 150.0)),
+            "elo_count": int(rng.integers(0, 80)),
+            "effective_mastery": float(rng.random()), "stability": float(rng.uniform(0.1, 60.0)) if reviewed else None,
+            "last_review": last.isoformat() if reviewed else None,
+            "due": (NOW + timedelta(days=float(rng.uniform(-30.0, 30.0)))).isoformat() if rng.random() < 0.95 else None,
+        })
+    views = skill_views(mastery_rows=rows, now=NOW)
+    assert views == _reference_views(rows, NOW)
+    assert len(rows) < 10 or any(v.due_score > 0.0 for v in views.values())  # due reviews are exercised

@@ -118,6 +118,9 @@ class PredictorUpdate:
     item_delta: float  # additive: the database applies b = b + delta
 
 
+_DEFAULT_CONFIG = PredictorConfig()
+
+
 def guessing_floor(n_options: int | None) -> float:
     """1/options for a multiple-choice question (0 for open answers, unknown, or fewer than 2 options)."""
     return 1.0 / n_options if n_options is not None and n_options >= 2 else 0.0
@@ -158,7 +161,7 @@ def update(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], item: It
     The raw σ(z) (not the calibrated P) drives the steps, so the online part stays a plain logistic model
     whose scale the nightly weights can rely on.
     """
-    config = config or PredictorConfig()
+    config = config or _DEFAULT_CONFIG
     prediction = predict(learner=learner, skills=skills, item=item, weights=weights, floor=floor)
     y = 1.0 if is_correct else 0.0
     residual = y - _sigmoid(prediction.z)

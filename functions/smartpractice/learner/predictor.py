@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from smartpractice.learner.arrays import row_sums
 from smartpractice.learner.irt import FloatArray
 
 N_FEATURES = 6
@@ -181,10 +182,10 @@ def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, de
                  skill_answers: FloatArray, skill_correct: FloatArray, present: npt.NDArray[np.bool_],
                  difficulties: FloatArray, floors: FloatArray, weights: Weights) -> FloatArray:
     """`predict` vectorised over candidates: (n, k) skill grids padded where `present` is False."""
-    m = np.maximum(present.sum(axis=1), 1)
+    m = np.maximum(row_sums(present), 1)
 
     def mean(values: FloatArray) -> FloatArray:
-        result: FloatArray = np.where(present, values, 0.0).sum(axis=1) / m
+        result: FloatArray = row_sums(np.where(present, values, 0.0)) / m
         return result
 
     w = weights.as_array()

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner.arrays import read_only
+from smartpractice.learner.arrays import read_only, row_sums
 from smartpractice.learner.irt import FloatArray
 
 COMPONENTS = ("band", "weakness", "due", "prerequisite", "recency", "exposure")
@@ -210,7 +210,7 @@ def question_weakness(*, per_skill: npt.ArrayLike, present: npt.ArrayLike) -> Fl
     mask = np.asarray(present, dtype=bool)
     if grid.ndim != 2 or grid.shape != mask.shape:
         raise ValueError("per_skill and present must be aligned (questions, skills) grids")
-    result: FloatArray = np.clip(np.where(mask, grid, 0.0).sum(axis=1) / max(grid.shape[1], 1), 0.0, 1.0)
+    result: FloatArray = np.clip(row_sums(np.where(mask, grid, 0.0)) / max(grid.shape[1], 1), 0.0, 1.0)
     return result
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.learner import predictor
+from smartpractice.learner.arrays import row_max, row_min, row_sums
 from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.learner.irt import FloatArray
 from smartpractice.learner.selection import SelectionCandidates, probability_below, question_weakness
@@ -233,8 +234,8 @@ def build_candidates(
         logits = _predictor_logits(state=state, pool=pool, grid=grid, present=present, skills=skills)
         weak = probability_below(estimates=logits, answers=skills.answers, target=PREDICTOR_MASTERY_LOGIT)
     weakness = question_weakness(per_skill=weak[grid], present=present)
-    due = np.where(present, due_score, -np.inf).max(axis=1)
-    readiness = np.where(present, prerequisite_mastery, np.inf).min(axis=1)
+    due = row_max(np.where(present, due_score, -np.inf))
+    readiness = row_min(np.where(present, prerequisite_mastery, np.inf))
     since = np.where(np.isnan(pool.last_seen_epoch), np.inf, np.maximum(now.timestamp() - pool.last_seen_epoch, 0.0))
     return SelectionCandidates(
         question_ids=pool.question_ids,
@@ -263,5 +264,5 @@ def _predict(*, pool: CandidatePool, state: LearnerPredictor, grid: npt.NDArray[
         present=present, difficulties=zeros if pool.item_difficulty is None else pool.item_difficulty,
         floors=zeros if pool.floors is None else pool.floors, weights=state.weights)
     shared = learner.answers / max(1, sum(1 for r in state.skills.values() if r.answers > 0))
-    evidence = np.where(present, answers, 0.0).sum(axis=1) / np.maximum(present.sum(axis=1), 1) + shared
+    evidence = row_sums(np.where(present, answers, 0.0)) / np.maximum(row_sums(present), 1) + shared
     return np.clip(p, 0.0, 1.0), evidence

@@ -127,7 +127,8 @@ def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, Skil
     """Per skill, its view; due-ness 1 − R(now) where the review is due (reviewed, due <= now), else 0. R is
     computed for those rows only (it is element-wise, so each row's value is the same as over all rows)."""
     overdue = [i for i, row in enumerate(mastery_rows)
-               if row.get("last_review") is not None and (due := parse_time(row.get("due"))) is not None and due <= now]
+               if row.get("last_review") is not None
+               and (due_at := parse_time(row.get("due"))) is not None and due_at <= now]
     due_scores = [0.0] * len(mastery_rows)
     if overdue:
         recall = retrievability_at([mastery_rows[i] for i in overdue], at=now)

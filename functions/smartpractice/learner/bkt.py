@@ -259,6 +259,41 @@ def update_known_conjunctive(
     return _transition(posterior, params.p_learn, params.p_forget)
 
 
+def update_known_conjunctive_floats(*, p_known: Sequence[float], is_correct: bool,
+                                    params: Sequence[BKTParams]) -> list[float]:
+    """`update_known_conjunctive` for one question's few skills, in plain floats: the same IEEE operations in
+    the same order (sequential products, as numpy's cumprod and multiply.reduce take them), so the same values,
+    without numpy's per-call overhead on arrays of two or three entries. `p_known` and `params` are aligned."""
+    if len(p_known) != len(params) or not p_known:
+        raise ValueError("p_known and params need one entry per skill of the question")
+    if not all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in p_known):
+        raise ValueError("p_known must hold probabilities in [0, 1]")
+    applied = [p * (1.0 - q.p_slip) + (1.0 - p) * q.p_guess for p, q in zip(p_known, params, strict=True)]
+    before = []
+    running = 1.0
+    for value in applied:
+        before.append(running)
+        running = running * value
+    after = [1.0] * len(applied)
+    running = 1.0
+    for k in range(len(applied) - 1, -1, -1):
+        after[k] = running
+        running = running * applied[k]
+    everything = applied[0]
+    for value in applied[1:]:
+        everything = everything * value
+    denominator = everything if is_correct else 1.0 - everything
+    result = []
+    for p, q, left, right in zip(p_known, params, before, after, strict=True):
+        known_and_applied = p * (1.0 - q.p_slip) * (left * right)  # P(L_k, correct)
+        numerator = known_and_applied if is_correct else p - known_and_applied
+        # A zero denominator means the observation is impossible under the parameters: keep the prior.
+        posterior = numerator / denominator if denominator > 0.0 else p
+        posterior = 0.0 if posterior < 0.0 else 1.0 if posterior > 1.0 else posterior
+        result.append(posterior * (1.0 - q.p_forget) + (1.0 - posterior) * q.p_learn)
+    return result
+
+
 # --- forgetting over calendar time ------------------------------------------------------------------
 
 

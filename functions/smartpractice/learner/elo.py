@@ -93,6 +93,11 @@ class EloUpdate:
     question_k: FloatArray  # K used for D_k
 
 
+# The defaults, built once (frozen): `config or X()` per call rebuilt and re-validated them on every answer.
+DEFAULT_ELO_CONFIG = EloConfig()
+_DEFAULT_PERFORMANCE = PerformanceConfig()
+
+
 def performance_score(
     *,
     raw_score: float,
@@ -102,7 +107,7 @@ def performance_score(
     config: PerformanceConfig | None = None,
 ) -> float:
     """Seed 003 performance score in [0, 1] from correctness (or partial credit), time and confidence."""
-    config = config or PerformanceConfig()
+    config = config or _DEFAULT_PERFORMANCE
     if not 0.0 <= raw_score <= 1.0:
         raise ValueError(f"raw_score must be in [0, 1], got {raw_score!r}")
     if confidence is not None and not 1 <= confidence <= 5:
@@ -162,7 +167,7 @@ def update_ratings(
     config: EloConfig | None = None,
 ) -> EloUpdate:
     """One answer to a question over K skills; every array argument has shape (K,)."""
-    config = config or EloConfig()
+    config = config or DEFAULT_ELO_CONFIG
     ratings = np.array(learner_ratings, dtype=np.float64)
     difficulty = np.array(difficulties, dtype=np.float64)
     attempts = np.array(learner_attempts, dtype=np.int64)

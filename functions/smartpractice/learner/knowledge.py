@@ -20,8 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-import numpy as np
-
 from smartpractice.learner import bkt, elo, memory
 
 MASTERY_THRESHOLD = 0.95
@@ -94,7 +92,7 @@ def initial_state(*, skill_id: int, params: bkt.BKTParams, now: datetime,
     Returns:
         SkillState with no attempts, zero learning velocity and no review yet.
     """
-    config = elo_config or elo.EloConfig()
+    config = elo_config or elo.DEFAULT_ELO_CONFIG
     return SkillState(skill_id=skill_id, p_mastery=params.p_init, elo_rating=config.initial_rating,
                       elo_count=0, memory=memory.new_memory_state(now=now))
 
@@ -143,10 +141,8 @@ def update_on_answer(
         raise ValueError("states and question_skills must list the same skills in the same order")
 
     evidence_correct = observation.is_correct and not observation.solution_viewed
-    p_before = np.array([s.p_mastery for s in states], dtype=np.float64)
-    p_after = bkt.update_known_conjunctive(
-        p_known=p_before, is_correct=evidence_correct, params=bkt.BKTParamArrays.stack(list(params))
-    )
+    p_after = bkt.update_known_conjunctive_floats(
+        p_known=[float(s.p_mastery) for s in states], is_correct=evidence_correct, params=params)
 
     score = elo.performance_score(
         raw_score=raw_credit(is_correct=observation.is_correct, hint_used=observation.hint_used,
@@ -172,7 +168,7 @@ def update_on_answer(
 
     changes = []
     for k, state in enumerate(states):
-        new_p = float(p_after[k])
+        new_p = p_after[k]
         velocity = (1 - VELOCITY_ALPHA) * state.learning_velocity + VELOCITY_ALPHA * (new_p - state.p_mastery)
         attempts = state.total_attempts + 1
         after = replace(

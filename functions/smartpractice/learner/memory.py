@@ -77,6 +77,9 @@ class RatingPolicy:
     default_confidence: int = 3
 
 
+_DEFAULT_RATING_POLICY = RatingPolicy()
+
+
 def rating_for_answer(
     *,
     is_correct: bool,
@@ -86,7 +89,7 @@ def rating_for_answer(
     policy: RatingPolicy | None = None,
 ) -> Rating:
     """Map an answer to an fsrs Rating (table in the module docstring)."""
-    policy = policy or RatingPolicy()
+    policy = policy or _DEFAULT_RATING_POLICY
     level = policy.default_confidence if confidence is None else confidence
     if not 1 <= level <= 5:
         raise ValueError(f"confidence must be 1..5, got {confidence!r}")
@@ -99,6 +102,9 @@ def rating_for_answer(
     if level >= policy.sure_confidence and spent <= policy.fast_ratio * expected:
         return Rating.Easy
     return Rating.Good
+
+
+_STATES = frozenset(int(s) for s in State)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +124,7 @@ class MemoryState:
         object.__setattr__(self, "due", _utc(self.due, "due"))
         if self.last_review is not None:
             object.__setattr__(self, "last_review", _utc(self.last_review, "last_review"))
-        if self.state not in {int(s) for s in State}:
+        if self.state not in _STATES:
             raise ValueError(f"state must be one of {[int(s) for s in State]}, got {self.state!r}")
         if (self.stability is None) != (self.difficulty is None):
             raise ValueError("stability and difficulty are set together")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from smartpractice.learner.arrays import row_sums
 from smartpractice.learner.irt import FloatArray
 
 N_FEATURES = 6
@@ -118,6 +119,9 @@ class PredictorUpdate:
     item_delta: float  # additive: the database applies b = b + delta
 
 
+_DEFAULT_CONFIG = PredictorConfig()
+
+
 def guessing_floor(n_options: int | None) -> float:
     """1/options for a multiple-choice question (0 for open answers, unknown, or fewer than 2 options)."""
     return 1.0 / n_options if n_options is not None and n_options >= 2 else 0.0
@@ -158,7 +162,7 @@ def update(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], item: It
     The raw σ(z) (not the calibrated P) drives the steps, so the online part stays a plain logistic model
     whose scale the nightly weights can rely on.
     """
-    config = config or PredictorConfig()
+    config = config or _DEFAULT_CONFIG
     prediction = predict(learner=learner, skills=skills, item=item, weights=weights, floor=floor)
     y = 1.0 if is_correct else 0.0
     residual = y - _sigmoid(prediction.z)
@@ -178,10 +182,10 @@ def logit_grid(*, theta: float, learner_answers: int, learner_correct: int, devi
                skill_answers: FloatArray, skill_correct: FloatArray, present: npt.NDArray[np.bool_],
                difficulties: FloatArray, weights: Weights) -> FloatArray:
     """The calibrated logit w · x per candidate (before the floor): `predict_grid`'s inside."""
-    m = np.maximum(present.sum(axis=1), 1)
+    m = np.maximum(row_sums(present), 1)
 
     def mean(values: FloatArray) -> FloatArray:
-        result: FloatArray = np.where(present, values, 0.0).sum(axis=1) / m
+        result: FloatArray = row_sums(np.where(present, values, 0.0)) / m
         return result
 
     w = weights.as_array()
@@ -208,14 +212,20 @@ def skill_logits(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], di
     """Per skill k, the calibrated logit w · x of success on a question of k alone at difficulty b_k: ability,
     deviation AND practice counts, as `features` builds them for a one-skill question. Selection reads it as
     the predictor's estimate of each skill (service/candidates.skill_weakness)."""
+    return skill_logits_of(learner=learner, deviations=np.array([s.deviation for s in skills], dtype=np.float64),
+                           answers=np.array([s.answers for s in skills], dtype=np.float64),
+                           correct=np.array([s.correct for s in skills], dtype=np.float64),
+                           difficulties=difficulties, weights=weights)
+
+
+def skill_logits_of(*, learner: LearnerGlobal, deviations: FloatArray, answers: FloatArray, correct: FloatArray,
+                    difficulties: FloatArray, weights: Weights) -> FloatArray:
+    """`skill_logits` over aligned arrays of the skills' deviations (logits) and answer counts."""
     b = np.asarray(difficulties, dtype=np.float64)
-    if b.shape != (len(skills),):
+    if b.shape != deviations.shape:
         raise ValueError("one difficulty per skill")
-    deviation = np.array([s.deviation for s in skills], dtype=np.float64)
-    answers = np.array([s.answers for s in skills], dtype=np.float64)
-    correct = np.array([s.correct for s in skills], dtype=np.float64)
     w = weights.as_array()
-    logits: FloatArray = (w[0] + w[1] * (learner.theta + deviation - b) + w[2] * np.log1p(correct)
+    logits: FloatArray = (w[0] + w[1] * (learner.theta + deviations - b) + w[2] * np.log1p(correct)
                           + w[3] * np.log1p(answers - correct) + w[4] * math.log1p(learner.correct)
                           + w[5] * math.log1p(learner.answers - learner.correct))
     return logits

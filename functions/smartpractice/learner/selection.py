@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner.arrays import read_only
+from smartpractice.learner.arrays import read_only, row_sums
 from smartpractice.learner.irt import FloatArray
 
 COMPONENTS = ("band", "weakness", "due", "prerequisite", "recency", "exposure")
@@ -89,7 +89,8 @@ def _frozen_column(values: npt.ArrayLike, name: str, *, unit_interval: bool) -> 
     array = read_only(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D")
-    if unit_interval and np.any((array < 0.0) | (array > 1.0) | np.isnan(array)):
+    # min/max propagate NaN, so a NaN fails the comparisons as it fails the bounds.
+    if unit_interval and array.size and not (array.min() >= 0.0 and array.max() <= 1.0):
         raise ValueError(f"{name} must lie in [0, 1]")
     return array
 
@@ -118,18 +119,21 @@ class SelectionCandidates:
             object.__setattr__(self, name, _frozen_column(getattr(self, name), name, unit_interval=True))
         for name in ("evidence", "seconds_since_seen", "exposure_count"):
             column = _frozen_column(getattr(self, name), name, unit_interval=False)
-            if np.any(column < 0.0):
+            if column.size and np.fmin.reduce(column) < 0.0:  # fmin skips NaN, as `column < 0.0` does
                 raise ValueError(f"{name} must be non-negative")
-            if name != "seconds_since_seen" and not np.all(np.isfinite(column)):
+            if name != "seconds_since_seen" and not np.isfinite(column).all():
                 raise ValueError(f"{name} must be finite")
             object.__setattr__(self, name, column)
-        lengths = {getattr(self, field.name).shape[0] for field in fields(self)}
+        lengths = {getattr(self, name).shape[0] for name in _COLUMNS}
         if ids.ndim != 1 or len(lengths) != 1 or ids.shape[0] == 0:
             raise ValueError("all candidate arrays must be 1-D, non-empty and of one length")
 
     @property
     def n_candidates(self) -> int:
         return int(self.predicted_p.shape[0])
+
+
+_COLUMNS = tuple(field.name for field in fields(SelectionCandidates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +241,7 @@ def question_weakness(*, per_skill: npt.ArrayLike, present: npt.ArrayLike) -> Fl
     mask = np.asarray(present, dtype=bool)
     if grid.ndim != 2 or grid.shape != mask.shape:
         raise ValueError("per_skill and present must be aligned (questions, skills) grids")
-    result: FloatArray = np.clip(np.where(mask, grid, 0.0).sum(axis=1) / max(grid.shape[1], 1), 0.0, 1.0)
+    result: FloatArray = np.clip(row_sums(np.where(mask, grid, 0.0)) / max(grid.shape[1], 1), 0.0, 1.0)
     return result
 
 
@@ -278,22 +282,32 @@ def _describe_wait(seconds: float) -> str:
 def _why_now(*, dominant: str, index: int, candidates: SelectionCandidates, sampled: float,
              policy: SelectionPolicy) -> str:
     predicted = float(candidates.predicted_p[index])
-    band_text = f"{policy.band_low:.0%}–{policy.band_high:.0%}"
-    in_band = policy.band_low <= sampled <= policy.band_high
-    main = {
-        "band": (f"its chance of success sits in your {band_text} target band" if in_band
-                 else f"it is the closest match to your {band_text} target band"),
+    return f"Chosen because {_main_reason(dominant, index, candidates, sampled, policy)}; " \
+           f"predicted success {predicted:.0%} (sampled {sampled:.0%})."
+
+
+def _main_reason(dominant: str, index: int, candidates: SelectionCandidates, sampled: float,
+                 policy: SelectionPolicy) -> str:
+    """The dominant component's reason (only that one is formatted)."""
+    if dominant == "band":
+        band_text = f"{policy.band_low:.0%}–{policy.band_high:.0%}"
+        in_band = policy.band_low <= sampled <= policy.band_high
+        return (f"its chance of success sits in your {band_text} target band" if in_band
+                else f"it is the closest match to your {band_text} target band")
+    if dominant == "weakness":
         # Cold start: with no answers behind the estimate, "weakest" would be a claim without evidence.
-        "weakness": ("it practises one of your weakest skills "
-                     f"(weakness {candidates.skill_weakness[index]:.2f})" if candidates.evidence[index] >= 1.0
-                     else "it starts measuring a skill you have not answered yet"),
-        "due": f"its skill is due for review (due-ness {candidates.due_score[index]:.2f})",
-        "prerequisite": "you have the prerequisites for it "
-                        f"(readiness {candidates.prerequisite_readiness[index]:.2f})",
-        "recency": _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf))),
-        "exposure": "it has been served less often than the alternatives",
-    }[dominant]
-    return f"Chosen because {main}; predicted success {predicted:.0%} (sampled {sampled:.0%})."
+        return ("it practises one of your weakest skills "
+                f"(weakness {candidates.skill_weakness[index]:.2f})" if candidates.evidence[index] >= 1.0
+                else "it starts measuring a skill you have not answered yet")
+    if dominant == "due":
+        return f"its skill is due for review (due-ness {candidates.due_score[index]:.2f})"
+    if dominant == "prerequisite":
+        return f"you have the prerequisites for it (readiness {candidates.prerequisite_readiness[index]:.2f})"
+    if dominant == "recency":
+        return _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf)))
+    if dominant == "exposure":
+        return "it has been served less often than the alternatives"
+    raise KeyError(dominant)
 
 
 def _selection(*, index: int, candidates: SelectionCandidates, policy: SelectionPolicy, sampled: FloatArray,

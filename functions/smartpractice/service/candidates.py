@@ -24,7 +24,7 @@ Per candidate question (over its skills k):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.learner import predictor
+from smartpractice.learner.arrays import row_max, row_min, row_sums
 from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.learner.irt import FloatArray
 from smartpractice.learner.selection import (
@@ -66,6 +67,38 @@ PRACTICE_GAIN_LOGITS = 0.2
 PRACTICE_GAIN_CAP_LOGITS = 1.0
 
 
+def predictor_not_mastered(*, logits: FloatArray, counts: FloatArray) -> FloatArray:
+    """P(not mastered) per skill from the predictor's per-skill logits and the answers behind them: each logit
+    shifted by the learner's relative practice (selection.practice_adjusted, over these skills), then
+    `probability_below` the mastery bar."""
+    shifted = practice_adjusted(estimates=logits, answers=counts, gain_per_answer=PRACTICE_GAIN_LOGITS,
+                                cap=PRACTICE_GAIN_CAP_LOGITS)
+    return probability_below(estimates=shifted, answers=counts, target=PREDICTOR_MASTERY_LOGIT)
+
+
+def not_mastered(*, has_logit: npt.NDArray[np.bool_], logits: FloatArray, counts: FloatArray,
+                 ratings: FloatArray) -> FloatArray:
+    """Per skill, P(not mastered): from the predictor's logit (`predictor_not_mastered`) where `has_logit`, else
+    from the Elo rating (`probability_not_mastered`); `counts` are the answers behind each estimate. Aligned 1-D
+    arrays; each formula runs once over the skills it applies to."""
+    if has_logit.all():
+        return predictor_not_mastered(logits=logits, counts=counts)
+    per_skill = np.empty(logits.shape, dtype=np.float64)
+    elo = ~has_logit
+    per_skill[has_logit] = predictor_not_mastered(logits=logits[has_logit], counts=counts[has_logit])
+    per_skill[elo] = probability_not_mastered(ratings=ratings[elo], answers=counts[elo])
+    return per_skill
+
+
+def _view_columns(views: Sequence[SkillView]) -> tuple[npt.NDArray[np.bool_], FloatArray, FloatArray, FloatArray]:
+    """(has_logit, logits, counts, ratings) of the views, for `not_mastered`."""
+    has_logit = np.array([v.predictor_logit is not None for v in views], dtype=bool)
+    logits = np.array([0.0 if v.predictor_logit is None else v.predictor_logit for v in views], dtype=np.float64)
+    counts = np.array([v.count for v in views], dtype=np.float64)
+    ratings = np.array([v.rating for v in views], dtype=np.float64)
+    return has_logit, logits, counts, ratings
+
+
 def skill_weakness(*, views: Sequence[SkillView], grid: npt.NDArray[np.intp],
                    present: npt.NDArray[np.bool_]) -> FloatArray:
     """Question weakness from per-distinct-skill views; `grid` maps the pool's (question, slot) to a view.
@@ -74,48 +107,57 @@ def skill_weakness(*, views: Sequence[SkillView], grid: npt.NDArray[np.intp],
     relative practice on the skills that have one), else from the Elo rating; then Σ over the question's
     skills / the widest question (selection.question_weakness).
     """
-    predicted = np.array([v.predictor_logit is not None for v in views], dtype=bool)
-    per_skill = np.array([float(probability_not_mastered(ratings=v.rating, answers=v.count)) if not has else 0.0
-                          for v, has in zip(views, predicted, strict=True)], dtype=np.float64)
-    if predicted.any():
-        logits = np.array([v.predictor_logit for v in views if v.predictor_logit is not None], dtype=np.float64)
-        counts = np.array([v.count for v, has in zip(views, predicted, strict=True) if has], dtype=np.float64)
-        shifted = practice_adjusted(estimates=logits, answers=counts, gain_per_answer=PRACTICE_GAIN_LOGITS,
-                                    cap=PRACTICE_GAIN_CAP_LOGITS)
-        per_skill[predicted] = probability_below(estimates=shifted, answers=counts, target=PREDICTOR_MASTERY_LOGIT)
+    has_logit, logits, counts, ratings = _view_columns(views)
+    per_skill = not_mastered(has_logit=has_logit, logits=logits, counts=counts, ratings=ratings)
     return question_weakness(per_skill=per_skill[grid], present=present)
 
 
-def _with_predictor_logits(views: Sequence[SkillView], *, state: LearnerPredictor, pool: CandidatePool,
-                           grid: npt.NDArray[np.intp], present: npt.NDArray[np.bool_],
-                           distinct: npt.NDArray[np.int64]) -> list[SkillView]:
-    """The views with the predictor's per-skill logit (at the mean b of the pool's questions on the skill) and
-    the predictor's answer count on the skill, which skill_weakness reads instead of the Elo rating: measured
-    in benchmarks/bench_selection_efficiency.py, Elo weakness beside the predictor's P needed 0.92x random's
+@dataclass(frozen=True, slots=True)
+class SkillDeviations:
+    """The learner's predictor state over the pool's distinct skills, as aligned arrays (the prior where none)."""
+
+    deviation: FloatArray
+    answers: FloatArray
+    correct: FloatArray
+
+    @classmethod
+    def of(cls, state: LearnerPredictor, distinct: npt.NDArray[np.int64]) -> SkillDeviations:
+        prior = predictor.SkillDeviation()
+        rows = [state.skills.get(s, prior) for s in distinct.tolist()]
+        return cls(deviation=np.array([r.deviation for r in rows], dtype=np.float64),
+                   answers=np.array([r.answers for r in rows], dtype=np.float64),
+                   correct=np.array([r.correct for r in rows], dtype=np.float64))
+
+
+def _predictor_logits(*, state: LearnerPredictor, pool: CandidatePool, grid: npt.NDArray[np.intp],
+                      present: npt.NDArray[np.bool_], skills: SkillDeviations) -> FloatArray:
+    """The predictor's per-skill logit at the mean b of the pool's questions on the skill, which skill_weakness
+    reads (with the predictor's answer count on the skill) instead of the Elo rating: measured in
+    benchmarks/bench_selection_efficiency.py, Elo weakness beside the predictor's P needed 0.92x random's
     questions to mastery, the predictor's per-skill logit 0.85x, and 0.70x once shifted by relative practice."""
+    n_skills = skills.deviation.shape[0]
     item_b = np.zeros(len(pool)) if pool.item_difficulty is None else pool.item_difficulty
     on_skill = grid[present]
-    totals = np.bincount(on_skill, weights=np.broadcast_to(item_b[:, None], grid.shape)[present],
-                         minlength=len(distinct))
-    mean_b = totals / np.maximum(np.bincount(on_skill, minlength=len(distinct)), 1)
-    rows = [state.skills.get(int(s), predictor.SkillDeviation()) for s in distinct]
-    logits = predictor.skill_logits(learner=state.learner, skills=rows, difficulties=mean_b, weights=state.weights)
-    return [replace(v, predictor_logit=float(logit), count=row.answers)
-            for v, logit, row in zip(views, logits, rows, strict=True)]
+    totals = np.bincount(on_skill, weights=np.broadcast_to(item_b[:, None], grid.shape)[present], minlength=n_skills)
+    mean_b = totals / np.maximum(np.bincount(on_skill, minlength=n_skills), 1)
+    return predictor.skill_logits_of(learner=state.learner, deviations=skills.deviation, answers=skills.answers,
+                                     correct=skills.correct, difficulties=mean_b, weights=state.weights)
 
 
 def skill_views(*, mastery_rows: Sequence[Row], now: datetime) -> dict[int, SkillView]:
-    if not mastery_rows:
-        return {}
-    recall = retrievability_at(mastery_rows, at=now)
-    views = {}
-    for row, r in zip(mastery_rows, recall, strict=True):
-        due = parse_time(row.get("due"))
-        overdue = row.get("last_review") is not None and due is not None and due <= now
-        views[int(row["skill_id"])] = SkillView(
-            rating=float(row["elo_rating"]), count=int(row["elo_count"]),
-            mastery=float(row["effective_mastery"]), due_score=float(1.0 - r) if overdue else 0.0)
-    return views
+    """Per skill, its view; due-ness 1 − R(now) where the review is due (reviewed, due <= now), else 0. R is
+    computed for those rows only (it is element-wise, so each row's value is the same as over all rows)."""
+    overdue = [i for i, row in enumerate(mastery_rows)
+               if row.get("last_review") is not None
+               and (due_at := parse_time(row.get("due"))) is not None and due_at <= now]
+    due_scores = [0.0] * len(mastery_rows)
+    if overdue:
+        recall = retrievability_at([mastery_rows[i] for i in overdue], at=now)
+        for i, r in zip(overdue, recall, strict=True):
+            due_scores[i] = float(1.0 - r)
+    return {int(row["skill_id"]): SkillView(rating=float(row["elo_rating"]), count=int(row["elo_count"]),
+                                            mastery=float(row["effective_mastery"]), due_score=due)
+            for row, due in zip(mastery_rows, due_scores, strict=True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +198,26 @@ class CandidatePool:
         return [int(s) for s in self.skill_ids[index] if s >= 0]
 
 
+def distinct_skills(skill_ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """(distinct ids ascending, each entry's index among them, shaped like `skill_ids`): what
+    np.unique(skill_ids, return_inverse=True) gives, by a table over the id range instead of a sort when the
+    range is small (skill ids and the −1 padding)."""
+    flat = skill_ids.ravel()
+    if flat.size == 0:
+        distinct, inverse = np.unique(skill_ids, return_inverse=True)
+        return distinct, inverse.reshape(skill_ids.shape)
+    low, high = int(flat.min()), int(flat.max())
+    if high - low > max(4 * flat.size, 1 << 12):
+        distinct, inverse = np.unique(skill_ids, return_inverse=True)
+        return distinct, inverse.reshape(skill_ids.shape)
+    offsets = flat - low
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[offsets] = True
+    rank = np.cumsum(present) - 1
+    ids: npt.NDArray[np.int64] = (np.flatnonzero(present) + low).astype(skill_ids.dtype, copy=False)
+    return ids, rank[offsets].reshape(skill_ids.shape)
+
+
 def build_candidates(
     *,
     pool: CandidatePool,
@@ -167,26 +229,35 @@ def build_candidates(
     """Vectorised over the pool: per distinct skill once, then gathered into the question × skill grid."""
     unseen = SkillView(INITIAL_RATING, 0, UNPRACTISED_MASTERY, 0.0)
     present = pool.skill_ids >= 0
-    distinct, position = np.unique(pool.skill_ids, return_inverse=True)
-    grid = position.reshape(pool.skill_ids.shape)
-    skill_views_ = [views.get(int(s), unseen) for s in distinct]
+    distinct, grid = distinct_skills(pool.skill_ids)
+    skill_ids = distinct.tolist()
+    skill_views_ = [views.get(s, unseen) for s in skill_ids]
 
     def per_skill(values: list[float]) -> FloatArray:
         gathered: FloatArray = np.asarray(values, dtype=np.float64)[grid]
         return gathered
 
+    def lowest_prerequisite(skill: int) -> float:
+        required = prerequisites.get(skill)
+        if not required:
+            return np.inf
+        return min([views[p].mastery if p in views else unseen.mastery for p in required])
+
     due_score = per_skill([v.due_score for v in skill_views_])
     # Readiness of a skill = the lowest mastery among its prerequisites (+inf without any).
-    prerequisite_mastery = per_skill([
-        min((views.get(p, unseen).mastery for p in prerequisites.get(int(s), ())), default=np.inf)
-        for s in distinct])
-    predicted, evidence = predict_pool(pool=pool, state=state or LearnerPredictor(), grid=grid, distinct=distinct)
-    if state is not None:
-        skill_views_ = _with_predictor_logits(skill_views_, state=state, pool=pool, grid=grid, present=present,
-                                              distinct=distinct)
-    weakness = skill_weakness(views=skill_views_, grid=grid, present=present)
-    due = np.where(present, due_score, -np.inf).max(axis=1)
-    readiness = np.where(present, prerequisite_mastery, np.inf).min(axis=1)
+    prerequisite_mastery = per_skill([lowest_prerequisite(s) for s in skill_ids])
+    skills = SkillDeviations.of(state or LearnerPredictor(), distinct)
+    predicted, evidence = _predict(pool=pool, state=state or LearnerPredictor(), grid=grid, present=present,
+                                   skills=skills)
+    if state is None:
+        has_logit, logits, counts, ratings = _view_columns(skill_views_)
+        weak = not_mastered(has_logit=has_logit, logits=logits, counts=counts, ratings=ratings)
+    else:  # every skill gets the predictor's logit and answer count (the Elo ratings go unused)
+        logits = _predictor_logits(state=state, pool=pool, grid=grid, present=present, skills=skills)
+        weak = predictor_not_mastered(logits=logits, counts=skills.answers)
+    weakness = question_weakness(per_skill=weak[grid], present=present)
+    due = row_max(np.where(present, due_score, -np.inf))
+    readiness = row_min(np.where(present, prerequisite_mastery, np.inf))
     since = np.where(np.isnan(pool.last_seen_epoch), np.inf, np.maximum(now.timestamp() - pool.last_seen_epoch, 0.0))
     return SelectionCandidates(
         question_ids=pool.question_ids,
@@ -200,19 +271,20 @@ def build_candidates(
 def predict_pool(*, pool: CandidatePool, state: LearnerPredictor, grid: npt.NDArray[np.intp],
                  distinct: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
     """(P(correct), evidence) per candidate from the predictor state; `grid` indexes `distinct` skill ids."""
-    present = pool.skill_ids >= 0
-    prior = predictor.SkillDeviation()
-    rows = [state.skills.get(int(s), prior) for s in distinct]
-    deviations = np.asarray([r.deviation for r in rows], dtype=np.float64)[grid]
-    answers = np.asarray([float(r.answers) for r in rows], dtype=np.float64)[grid]
-    correct = np.asarray([float(r.correct) for r in rows], dtype=np.float64)[grid]
+    return _predict(pool=pool, state=state, grid=grid, present=pool.skill_ids >= 0,
+                    skills=SkillDeviations.of(state, distinct))
+
+
+def _predict(*, pool: CandidatePool, state: LearnerPredictor, grid: npt.NDArray[np.intp],
+             present: npt.NDArray[np.bool_], skills: SkillDeviations) -> tuple[FloatArray, FloatArray]:
+    answers = skills.answers[grid]
     zeros = np.zeros(len(pool))
     learner = state.learner
     p = predictor.predict_grid(
         theta=learner.theta, learner_answers=learner.answers, learner_correct=learner.correct,
-        deviations=deviations, skill_answers=answers, skill_correct=correct, present=present,
-        difficulties=zeros if pool.item_difficulty is None else pool.item_difficulty,
+        deviations=skills.deviation[grid], skill_answers=answers, skill_correct=skills.correct[grid],
+        present=present, difficulties=zeros if pool.item_difficulty is None else pool.item_difficulty,
         floors=zeros if pool.floors is None else pool.floors, weights=state.weights)
     shared = learner.answers / max(1, sum(1 for r in state.skills.values() if r.answers > 0))
-    evidence = np.where(present, answers, 0.0).sum(axis=1) / np.maximum(present.sum(axis=1), 1) + shared
+    evidence = row_sums(np.where(present, answers, 0.0)) / np.maximum(row_sums(present), 1) + shared
     return np.clip(p, 0.0, 1.0), evidence

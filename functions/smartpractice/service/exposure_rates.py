@@ -62,13 +62,34 @@ def shared_exposure_cache(*, project_url: str, ttl_seconds: float) -> ExposureCa
         return _caches.setdefault((project_url, ttl_seconds), TtlCache(ttl_seconds=ttl_seconds))
 
 
+class _LastRates:
+    """The bank's rates for the last (bank, figures, config) they were computed for. The bank and the figures
+    come from this instance's TTL caches, so the same two objects serve every request until one of them reloads:
+    the rates are computed once per reload instead of once per request (held read-only, shared by requests)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[QuestionBank, Mapping[str, Any], ExposureConfig, FloatArray] | None = None
+
+    def rates(self, bank: QuestionBank, figures: Mapping[str, Any], config: ExposureConfig) -> FloatArray:
+        last = self._last  # one read: a concurrent request may replace it, never half of it
+        if last is not None and last[0] is bank and last[1] is figures and last[2] == config:
+            return last[3]
+        rates = bank_rates(bank, figures, config)
+        rates.setflags(write=False)
+        self._last = (bank, figures, config, rates)
+        return rates
+
+
+_LAST_RATES = _LastRates()
+
+
 def exposure_picker(*, deps: LearnerDeps, bank: QuestionBank, pool: CandidatePool,
                     config: ExposureConfig = EXPOSURE_CONFIG) -> Picker | None:
     """Selection's pick with exposure control over this pool (None when the deps carry no exposure figures)."""
     if deps.exposure is None:
         return None
     figures = deps.exposure.get(deps.service.item_exposure)
-    rates = pool_rates(bank, bank_rates(bank, figures, config), pool)
+    rates = pool_rates(bank, _LAST_RATES.rates(bank, figures, config), pool)
 
     def choose(totals: FloatArray, eligible: npt.NDArray[np.bool_]) -> int:
         return exposure.pick(totals=totals, eligible=eligible, rates=rates, config=config, rng=deps.rng).index

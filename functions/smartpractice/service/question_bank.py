@@ -95,7 +95,11 @@ class QuestionBank:
     def pool(self, *, where: PoolFilter, exclude: Sequence[int], seen_ids: Sequence[int],
              seen_epochs: Sequence[float]) -> CandidatePool:
         """The questions matching `where`, minus `exclude`, with when this learner last saw each."""
-        keep = self.matches(where) & ~np.isin(self.question_ids, np.asarray(exclude, dtype=np.int64))
+        keep = self.matches(where)
+        excluded = np.asarray(exclude, dtype=np.int64)
+        if excluded.size and self.question_ids.size:  # the ids are ascending (the SQL orders by the primary key)
+            at = np.clip(np.searchsorted(self.question_ids, excluded), 0, self.question_ids.size - 1)
+            keep[at[self.question_ids[at] == excluded]] = False
         ids = self.question_ids[keep]
         last_seen = np.full(ids.shape, np.nan)
         seen = np.asarray(seen_ids, dtype=np.int64)

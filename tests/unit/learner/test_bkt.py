@@ -25,6 +25,7 @@ from smartpractice.learner.bkt import (
     update_known,
     update_known_array,
     update_known_conjunctive,
+    update_known_conjunctive_floats,
 )
 
 A = BKTParams(p_init=0.3, p_learn=0.1, p_guess=0.2, p_slip=0.1, p_forget=0.05)
@@ -214,3 +215,38 @@ def test_forget_over_time_pinned_and_composes() -> None:
     assert float(forget_over_time(p_known=0.8, elapsed_days=-2.0, daily_forget=0.02)) == 0.8
     with pytest.raises(ValueError):
         forget_over_time(p_known=0.8, elapsed_days=1.0, daily_forget=1.0)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_float_form_of_the_conjunctive_update_equals_the_array_form_exactly(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 9))
+    edges = [0.0, 1.0, 1e-12, 1.0 - 1e-12]
+
+    def probability() -> float:
+        return float(rng.choice(edges)) if rng.random() < 0.15 else float(rng.random())
+
+    params = []
+    for _ in range(k):
+        guess, slip = probability() * 0.5, probability() * 0.5
+        params.append(BKTParams(p_init=probability(), p_learn=probability(), p_guess=min(guess, 0.49),
+                                p_slip=min(slip, 0.49), p_forget=probability()))
+    if seed % 10 == 0:  # every skill certain and never slipped: a wrong answer is impossible (zero denominator)
+        params = [BKTParams(p_init=0.5, p_learn=0.1, p_guess=0.2, p_slip=0.0) for _ in range(k)]
+        p_known = [1.0] * k
+    else:
+        p_known = [probability() for _ in range(k)]
+    for is_correct in (True, False):
+        expected = update_known_conjunctive(p_known=np.array(p_known), is_correct=is_correct,
+                                            params=BKTParamArrays.stack(params))
+        got = update_known_conjunctive_floats(p_known=p_known, is_correct=is_correct, params=params)
+        assert got == expected.tolist()
+
+
+def test_the_float_form_refuses_what_the_array_form_refuses() -> None:
+    with pytest.raises(ValueError, match="probabilities"):
+        update_known_conjunctive_floats(p_known=[1.5], is_correct=True, params=[A])
+    with pytest.raises(ValueError, match="probabilities"):
+        update_known_conjunctive_floats(p_known=[float("nan")], is_correct=True, params=[A])
+    with pytest.raises(ValueError, match="one entry per skill"):
+        update_known_conjunctive_floats(p_known=[], is_correct=True, params=[])

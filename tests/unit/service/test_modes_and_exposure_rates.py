@@ -51,3 +51,30 @@ def test_an_exam_answer_withholds_everything_that_tells_right_from_wrong() -> No
         "is_correct": None, "correct_answer": None, "explanation": None, "skills": [], "withheld": True,
         "session_progress": {"answered": 2, "correct": None, "accuracy": None}, "feedback": EXAM_FEEDBACK,
         "replayed": False}
+
+
+def test_the_rates_are_computed_once_per_bank_and_figures_and_again_when_either_reloads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from smartpractice.service import exposure_rates
+
+    calls: list[int] = []
+
+    def counting(bank: QuestionBank, figures: Any, config: ExposureConfig) -> Any:
+        calls.append(1)
+        return bank_rates(bank, figures, config)
+
+    monkeypatch.setattr(exposure_rates, "bank_rates", counting)
+    last = exposure_rates._LastRates()
+    figures = {"question_id": [1], "served_sessions": [30], "filter_sets": [{"filters": {}, "sessions": 40}]}
+    config = ExposureConfig(min_sessions=20)
+    first = last.rates(BANK, figures, config)
+    assert last.rates(BANK, figures, ExposureConfig(min_sessions=20)) is first and len(calls) == 1
+    assert not first.flags.writeable
+    reloaded = dict(figures, served_sessions=[10])  # the TTL cache hands out a new object on reload
+    assert last.rates(BANK, reloaded, config).tolist() == pytest.approx([0.25, 0.0, 0.0, 0.0])
+    assert len(calls) == 2
+    other_bank = QuestionBank.from_columns(COLUMNS)
+    assert np.array_equal(last.rates(other_bank, reloaded, config), bank_rates(other_bank, reloaded, config))
+    assert len(calls) == 3
+    assert np.array_equal(last.rates(other_bank, reloaded, ExposureConfig(min_sessions=50)), np.zeros(4))
+    assert len(calls) == 4

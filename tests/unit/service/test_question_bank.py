@@ -82,3 +82,17 @@ def test_cache_reloads_only_after_the_ttl() -> None:
     uncached.get(load)
     uncached.get(load)
     assert len(loads) == 4
+
+
+def test_exclusions_by_binary_search_equal_np_isin() -> None:
+    """pool() finds the excluded ids in the ascending bank by binary search; np.isin is the reference."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(0, 60))
+        ids = np.sort(rng.choice(500, size=n, replace=False)) + 1
+        bank = QuestionBank.from_columns({
+            "id": ids.tolist(), "topic_id": [1] * n, "subject_id": [1] * n, "exam_section": ["math"] * n,
+            "skill_ids": [[1]] * n, "difficulties": [[1200.0]] * n, "times_seen": [0] * n})
+        exclude = rng.integers(-5, 520, size=int(rng.integers(0, 30))).tolist()  # misses, repeats, outside
+        pool = bank.pool(where=PoolFilter(), exclude=exclude, seen_ids=[], seen_epochs=[])
+        assert pool.question_ids.tolist() == ids[~np.isin(ids, exclude)].tolist()

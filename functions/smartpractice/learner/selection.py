@@ -257,7 +257,7 @@ def sample_success(*, candidates: SelectionCandidates, policy: SelectionPolicy,
 def component_scores(*, candidates: SelectionCandidates, sampled_p: FloatArray,
                      policy: SelectionPolicy) -> FloatArray:
     """Component scores, shape (len(COMPONENTS), n_candidates), rows in COMPONENTS order."""
-    since = np.nan_to_num(candidates.seconds_since_seen, nan=np.inf)
+    since = np.nan_to_num(candidates.seconds_since_seen, nan=np.inf, posinf=np.inf)
     freshness = 1.0 - np.exp2(-since / policy.recency_half_life_seconds)
     most_exposed = candidates.exposure_count.max()
     exposure = (1.0 - candidates.exposure_count / most_exposed) if most_exposed > 0.0 \
@@ -304,7 +304,7 @@ def _main_reason(dominant: str, index: int, candidates: SelectionCandidates, sam
     if dominant == "prerequisite":
         return f"you have the prerequisites for it (readiness {candidates.prerequisite_readiness[index]:.2f})"
     if dominant == "recency":
-        return _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf)))
+        return _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf, posinf=np.inf)))
     if dominant == "exposure":
         return "it has been served less often than the alternatives"
     raise KeyError(dominant)

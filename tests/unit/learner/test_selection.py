@@ -257,3 +257,19 @@ def test_question_weakness_sums_over_the_questions_skills() -> None:
     np.testing.assert_allclose(question_weakness(per_skill=per_skill, present=present), [0.85, 0.45, 0.45])
     with pytest.raises(ValueError, match="aligned"):
         question_weakness(per_skill=per_skill, present=present[:, :1])
+
+
+def test_recency_reason_of_a_never_seen_question_says_so() -> None:
+    # Two candidates alike but for recency: the never-seen one (inf, as build_candidates sends it; NaN too) wins on
+    # recency, and its reason must not read inf as a finite wait (it once said "you last saw it 2e303 days ago").
+    for never in (np.inf, np.nan):
+        candidates = _candidates(2, seconds_since_seen=np.array([never, 30.0]))
+        choice = select_next_question(candidates=candidates, rng=np.random.default_rng(3))
+        assert choice.index == 0
+        assert choice.reason.dominant_component == "recency"
+        assert choice.reason.why_now.startswith("Chosen because you have not seen it before; predicted success 65%")
+    seen = select_next_question(candidates=_candidates(1, seconds_since_seen=np.array([2 * 86_400.0 + 5.0])),
+                                rng=np.random.default_rng(3), policy=SelectionPolicy(
+                                    weights=SelectionWeights(band=0.0, weakness=0.0, due=0.0, prerequisite=0.0,
+                                                             recency=1.0, exposure=0.0)))
+    assert "you last saw it 2 days ago" in seen.reason.why_now

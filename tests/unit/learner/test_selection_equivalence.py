@@ -70,7 +70,9 @@ def _reference_why_now(*, dominant: str, index: int, candidates: SelectionCandid
         "due": f"its skill is due for review (due-ness {candidates.due_score[index]:.2f})",
         "prerequisite": "you have the prerequisites for it "
                         f"(readiness {candidates.prerequisite_readiness[index]:.2f})",
-        "recency": _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf))),
+        # inf stays inf (never seen): the one change from the old text, which read inf as the largest float
+        "recency": _describe_wait(float(np.nan_to_num(candidates.seconds_since_seen[index], nan=np.inf,
+                                                      posinf=np.inf))),
         "exposure": "it has been served less often than the alternatives",
     }[dominant]
     return f"Chosen because {main}; predicted success {predicted:.0%} (sampled {sampled:.0%})."

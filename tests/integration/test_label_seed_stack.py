@@ -149,8 +149,9 @@ def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
     assert (step.counts["answers"], step.counts["items_calibrated"], step.counts["weights_fitted"]) == (
         len(calibrated) * N_LEARNERS, len(calibrated), 0)
 
-    written = dict(pg.execute("select question_id, predictor_difficulty from question_difficulty_params "
-                              "where question_id = any(%s)", (calibrated + new,)).fetchall())
+    written: dict[int, float] = dict(pg.execute(
+        "select question_id, predictor_difficulty from question_difficulty_params where question_id = any(%s)",
+        (calibrated + new,)).fetchall())
     b = np.array([written[q] for q in calibrated])
     # one skill, so no skill shift: the new questions' b are the least-squares line of the calibrated b on their
     # LABEL seeds (as the bank carries them, to 1e-4), here by numpy's polyfit rather than fit_seed_map

@@ -7,7 +7,7 @@ label; new questions whose Elo rows are still their label's base. The predictor_
 on the calibrated questions' LABEL seeds (question_bank's label_seed_difficulty) and apply it to the new ones'
 label seeds: a new question gets offset + scale · label seed exactly (one skill: no skill shift). What a new
 question is served: its Elo-row seed before the night, the written b after it, and its first answer steps from
-that b. And the label bases the harness reads (eval_io.DIFFICULTY_LABELS) are the SQL ones.
+that b. And the harness reads labels as the SQL does (eval_io.DIFFICULTY_LABELS, eval_io.label_seed).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from smartpractice.db.repository import ServiceStore
 from smartpractice.learner import predictor_fit
 from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance import run_maintenance
-from smartpractice_dev.eval_io import DIFFICULTY_LABELS
+from smartpractice_dev.eval_io import DIFFICULTY_LABELS, label_seed
 from supalocal.gateway import create_gateway_app
 from supalocal.keys import anon_key, service_role_key
 from supalocal.settings import StackSettings
@@ -64,14 +64,15 @@ def service_store(stack_settings: StackSettings) -> Iterator[ServiceStore]:
         app.close()
 
 
-def test_the_harness_reads_labels_at_the_sql_bases(pg: psycopg.Connection) -> None:
-    """eval_io's label logits are private.predictor_label_seed_difficulty's for one skill (the bases' one
-    definition is private.label_elo_base, which seed.sql creates the Elo rows from)."""
+def test_the_harness_reads_labels_as_the_sql_does(pg: psycopg.Connection) -> None:
+    """eval_io's label logits are at private.label_elo_base's bases (the one definition, which seed.sql creates
+    the Elo rows from), and eval_io.label_seed is private.predictor_label_seed_difficulty for 0 to 4 skills."""
     for label, seed in DIFFICULTY_LABELS.items():
-        assert _one(pg, "select private.predictor_label_seed_difficulty(%s, 1)", (label,)) == pytest.approx(
-            seed, abs=1e-12), label
         assert _one(pg, "select private.label_elo_base(%s)", (label,)) == pytest.approx(
             1200 + seed * 400 / math.log(10), abs=1e-9), label
+        for k in range(5):
+            assert _one(pg, "select private.predictor_label_seed_difficulty(%s, %s)", (label, k)) == pytest.approx(
+                label_seed(label, k), abs=1e-12), (label, k)
 
 
 @pytest.fixture()
@@ -133,9 +134,9 @@ def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
         pg: psycopg.Connection, bank: dict[str, Any], service_store: ServiceStore) -> None:
     calibrated, new = bank["calibrated"], bank["new"]
     label = {q: DIFFICULTY_LABELS[name] for q, name in zip(calibrated + new, CALIBRATED + NEW, strict=True)}
-    elo_seed, label_seed = _columns(service_store, calibrated, "seed_difficulty", "label_seed_difficulty")
+    elo_seed, labelled = _columns(service_store, calibrated, "seed_difficulty", "label_seed_difficulty")
     assert elo_seed == pytest.approx(list(bank["irt"]), abs=1e-9)  # the Elo rows hold IRT's b, not the labels
-    assert label_seed == pytest.approx([label[q] for q in calibrated], abs=5e-5)  # the labels, to 1e-4
+    assert labelled == pytest.approx([label[q] for q in calibrated], abs=5e-5)  # the labels, to 1e-4
 
     # before its first night a new question is served its Elo-row seed: as created, its label's base
     before, new_seed = _columns(service_store, new, "predictor_difficulty", "seed_difficulty")
@@ -155,13 +156,13 @@ def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
     b = np.array([written[q] for q in calibrated])
     # one skill, so no skill shift: the new questions' b are the least-squares line of the calibrated b on their
     # LABEL seeds (as the bank carries them, to 1e-4), here by numpy's polyfit rather than fit_seed_map
-    scale, offset = np.polyfit(label_seed, b, 1)
+    scale, offset = np.polyfit(labelled, b, 1)
     new_label_seed = _columns(service_store, new, "label_seed_difficulty")[0]
     for q, seed in zip(new, new_label_seed, strict=True):
         assert written[q] == pytest.approx(offset + scale * seed, abs=1e-12), q
     mapping = predictor_fit.fit_seed_map(skills=[(bank["skill"],)] * len(calibrated), difficulty=b,
                                          calibrated=np.ones(len(calibrated), dtype=bool),
-                                         seed=np.array(label_seed))
+                                         seed=np.array(labelled))
     assert mapping.skill_shift == {bank["skill"]: 0.0}
     assert 0.2 < scale < 0.9, (offset, scale)  # labels spread wider than b, as on the harness data
     # the line on the Elo-row seeds (the flaw): about b already (here −0.59 + 1.01 · seed against the labels'

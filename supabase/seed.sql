@@ -520,12 +520,13 @@ from seed_items si
 join public.questions q on q.external_ref = si.external_ref;
 
 -- primary skill + (n_skills − 1) related skills: its prerequisites first, then topic siblings.
--- Elo difficulty (1200-centred): label base + skill position + jitter; secondary skills are
--- exercised at an easier level than the primary one.
+-- Elo difficulty (1200-centred): label base (private.label_elo_base, the one definition of the bases,
+-- 20261207140000_label_seed_difficulty.sql) + skill position + jitter; secondary skills are exercised at an
+-- easier level than the primary one.
 insert into public.question_skills (question_id, skill_id, weight, elo_difficulty)
 select q.id, tag.skill_id,
        (case si.n_skills when 1 then array[1.0] when 2 then array[0.7, 0.3] else array[0.6, 0.25, 0.15] end)[tag.ord],
-       round(((case si.difficulty_label when 'easy' then 1000 when 'medium' then 1200 else 1400 end)
+       round((private.label_elo_base(si.difficulty_label)
          + 40 * (si.skill_position - 2)
          + 120 * (pg_temp.unit(si.k || ':elo' || tag.ord) - 0.5)
          - case when tag.ord > 1 then 150 else 0 end)::numeric, 1)::double precision

@@ -17,7 +17,8 @@ Predictors (columns of the report):
   none of whose answers were calibrated: b from 0 (no seed); from the authored seed, as served before the first
   night (private.predictor_seed_difficulty); from the seed through the nightly cold start
   (predictor_fit.cold_start_difficulties: a seed map fitted on OTHER calibrated questions — the bank in two
-  seeded halves, each half's b from a map calibrated on the training answers to the other half only);
+  seeded halves, each half's b from a map calibrated on the training answers to the other half only; the seed
+  is the authored one on both sides, as the nightly job has it with question_bank's label_seed_difficulty);
   with --ablation also "seed through a stored line": the map's offset + scale alone, what serving a previous
   fit's line before the first night would give (not served: a proposal, see README).
 """

@@ -5,11 +5,13 @@ Format (CSV or TSV, optionally .gz; the header names the columns, aliases accept
     skill_id (skill, skill_name, kc, KC(Default); several skills joined by ';', '~~' or, for numeric ids, '_'),
     correct (0/1, true/false; Correct First Attempt), timestamp (order_id, start_time, time; numbers or ISO-8601).
 Optional: item_difficulty (seed_difficulty, authored_difficulty, difficulty_label), the question's authored
-    difficulty seed — what the product starts a new question's b from (private.predictor_seed_difficulty on its
-    Elo rows): a number in the predictor's logits (0 = a learner at θ = 0 has even chances, higher = harder) or
-    a label easy / medium / hard, read as the seed of seed.sql's Elo bases 1000 / 1200 / 1400, i.e.
-    (d − 1200) · ln 10 / 400 = −1.151 / 0 / +1.151 logits. Per question the first non-empty value counts (later
-    different ones are counted as conflicts); a question without one gets NaN. Without the column,
+    difficulty seed — the product's label seed (private.predictor_label_seed_difficulty, what the nightly seed
+    map is fitted and applied on; a new question's Elo rows are created from the same bases): a number in the
+    predictor's logits (0 = a learner at θ = 0 has even chances, higher = harder) or a label easy / medium /
+    hard, read as the product reads it (`label_seed`): each of the question's k skills at the label's Elo base
+    1000 / 1200 / 1400 (private.label_elo_base), (d − 1200) · ln 10 / 400 = −1.151 / 0 / +1.151 logits, under
+    the conjunctive rule (one skill: those; medium on two skills: log 3). Per question the first non-empty value
+    counts (later different ones are counted as conflicts); a question without one gets NaN. Without the column,
     `AnswerLog.item_difficulty` is None and the harness skips its seeded cold-start rows.
 Header names are compared lower-cased with runs of other characters read as '_' ("KC(Default)" = kc_default).
 
@@ -50,6 +52,8 @@ OPTIONAL_ALIASES = {
     "difficulty": ("item_difficulty", "seed_difficulty", "authored_difficulty", "difficulty_label"),
 }
 ELO_LOGIT = math.log(10.0) / 400.0  # one Elo point in logits
+# A one-skill question's label seed in logits, at the labels' Elo bases 1000 / 1200 / 1400: the SQL's
+# private.label_elo_base, the one definition (tests/integration/test_label_seed_stack.py ties the two).
 DIFFICULTY_LABELS = {"easy": (1000 - 1200) * ELO_LOGIT, "medium": 0.0, "hard": (1400 - 1200) * ELO_LOGIT}
 _TRUE = {"1", "1.0", "true", "t", "yes", "correct"}
 _FALSE = {"0", "0.0", "false", "f", "no", "incorrect"}
@@ -102,9 +106,21 @@ def _optional_column(header: list[str], role: str) -> int | None:
     return next((lowered.index(a) for a in OPTIONAL_ALIASES[role] if a in lowered), None)
 
 
+def label_seed(label: str, n_skills: int) -> float:
+    """The product's label seed (private.predictor_label_seed_difficulty): every one of the question's k skills at
+    the label's base x (logits), P = σ(−x)^k, b = log((1 − P) / P) within ±6; 0 without skills."""
+    if n_skills <= 0:
+        return 0.0
+    x = DIFFICULTY_LABELS[label]
+    log_p = -n_skills * (max(x, 0.0) + math.log1p(math.exp(-abs(x))))
+    if log_p > -1e-9:
+        return -6.0
+    return min(6.0, max(-6.0, math.log(-math.expm1(log_p)) - log_p))
+
+
 def parse_difficulty(raw: str) -> float:
-    """An authored difficulty cell in logits: a finite number as is, easy / medium / hard via the Elo bases;
-    NaN for an empty or unreadable cell."""
+    """An authored difficulty cell in logits: a finite number as is, easy / medium / hard via the Elo bases (as
+    for one skill: read_answers applies the item's skill count); NaN for an empty or unreadable cell."""
     text = raw.strip().lower()
     if text in DIFFICULTY_LABELS:
         return DIFFICULTY_LABELS[text]
@@ -175,6 +191,7 @@ def read_answers(path: Path, *, skill_separator: str | None = None) -> AnswerLog
         width = max(columns.values()) + 1
         difficulty_column = _optional_column(header, "difficulty")
         seeds: dict[int, float] = {}
+        labels: dict[int, str] = {}  # items whose seed is a label: its seed depends on the item's skill count
         conflicts = 0
         users: dict[str, int] = {}
         items: dict[str, int] = {}
@@ -198,6 +215,8 @@ def read_answers(path: Path, *, skill_separator: str | None = None) -> AnswerLog
             if difficulty_column is not None and difficulty_column < len(record):
                 seed = parse_difficulty(record[difficulty_column])
                 if not math.isnan(seed):
+                    if item_index not in seeds and record[difficulty_column].strip().lower() in DIFFICULTY_LABELS:
+                        labels[item_index] = record[difficulty_column].strip().lower()
                     first = seeds.setdefault(item_index, seed)
                     conflicts += first != seed
     if not rows:
@@ -205,6 +224,11 @@ def read_answers(path: Path, *, skill_separator: str | None = None) -> AnswerLog
                          "are needed)")
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     rows, merged = _merge_rows_per_skill(rows)
+    if labels:
+        n_skills: dict[int, int] = {}
+        for r in rows:
+            n_skills[r[3]] = max(n_skills.get(r[3], 0), len(r[4]))
+        seeds.update({i: label_seed(label, n_skills.get(i, 1)) for i, label in labels.items()})
     return AnswerLog(
         user=np.array([r[0] for r in rows], dtype=np.int64), item=np.array([r[3] for r in rows], dtype=np.int64),
         skills=tuple(r[4] for r in rows), correct=np.array([r[5] for r in rows], dtype=np.int8),

@@ -56,6 +56,11 @@ API_EXECUTABLE_FUNCTIONS = {
     "private.predictor_seed_difficulty(double precision[])":
         "authenticated: pure arithmetic (a question's seeded b from its Elo rows) inside question_bank and "
         "answer_context, which run as the learner",
+    "private.label_elo_base(text)": "authenticated: pure arithmetic (a difficulty label's Elo base) inside "
+                                    "predictor_label_seed_difficulty",
+    "private.predictor_label_seed_difficulty(text,integer)":
+        "authenticated: pure arithmetic (a question's seed from its difficulty label) inside question_bank, which "
+        "runs as the learner",
 }
 # Supabase's own auth schema (the local bootstrap stands in for it): no API role holds any privilege there.
 PLATFORM_SCHEMAS = ("auth",)

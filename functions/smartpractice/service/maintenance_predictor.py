@@ -3,10 +3,15 @@
 From the refits' one read of recent answers (whole histories of a random sample of learners, at most
 `predictor_max_answers` of them):
 1. a sparse Rasch calibration (predictor_fit.calibrate_rasch) gives b for every question answered in the
-   window, with a prior centred on the question's seed (from its Elo rows: difficulty labels, last night's IRT),
-   so a question with few answers stays near its seed; a question without answers that was never calibrated
-   nor moved online (stored b null) gets the cold start: its seed through the calibrated questions' seed map,
-   offset + scale · seed + its skills' shrunk shift (predictor_fit.cold_start_difficulties). The calibration
+   window, with a prior centred on the question's seed from its current Elo rows (`seed_difficulty`: its
+   difficulty label as created, then last night's IRT and record_answer's Elo steps), so a question with few
+   answers stays near its seed; a question without answers that was never calibrated nor moved online (stored
+   b null) gets the cold start: its LABEL seed (`label_seed_difficulty`: the same conjunctive rule at its
+   difficulty label's Elo base, private.predictor_label_seed_difficulty) through the seed map fitted on the
+   calibrated questions' label seeds against their b, offset + scale · label seed + its skills' shrunk shift
+   (predictor_fit.cold_start_difficulties). Both sides of the map are label seeds: a calibrated question's Elo
+   rows no longer hold its label (IRT resets them nightly), and a map fitted on them (≈ b already, scale ≈ 1)
+   would leave a new question's label seed about where it is (README "Predictor", cold start). The calibration
    starts from the seeds, not from the stored b: those already moved with the answers replayed below, which
    would leak each outcome into its prediction;
 2. the answers are replayed in time order through the online predictor from those difficulties, each predicted
@@ -48,6 +53,7 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     ids = np.asarray(bank["id"], dtype=np.int64)
     skills = [tuple(int(s) for s in k) for k in bank["skill_ids"]]
     seed = np.asarray(bank["seed_difficulty"], dtype=np.float64)  # from the Elo rows (never the stored b)
+    label_seed = np.asarray(bank["label_seed_difficulty"], dtype=np.float64)  # from the difficulty labels
     floors = np.array([predictor.guessing_floor(int(n)) for n in bank["n_options"]], dtype=np.float64)
     stored = {int(r["question_id"]) for r in read_table(
         ctx.store, "question_difficulty_params", "question_id,predictor_difficulty", order="question_id",
@@ -69,7 +75,8 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
                                           n_learners=log.n_learners, n_items=ids.size, prior_difficulty=seed)
     calibrated = np.bincount(item, minlength=ids.size) > 0
     difficulty = predictor_fit.cold_start_difficulties(
-        skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed), calibrated=calibrated, seed=seed)
+        skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed), calibrated=calibrated,
+        seed=label_seed)
     cold = ~calibrated & ~np.isin(ids, np.fromiter(stored, dtype=np.int64, count=len(stored)))
     write = calibrated | cold
     rows = [{"question_id": int(q), "difficulty": float(b)} for q, b in zip(ids[write], difficulty[write], strict=True)]

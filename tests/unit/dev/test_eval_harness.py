@@ -12,7 +12,7 @@ import pytest
 
 from smartpractice.learner.predictor_fit import auc, ece, log_loss
 from smartpractice_dev.eval_harness import cold_start_mapped, run, seeds
-from smartpractice_dev.eval_io import parse_difficulty, read_answers, split_learners, split_skills
+from smartpractice_dev.eval_io import label_seed, parse_difficulty, read_answers, split_learners, split_skills
 
 TSV = (
     "student_id\tproblem_id\tskill_name\tcorrect\ttimestamp\n"
@@ -95,6 +95,27 @@ def test_the_optional_authored_difficulty_column_numbers_labels_conflicts_and_ab
     plain = tmp_path / "plain.csv"
     plain.write_text("user_id,item_id,skill_id,correct,timestamp\nu,q1,s,1,1\n")
     assert read_answers(plain).item_difficulty is None and read_answers(plain).difficulty_conflicts == 0
+
+
+def test_a_label_is_read_as_the_products_label_seed_for_the_items_skills(tmp_path: Path) -> None:
+    """private.predictor_label_seed_difficulty's rule: each of the k skills at the label's base, P = σ(−x)^k."""
+    x = 200 * math.log(10) / 400  # hard's base in logits; easy's is −x
+    assert label_seed("medium", 1) == 0.0 and label_seed("hard", 0) == 0.0
+    assert label_seed("hard", 1) == pytest.approx(x, abs=1e-12)
+    assert label_seed("medium", 2) == pytest.approx(math.log(3), abs=1e-12)  # P = 1/2 · 1/2
+    p_hard = 1 / (1 + math.sqrt(10))  # σ(−x) = 1 / (1 + 10^(1/2))
+    assert label_seed("hard", 3) == pytest.approx(math.log((1 - p_hard**3) / p_hard**3), abs=1e-12)  # 4.2642
+    p_easy = 1 / (1 + 1 / math.sqrt(10))  # σ(x)
+    assert label_seed("easy", 2) == pytest.approx(math.log((1 - p_easy**2) / p_easy**2), abs=1e-12)  # −0.3114
+    assert label_seed("hard", 40) == 6.0  # within ±6, as the SQL
+    path = tmp_path / "labels.csv"
+    # q1 on two skills (one row each, merged), q2 on two skills in one cell, q3 on one skill
+    path.write_text("user_id,item_id,skill_id,correct,timestamp,difficulty_label\n"
+                    "u,q1,a,1,1,medium\nu,q1,b,1,1,medium\nu,q2,a;b,0,2,hard\nu,q3,a,1,3,easy\n")
+    log = read_answers(path)
+    assert log.item_difficulty is not None
+    assert log.item_difficulty.tolist() == pytest.approx([math.log(3), label_seed("hard", 2), -x], abs=1e-12)
+    assert label_seed("hard", 2) == pytest.approx(2.7927, abs=1e-4) and log.difficulty_conflicts == 0
 
 
 def test_the_synthetic_labels_are_the_true_difficulty_plus_noise_drawn_apart_from_the_answers() -> None:

@@ -221,7 +221,8 @@ class FakeServiceStore:
         return len(p_rows)
 
     def _question_bank(self) -> Row:
-        """question_bank(): the questions (every tagged one; active unless said otherwise), b 0 where unset."""
+        """question_bank(): the questions (every tagged one; active unless said otherwise), b 0 where unset; the
+        Elo-row seed is a question's "seed", its label seed its "label_seed" (0 when not given)."""
         tags: dict[int, list[int]] = {}
         for r in self.tables.get("question_skills", []):
             tags.setdefault(int(r["question_id"]), []).append(int(r["skill_id"]))
@@ -233,6 +234,8 @@ class FakeServiceStore:
                 "predictor_difficulty": [stored.get(q) if stored.get(q) is not None
                                          else questions.get(q, {}).get("seed", 0.0) for q in ids],
                 "seed_difficulty": [questions.get(q, {}).get("seed", 0.0) for q in ids],
+                # private.predictor_label_seed_difficulty of the question's label: given as "label_seed" here
+                "label_seed_difficulty": [questions.get(q, {}).get("label_seed", 0.0) for q in ids],
                 "n_options": [len(questions.get(q, {}).get("options") or []) for q in ids]}
 
     def _set_predictor_difficulties(self, p_rows: list[Row]) -> int:

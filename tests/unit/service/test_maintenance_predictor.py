@@ -63,11 +63,11 @@ def test_the_nightly_step_stores_recovered_weights_and_cold_starts_unanswered_qu
     answers = [answer_row(user(u), 1 + q, correct=bool(y), at=start + timedelta(seconds=i))
                for i, (u, q, y) in enumerate(log)]
     tags = [{"question_id": 1 + q, "skill_id": s} for q in range(N_ITEMS) for s in _skills(q)]
-    # question 100: never answered, on skill 1 only, seeded at 0.5 logits
+    # question 100: never answered, on skill 1 only, its label seed 0.5 logits (its Elo rows say 2.0: not used)
     tags.append({"question_id": 100, "skill_id": 1})
     questions: list[dict[str, object]] = [{"id": 1 + q, "question_type": "numeric", "options": None}
                                           for q in range(N_ITEMS)]
-    questions.append({"id": 100, "question_type": "numeric", "options": None, "seed": 0.5})
+    questions.append({"id": 100, "question_type": "numeric", "options": None, "seed": 2.0, "label_seed": 0.5})
     store = FakeServiceStore({"session_questions": answers, "question_skills": tags, "questions": questions})
 
     response = run(store, steps=["predictor_fit"])
@@ -83,9 +83,9 @@ def test_the_nightly_step_stores_recovered_weights_and_cold_starts_unanswered_qu
     error = np.abs(np.array(row["weights"]) - TRUE_WEIGHTS.as_array())
     assert error[1] < 0.05 and error[2:4].max() < 0.1, f"fitted {row['weights']}, errors {error.round(3).tolist()}"
     assert 0.0 <= row["ece"] < 0.03 and 0.6 < row["auc"] < 1.0 and row["log_loss"] > 0.0
-    # cold start: the seed through the calibrated questions' seed map (predictor_fit.fit_seed_map). Their seeds
-    # are all 0, so scale 1 and offset the mean calibrated b (−0.804); the true b are drawn alike for every skill,
-    # so the skill means (skill 1: −0.586) differ no more than their noise: τ² = 0, no skill shift.
+    # cold start: the label seed through the calibrated questions' seed map (predictor_fit.fit_seed_map). Their
+    # label seeds are all 0, so scale 1 and offset the mean calibrated b (−0.804); the true b are drawn alike for
+    # every skill, so the skill means (skill 1: −0.586) differ no more than their noise: τ² = 0, no skill shift.
     b = {int(r["question_id"]): float(r["predictor_difficulty"]) for r in store.tables["question_difficulty_params"]}
     calibrated_ids = [1 + q for q in range(N_ITEMS)]
     mapping = predictor_fit.fit_seed_map(skills=[_skills(q - 1) for q in calibrated_ids],
@@ -106,3 +106,39 @@ def test_too_few_answers_keep_the_weights() -> None:
     # one correct answer: the calibration moves b below its seed 0, held near it by the prior (sd 1.5)
     [row] = store.tables["question_difficulty_params"]
     assert -1.0 < row["predictor_difficulty"] < 0.0
+
+
+def test_the_seed_map_is_fitted_on_label_seeds_whatever_the_elo_rows_say() -> None:
+    """A live bank: the calibrated questions' Elo rows were reset by last night's IRT (their Elo seeds now say
+    nothing of their labels), a new question keeps its label. The map relates label seeds to the calibrated b on
+    both sides; the Rasch prior stays at each question's Elo seed."""
+    labels = [-1.1513, -1.1513, 0.0, 0.0, 1.1513, 1.1513]  # easy, easy, medium, medium, hard, hard (one skill)
+    elo_seeds = [-1.0, -1.3, -0.3, -0.6, 0.6, 0.3]  # what IRT left in their Elo rows: about last night's b
+    right = [8, 8, 6, 6, 4, 4]  # of every 10 learners, this many answer question q correctly
+    answers = [answer_row(user(1 + u), 1 + q, correct=(u + 7 * q) % 10 < right[q],
+                          at=DAY_END - timedelta(hours=2, seconds=-(6 * u + q))) for u in range(40) for q in range(6)]
+    questions: list[dict[str, object]] = [
+        {"id": 1 + q, "question_type": "numeric", "options": None, "seed": elo_seeds[q], "label_seed": labels[q]}
+        for q in range(6)]
+    # question 7: new, hard (label seed 1.1513), its Elo rows whatever they are (−2.0 here: not read for it)
+    questions.append({"id": 7, "question_type": "numeric", "options": None, "seed": -2.0, "label_seed": 1.1513})
+    store = FakeServiceStore({"session_questions": answers, "questions": questions,
+                              "question_skills": [{"question_id": q, "skill_id": 1} for q in range(1, 8)]})
+
+    [step] = run(store, steps=["predictor_fit"]).steps
+    assert (step.counts["items_calibrated"], step.counts["items_cold_start"]) == (6, 1)
+    b = {int(r["question_id"]): float(r["predictor_difficulty"]) for r in store.tables["question_difficulty_params"]}
+    calibrated = np.array([b[q] for q in range(1, 7)])
+    # one skill: no skill shift (τ² needs two skills), so b_7 is the least-squares line of the calibrated b on
+    # their LABEL seeds at 1.1513, here computed by numpy's polyfit rather than fit_seed_map
+    scale, offset = np.polyfit(labels, calibrated, 1)
+    assert b[7] == pytest.approx(offset + scale * 1.1513, abs=1e-12)
+    assert (offset, scale) == pytest.approx((-0.4564, 0.7800), abs=1e-4)
+    assert b[7] == pytest.approx(0.4416, abs=1e-4)
+    # the same line on the Elo seeds (the flaw, before 2026-12-07 14:00: −0.050 + 1.060 · seed, which at the
+    # label seed 1.1513 gives 1.170, 0.73 too hard)
+    elo_scale, elo_offset = np.polyfit(elo_seeds, calibrated, 1)
+    assert abs((elo_offset + elo_scale * 1.1513) - b[7]) > 0.5, (elo_offset, elo_scale)
+    # the Rasch prior stays at the Elo seeds: two questions of one label with the same answers (4 × right[q] of
+    # 40 correct) calibrate apart, each toward its own Elo seed
+    assert b[1] > b[2] and b[3] > b[4] and b[5] > b[6], b

@@ -1,0 +1,189 @@
+"""The nightly cold start's seed map on a live bank, through the real local stack (the SQL RPCs through the
+in-process gateway with the service role, as run_maintenance calls them).
+
+A live bank: questions answered and calibrated, whose Elo rows last night's IRT reset (upsert_irt_params), so
+their Elo-row seed (question_bank's seed_difficulty) is about their b and says nothing of their difficulty
+label; new questions whose Elo rows are still their label's base. The predictor_fit step must fit the seed map
+on the calibrated questions' LABEL seeds (question_bank's label_seed_difficulty) and apply it to the new ones'
+label seeds: a new question gets offset + scale · label seed exactly (one skill: no skill shift). What a new
+question is served: its Elo-row seed before the night, the written b after it, and its first answer steps from
+that b. And the harness reads labels as the SQL does (eval_io.DIFFICULTY_LABELS, eval_io.label_seed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+import pytest
+
+from smartpractice.api.models import MaintenanceRequest
+from smartpractice.db.clients import ClientFactory
+from smartpractice.db.repository import ServiceStore
+from smartpractice.learner import predictor_fit
+from smartpractice.service.deps import MaintenanceDeps
+from smartpractice.service.maintenance import run_maintenance
+from smartpractice_dev.eval_io import DIFFICULTY_LABELS, label_seed
+from supalocal.gateway import create_gateway_app
+from supalocal.keys import anon_key, service_role_key
+from supalocal.settings import StackSettings
+from tests.integration.test_maintenance_stack import Learner
+
+pytestmark = pytest.mark.stack
+
+RUN_DATE = date(2025, 6, 4)  # no other test answers within its 180-day window
+DAY_START = datetime(2025, 6, 4, tzinfo=UTC)
+BASE_URL = "http://gateway.test"
+CALIBRATED = ("easy", "easy", "medium", "medium", "hard", "hard")
+NEW = ("hard", "easy")
+N_LEARNERS = 30  # 180 answers: fewer than the step's 200, so no weights row is written
+
+
+def _one(pg: psycopg.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    row = pg.execute(sql, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+@pytest.fixture()
+def service_store(stack_settings: StackSettings) -> Iterator[ServiceStore]:
+    app = create_gateway_app(stack_settings, listen=False)
+    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE_URL)
+    try:
+        factory = ClientFactory(url=BASE_URL, anon_key=anon_key(), service_role_key=service_role_key(), http=http)
+        yield ServiceStore(factory.for_service())
+    finally:
+        http.close()
+        app.close()
+
+
+def test_the_harness_reads_labels_as_the_sql_does(pg: psycopg.Connection) -> None:
+    """eval_io's label logits are at private.label_elo_base's bases (the one definition, which seed.sql creates
+    the Elo rows from), and eval_io.label_seed is private.predictor_label_seed_difficulty for 0 to 4 skills."""
+    for label, seed in DIFFICULTY_LABELS.items():
+        assert _one(pg, "select private.label_elo_base(%s)", (label,)) == pytest.approx(
+            1200 + seed * 400 / math.log(10), abs=1e-9), label
+        for k in range(5):
+            assert _one(pg, "select private.predictor_label_seed_difficulty(%s, %s)", (label, k)) == pytest.approx(
+                label_seed(label, k), abs=1e-12), (label, k)
+
+
+@pytest.fixture()
+def bank(pg: psycopg.Connection) -> Iterator[dict[str, Any]]:
+    """One skill; six questions answered on RUN_DATE by 30 learners, then 'calibrated' by IRT (their Elo rows
+    reset); two new questions. Every question's Elo row is created at its label's base, as seed.sql does."""
+    tag = uuid.uuid4().hex[:10]
+    users = [str(uuid.uuid4()) for _ in range(N_LEARNERS + 1)]
+    pg.execute("delete from maintenance_runs where run_date = %s", (RUN_DATE,))
+    try:
+        for user_id in users:
+            pg.execute("insert into auth.users (id, email) values (%s, %s)", (user_id, f"{user_id}@ls.test"))
+        subject = _one(pg, "insert into subjects (code, name, exam_section) values (%s, 'Label', 'math') "
+                           "returning id", (f"ls_{tag}",))
+        topic = _one(pg, "insert into topics (subject_id, code, name, exam_weight) values (%s, %s, 'T', 1) "
+                         "returning id", (subject, f"ls_{tag}.t"))
+        skill = _one(pg, "insert into skills (topic_id, code, name) values (%s, %s, 'S') returning id",
+                     (topic, f"ls_{tag}.s"))
+        questions = []
+        for j, label in enumerate(CALIBRATED + NEW):
+            question = _one(pg, """insert into questions (external_ref, topic_id, question_type, difficulty_label,
+                                       exam_section, stem) values (%s, %s, 'numeric', %s, 'math', 'Q')
+                                   returning id""", (f"ls_{tag}.q{j}", topic, label))
+            pg.execute("""insert into question_skills (question_id, skill_id, elo_difficulty)
+                          values (%s, %s, private.label_elo_base(%s))""", (question, skill, label))
+            questions.append(question)
+        calibrated, new = questions[:len(CALIBRATED)], questions[len(CALIBRATED):]
+        # answers as the harness data relates labels to b (b ≈ −0.63 + 0.55 · label seed), learners at θ ~ N(0, 1)
+        rng = np.random.default_rng(20251206)
+        truth = np.array([-0.63 + 0.55 * DIFFICULTY_LABELS[label] for label in CALIBRATED])
+        for i, user_id in enumerate(users[:N_LEARNERS]):
+            learner = Learner(pg, user_id)
+            session = learner.start()
+            right = rng.random(truth.size) < 1.0 / (1.0 + np.exp(-(rng.normal() - truth)))
+            for j, question in enumerate(calibrated):
+                learner.answer(session, question, skill, correct=bool(right[j]), stability=3.0,
+                               at=DAY_START + timedelta(hours=9, minutes=i, seconds=j))
+        # last night's IRT: upsert_irt_params resets each calibrated question's Elo row to its b (one skill, a = 1,
+        # c = 0: the Elo-row seed becomes b exactly), so the Elo rows no longer hold the labels
+        irt = [{"question_id": q, "discrimination": 1.0, "difficulty": float(b), "guessing": 0.0}
+               for q, b in zip(calibrated, truth + 0.1, strict=True)]
+        pg.execute("select public.upsert_irt_params(%s::jsonb)", (json.dumps(irt),))
+        yield {"skill": skill, "calibrated": calibrated, "new": new, "irt": truth + 0.1, "user": users[-1]}
+    finally:
+        pg.execute("delete from auth.users where id = any(%s::uuid[])", (users,))
+        pg.execute("delete from questions where external_ref like %s", (f"ls_{tag}.%",))
+        pg.execute("delete from subjects where code = %s", (f"ls_{tag}",))  # topics, skills cascade
+        pg.execute("delete from maintenance_runs where run_date = %s", (RUN_DATE,))
+
+
+def _columns(store: ServiceStore, ids: list[int], *names: str) -> list[list[float]]:
+    """question_bank() columns for these questions, as the step and next_question read them."""
+    served = store.call("question_bank", {})
+    at = {int(q): i for i, q in enumerate(served["id"])}
+    return [[float(served[name][at[q]]) for q in ids] for name in names]
+
+
+def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
+        pg: psycopg.Connection, bank: dict[str, Any], service_store: ServiceStore) -> None:
+    calibrated, new = bank["calibrated"], bank["new"]
+    label = {q: DIFFICULTY_LABELS[name] for q, name in zip(calibrated + new, CALIBRATED + NEW, strict=True)}
+    elo_seed, labelled = _columns(service_store, calibrated, "seed_difficulty", "label_seed_difficulty")
+    assert elo_seed == pytest.approx(list(bank["irt"]), abs=1e-9)  # the Elo rows hold IRT's b, not the labels
+    assert labelled == pytest.approx([label[q] for q in calibrated], abs=5e-5)  # the labels, to 1e-4
+
+    # before its first night a new question is served its Elo-row seed: as created, its label's base
+    before, new_seed = _columns(service_store, new, "predictor_difficulty", "seed_difficulty")
+    assert before == new_seed == pytest.approx([label[q] for q in new], abs=1e-12)
+    assert pg.execute("select count(*) from question_difficulty_params where question_id = any(%s) "
+                      "and predictor_difficulty is not null", (calibrated + new,)).fetchone() == (0,)
+
+    deps = MaintenanceDeps(service=service_store, now=datetime.now(UTC))
+    [step] = run_maintenance(body=MaintenanceRequest(run_date=RUN_DATE, steps=["predictor_fit"]), deps=deps).steps
+    assert step.status == "done", step
+    assert (step.counts["answers"], step.counts["items_calibrated"], step.counts["weights_fitted"]) == (
+        len(calibrated) * N_LEARNERS, len(calibrated), 0)
+
+    written: dict[int, float] = dict(pg.execute(
+        "select question_id, predictor_difficulty from question_difficulty_params where question_id = any(%s)",
+        (calibrated + new,)).fetchall())
+    b = np.array([written[q] for q in calibrated])
+    # one skill, so no skill shift: the new questions' b are the least-squares line of the calibrated b on their
+    # LABEL seeds (as the bank carries them, to 1e-4), here by numpy's polyfit rather than fit_seed_map
+    scale, offset = np.polyfit(labelled, b, 1)
+    new_label_seed = _columns(service_store, new, "label_seed_difficulty")[0]
+    for q, seed in zip(new, new_label_seed, strict=True):
+        assert written[q] == pytest.approx(offset + scale * seed, abs=1e-12), q
+    mapping = predictor_fit.fit_seed_map(skills=[(bank["skill"],)] * len(calibrated), difficulty=b,
+                                         calibrated=np.ones(len(calibrated), dtype=bool),
+                                         seed=np.array(labelled))
+    assert mapping.skill_shift == {bank["skill"]: 0.0}
+    assert 0.2 < scale < 0.9, (offset, scale)  # labels spread wider than b, as on the harness data
+    # the line on the Elo-row seeds (the flaw): about b already (here −0.59 + 1.01 · seed against the labels'
+    # −1.12 + 0.55 · label seed), so the hard new question would keep about its raw label seed, 1 logit harder
+    elo_scale, elo_offset = np.polyfit(elo_seed, b, 1)
+    assert elo_offset + elo_scale * new_label_seed[0] - written[new[0]] > 0.5, (elo_offset, elo_scale, offset, scale)
+
+    # after the night: served the written b, and its first answer steps from it (apply_predictor_update reads
+    # the stored b, not the seed)
+    after = _columns(service_store, new, "predictor_difficulty")[0]
+    assert after == [written[q] for q in new]
+    question = new[0]
+    session = _one(pg, "select (public.start_session(%s::uuid) ->> 'id')", (bank["user"],))
+    pg.execute("select public.serve_question(%s::uuid, %s::uuid, %s, '{}'::jsonb)", (bank["user"], session, question))
+    pg.execute("update session_questions set served_at = now() - interval '45 seconds' where session_id = %s",
+               (session,))
+    status = _one(pg, """select public.record_answer(%s::uuid, %s::jsonb, '[]'::jsonb, '[]'::jsonb,
+                                                     '{"is_correct": false}'::jsonb) ->> 'status'""",
+                  (bank["user"], json.dumps({"session_id": session, "question_id": question,
+                                             "idempotency_key": str(uuid.uuid4()), "user_answer": ["1"],
+                                             "is_correct": False, "predictor": {"item_step": 0.05}})))
+    assert status == "created"
+    assert _one(pg, "select predictor_difficulty from question_difficulty_params where question_id = %s",
+                (question,)) == pytest.approx(written[question] + 0.05, abs=1e-12)

@@ -89,6 +89,15 @@ def curve_of(bank: Bank, state: State, theta: float | None = None) -> np.ndarray
                             learner_correct=lg.correct, weights=state.weights, **grids(bank, state))
 
 
+def bucketed_of(bank: Bank, state: State, width: float = ps.CURVE_BUCKET_WIDTH) -> np.ndarray:
+    lg, g = state.learner, grids(bank, state)
+    return ps.bucketed_section_curve(offsets=OFFSETS, theta=lg.theta, learner_answers=lg.answers,
+                                     learner_correct=lg.correct, weights=state.weights, width=width,
+                                     deviations=g["deviations"], skill_answers=g["skill_answers"],
+                                     skill_correct=g["skill_correct"], present=g["present"],
+                                     difficulties=g["difficulties"], floors=g["floors"])
+
+
 def scalar_p(bank: Bank, state: State, theta: float) -> np.ndarray:
     learner = predictor.LearnerGlobal(theta, state.learner.answers, state.learner.correct)
     return np.array([predictor.predict(learner=learner, skills=[state.skills[k] for k in skills],
@@ -134,10 +143,7 @@ def test_the_curve_is_the_mean_served_p_and_the_information_its_fisher_informati
 @given(bank=banks(), state=states(), width=st.sampled_from([ps.CURVE_BUCKET_WIDTH, 0.5, 2.0]))
 def test_the_bucketed_curve_is_within_the_tolerance_of_the_exact_one(bank: Bank, state: State,
                                                                      width: float) -> None:
-    lg = state.learner
-    bucketed = ps.bucketed_section_curve(offsets=OFFSETS, theta=lg.theta, learner_answers=lg.answers,
-                                         learner_correct=lg.correct, weights=state.weights, width=width,
-                                         **grids(bank, state))
+    bucketed = bucketed_of(bank, state, width)
     bound = math.sqrt(3.0) / 144.0 * width ** 2
     assert np.max(np.abs(bucketed - curve_of(bank, state))) <= bound + 1e-12
     assert np.all(np.diff(bucketed) >= 0.0) and np.all((bucketed >= 0.0) & (bucketed <= 1.0))
@@ -160,18 +166,14 @@ def test_large_banks_bucketed_curve_bound_and_scores(seed: int) -> None:
     rng = np.random.default_rng(seed)
     bank, state = _large_bank(rng, 4000)
     exact = curve_of(bank, state)
-    lg = state.learner
-    g = grids(bank, state)
     for width in (ps.CURVE_BUCKET_WIDTH, 0.5, 2.0):
-        bucketed = ps.bucketed_section_curve(offsets=OFFSETS, theta=lg.theta, learner_answers=lg.answers,
-                                             learner_correct=lg.correct, weights=state.weights, width=width, **g)
+        bucketed = bucketed_of(bank, state, width)
         gap = float(np.max(np.abs(bucketed - exact)))
         bound = math.sqrt(3.0) / 144.0 * width ** 2
         assert gap <= bound
         if width == 2.0:
             assert gap >= 0.01 * bound  # the groups do merge questions: the bound is exercised, not vacuous
-    served = ps.bucketed_section_curve(offsets=OFFSETS, theta=lg.theta, learner_answers=lg.answers,
-                                       learner_correct=lg.correct, weights=state.weights, **g)
+    served = bucketed_of(bank, state)
     assert float(np.max(np.abs(served - exact))) <= ps.CURVE_TOLERANCE
     got, want = (scores({"math": c}, {"math": 20}, se=0.3).sections[0] for c in (served, exact))
     centre = 200.0 + 600.0 * float(exact[int(np.flatnonzero(OFFSETS == 0.0)[0])])

@@ -15,7 +15,10 @@
 -- call from the current b (online updates included), so there is no staleness. The groups number about
 -- (range of a) / h per floor and section (a few hundred), so the sigmoids no longer grow with the bank; the
 -- per-question pass that forms a (one aggregate over question_skills) remains and is what now grows with it.
--- The learner's per-skill log counts are computed once per skill rather than once per question_skills row.
+-- The per-question pass is made cheaper too: the learner's skill terms of w · x are combined once per skill,
+-- r_k = w_z δ_k + w_s log1p(s_k) + w_f log1p(f_k) (0 for a skill never answered), so a question's three means
+-- over its skills are one sum and a count (mean_k r_k, the same number up to float rounding), and a per
+-- question is formed once for the curve and the information alike.
 -- The information (over the learner's answered questions), keys and shape of the block are unchanged, so
 -- insights_context and session_summary_context (which call this function) are not redefined.
 
@@ -44,31 +47,40 @@ as $$
     where sq.user_id = me.user_id and sq.is_correct is not null
     group by sq.question_id
   ),
+  pw as (
+    select w.w[1] as w0, w.w[2] as wz, w.w[3] as ws, w.w[4] as wf,
+           w.w[5] * ln((1 + st.correct)::float8) + w.w[6] * ln((1 + st.answers - st.correct)::float8) as wall,
+           st.theta
+    from pweights w cross join pstate st
+  ),
+  skill_terms as (
+    -- per skill the learner has a state for, its weighted terms of w · x: w_z δ_k + w_s log1p(s_k) + w_f log1p(f_k)
+    -- (0 for a skill never answered, the prior), so a question's means over its skills are one sum and a count
+    select d.skill_id,
+           pw.wz * d.deviation + pw.ws * ln((1 + d.correct)::float8) + pw.wf * ln((1 + d.answers - d.correct)::float8)
+             as r
+    from public.learner_skill_predictor_state d, me, pw
+    where d.user_id = me.user_id
+  ),
   question_state as (
-    -- per question of the active bank or answered by the learner: floor, b, and the means over its skills of
-    -- δ_k and the log success/failure counts at the stored state (the prior for a skill never answered)
+    -- per question of the active bank or answered by the learner: its section, floor and logit without the
+    -- ability term, a = w0 + mean_k r_k − w_z b + w_5 log1p(S) + w_6 log1p(F) (null without a predictor state);
+    -- b the stored predictor difficulty or, before any, the seed
     select q.id, q.exam_section, q.is_active,
            case when q.question_type = 'multiple_choice' and jsonb_array_length(q.options) >= 2
                 then 1.0::float8 / jsonb_array_length(q.options) else 0.0::float8 end as floor,
-           coalesce(p.predictor_difficulty,
-                    case when t.log_p > -1e-9 then -6.0::float8
-                         else least(6.0::float8, greatest(-6.0::float8, ln(1 - exp(t.log_p)) - t.log_p)) end) as b,
-           t.dev, t.succ, t.fail
+           (select pw.w0 + t.r_sum / t.k + pw.wall - pw.wz * coalesce(p.predictor_difficulty,
+                      case when t.log_p > -1e-9 then -6.0::float8
+                           else least(6.0::float8, greatest(-6.0::float8, ln(1 - exp(t.log_p)) - t.log_p)) end)
+            from pw) as a
     from (select qs.question_id,
                  -- private.predictor_seed_difficulty inlined (a plpgsql call per question cost ~10 µs each):
                  -- log P = −Σ log(1 + e^{(d − 1200) ln 10 / 400}) over the question's Elo rows
                  -sum(greatest((qs.elo_difficulty - 1200) * ln(10.0::float8) / 400, 0)
                       + ln(1 + exp(-abs((qs.elo_difficulty - 1200) * ln(10.0::float8) / 400)))) as log_p,
-                 avg(coalesce(d.dev, 0.0::float8)) as dev,
-                 avg(coalesce(d.succ, 0.0::float8)) as succ,
-                 avg(coalesce(d.fail, 0.0::float8)) as fail
+                 sum(coalesce(d.r, 0.0::float8)) as r_sum, count(*)::float8 as k
           from public.question_skills qs
-          left join (
-            -- the learner's skills with their log counts, once per skill rather than once per question's row
-            select d.skill_id, d.deviation as dev, ln((1 + d.correct)::float8) as succ,
-                   ln((1 + d.answers - d.correct)::float8) as fail
-            from public.learner_skill_predictor_state d
-            where d.user_id = (select me.user_id from me)) d on d.skill_id = qs.skill_id
+          left join skill_terms d on d.skill_id = qs.skill_id
           group by qs.question_id) t
     join public.questions q on q.id = t.question_id
     left join public.question_difficulty_params p on p.question_id = q.id
@@ -80,29 +92,17 @@ as $$
     select unnest('{-6, -4, -3, -2.5, -2, -1.75, -1.5, -1.25, -1, -0.75, -0.5, -0.25, 0,
                     0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6}'::float8[]) as d
   ),
-  pw as (
-    select w.w[1] as w0, w.w[2] as wz, w.w[3] as ws, w.w[4] as wf,
-           w.w[5] * ln((1 + st.correct)::float8) + w.w[6] * ln((1 + st.answers - st.correct)::float8) as wall,
-           st.theta
-    from pweights w cross join pstate st
-  ),
-  question_logit as (
-    -- per active question, w · x at θ without the ability term: logit(θ + Δ) = a + w_z (θ + Δ)
-    select qs.exam_section, qs.floor,
-           pw.w0 + pw.wz * (qs.dev - qs.b) + pw.ws * qs.succ + pw.wf * qs.fail + pw.wall as a
-    from question_state qs cross join pw
-    where qs.is_active
-  ),
   buckets as (
-    -- the section's questions grouped by floor and by their logit a in buckets 0.05 wide (a few hundred groups
-    -- per section whatever the bank's size): a bucket's mean logit stands for its members at every offset (the
-    -- ability term is the same for every question), which moves T by at most (√3/144) · 0.05² ≈ 3.0e-5
-    select ql.exam_section, ql.floor, count(*)::float8 as n, avg(ql.a) as a
-    from question_logit ql
-    group by ql.exam_section, ql.floor, floor(ql.a / 0.05)
+    -- the section's active questions grouped by floor and by their logit a in buckets 0.05 wide (a few hundred
+    -- groups per section whatever the bank's size): a group's mean logit stands for its members at every offset
+    -- (the ability term is the same for all), which moves T by at most (√3/144) · 0.05² ≈ 3.0e-5
+    select qs.exam_section, qs.floor, count(*)::float8 as n, avg(qs.a) as a
+    from question_state qs
+    where qs.is_active and qs.a is not null
+    group by qs.exam_section, qs.floor, floor(qs.a / 0.05)
   ),
   curves as (
-    -- per section, the count-weighted mean P at θ + Δ over the buckets, with σ(x) = (1 + tanh(x/2)) / 2 (no
+    -- per section, the count-weighted mean P at θ + Δ over the groups, with σ(x) = (1 + tanh(x/2)) / 2 (no
     -- overflow for any x)
     select c.exam_section, array_agg(c.p order by c.d) as curve
     from (select bk.exam_section, o.d,
@@ -119,9 +119,8 @@ as $$
                                   / (i.floor + (1.0 - i.floor) * i.s)
                              else 0.0 end), 0.0) as total
     from (select qs.floor, pw.wz,
-                 1.0 / (1.0 + exp(least(700.0::float8, greatest(-700.0::float8,
-                   -(pw.w0 + pw.wz * (pw.theta + qs.dev - qs.b) + pw.ws * qs.succ + pw.wf * qs.fail
-                     + pw.wall))))) as s
+                 1.0 / (1.0 + exp(least(700.0::float8, greatest(-700.0::float8, -(qs.a + pw.wz * pw.theta)))))
+                   as s
           from question_state qs cross join pw
           where qs.id in (select a.question_id from answered a)) i
   )

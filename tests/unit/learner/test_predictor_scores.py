@@ -185,7 +185,7 @@ def test_large_banks_bucketed_curve_bound_and_scores(seed: int) -> None:
 def test_the_sql_buckets_logits_at_the_stated_width() -> None:
     sql = (Path(__file__).parents[3] / "supabase/migrations/20261207150000_predictor_curves_by_logit_bucket.sql"
            ).read_text()
-    assert f"floor(ql.a / {ps.CURVE_BUCKET_WIDTH})" in sql
+    assert f"floor(qs.a / {ps.CURVE_BUCKET_WIDTH})" in sql
     assert abs(ps.CURVE_TOLERANCE - 3.007e-5) <= 1e-8
 
 

@@ -8,7 +8,8 @@ their skills), a learner gets a predictor state over every skill and `--answers`
 bank, and insights_context is called as that learner (role authenticated, request.jwt.claims as PostgREST sets
 them): the current body, the one before the predictor block (loaded as pg_temp.insights_context_before) and the
 current body calling the exact per-question curves of 20261207120000 (pg_temp.predictor_score_inputs_exact, via
-pg_temp.insights_context_exact). Reports database time per call (p50/p95, client-measured), the response's bytes
+pg_temp.insights_context_exact), in rounds that call each variant once in turn (the variants share the load of
+the shared machine). Reports database time per call (p50/p95, client-measured), the response's bytes
 and the largest |curve difference| between the bucketed and the exact block, plus the load average.
 """
 
@@ -117,19 +118,22 @@ def _learner(conn: psycopg.Connection[Any], answers: int) -> uuid.UUID:
     return user_id
 
 
-def _time(conn: psycopg.Connection[Any], function: str, user_id: uuid.UUID, calls: int) -> tuple[list[float], int]:
-    times, size = [], 0
+def _time(conn: psycopg.Connection[Any], functions: list[str], user_id: uuid.UUID, calls: int
+          ) -> dict[str, tuple[list[float], int]]:
+    """`calls` rounds, each calling every function once in turn (so the variants share the machine's load)."""
+    out: dict[str, tuple[list[float], int]] = {f: ([], 0) for f in functions}
     with conn.transaction():
         conn.execute("select set_config('request.jwt.claims', %s, true)",
                      (json.dumps({"sub": str(user_id), "role": "authenticated"}),))
         conn.execute("set local role authenticated")
         for _ in range(calls):
-            start = time.perf_counter()
-            row = conn.execute(f"select {function}(now() - interval '30 days', now())::text").fetchone()
-            times.append((time.perf_counter() - start) * 1000.0)
-            assert row is not None
-            size = len(row[0])
-    return times, size
+            for function in functions:
+                start = time.perf_counter()
+                row = conn.execute(f"select {function}(now() - interval '30 days', now())::text").fetchone()
+                out[function][0].append((time.perf_counter() - start) * 1000.0)
+                assert row is not None
+                out[function] = (out[function][0], len(row[0]))
+    return out
 
 
 def main() -> int:
@@ -151,13 +155,14 @@ def main() -> int:
                 bank = _grow_bank(conn, size)
                 conn.execute("analyze questions; analyze question_skills")
                 user_id = _learner(conn, args.answers)
-                for name, function in (("no predictor block (20261207100000)", "pg_temp.insights_context_before"),
-                                       ("exact curves (20261207120000)", "pg_temp.insights_context_exact"),
-                                       ("bucketed curves (now)", "public.insights_context")):
-                    _time(conn, function, user_id, 2)  # warm the plan caches
-                    times, size_bytes = _time(conn, function, user_id, args.calls)
+                variants = {"pg_temp.insights_context_before": "no predictor block (20261207100000)",
+                            "pg_temp.insights_context_exact": "exact curves (20261207120000)",
+                            "public.insights_context": "bucketed curves (now)"}
+                _time(conn, list(variants), user_id, 2)  # warm the plan caches
+                for function, (times, size_bytes) in _time(conn, list(variants), user_id, args.calls).items():
                     p95 = sorted(times)[max(0, round(0.95 * len(times)) - 1)]
-                    print(f"| {bank} | {name} | {statistics.median(times):.1f} | {p95:.1f} | {size_bytes} |")
+                    print(f"| {bank} | {variants[function]} | {statistics.median(times):.1f} | {p95:.1f} "
+                          f"| {size_bytes} |")
                 print(f"| {bank} | max abs(bucketed - exact) over the curves: {_curve_gap(conn, user_id):.1e} | | | |")
     print(f"load average after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     return 0

@@ -95,10 +95,12 @@ as $$
   buckets as (
     -- the section's active questions grouped by floor and by their logit a in buckets 0.05 wide (a few hundred
     -- groups per section whatever the bank's size): a group's mean logit stands for its members at every offset
-    -- (the ability term is the same for all), which moves T by at most (√3/144) · 0.05² ≈ 3.0e-5
+    -- (the ability term is the same for all), which moves T by at most (√3/144) · 0.05² ≈ 3.0e-5. Without a
+    -- predictor state a is null: one group per section and floor, which counts the section's questions and has
+    -- no curve (pw has no row)
     select qs.exam_section, qs.floor, count(*)::float8 as n, avg(qs.a) as a
     from question_state qs
-    where qs.is_active and qs.a is not null
+    where qs.is_active
     group by qs.exam_section, qs.floor, floor(qs.a / 0.05)
   ),
   curves as (
@@ -133,8 +135,8 @@ as $$
     'sections', (select coalesce(json_agg(json_build_object(
                            'section', b.exam_section, 'questions', b.questions,
                            'answers', coalesce(sa.n, 0), 'curve', c.curve) order by b.exam_section), '[]'::json)
-                 from (select qs.exam_section, count(*) as questions from question_state qs where qs.is_active
-                       group by qs.exam_section) b
+                 from (select bk.exam_section, sum(bk.n)::bigint as questions from buckets bk
+                       group by bk.exam_section) b
                  left join (select q.exam_section, sum(a.n) as n from answered a
                             join public.questions q on q.id = a.question_id group by q.exam_section) sa
                    on sa.exam_section = b.exam_section

@@ -9,8 +9,9 @@ bank, and insights_context is called as that learner (role authenticated, reques
 them): the current body, the one before the predictor block (loaded as pg_temp.insights_context_before) and the
 current body calling the exact per-question curves of 20261207120000 (pg_temp.predictor_score_inputs_exact, via
 pg_temp.insights_context_exact), in rounds that call each variant once in turn (the variants share the load of
-the shared machine). Reports database time per call (p50/p95, client-measured), the response's bytes
-and the largest |curve difference| between the bucketed and the exact block, plus the load average.
+the shared machine), after a vacuum of the bank's tables. Reports database time per call (p50/p95,
+client-measured), the response's bytes and the largest |curve difference| between the bucketed and the exact
+block, plus the load average.
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=200)
     args = parser.parse_args()
     settings = load_settings()
+    with psycopg.connect(settings.dsn(), autocommit=True) as conn:
+        # a previous run's rolled-back copies leave the bank's heaps bloated (a 720-row scan read thousands of
+        # dead rows: 2x the predictor block's time at 720) until autovacuum passes
+        conn.execute("vacuum analyze questions, question_skills, question_difficulty_params")
     print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     print("| active bank | variant | p50 ms | p95 ms | response bytes |")
     print("|---|---|---|---|---|")

@@ -1,7 +1,8 @@
 -- Actors: a learner with a predictor state, another learner, anon. insights_context's predictor_scores block
 -- (20261207120000_insights_predictor_scores.sql) is the caller's own: their θ and answers, per section of the
 -- active bank a curve over the offsets that rises with ability; session_summary_context sends the same block
--- (20261207120100); another learner's call carries none of it.
+-- (20261207120100); another learner's call carries none of it. The curves are evaluated per logit bucket
+-- (20261207150000): within (√3/144) · 0.05² ≈ 3.0e-5 of the exact per-question curve computed here.
 begin;
 
 create temp table ids as select * from tests.create_active_learners();
@@ -20,7 +21,45 @@ create temp table fixture as
                 group by q.exam_section) x) as a_answers;
 grant select on ids, fixture to authenticated, anon;
 
-select plan(10);
+-- The exact per-question curve of learner a, as postgres: per active question its floor and logit without the
+-- ability term (b the stored predictor difficulty or the seed, the skills' means at a's state), then per section
+-- the mean P at θ + Δ for every offset.
+create temp table exact as
+  with st as (
+    select s.theta, s.answers, s.correct from public.learner_predictor_state s
+    where s.user_id = (select id from ids where name = 'a')
+  ),
+  w as (
+    select coalesce((select pw.weights from public.predictor_weights pw order by pw.fitted_at desc, pw.id desc
+                     limit 1), '{0, 1, 0, 0, 0, 0}'::float8[]) as w
+  ),
+  question as (
+    select q.id, q.exam_section,
+           case when q.question_type = 'multiple_choice' and jsonb_array_length(q.options) >= 2
+                then 1.0::float8 / jsonb_array_length(q.options) else 0.0::float8 end as c,
+           coalesce(max(p.predictor_difficulty),
+                    private.predictor_seed_difficulty(array_agg(qs.elo_difficulty order by qs.skill_id))) as b,
+           avg(coalesce(d.deviation, 0.0)) as dev, avg(ln(1.0 + coalesce(d.correct, 0))) as succ,
+           avg(ln(1.0 + coalesce(d.answers - d.correct, 0))) as fail
+    from public.questions q
+    join public.question_skills qs on qs.question_id = q.id
+    left join public.question_difficulty_params p on p.question_id = q.id
+    left join public.learner_skill_predictor_state d
+      on d.user_id = (select id from ids where name = 'a') and d.skill_id = qs.skill_id
+    where q.is_active
+    group by q.id
+  )
+  select qn.exam_section as section, o.d,
+         avg(qn.c + (1.0 - qn.c) / (1.0 + exp(-(w.w[1] + w.w[2] * (st.theta + o.d + qn.dev - qn.b) + w.w[3] * qn.succ
+                                                 + w.w[4] * qn.fail + w.w[5] * ln(1.0 + st.correct)
+                                                 + w.w[6] * ln(1.0 + st.answers - st.correct))))) as p
+  from question qn, st, w,
+       unnest('{-6, -4, -3, -2.5, -2, -1.75, -1.5, -1.25, -1, -0.75, -0.5, -0.25, 0,
+                0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6}'::float8[]) o(d)
+  group by qn.exam_section, o.d;
+grant select on exact to authenticated;
+
+select plan(11);
 
 select tests.authenticate_as((select id from ids where name = 'a'));
 create temp table mine as
@@ -39,6 +78,12 @@ select is((select coalesce(jsonb_object_agg(s ->> 'section', (s ->> 'answers')::
                              filter (where (s ->> 'answers')::int > 0), '{}'::jsonb)
            from mine m, jsonb_array_elements(m.p -> 'sections') s), (select a_answers from fixture),
           'the learner''s graded answers per section');
+select ok((select count(*) = (select count(*) from exact)
+                  and max(abs(e.p - c.v::float8)) <= 3.01e-5
+           from mine m, jsonb_array_elements(m.p -> 'sections') s,
+                jsonb_array_elements_text(s -> 'curve') with ordinality c(v, i), exact e
+           where e.section = s ->> 'section' and e.d = (m.p -> 'offsets' ->> (c.i::int - 1))::float8),
+          'each curve within 3.0e-5 (the buckets'' bound) of the exact per-question curve at every offset');
 select is((public.session_summary_context((select a_session from fixture)) -> 'predictor_scores')::jsonb,
           (select p from mine), 'session_summary_context: the same predictor_scores block');
 

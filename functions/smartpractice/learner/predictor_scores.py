@@ -22,7 +22,16 @@ to 10. Since w_z > 0, T increases with θ', so the score is a monotone function 
 
 The database evaluates each section's curve on a fixed grid of offsets Δ from θ (`OFFSETS`: every 0.25 logit
 within ±2, then ±2.5, ±3, ±4, ±6; one JSON array per section, whatever the bank's size); between grid points the
-curve is interpolated linearly (monotone, exact at Δ = 0, the reported score). Pure numpy: no I/O.
+curve is interpolated linearly (monotone, exact at Δ = 0, the reported score).
+
+It does so per group of questions, not per question (`bucketed_section_curve`, 20261207150000): a question enters
+T only through its floor c and its logit without the ability term, a = w · x(θ' = 0), so the section's questions
+are grouped by (c, ⌊a / h⌋), h = `CURVE_BUCKET_WIDTH`, and each group counts n_g times at its mean logit ā_g.
+Within a group the logits span ≤ h, so its mean P differs from P at ā_g by ≤ ½ max|σ''| Var(a) ≤
+½ (√3/18) (h²/4) = (√3/144) h²: |T̃(θ') − T(θ')| ≤ `CURVE_TOLERANCE` ≈ 3.0e-5 at every θ', for any weights,
+state and bank (0.018 points of a section score before rounding to 10: the reported score can differ from the
+exact curve's only when that lies within 0.018 of a rounding boundary). `section_curve` stays the exact
+reference the tests compare against. Pure numpy: no I/O.
 """
 
 from __future__ import annotations
@@ -49,6 +58,11 @@ _NORMAL = NormalDist()
 # The Δ grid of insights_context (20261207120000_insights_predictor_scores.sql; a stack test compares the two).
 OFFSETS: FloatArray = np.array([-6.0, -4.0, -3.0, -2.5, *np.arange(-8, 9) * 0.25, 2.5, 3.0, 4.0, 6.0],
                                dtype=np.float64)
+# The width of the logit buckets of predictor_score_inputs (20261207150000; a unit test compares the two) and the
+# bound it gives: max |bucketed − exact| of T at any offset, (√3/144) h² (½ max|σ''| times the largest variance
+# of values spanning h).
+CURVE_BUCKET_WIDTH = 0.05
+CURVE_TOLERANCE = math.sqrt(3.0) / 144.0 * CURVE_BUCKET_WIDTH ** 2
 
 
 def section_curve(*, offsets: FloatArray, theta: float, learner_answers: int, learner_correct: int,
@@ -75,6 +89,32 @@ def section_curve(*, offsets: FloatArray, theta: float, learner_answers: int, le
         deviations=deviations, skill_answers=skill_answers, skill_correct=skill_correct, present=present,
         difficulties=difficulties, floors=floors, weights=weights).mean()) for d in np.asarray(offsets)],
         dtype=np.float64)
+
+
+def bucketed_section_curve(*, offsets: FloatArray, theta: float, learner_answers: int, learner_correct: int,
+                           deviations: FloatArray, skill_answers: FloatArray, skill_correct: FloatArray,
+                           present: npt.NDArray[np.bool_], difficulties: FloatArray, floors: FloatArray,
+                           weights: predictor.Weights, width: float = CURVE_BUCKET_WIDTH) -> FloatArray:
+    """T̃(θ + Δ), the database's curve: `section_curve` over groups of questions with one floor and logits in one
+    bucket [k·width, (k + 1)·width), each at its mean logit, weighted by its count. Within
+    (√3/144) · width² of `section_curve` at every offset (`CURVE_TOLERANCE` at the default width); same args.
+    """
+    if difficulties.shape[0] == 0:
+        raise ValueError("a section curve needs at least one question")
+    if not width > 0.0:
+        raise ValueError("width must be positive")
+    logits = predictor.logit_grid(theta=0.0, learner_answers=learner_answers, learner_correct=learner_correct,
+                                  deviations=deviations, skill_answers=skill_answers, skill_correct=skill_correct,
+                                  present=present, difficulties=difficulties, weights=weights)
+    keys = np.stack([np.asarray(floors, dtype=np.float64), np.floor(logits / width)], axis=1)
+    groups, which, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    means = np.bincount(which.ravel(), weights=logits, minlength=groups.shape[0]) / counts
+    slope = weights.as_array()[1]
+    total = float(counts.sum())
+    with np.errstate(over="ignore"):  # exp overflow → σ = 0
+        return np.array([float(np.sum(counts * (groups[:, 0] + (1.0 - groups[:, 0])
+                                                / (1.0 + np.exp(-(means + slope * (theta + float(d))))))) / total)
+                         for d in np.asarray(offsets)], dtype=np.float64)
 
 
 def ability_information(*, logits: FloatArray, floors: FloatArray, slope: float) -> float:

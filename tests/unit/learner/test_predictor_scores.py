@@ -6,6 +6,10 @@ Over generated banks, learner states and weights (hypothesis, the repo's derando
 - the score lies in 200–800 (the total in 400–1600), never decreases with θ, and its interval contains it;
 - the pass probability lies in [0, 1], agrees with score vs target (unrounded curve: centre ≥ target ⇔ p ≥ 0.5;
   reported, through assess_readiness: ready ⇔ p ≥ 0.5) and is Φ((θ − θ_cut)/SE) of the exact curve;
+- the database's bucketed curve (`bucketed_section_curve`: questions grouped by floor and 0.05-logit bucket) is
+  within CURVE_TOLERANCE = (√3/144) h² of the exact curve at every offset, on hypothesis banks and on large
+  clustered banks at several widths (where the bound is nearly reached), and the section scores it gives equal
+  the exact curve's except within 600 · CURVE_TOLERANCE of a rounding boundary; the SQL's width is the constant;
 - a section has a score exactly when the evidence suffices (a predictor state and ≥ MIN_SECTION_ANSWERS answers
   in it): otherwise score, interval and proportion are null and the reason says why.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
@@ -84,6 +89,15 @@ def curve_of(bank: Bank, state: State, theta: float | None = None) -> np.ndarray
                             learner_correct=lg.correct, weights=state.weights, **grids(bank, state))
 
 
+def bucketed_of(bank: Bank, state: State, width: float = ps.CURVE_BUCKET_WIDTH) -> np.ndarray:
+    lg, g = state.learner, grids(bank, state)
+    return ps.bucketed_section_curve(offsets=OFFSETS, theta=lg.theta, learner_answers=lg.answers,
+                                     learner_correct=lg.correct, weights=state.weights, width=width,
+                                     deviations=g["deviations"], skill_answers=g["skill_answers"],
+                                     skill_correct=g["skill_correct"], present=g["present"],
+                                     difficulties=g["difficulties"], floors=g["floors"])
+
+
 def scalar_p(bank: Bank, state: State, theta: float) -> np.ndarray:
     learner = predictor.LearnerGlobal(theta, state.learner.answers, state.learner.correct)
     return np.array([predictor.predict(learner=learner, skills=[state.skills[k] for k in skills],
@@ -123,6 +137,56 @@ def test_the_curve_is_the_mean_served_p_and_the_information_its_fisher_informati
     expected_info = float(np.sum(slope[keep] ** 2 / (p[keep] * (1 - p[keep]))))
     kept = ps.ability_information(logits=logits[keep], floors=bank.floors[keep], slope=state.weights.values[1])
     assert kept == pytest.approx(expected_info, rel=1e-5, abs=1e-9)
+
+
+@SETTINGS
+@given(bank=banks(), state=states(), width=st.sampled_from([ps.CURVE_BUCKET_WIDTH, 0.5, 2.0]))
+def test_the_bucketed_curve_is_within_the_tolerance_of_the_exact_one(bank: Bank, state: State,
+                                                                     width: float) -> None:
+    bucketed = bucketed_of(bank, state, width)
+    bound = math.sqrt(3.0) / 144.0 * width ** 2
+    assert np.max(np.abs(bucketed - curve_of(bank, state))) <= bound + 1e-12
+    assert np.all(np.diff(bucketed) >= 0.0) and np.all((bucketed >= 0.0) & (bucketed <= 1.0))
+
+
+def _large_bank(rng: np.random.Generator, n: int) -> tuple[Bank, State]:
+    """n questions over 1–3 of 30 skills, b clustered around a few values (many questions per bucket)."""
+    skills = [sorted(rng.choice(30, size=int(rng.integers(1, 4)), replace=False).tolist()) for _ in range(n)]
+    b = rng.choice([-1.5, -0.5, 0.2, 1.0], size=n) + rng.normal(0.0, 0.6, size=n)
+    floors = rng.choice([0.0, 0.2, 0.25], size=n)
+    skill_state = {k: predictor.SkillDeviation(float(rng.normal(0.0, 0.4)), int(a), int(rng.integers(0, a + 1)))
+                   for k, a in enumerate(rng.integers(0, 40, size=30))}
+    learner = predictor.LearnerGlobal(float(rng.normal(0.0, 1.0)), 200, 130)
+    weights = predictor.Weights((0.15, float(rng.uniform(0.6, 1.4)), -0.05, 0.3, 0.03, -0.06))
+    return Bank(skills, b, floors), State(learner, skill_state, weights)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_large_banks_bucketed_curve_bound_and_scores(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    bank, state = _large_bank(rng, 4000)
+    exact = curve_of(bank, state)
+    for width in (ps.CURVE_BUCKET_WIDTH, 0.5, 2.0):
+        bucketed = bucketed_of(bank, state, width)
+        gap = float(np.max(np.abs(bucketed - exact)))
+        bound = math.sqrt(3.0) / 144.0 * width ** 2
+        assert gap <= bound
+        if width == 2.0:
+            assert gap >= 0.01 * bound  # the groups do merge questions: the bound is exercised, not vacuous
+    served = bucketed_of(bank, state)
+    assert float(np.max(np.abs(served - exact))) <= ps.CURVE_TOLERANCE
+    got, want = (scores({"math": c}, {"math": 20}, se=0.3).sections[0] for c in (served, exact))
+    centre = 200.0 + 600.0 * float(exact[int(np.flatnonzero(OFFSETS == 0.0)[0])])
+    near_boundary = abs((centre % 10.0) - 5.0) <= 600.0 * ps.CURVE_TOLERANCE
+    assert near_boundary or got.score == want.score
+    assert abs((got.proportion or 0.0) - (want.proportion or 0.0)) <= ps.CURVE_TOLERANCE
+
+
+def test_the_sql_buckets_logits_at_the_stated_width() -> None:
+    sql = (Path(__file__).parents[3] / "supabase/migrations/20261207150000_predictor_curves_by_logit_bucket.sql"
+           ).read_text()
+    assert f"floor(qs.a / {ps.CURVE_BUCKET_WIDTH})" in sql
+    assert abs(ps.CURVE_TOLERANCE - 3.007e-5) <= 1e-8
 
 
 @SETTINGS

@@ -224,15 +224,18 @@ def fit_seed_map(*, skills: Sequence[Sequence[int]], difficulty: FloatArray, cal
 
 
 def cold_start_difficulties(*, skills: Sequence[Sequence[int]], difficulty: FloatArray,
-                            calibrated: npt.NDArray[np.bool_], seed: FloatArray) -> FloatArray:
+                            calibrated: npt.NDArray[np.bool_], seed: FloatArray,
+                            mapping: SeedMap | None = None) -> FloatArray:
     """b for the questions not calibrated: their seed through the calibrated questions' seed map
     (`fit_seed_map`: offset, scale and the shrunk shift of their skills). Calibrated questions keep their b;
-    with none calibrated, every question keeps its seed.
+    with none calibrated, every question keeps its seed. `mapping`: that fit, if the caller already made it
+    (the nightly step stores its line for the questions added before the next night).
 
     (Before 2026-12-07 this was the seed plus the raw mean shift b − seed of the question's skills: the origin
     only, so seeds spread about twice as wide as the calibrated b stayed that wide; see README "Predictor".)
     """
-    mapping = fit_seed_map(skills=skills, difficulty=difficulty, calibrated=calibrated, seed=seed)
+    if mapping is None:
+        mapping = fit_seed_map(skills=skills, difficulty=difficulty, calibrated=calibrated, seed=seed)
     out = np.array(difficulty, dtype=np.float64)
     for q in np.flatnonzero(~calibrated).tolist():
         out[q] = mapping.apply(float(seed[q]), skills[q])

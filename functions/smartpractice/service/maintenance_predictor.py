@@ -17,7 +17,10 @@ From the refits' one read of recent answers (whole histories of a random sample 
 2. the answers are replayed in time order through the online predictor from those difficulties, each predicted
    before it is used (predictor_fit.replay), and the weights are fitted on the replayed features with each
    question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the in-sample AUC,
-   log-loss and ECE of the fitted weights is stored. Fewer than `predictor_min_answers` answers: no new weights.
+   log-loss and ECE of the fitted weights is stored, with the seed map's line (seed_offset, seed_scale; not its
+   skill shifts): until its first night, a question added after this one is served offset + scale · its label
+   seed (private.served_cold_difficulty). Fewer than `predictor_min_answers` answers: no new weights, and the
+   latest stored line stays the one served.
 The functions read the latest weights with the learner contexts (no cache to invalidate).
 """
 
@@ -74,9 +77,11 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     rasch = predictor_fit.calibrate_rasch(learner=log.learner, item=item, correct=log.correct,
                                           n_learners=log.n_learners, n_items=ids.size, prior_difficulty=seed)
     calibrated = np.bincount(item, minlength=ids.size) > 0
+    mapping = predictor_fit.fit_seed_map(skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed),
+                                         calibrated=calibrated, seed=label_seed)
     difficulty = predictor_fit.cold_start_difficulties(
         skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed), calibrated=calibrated,
-        seed=label_seed)
+        seed=label_seed, mapping=mapping)
     cold = ~calibrated & ~np.isin(ids, np.fromiter(stored, dtype=np.int64, count=len(stored)))
     write = calibrated | cold
     rows = [{"question_id": int(q), "difficulty": float(b)} for q, b in zip(ids[write], difficulty[write], strict=True)]
@@ -99,6 +104,6 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     ctx.store.call("insert_predictor_weights", {"p_row": {
         "fitted_at": ctx.now.isoformat(), "n_answers": int(y.size), "weights": list(weights.values),
         "auc": None if np.isnan(auc) else auc, "log_loss": predictor_fit.log_loss(y, p),
-        "ece": predictor_fit.ece(y, p)}})
+        "ece": predictor_fit.ece(y, p), "seed_offset": mapping.offset, "seed_scale": mapping.scale}})
     counts["weights_fitted"] = 1
     return counts

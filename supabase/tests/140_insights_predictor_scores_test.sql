@@ -38,6 +38,7 @@ create temp table exact as
            case when q.question_type = 'multiple_choice' and jsonb_array_length(q.options) >= 2
                 then 1.0::float8 / jsonb_array_length(q.options) else 0.0::float8 end as c,
            coalesce(max(p.predictor_difficulty),
+                    private.served_cold_difficulty(q.difficulty_label, count(*)::integer),  -- the seed line, if any
                     private.predictor_seed_difficulty(array_agg(qs.elo_difficulty order by qs.skill_id))) as b,
            avg(coalesce(d.deviation, 0.0)) as dev, avg(ln(1.0 + coalesce(d.correct, 0))) as succ,
            avg(ln(1.0 + coalesce(d.answers - d.correct, 0))) as fail

@@ -95,7 +95,9 @@ def _bank(pg: psycopg.Connection, user_id: uuid.UUID, where: str, args: tuple[An
     """The questions `where` selects, as predict_grid's grids on the learner's stored state (read as postgres)."""
     rows = pg.execute(f"""
         select q.id,
-               coalesce(p.predictor_difficulty, private.predictor_seed_difficulty(
+               coalesce(p.predictor_difficulty, private.served_cold_difficulty(q.difficulty_label,
+                    (select count(*)::integer from question_skills qs where qs.question_id = q.id)),
+                  private.predictor_seed_difficulty(
                  (select array_agg(qs.elo_difficulty order by qs.skill_id) from question_skills qs
                   where qs.question_id = q.id))),
                case when q.question_type = 'multiple_choice' then jsonb_array_length(q.options) end,

@@ -16,6 +16,7 @@ import json
 import math
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -79,8 +80,14 @@ def test_the_harness_reads_labels_as_the_sql_does(pg: psycopg.Connection) -> Non
 def bank(pg: psycopg.Connection) -> Iterator[dict[str, Any]]:
     """One skill; six questions answered on RUN_DATE by 30 learners, then 'calibrated' by IRT (their Elo rows
     reset); two new questions. Every question's Elo row is created at its label's base, as seed.sql does."""
+    with _live_bank(pg, N_LEARNERS) as made:
+        yield made
+
+
+@contextmanager
+def _live_bank(pg: psycopg.Connection, n_learners: int) -> Iterator[dict[str, Any]]:
     tag = uuid.uuid4().hex[:10]
-    users = [str(uuid.uuid4()) for _ in range(N_LEARNERS + 1)]
+    users = [str(uuid.uuid4()) for _ in range(n_learners + 1)]
     pg.execute("delete from maintenance_runs where run_date = %s", (RUN_DATE,))
     try:
         for user_id in users:
@@ -103,7 +110,7 @@ def bank(pg: psycopg.Connection) -> Iterator[dict[str, Any]]:
         # answers as the harness data relates labels to b (b ≈ −0.63 + 0.55 · label seed), learners at θ ~ N(0, 1)
         rng = np.random.default_rng(20251206)
         truth = np.array([-0.63 + 0.55 * DIFFICULTY_LABELS[label] for label in CALIBRATED])
-        for i, user_id in enumerate(users[:N_LEARNERS]):
+        for i, user_id in enumerate(users[:n_learners]):
             learner = Learner(pg, user_id)
             session = learner.start()
             right = rng.random(truth.size) < 1.0 / (1.0 + np.exp(-(rng.normal() - truth)))
@@ -115,7 +122,8 @@ def bank(pg: psycopg.Connection) -> Iterator[dict[str, Any]]:
         irt = [{"question_id": q, "discrimination": 1.0, "difficulty": float(b), "guessing": 0.0}
                for q, b in zip(calibrated, truth + 0.1, strict=True)]
         pg.execute("select public.upsert_irt_params(%s::jsonb)", (json.dumps(irt),))
-        yield {"skill": skill, "calibrated": calibrated, "new": new, "irt": truth + 0.1, "user": users[-1]}
+        yield {"skill": skill, "calibrated": calibrated, "new": new, "irt": truth + 0.1, "user": users[-1],
+               "topic": topic, "tag": tag}
     finally:
         pg.execute("delete from auth.users where id = any(%s::uuid[])", (users,))
         pg.execute("delete from questions where external_ref like %s", (f"ls_{tag}.%",))
@@ -130,6 +138,19 @@ def _columns(store: ServiceStore, ids: list[int], *names: str) -> list[list[floa
     return [[float(served[name][at[q]]) for q in ids] for name in names]
 
 
+def _line(pg: psycopg.Connection) -> tuple[float, float] | None:
+    """The latest stored seed line (offset, scale), if any."""
+    row = pg.execute("select seed_offset, seed_scale from predictor_weights where seed_offset is not null "
+                     "order by fitted_at desc, id desc limit 1").fetchone()
+    return None if row is None else (float(row[0]), float(row[1]))
+
+
+def _cold(pg: psycopg.Connection, label_seed: float, elo_seed: float) -> float:
+    """What a question without a stored b is served: the latest line on its label seed, else its Elo-row seed."""
+    line = _line(pg)
+    return elo_seed if line is None else min(6.0, max(-6.0, line[0] + line[1] * label_seed))
+
+
 def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
         pg: psycopg.Connection, bank: dict[str, Any], service_store: ServiceStore) -> None:
     calibrated, new = bank["calibrated"], bank["new"]
@@ -138,9 +159,13 @@ def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
     assert elo_seed == pytest.approx(list(bank["irt"]), abs=1e-9)  # the Elo rows hold IRT's b, not the labels
     assert labelled == pytest.approx([label[q] for q in calibrated], abs=5e-5)  # the labels, to 1e-4
 
-    # before its first night a new question is served its Elo-row seed: as created, its label's base
+    # before its first night a new question is served the latest stored seed line on its label seed or, with no
+    # line stored (none in this test's nights: fewer than 200 answers write no weights row), its Elo-row seed: as
+    # created, its label's base
     before, new_seed = _columns(service_store, new, "predictor_difficulty", "seed_difficulty")
-    assert before == new_seed == pytest.approx([label[q] for q in new], abs=1e-12)
+    assert new_seed == pytest.approx([label[q] for q in new], abs=1e-12)
+    assert before == pytest.approx([_cold(pg, label_seed, seed) for label_seed, seed in zip(
+        _columns(service_store, new, "label_seed_difficulty")[0], new_seed, strict=True)], abs=1e-12)
     assert pg.execute("select count(*) from question_difficulty_params where question_id = any(%s) "
                       "and predictor_difficulty is not null", (calibrated + new,)).fetchone() == (0,)
 
@@ -187,3 +212,94 @@ def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
     assert status == "created"
     assert _one(pg, "select predictor_difficulty from question_difficulty_params where question_id = %s",
                 (question,)) == pytest.approx(written[question] + 0.05, abs=1e-12)
+
+
+N_LEARNERS_WITH_WEIGHTS = 40  # 240 answers: the step fits weights and stores its seed line with them
+
+
+@pytest.fixture()
+def night_with_a_line(pg: psycopg.Connection, service_store: ServiceStore) -> Iterator[dict[str, Any]]:
+    """The live bank after a night that wrote weights and its seed line (that row removed afterwards)."""
+    with _live_bank(pg, N_LEARNERS_WITH_WEIGHTS) as made:
+        now = datetime.now(UTC)
+        try:
+            deps = MaintenanceDeps(service=service_store, now=now)
+            [step] = run_maintenance(body=MaintenanceRequest(run_date=RUN_DATE, steps=["predictor_fit"]),
+                                     deps=deps).steps
+            assert step.status == "done", step
+            assert step.counts["weights_fitted"] == 1, step.counts
+            yield {**made, "fitted_at": now}
+        finally:
+            pg.execute("delete from predictor_weights where fitted_at = %s", (now,))
+
+
+def _as_learner(pg: psycopg.Connection, user_id: str, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    """One value read as the learner (role authenticated, their JWT claims), as the functions' clients read."""
+    with pg.transaction():
+        pg.execute("set local role authenticated")
+        pg.execute("select set_config('request.jwt.claims', %s, true)",
+                   (json.dumps({"sub": user_id, "role": "authenticated"}),))
+        return _one(pg, sql, params)
+
+
+def test_a_question_added_after_a_night_is_served_that_nights_line(
+        pg: psycopg.Connection, night_with_a_line: dict[str, Any], service_store: ServiceStore) -> None:
+    """After a night stored its line, a NEW question (no stored b) is served offset + scale · its label seed
+    through next_question's bank and answer_context, not its Elo-row seed, and its first answer's online step
+    starts from that b; the stored line is the night's seed map (one skill: no skill shift, so it is exactly
+    what the night wrote for its own unanswered questions)."""
+    w = night_with_a_line
+    row = pg.execute("select seed_offset, seed_scale from predictor_weights where fitted_at = %s",
+                     (w["fitted_at"],)).fetchone()
+    assert row is not None and row[0] is not None
+    offset, scale = float(row[0]), float(row[1])
+    assert _line(pg) == (offset, scale)  # the latest line
+
+    calibrated, new = w["calibrated"], w["new"]
+    written: dict[int, float] = dict(pg.execute(
+        "select question_id, predictor_difficulty from question_difficulty_params where question_id = any(%s)",
+        (calibrated + new,)).fetchall())
+    labelled = _columns(service_store, calibrated, "label_seed_difficulty")[0]
+    fitted_scale, fitted_offset = np.polyfit(labelled, [written[q] for q in calibrated], 1)
+    assert (offset, scale) == pytest.approx((fitted_offset, fitted_scale), abs=1e-9)
+    assert 0.2 < scale < 0.9, (offset, scale)
+    # the night's own unanswered questions got the same line (one skill: no shift)
+    for q, seed in zip(new, _columns(service_store, new, "label_seed_difficulty")[0], strict=True):
+        assert written[q] == pytest.approx(offset + scale * seed, abs=1e-12), q
+
+    # a hard question added after the night, its Elo row moved well away from its label's base
+    question = _one(pg, """insert into questions (external_ref, topic_id, question_type, difficulty_label,
+                               exam_section, stem) values (%s, %s, 'numeric', 'hard', 'math', 'Q')
+                           returning id""", (f"ls_{w['tag']}.after", w["topic"]))
+    pg.execute("insert into question_skills (question_id, skill_id, elo_difficulty) values (%s, %s, 1700)",
+               (question, w["skill"]))
+    label_seed, elo_seed = (float(v) for v in _one(pg, """select array[
+        round(private.predictor_label_seed_difficulty('hard', 1)::numeric, 4)::float8,
+        private.predictor_seed_difficulty(array[1700.0::float8])]"""))
+    served = offset + scale * label_seed
+    assert abs(served - elo_seed) > 0.5  # the line, not the Elo-row seed, tells them apart
+
+    # next_question's bank (question_bank, as the learner and as the step reads it) and answer_context
+    user = w["user"]
+    bank = _as_learner(pg, user, "select public.question_bank()")
+    at = [int(q) for q in bank["id"]].index(question)
+    assert float(bank["predictor_difficulty"][at]) == pytest.approx(served, abs=1e-9)
+    assert float(bank["label_seed_difficulty"][at]) == pytest.approx(label_seed, abs=1e-12)
+    assert _columns(service_store, [question], "predictor_difficulty")[0] == pytest.approx([served], abs=1e-9)
+    session = _one(pg, "select (public.start_session(%s::uuid) ->> 'id')", (user,))
+    pg.execute("select public.serve_question(%s::uuid, %s::uuid, %s, '{}'::jsonb)", (user, session, question))
+    context = _as_learner(pg, user, "select public.answer_context(%s::uuid, %s, %s)", (session, question, "k"))
+    assert context["predictor"]["item"]["difficulty"] == pytest.approx(served, abs=1e-9)
+    assert context["predictor"]["item"]["answers"] == 0
+
+    # its first answer's online step starts from that b (apply_predictor_update)
+    pg.execute("update session_questions set served_at = now() - interval '45 seconds' where session_id = %s",
+               (session,))
+    status = _one(pg, """select public.record_answer(%s::uuid, %s::jsonb, '[]'::jsonb, '[]'::jsonb,
+                                                     '{"is_correct": false}'::jsonb) ->> 'status'""",
+                  (user, json.dumps({"session_id": session, "question_id": question,
+                                     "idempotency_key": str(uuid.uuid4()), "user_answer": ["1"],
+                                     "is_correct": False, "predictor": {"item_step": 0.05}})))
+    assert status == "created"
+    assert _one(pg, "select predictor_difficulty from question_difficulty_params where question_id = %s",
+                (question,)) == pytest.approx(served + 0.05, abs=1e-9)

@@ -52,7 +52,9 @@ def stored(conn: psycopg.Connection[Any], user_id: uuid.UUID, question_id: int) 
            left join learner_skill_predictor_state s on s.user_id = %s and s.skill_id = qs.skill_id
            where qs.question_id = %s order by qs.skill_id""", (user_id, question_id)).fetchall()
     item = conn.execute(
-        """select coalesce(p.predictor_difficulty, private.predictor_seed_difficulty(
+        """select coalesce(p.predictor_difficulty, private.served_cold_difficulty(q.difficulty_label,
+                    (select count(*)::integer from question_skills qs where qs.question_id = q.id)),
+                  private.predictor_seed_difficulty(
                     (select array_agg(qs.elo_difficulty order by qs.skill_id) from question_skills qs
                      where qs.question_id = q.id))),
                   coalesce(p.predictor_answers, 0),

@@ -5,6 +5,10 @@
 -- answer, by at most 0.1 logit; nothing for a repeat, a zero-evidence answer or no payload.
 begin;
 
+-- No stored seed line, whatever rows earlier tests left (rolled back): the new question's starting b is then
+-- its Elo-row seed (20261207160000_predictor_seed_line.sql; 150_seed_line_test.sql covers the line).
+update public.predictor_weights set seed_offset = null, seed_scale = null where seed_offset is not null;
+
 -- Two skills and a two-skill question of their own (Elo rows at 1200: seed b = log 3), so values are exact.
 create temp table fx (name text primary key, id bigint);
 with s as (

@@ -61,6 +61,10 @@ API_EXECUTABLE_FUNCTIONS = {
     "private.predictor_label_seed_difficulty(text,integer)":
         "authenticated: pure arithmetic (a question's seed from its difficulty label) inside question_bank, which "
         "runs as the learner",
+    "private.served_cold_difficulty(text,integer)":
+        "authenticated: the latest seed line (predictor_weights, readable by the learner) on a label seed, what a "
+        "question without a stored b is served, inside question_bank, answer_context and predictor_score_inputs "
+        "(security invoker, run as the learner)",
 }
 # Supabase's own auth schema (the local bootstrap stands in for it): no API role holds any privilege there.
 PLATFORM_SCHEMAS = ("auth",)

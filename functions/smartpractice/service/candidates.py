@@ -246,16 +246,15 @@ def build_candidates(
     due_score = per_skill([v.due_score for v in skill_views_])
     # Readiness of a skill = the lowest mastery among its prerequisites (+inf without any).
     prerequisite_mastery = per_skill([lowest_prerequisite(s) for s in skill_ids])
-    skills = SkillDeviations.of(state or LearnerPredictor(), distinct)
-    predicted, evidence = _predict(pool=pool, state=state or LearnerPredictor(), grid=grid, present=present,
-                                   skills=skills)
+    served = state or LearnerPredictor()
+    skills = SkillDeviations.of(served, distinct)
+    predicted, evidence = _predict(pool=pool, state=served, grid=grid, present=present, skills=skills)
     if state is None:
-        has_logit, logits, counts, ratings = _view_columns(skill_views_)
-        weak = not_mastered(has_logit=has_logit, logits=logits, counts=counts, ratings=ratings)
+        weakness = skill_weakness(views=skill_views_, grid=grid, present=present)
     else:  # every skill gets the predictor's logit and answer count (the Elo ratings go unused)
         logits = _predictor_logits(state=state, pool=pool, grid=grid, present=present, skills=skills)
-        weak = predictor_not_mastered(logits=logits, counts=skills.answers)
-    weakness = question_weakness(per_skill=weak[grid], present=present)
+        weakness = question_weakness(per_skill=predictor_not_mastered(logits=logits, counts=skills.answers)[grid],
+                                     present=present)
     due = row_max(np.where(present, due_score, -np.inf))
     readiness = row_min(np.where(present, prerequisite_mastery, np.inf))
     since = np.where(np.isnan(pool.last_seen_epoch), np.inf, np.maximum(now.timestamp() - pool.last_seen_epoch, 0.0))
@@ -268,15 +267,9 @@ def build_candidates(
     )
 
 
-def predict_pool(*, pool: CandidatePool, state: LearnerPredictor, grid: npt.NDArray[np.intp],
-                 distinct: npt.NDArray[np.int64]) -> tuple[FloatArray, FloatArray]:
-    """(P(correct), evidence) per candidate from the predictor state; `grid` indexes `distinct` skill ids."""
-    return _predict(pool=pool, state=state, grid=grid, present=pool.skill_ids >= 0,
-                    skills=SkillDeviations.of(state, distinct))
-
-
 def _predict(*, pool: CandidatePool, state: LearnerPredictor, grid: npt.NDArray[np.intp],
              present: npt.NDArray[np.bool_], skills: SkillDeviations) -> tuple[FloatArray, FloatArray]:
+    """(P(correct), evidence) per candidate from the predictor state; `grid` indexes `skills`' distinct skills."""
     answers = skills.answers[grid]
     zeros = np.zeros(len(pool))
     learner = state.learner

@@ -77,11 +77,10 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     rasch = predictor_fit.calibrate_rasch(learner=log.learner, item=item, correct=log.correct,
                                           n_learners=log.n_learners, n_items=ids.size, prior_difficulty=seed)
     calibrated = np.bincount(item, minlength=ids.size) > 0
-    mapping = predictor_fit.fit_seed_map(skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed),
-                                         calibrated=calibrated, seed=label_seed)
-    difficulty = predictor_fit.cold_start_difficulties(
-        skills=skills, difficulty=np.where(calibrated, rasch.difficulty, seed), calibrated=calibrated,
-        seed=label_seed, mapping=mapping)
+    fitted = np.where(calibrated, rasch.difficulty, seed)
+    mapping = predictor_fit.fit_seed_map(skills=skills, difficulty=fitted, calibrated=calibrated, seed=label_seed)
+    difficulty = predictor_fit.cold_start_difficulties(skills=skills, difficulty=fitted, calibrated=calibrated,
+                                                       seed=label_seed, mapping=mapping)
     cold = ~calibrated & ~np.isin(ids, np.fromiter(stored, dtype=np.int64, count=len(stored)))
     write = calibrated | cold
     rows = [{"question_id": int(q), "difficulty": float(b)} for q, b in zip(ids[write], difficulty[write], strict=True)]

@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from smartpractice.learner import predictor
 from smartpractice.learner.irt import FloatArray
-from smartpractice.learner.readiness import ScoreScale
+from smartpractice.learner.readiness import ScoreScale, round_to_step, two_sided_z
 
 ABILITY_PRIOR_SD = 1.0  # N(0, 1): the scale of the nightly Rasch calibration the abilities live on
 MIN_SECTION_ANSWERS = 5  # graded answers in a section before it gets a predictor score
@@ -194,11 +194,6 @@ def pass_probability(*, curve: AbilityCurve, target: float) -> float:
     return _NORMAL.cdf(-curve.offset_for(target) / curve.se)
 
 
-def _rounded(value: float, step: float, how: str) -> float:
-    units = value / step
-    return float({"nearest": round(units), "down": math.floor(units), "up": math.ceil(units)}[how] * step)
-
-
 @dataclass(frozen=True, slots=True)
 class ScoreBand:
     """A reported score, rounded to the scale's step, with its interval rounded outward, within the scale."""
@@ -212,13 +207,11 @@ def band(*, curve: AbilityCurve, scale: ScoreScale, interval_level: float = INTE
          score: float | None = None) -> ScoreBand:
     """score = the curve at θ rounded to the step (or the given one, e.g. a sum of rounded section scores);
     [lower, upper] = the curve at θ ∓ z·SE, rounded outward and kept within the scale and around the score."""
-    if not 0.0 < interval_level < 1.0:
-        raise ValueError("interval_level must lie in (0, 1)")
-    z = _NORMAL.inv_cdf(0.5 + interval_level / 2.0)
-    centre = _rounded(curve.centre, scale.step, "nearest") if score is None else score
+    z = two_sided_z(interval_level)
+    centre = round_to_step(curve.centre, scale.step, "nearest") if score is None else score
     centre = min(scale.maximum, max(scale.minimum, centre))
-    lower = max(scale.minimum, _rounded(curve.at(-z * curve.se), scale.step, "down"))
-    upper = min(scale.maximum, _rounded(curve.at(z * curve.se), scale.step, "up"))
+    lower = max(scale.minimum, round_to_step(curve.at(-z * curve.se), scale.step, "down"))
+    upper = min(scale.maximum, round_to_step(curve.at(z * curve.se), scale.step, "up"))
     return ScoreBand(centre, min(lower, centre), max(upper, centre))
 
 

@@ -93,7 +93,8 @@ class ScorePrediction:
     interval_level: float
 
 
-def _round_to_step(value: float, step: float, rounding: str) -> float:
+def round_to_step(value: float, step: float, rounding: str) -> float:
+    """`value` rounded to a multiple of `step` ("nearest", "down" or "up"); step 0 leaves it as it is."""
     if step == 0.0:
         return value
     units = value / step
@@ -105,14 +106,15 @@ def _prediction(
     *, centre: float, lower: float, upper: float, scale: ScoreScale, level: float
 ) -> ScorePrediction:
     return ScorePrediction(
-        score=_round_to_step(centre, scale.step, "nearest"),
-        lower=max(scale.minimum, _round_to_step(lower, scale.step, "down")),
-        upper=min(scale.maximum, _round_to_step(upper, scale.step, "up")),
+        score=round_to_step(centre, scale.step, "nearest"),
+        lower=max(scale.minimum, round_to_step(lower, scale.step, "down")),
+        upper=min(scale.maximum, round_to_step(upper, scale.step, "up")),
         interval_level=level,
     )
 
 
-def _two_sided_z(level: float) -> float:
+def two_sided_z(level: float) -> float:
+    """z of a two-sided normal interval with coverage `level` in (0, 1)."""
     if not 0.0 < level < 1.0:
         raise ValueError("interval_level must lie in (0, 1)")
     return _STANDARD_NORMAL.inv_cdf(0.5 + level / 2.0)
@@ -134,7 +136,7 @@ def predict_exam_score(
     """
     if theta_se < 0.0:
         raise ValueError("theta_se must be non-negative")
-    z = _two_sided_z(interval_level)
+    z = two_sided_z(interval_level)
     scores = link.score_at(np.array([theta, theta - z * theta_se, theta + z * theta_se]))
     return _prediction(
         centre=float(scores[0]), lower=float(scores[1]), upper=float(scores[2]),
@@ -261,7 +263,7 @@ def predict_score_from_mastery(
         raise ValueError("exam_items must be positive")
     p_skill = m * (1.0 - np.asarray(slip, dtype=np.float64)) + (1.0 - m) * np.asarray(guess, dtype=np.float64)
     proportion = float(np.dot(w, p_skill) / w.sum())
-    half_width = _two_sided_z(interval_level) * math.sqrt(proportion * (1.0 - proportion) / exam_items)
+    half_width = two_sided_z(interval_level) * math.sqrt(proportion * (1.0 - proportion) / exam_items)
     bounds = scale.from_proportion(np.array([proportion, proportion - half_width, proportion + half_width]))
     return _prediction(
         centre=float(bounds[0]), lower=float(bounds[1]), upper=float(bounds[2]),

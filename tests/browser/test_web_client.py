@@ -229,6 +229,9 @@ def test_errors_read_as_messages_a_learner_understands(page: Page, web: WebStack
     expired = learner_jwt(learner.user_id, email=learner.email, ttl_seconds=60, now=time.time() - 3600,
                           secret=web.settings.jwt_secret)
     page.goto(f"{web.page_url}#progress")
+    # The first load must have settled on sign-in before the token is planted: a start() still in flight would
+    # read it, meet the 401 and sign out (removing it) before the reload below, which then shows no message.
+    wait_for_view(page, "sign-in")
     page.evaluate("(t) => sessionStorage.setItem('sp.devToken', t)",
                   json.dumps({"access_token": expired, "user": {"id": str(learner.user_id), "email": learner.email}}))
     page.reload()

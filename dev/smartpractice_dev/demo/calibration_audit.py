@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def slice_of(events: Events, mask: BoolArray, name: str) -> Slice:
 def slices(events: Events, *, within: BoolArray, first_skill: BoolArray) -> list[Slice]:
     out = [slice_of(events, within, "all")]
     edges = np.linspace(0.0, 1.0, 11)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in pairwise(edges.tolist()):
         out.append(slice_of(events, within & (events.predicted >= lo) & (events.predicted < hi + (hi == 1.0)),
                             f"predicted [{lo:.1f}, {hi:.1f})"))
     for label, mask in (("day 0 (before the first nightly fit)", events.day == 0),
@@ -145,18 +146,19 @@ def main(argv: list[str] | None = None) -> int:
     events = read_events(args.events)
     question = [int(r["question_id"]) for r in csv.DictReader(args.events.open(encoding="utf-8"))]
     if args.skills is not None:
-        table = {int(r["question_id"]): tuple(int(s) for s in r["skill_ids"].split(";"))
+        skill_table = {int(r["question_id"]): tuple(int(s) for s in r["skill_ids"].split(";"))
                  for r in csv.DictReader(args.skills.open(encoding="utf-8"))}
-        first = first_on_skill(learner=events.learner.tolist(), skills=[table[q] for q in question])
+        first = first_on_skill(learner=events.learner.tolist(), skills=[skill_table[q] for q in question])
     else:
         first = np.zeros(events.learner.size, dtype=bool)
     rng = np.random.default_rng(args.seed)
     for group in sorted(set(events.group.tolist())):
         within = events.group == group
         floor = noise_floor(predicted=events.predicted[within], draws=args.draws, rng=rng)
-        print(f"{group}: {int(within.sum())} answers, ECE {slices(events, within=within, first_skill=first)[0].ece_observed:.4f}; "
-              f"noise floor (calibrated predictor, {args.draws} draws) mean {floor.mean:.4f}, 95th pct {floor.p95:.4f}")
-        for s in slices(events, within=within, first_skill=first):
+        table = slices(events, within=within, first_skill=first)
+        print(f"{group}: {int(within.sum())} answers, ECE {table[0].ece_observed:.4f}; noise floor"
+              f" (calibrated predictor, {args.draws} draws) mean {floor.mean:.4f}, 95th pct {floor.p95:.4f}")
+        for s in table:
             print(format_slice(s))
     return 0
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 import csv
 from collections.abc import Sequence
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np

@@ -46,3 +46,20 @@ def test_events_are_read_with_each_learner_s_answers_so_far(tmp_path: Path) -> N
     assert whole.gap == pytest.approx(-0.1)
     empty = audit.slice_of(events, np.zeros(3, dtype=bool), "none")
     assert empty.n == 0 and math.isnan(empty.predicted)
+
+
+def test_the_demo_writes_events_the_audit_reads_back(tmp_path: Path) -> None:
+    from smartpractice_dev.demo.cli import write_events
+    from smartpractice_dev.demo.runner import AnswerEvent, CohortRun
+
+    events = (AnswerEvent(0, "adaptive", 0, 7, 0.5, 0.4, True, True, 0.62, 2),
+              AnswerEvent(1, "random", 0, 8, 0.7, 0.8, False, False, 0.7, 1))
+    run = CohortRun(groups=("adaptive", "random"), initial_theta=np.zeros((2, 1)), events=events, practice=(),
+                    sessions=(), days=(), final_rows=())
+    path = write_events(run, path=tmp_path / "events.csv")
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "learner,group,day,question_id,n_skills,predicted_p,sampled_p,true_p,intended_correct,server_correct",
+        "0,adaptive,0,7,2,0.5,0.62,0.4,1,1",
+        "1,random,0,8,1,0.7,0.7,0.8,0,0"]
+    back = audit.read_events(path)
+    assert back.predicted.tolist() == [0.5, 0.7] and back.correct.tolist() == [1.0, 0.0]

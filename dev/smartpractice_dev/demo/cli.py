@@ -119,6 +119,20 @@ def _score_recovery(run: CohortRun, world: World, dynamics: LearnerDynamics, eve
     return report.score_recovery_lines(score_recovery(sections=entries, true_scores=truth), section=section)
 
 
+EVENT_COLUMNS = ("learner", "group", "day", "question_id", "n_skills", "predicted_p", "sampled_p", "true_p",
+                 "intended_correct", "server_correct")
+
+
+def write_events(run: CohortRun, *, path: Path) -> Path:
+    """Every answer of the run as CSV, in (day, learner, answer) order: what the server predicted and drew when
+    it served the question, the simulator's true P and both gradings (for offline calibration analyses)."""
+    rows = [",".join(EVENT_COLUMNS)]
+    rows.extend(f"{e.learner},{e.group},{e.day},{e.question_id},{e.n_skills},{e.predicted_p!r},{e.sampled_p!r},"
+                f"{e.true_p!r},{int(e.intended_correct)},{int(e.server_correct)}" for e in run.events)
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
 def write_plots(run: CohortRun, world: World, analysis: Analysis, *, mastery_theta: float, output: Path) -> list[Path]:
     final_theta = run.days[-1].true_theta.mean(axis=1)
     shown = plots.spread_learners(list(final_theta), among=range(len(run.groups)), count=4)
@@ -203,7 +217,7 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
     if section is not None:
         analysis.sections.append(_score_recovery(run, world, dynamics, everyone, section=section))
     files = [*write_plots(run, world, analysis, mastery_theta=dynamics.mastery_theta, output=config.output),
-             config.output / "summary.txt"]
+             write_events(run, path=config.output / "events.csv"), config.output / "summary.txt"]
     web_url = f"{settings.api_url}/app/?learner={users[sample]}#progress"
     footer = report.footer_lines(
         created=len(users), run_tag=run_tag, demo_users_now=demo_users_now, deleted=deleted,

@@ -52,6 +52,8 @@ class AnswerEvent:
     true_p: float  # the simulated learner's true probability
     intended_correct: bool  # what the simulated learner meant to answer
     server_correct: bool  # what the server graded
+    sampled_p: float = float("nan")  # the server's reason.sampled_p_correct (the Thompson draw; random: = predicted)
+    n_skills: int = 1  # the question's skills
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,9 @@ class CohortRunner:
                 idempotency_key=f"demo-{self.run_tag}-{learner}-{day}-{number}-{n}")
             events.append(AnswerEvent(learner, group, day, question_id,
                                       float(served["reason"]["predicted_p_correct"]), answer.p_correct,
-                                      answer.is_correct, bool(graded["is_correct"])))
+                                      answer.is_correct, bool(graded["is_correct"]),
+                                      float(served["reason"].get("sampled_p_correct") or float("nan")),
+                                      len(question.skills)))
             practice.extend(Practice(learner, skill, float(after[skill])) for skill in question.skills)
             now += timedelta(seconds=answer.time_spent_seconds + SECONDS_BETWEEN_ANSWERS)
             progress.advance()

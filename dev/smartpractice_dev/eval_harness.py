@@ -42,6 +42,7 @@ from smartpractice.learner.predictor_fit import (
     ece,
     fit_seed_map,
     fit_weights,
+    leave_one_out_shift,
     log_loss,
     replay,
 )
@@ -175,13 +176,20 @@ def calibrate(log: AnswerLog, rows: npt.NDArray[np.int64], *, prior: FloatArray 
 
 def fit_production(log: AnswerLog, train: Mask, variant: Variant) -> tuple[FloatArray, predictor.Weights]:
     """The nightly job on training learners: Rasch difficulties (prior at the seeds), then weights on replayed
-    features."""
+    features, each answer from its item's b without its own outcome (predictor_fit.leave_one_out_shift)."""
+    rows = np.flatnonzero(train)
     difficulty = np.zeros(len(log.item_names))
+    shift = np.zeros(rows.size)
     if variant.calibrated_items:
-        difficulty = calibrate(log, np.flatnonzero(train), prior=seeds(log))
-    _, x = production_replay(log, train, difficulty=difficulty, weights=predictor.Weights(), variant=variant)
+        fit = calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
+                              n_learners=len(log.user_names), n_items=len(log.item_names), prior_difficulty=seeds(log))
+        difficulty = fit.difficulty
+        shift = leave_one_out_shift(fit=fit, learner=log.user[rows], item=log.item[rows], correct=log.correct[rows])
+    result = replay(learner=log.user[rows], item=log.item[rows], skills=[log.skills[r] for r in rows],
+                    correct=log.correct[rows], floor=0.0, difficulty=difficulty, weights=predictor.Weights(),
+                    config=variant.config, start_shift=shift)
     keep = np.asarray(variant.feature_mask, dtype=np.float64)
-    weights = fit_weights(features=x[train] * keep, correct=log.correct[train])
+    weights = fit_weights(features=result.features * keep, correct=log.correct[rows])
     return difficulty, weights
 
 

@@ -6,9 +6,11 @@
   of b seed questions never answered yet (a new bank starts from its skills, not from 0).
 - `fit_weights`: logistic regression with a fixed guessing floor, P = c + (1 − c) σ(w · x), by Fisher
   scoring with a small ridge, on features replayed from training answers (predicted before each answer).
-- `replay`: the online predictor over answers in time order (each predicted before it is used), the feature
-  rows `fit_weights` learns from; `cold_start_difficulties`: b for questions without answers, their seed through
-  the calibrated questions' seed map (`fit_seed_map`: offset, scale, shrunk skill shifts).
+- `replay`: the online predictor over answers in time order (each predicted before it is used);
+  `leave_one_out_shift`: per answer, its item's b without its own outcome, where the replay that gives
+  `fit_weights` its rows starts that answer (no answer's outcome leaks into its own features);
+  `cold_start_difficulties`: b for questions without answers, their seed through the calibrated questions'
+  seed map (`fit_seed_map`: offset, scale, shrunk skill shifts).
 - `auc`, `log_loss`, `ece`: the metrics the harness, the nightly fit and the demo report.
 """
 
@@ -139,18 +141,25 @@ class Replay:
 
 def replay(*, learner: IntArray, item: IntArray, skills: Sequence[Sequence[int]], correct: npt.ArrayLike,
            floor: npt.ArrayLike, difficulty: FloatArray, weights: Weights,
-           config: PredictorConfig | None = None) -> Replay:
+           config: PredictorConfig | None = None, start_shift: npt.ArrayLike | None = None) -> Replay:
     """The online predictor over answers given in time order (per learner; learners may interleave).
 
     Every learner starts from the prior state (θ = 0, δ = 0, no counts); item difficulties start at
     `difficulty` and take their bounded online steps as in production (one per learner and item: only a
-    learner's first answer to a question moves it, as record_answer allows).
+    learner's first answer to a question moves it, as record_answer allows). `start_shift` (one per answer,
+    e.g. `leave_one_out_shift`) is added to the item's difficulty for that answer alone: its prediction and its
+    step are made there, and the step joins the item's shared path.
     """
     y = np.asarray(correct, dtype=np.int64)
     floors = np.broadcast_to(np.asarray(floor, dtype=np.float64), y.shape)
     if not (learner.shape == item.shape == y.shape and len(skills) == y.size):
         raise ValueError("learner, item, skills, correct and floor need one entry per answer")
-    items = [ItemDifficulty(difficulty=float(b)) for b in difficulty]
+    start = np.asarray(difficulty, dtype=np.float64)
+    shift = np.zeros(y.size) if start_shift is None else np.asarray(start_shift, dtype=np.float64)
+    if shift.shape != y.shape:
+        raise ValueError("start_shift needs one entry per answer")
+    moved = np.zeros(start.size)  # every answer's online steps so far, per item
+    counts = np.zeros(start.size, dtype=np.int64)
     learners: dict[int, LearnerGlobal] = {}
     deviations: dict[tuple[int, int], SkillDeviation] = {}
     answered: set[tuple[int, int]] = set()
@@ -159,15 +168,42 @@ def replay(*, learner: IntArray, item: IntArray, skills: Sequence[Sequence[int]]
     for r in range(y.size):
         u, q, k = int(learner[r]), int(item[r]), skills[r]
         step = update(learner=learners.get(u, LearnerGlobal()),
-                      skills=[deviations.get((u, s), SkillDeviation()) for s in k], item=items[q],
+                      skills=[deviations.get((u, s), SkillDeviation()) for s in k],
+                      item=ItemDifficulty(float(start[q] + moved[q] + shift[r]), int(counts[q])),
                       is_correct=bool(y[r]), weights=weights, floor=float(floors[r]), config=config)
         p[r], x[r] = step.prediction.p_correct, step.prediction.features
         learners[u] = step.learner
         deviations.update(((u, s), d) for s, d in zip(k, step.skills, strict=True))
         if (u, q) not in answered:
             answered.add((u, q))
-            items[q] = ItemDifficulty(items[q].difficulty + step.item_delta, items[q].answers + 1)
-    return Replay(p_correct=p, features=x, difficulty=np.array([i.difficulty for i in items]))
+            moved[q] += step.item_delta
+            counts[q] += 1
+    return Replay(p_correct=p, features=x, difficulty=start + moved)
+
+
+def leave_one_out_shift(*, fit: RaschFit, learner: IntArray, item: IntArray, correct: npt.ArrayLike,
+                        sd_difficulty: float = 1.5) -> FloatArray:
+    """Per answer, b_{-i} − b: how far its item's MAP difficulty moves without that answer (one Newton step of
+    the item's equation from the fit, θ held: (y − p) / (H_q − w_i), H_q = Σ_j w_j + 1/σ_b², w = p(1 − p)).
+
+    Why: a served prediction's b was fitted on other answers, never on the one predicted. Replaying the answers
+    from the b calibrated on them leaks each outcome into its own z (an item answered right looks easier), so z
+    looks more predictive in the replay than when served and the fitted z weight comes out too large:
+    over-dispersed served P (too low at the bottom, too high at the top). The leak is large on a young bank
+    (the demo's first night: 1.6 answers per question, z weight 1.59 with the leak against 0.55-0.6 without)
+    and smaller, not nil, on the harness's 35 (README "Predictor", calibration). Removing only the answer's
+    own outcome keeps every other answer in b, as serving does (leaving out whole folds of learners instead
+    made b noisier than served and the harness's test P off by 0.006-0.011 on average). `sd_difficulty` must
+    be the fit's.
+    """
+    y = np.asarray(correct, dtype=np.float64)
+    if not (learner.shape == item.shape == y.shape):
+        raise ValueError("learner, item and correct need one entry per answer")
+    p = _sigmoid(fit.theta[learner] - fit.difficulty[item])
+    w = p * (1.0 - p)
+    h = np.bincount(item, w, fit.difficulty.size) + 1.0 / sd_difficulty**2
+    shift: FloatArray = (y - p) / (h[item] - w)
+    return shift
 
 
 @dataclass(frozen=True, slots=True)

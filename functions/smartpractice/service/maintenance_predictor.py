@@ -15,12 +15,14 @@ From the refits' one read of recent answers (whole histories of a random sample 
    starts from the seeds, not from the stored b: those already moved with the answers replayed below, which
    would leak each outcome into its prediction;
 2. the answers are replayed in time order through the online predictor from those difficulties, each predicted
-   before it is used (predictor_fit.replay), and the weights are fitted on the replayed features with each
-   question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the in-sample AUC,
-   log-loss and ECE of the fitted weights is stored, with the seed map's line (seed_offset, seed_scale; not its
-   skill shifts): until its first night, a question added after this one is served offset + scale · its label
-   seed (private.served_cold_difficulty). Fewer than `predictor_min_answers` answers: no new weights, and the
-   latest stored line stays the one served.
+   before it is used and each from its item's b WITHOUT its own outcome (predictor_fit.leave_one_out_shift:
+   served answers are never predicted from a b fitted on themselves; replaying from the b of 1. leaked each
+   outcome into its own z and inflated the z weight, most on a young bank), and the weights are fitted on those
+   features with each question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the
+   AUC, log-loss and ECE of the fitted weights on those replayed rows is stored, with the seed map's line
+   (seed_offset, seed_scale; not its skill shifts): until its first night, a question added after this one is
+   served offset + scale · its label seed (private.served_cold_difficulty). Fewer than `predictor_min_answers`
+   answers: no new weights, and the latest stored line stays the one served.
 The functions read the latest weights with the learner contexts (no cache to invalidate).
 """
 
@@ -92,12 +94,17 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
         return counts
     order = np.argsort(log.answered_epoch, kind="stable")
     served = np.where(write, difficulty, np.asarray(bank["predictor_difficulty"], dtype=np.float64))
+    # each answer replayed from its item's b WITHOUT its own outcome (predictor_fit.leave_one_out_shift): served
+    # predictions never saw their own answer, and a replay from the b fitted on it inflated the z weight
+    leave_out = predictor_fit.leave_one_out_shift(fit=rasch, learner=log.learner, item=item, correct=log.correct)
     replayed = predictor_fit.replay(learner=log.learner[order], item=item[order],
                                     skills=[skills[i] for i in item[order]], correct=log.correct[order],
-                                    floor=floors[item[order]], difficulty=served, weights=predictor.Weights())
+                                    floor=floors[item[order]], difficulty=served, weights=predictor.Weights(),
+                                    start_shift=leave_out[order])
+    features = replayed.features
     y = log.correct[order].astype(np.float64)
-    weights = predictor_fit.fit_weights(features=replayed.features, correct=y, floor=floors[item[order]])
-    logit = replayed.features @ weights.as_array()
+    weights = predictor_fit.fit_weights(features=features, correct=y, floor=floors[item[order]])
+    logit = features @ weights.as_array()
     p = floors[item[order]] + (1.0 - floors[item[order]]) / (1.0 + np.exp(-logit))
     auc = predictor_fit.auc(y, p)
     ctx.store.call("insert_predictor_weights", {"p_row": {

@@ -43,6 +43,7 @@ from typing import Any
 
 import bigdata  # benchmarks/bigdata.py, next to this script
 import psycopg
+import wal_breakdown  # benchmarks/wal_breakdown.py
 from psycopg import sql
 
 from supalocal import cluster
@@ -223,7 +224,7 @@ def _load(dsn: str, answers: int) -> None:
 
 
 def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[str, float]],
-         profile: bool) -> dict[str, int]:
+         profile: bool, breakdown: bool = False) -> dict[str, int]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         if profile:
             conn.execute(b"select extensions.pg_stat_statements_reset(), pg_stat_reset()")
@@ -239,7 +240,8 @@ def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[
                 pending.wait(0.02)
             results = pending.get()
         wall = time.perf_counter() - t0
-        wal = int(_scalar(conn, "select pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (lsn0,)))
+        lsn1 = _scalar(conn, "select pg_current_wal_lsn()")
+        wal = int(_scalar(conn, "select pg_wal_lsn_diff(%s, %s)", (lsn1, lsn0)))
         stat1 = conn.execute(WAL_AND_HOT).fetchone()
         assert stat0 is not None and stat1 is not None
         deltas = [b - a for a, b in zip(stat0, stat1, strict=True)]
@@ -250,6 +252,10 @@ def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[
               + "; backends: " + ", ".join(f"{k} {100 * n / sampled:.0f}%" for k, n in waits.most_common(6)))
         if profile:
             _print_profile(conn, phase)
+        if breakdown:
+            conn.execute(wal_breakdown.ENABLE)
+            wal_breakdown.print_breakdown(conn, phase, str(lsn0), str(lsn1),
+                                          sum(len(v) for r in results for v in r[1].values()))
     lat: dict[str, list[float]] = defaultdict(list)
     cpu = 0.0
     outcomes: dict[str, int] = defaultdict(int)
@@ -389,6 +395,8 @@ def main() -> int:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="a server setting for the run (alter system, reset afterwards), e.g. max_wal_size=4GB "
                              "(settable on hosted Supabase) or wal_compression=on (not settable there)")
+    parser.add_argument("--wal-breakdown", action="store_true",
+                        help="per phase, WAL records by type and relation (pg_walinspect over the phase's range)")
     parser.add_argument("--no-durable", dest="durable", action="store_false",
                         help="keep the local cluster's fsync=off/full_page_writes=off (hosted has both on)")
     args = parser.parse_args()
@@ -425,7 +433,7 @@ def main() -> int:
             outcomes.update(_run(dsn, "record+learner_row", [c[len(c) // 2:] for c in chunks], report,
                                  args.profile))
         else:
-            outcomes.update(_run(dsn, "record", chunks, report, args.profile))
+            outcomes.update(_run(dsn, "record", chunks, report, args.profile, args.wal_breakdown))
     sessions = [t.session_id for c in chunks for t in c]
     print(f"{'rpc':<26}{'n':>8}{'tx/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'be CPU ms/tx':>14}{'client ms/tx':>13}"
           f"{'WAL B/tx':>10}{'records':>9}{'FPI':>6}")

@@ -199,7 +199,7 @@ TOTALS = {
 
 HOT_TABLES = ("session_questions", "practice_sessions", "user_skill_mastery", "question_skills",
               "question_difficulty_params")
-WAL_AND_HOT = ("select w.wal_records, w.wal_fpi, w.wal_bytes::bigint, " + ", ".join(
+WAL_AND_HOT = ("select w.wal_records, w.wal_fpi, w.wal_bytes::bigint, w.wal_sync, " + ", ".join(
     f"(select n_tup_upd from pg_stat_user_tables where relid = 'public.{t}'::regclass), "
     f"(select n_tup_hot_upd from pg_stat_user_tables where relid = 'public.{t}'::regclass)" for t in HOT_TABLES)
     + " from pg_stat_wal w").encode()
@@ -247,8 +247,8 @@ def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[
         deltas = [b - a for a, b in zip(stat0, stat1, strict=True)]
         sampled = sum(waits.values()) or 1
         print(f"-- {phase}: {wall:.1f} s; WAL records {deltas[0]:,}, full-page images {deltas[1]:,} "
-              f"({deltas[2]:,} B total); HOT updates: " + ", ".join(
-                  f"{t} {h:,}/{u:,}" for t, u, h in zip(HOT_TABLES, deltas[3::2], deltas[4::2], strict=True) if u)
+              f"({deltas[2]:,} B total), {deltas[3]:,} WAL flushes (fsync); HOT updates: " + ", ".join(
+                  f"{t} {h:,}/{u:,}" for t, u, h in zip(HOT_TABLES, deltas[4::2], deltas[5::2], strict=True) if u)
               + "; backends: " + ", ".join(f"{k} {100 * n / sampled:.0f}%" for k, n in waits.most_common(6)))
         if profile:
             _print_profile(conn, phase)

@@ -21,6 +21,8 @@ transaction (it shares the cores), WAL bytes, WAL records and full-page images p
 Afterwards the counters are checked exactly (rows = attempts).
   --learner-row    half of the answers also update one learner-level row (a predictor's state), timed apart
   --set NAME=VALUE a server setting for the run, e.g. max_wal_size=4GB or wal_compression=on
+  --wal-breakdown  the record phase's WAL records per answer by type and relation (pg_walinspect,
+                   benchmarks/wal_breakdown.py); each phase also prints its WAL flushes (commits per fsync)
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ select is(pg_get_indexdef('public.practice_sessions_active_started_at_idx'::regc
           'CREATE INDEX practice_sessions_active_started_at_idx ON public.practice_sessions USING btree '
           || '(started_at, id) WHERE (status = ''active''::text)',
           'the active sessions are one partial index');
-select is((select reloptions from pg_class where oid = 'public.session_questions'::regclass), array['fillfactor=25'],
-          'session_questions inserts leave three quarters of a page for the answers');
+select is((select reloptions from pg_class where oid = 'public.session_questions'::regclass), array['fillfactor=35'],
+          'session_questions inserts leave two thirds of a page for the answers');
 
 -- 2. the exposure counter: a question without its row gets it from the first answer, then counts every answer
 delete from public.question_difficulty_params where question_id = (select q from fx);

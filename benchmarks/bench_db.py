@@ -21,6 +21,8 @@ transaction (it shares the cores), WAL bytes, WAL records and full-page images p
 Afterwards the counters are checked exactly (rows = attempts).
   --learner-row    half of the answers also update one learner-level row (a predictor's state), timed apart
   --set NAME=VALUE a server setting for the run, e.g. max_wal_size=4GB or wal_compression=on
+  --wal-breakdown  the record phase's WAL records per answer by type and relation (pg_walinspect,
+                   benchmarks/wal_breakdown.py); each phase also prints its WAL flushes (commits per fsync)
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from typing import Any
 
 import bigdata  # benchmarks/bigdata.py, next to this script
 import psycopg
+import wal_breakdown  # benchmarks/wal_breakdown.py
 from psycopg import sql
 
 from supalocal import cluster
@@ -198,7 +201,7 @@ TOTALS = {
 
 HOT_TABLES = ("session_questions", "practice_sessions", "user_skill_mastery", "question_skills",
               "question_difficulty_params")
-WAL_AND_HOT = ("select w.wal_records, w.wal_fpi, w.wal_bytes::bigint, " + ", ".join(
+WAL_AND_HOT = ("select w.wal_records, w.wal_fpi, w.wal_bytes::bigint, w.wal_sync, " + ", ".join(
     f"(select n_tup_upd from pg_stat_user_tables where relid = 'public.{t}'::regclass), "
     f"(select n_tup_hot_upd from pg_stat_user_tables where relid = 'public.{t}'::regclass)" for t in HOT_TABLES)
     + " from pg_stat_wal w").encode()
@@ -223,7 +226,7 @@ def _load(dsn: str, answers: int) -> None:
 
 
 def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[str, float]],
-         profile: bool) -> dict[str, int]:
+         profile: bool, breakdown: bool = False) -> dict[str, int]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         if profile:
             conn.execute(b"select extensions.pg_stat_statements_reset(), pg_stat_reset()")
@@ -239,17 +242,22 @@ def _run(dsn: str, phase: str, chunks: list[list[Task]], report: dict[str, dict[
                 pending.wait(0.02)
             results = pending.get()
         wall = time.perf_counter() - t0
-        wal = int(_scalar(conn, "select pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (lsn0,)))
+        lsn1 = _scalar(conn, "select pg_current_wal_lsn()")
+        wal = int(_scalar(conn, "select pg_wal_lsn_diff(%s, %s)", (lsn1, lsn0)))
         stat1 = conn.execute(WAL_AND_HOT).fetchone()
         assert stat0 is not None and stat1 is not None
         deltas = [b - a for a, b in zip(stat0, stat1, strict=True)]
         sampled = sum(waits.values()) or 1
         print(f"-- {phase}: {wall:.1f} s; WAL records {deltas[0]:,}, full-page images {deltas[1]:,} "
-              f"({deltas[2]:,} B total); HOT updates: " + ", ".join(
-                  f"{t} {h:,}/{u:,}" for t, u, h in zip(HOT_TABLES, deltas[3::2], deltas[4::2], strict=True) if u)
+              f"({deltas[2]:,} B total), {deltas[3]:,} WAL flushes (fsync); HOT updates: " + ", ".join(
+                  f"{t} {h:,}/{u:,}" for t, u, h in zip(HOT_TABLES, deltas[4::2], deltas[5::2], strict=True) if u)
               + "; backends: " + ", ".join(f"{k} {100 * n / sampled:.0f}%" for k, n in waits.most_common(6)))
         if profile:
             _print_profile(conn, phase)
+        if breakdown:
+            conn.execute(wal_breakdown.ENABLE)
+            wal_breakdown.print_breakdown(conn, phase, str(lsn0), str(lsn1),
+                                          sum(len(v) for r in results for v in r[1].values()))
     lat: dict[str, list[float]] = defaultdict(list)
     cpu = 0.0
     outcomes: dict[str, int] = defaultdict(int)
@@ -389,6 +397,8 @@ def main() -> int:
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                         help="a server setting for the run (alter system, reset afterwards), e.g. max_wal_size=4GB "
                              "(settable on hosted Supabase) or wal_compression=on (not settable there)")
+    parser.add_argument("--wal-breakdown", action="store_true",
+                        help="per phase, WAL records by type and relation (pg_walinspect over the phase's range)")
     parser.add_argument("--no-durable", dest="durable", action="store_false",
                         help="keep the local cluster's fsync=off/full_page_writes=off (hosted has both on)")
     args = parser.parse_args()
@@ -425,7 +435,7 @@ def main() -> int:
             outcomes.update(_run(dsn, "record+learner_row", [c[len(c) // 2:] for c in chunks], report,
                                  args.profile))
         else:
-            outcomes.update(_run(dsn, "record", chunks, report, args.profile))
+            outcomes.update(_run(dsn, "record", chunks, report, args.profile, args.wal_breakdown))
     sessions = [t.session_id for c in chunks for t in c]
     print(f"{'rpc':<26}{'n':>8}{'tx/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'be CPU ms/tx':>14}{'client ms/tx':>13}"
           f"{'WAL B/tx':>10}{'records':>9}{'FPI':>6}")

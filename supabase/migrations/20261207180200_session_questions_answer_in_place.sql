@@ -1,0 +1,22 @@
+-- session_questions: room on the page for the answer (issue 16, deliverable 1: WAL per record_answer).
+--
+-- serve_question inserts a row that record_answer later fills in (the answer, the stored request and response):
+-- with the service's payloads a served row is ~620 B (most of it the selection reason) and the answered row
+-- ~1,660 B (`make demo`: 504 B selection_reason, 748 B response, 230 B request); in bench_db ~150 B → ~480 B.
+-- Inserts filled pages to 100 %, so the answered version never fitted on its own page: Postgres wrote a heap
+-- LOCK record on the old page, then put the new version on whatever page the free-space map offered, often an
+-- old page not written since the latest checkpoint, hence a full-page image (pg_walinspect over bench_db's
+-- record phase on an aged 1M-answer database: 0.90 LOCK records and 0.72 full-page images per answer on this
+-- table's UPDATE, ~5.9 KB of the ~15 KB of WAL per answer).
+--
+-- With fillfactor 35, serve_question's inserts stop at about a third of a page: 4 served rows of the service's
+-- size, whose 4 answered versions (~6.6 KB) then fit on the same page once the page prunes the served versions,
+-- so each answer is written to the page its row was served on (dirtied seconds before, normally in the same
+-- checkpoint cycle). Pages end ~80 % full of answered rows (a lower fillfactor would leave them emptier, a higher
+-- one would move the last answer of each page again). bench_db's smaller rows: 0.23 LOCK records and no image
+-- per answer (0.78 and 0.15 at fillfactor 100 on a freshly loaded database). The update still enters every index
+-- (it sets answered_at and idempotency_key, which are indexed). A row served and never answered (an abandoned
+-- session) leaves its page's reserve unused. Applies to pages written from now on; existing pages keep their
+-- layout (they are full of answered rows already).
+
+alter table public.session_questions set (fillfactor = 35);

@@ -115,6 +115,7 @@ def _functions(settings: Any, users: list[uuid.UUID], rounds: int, top: int, por
                 assert response.status_code == 200, response.get_data(as_text=True)
     cpu = [float(r["cpu_ms"]) for r in map(json.loads, log.getvalue().splitlines()) if "cpu_ms" in r]
     print("cpu_ms per call, in order:", " ".join(f"{c:.1f}" for c in cpu))
+    print("wall ms per call, in order:", " ".join(f"{w:.1f}" for w in wall))
     print(f"insights in-process n={len(cpu)}  cpu_ms p50 {statistics.median(cpu):.2f}  "
           f"p95 {_percentile(cpu, 0.95):.2f}; wall p50 {statistics.median(wall):.1f} p95 {_percentile(wall, 0.95):.1f}")
     if profile:

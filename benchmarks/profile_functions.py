@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import logging
@@ -48,6 +49,8 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="measure cpu_ms only (cProfile's own overhead inflates it 2-3x)")
+    parser.add_argument("--unfreeze", action="store_true",
+                        help="undo functions/main.py's gc.freeze() after importing it (to measure what it saves)")
     args = parser.parse_args()
     settings = load_settings()
     cluster.up(settings)
@@ -58,6 +61,9 @@ def main() -> int:
         get_settings.cache_clear()
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
         import main as entry  # functions/main.py: the deploy unit's entry points
+
+        if args.unfreeze:
+            gc.unfreeze()
 
         configure_logging(stream=log)
         logging.getLogger("smartpractice").propagate = False
@@ -100,7 +106,9 @@ def main() -> int:
     for name, values in cpu.items():
         ordered = sorted(values)
         print(f"{name:<16} n={len(values):>4}  cpu_ms p50 {statistics.median(values):.2f}  "
-              f"p95 {ordered[round(0.95 * (len(ordered) - 1))]:.2f}")
+              f"p95 {ordered[round(0.95 * (len(ordered) - 1))]:.2f}  "
+              f"p99 {ordered[round(0.99 * (len(ordered) - 1))]:.2f}  max {ordered[-1]:.2f}")
+    print(f"gc collections per generation: {[s['collections'] for s in gc.get_stats()]}; load {os.getloadavg()}")
     if args.profile:
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(args.top)
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)

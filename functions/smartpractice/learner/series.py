@@ -16,12 +16,18 @@ import numpy.typing as npt
 
 def local_days(*, epoch_s: npt.ArrayLike, zone: ZoneInfo) -> list[date]:
     """Local calendar day of each POSIX time (seconds) in ``zone``."""
-    return [datetime.fromtimestamp(float(t), tz=zone).date() for t in np.asarray(epoch_s, dtype=np.float64)]
+    return [datetime.fromtimestamp(t, tz=zone).date() for t in np.asarray(epoch_s, dtype=np.float64).tolist()]
 
 
 def local_hours(*, epoch_s: npt.ArrayLike, zone: ZoneInfo) -> list[int]:
     """Local hour of day (0–23) of each POSIX time (seconds) in ``zone``."""
-    return [datetime.fromtimestamp(float(t), tz=zone).hour for t in np.asarray(epoch_s, dtype=np.float64)]
+    return [datetime.fromtimestamp(t, tz=zone).hour for t in np.asarray(epoch_s, dtype=np.float64).tolist()]
+
+
+def local_days_and_hours(*, epoch_s: npt.ArrayLike, zone: ZoneInfo) -> tuple[list[date], list[int]]:
+    """``local_days`` and ``local_hours`` of the same times, each time converted once."""
+    stamps = [datetime.fromtimestamp(t, tz=zone) for t in np.asarray(epoch_s, dtype=np.float64).tolist()]
+    return [s.date() for s in stamps], [s.hour for s in stamps]
 
 
 def window_days(*, now: datetime, days: int, zone: ZoneInfo) -> list[date]:

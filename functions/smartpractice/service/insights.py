@@ -3,7 +3,6 @@ the k-anonymous cohort distribution. All math lives in learner/; this module gat
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from smartpractice.learner.insights import (
     percentile_from_breakpoints,
     session_length_stats,
 )
-from smartpractice.learner.series import local_hours
+from smartpractice.learner.series import local_days_and_hours
 from smartpractice.service import insights_numbers as numbers
 from smartpractice.service import scoring
 from smartpractice.service.deps import LearnerDeps
@@ -72,11 +71,11 @@ class Attempts:
 
     @classmethod
     def from_columns(cls, columns: Row) -> Attempts:
-        return cls(session_ids=tuple(str(s) for s in columns["session_id"]),
+        return cls(session_ids=tuple(map(str, columns["session_id"])),
                    correct=np.array(columns["is_correct"], dtype=bool),
                    confidence=np.array(columns["confidence_score"], dtype=np.int64),
                    answered_epoch=np.array(columns["answered_epoch"], dtype=np.float64),
-                   skill_ids=tuple(tuple(int(k) for k in ks) for ks in columns["skill_ids"]))
+                   skill_ids=tuple(tuple(map(int, ks)) for ks in columns["skill_ids"]))
 
     def __len__(self) -> int:
         return int(self.correct.shape[0])
@@ -95,6 +94,9 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     attempts = Attempts.from_columns(context.attempts)
     answers = numbers.AnswerColumns.from_columns(context.attempts)
     levels = numbers.levels_out(answers=answers, skill_ids=attempts.skill_ids, content=content)
+    # each answer's local day (growth series) and hour (study patterns), each time converted once
+    answer_days, answer_hours = local_days_and_hours(epoch_s=attempts.answered_epoch, zone=goals.zone)
+    by_session = numbers.session_accuracy(session_ids=attempts.session_ids, correct=attempts.correct)
     skill_level = {lv.id: lv.level for lv in levels.skills}
 
     mastery_out: list[SkillMastery] = []
@@ -129,7 +131,7 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     gain = None if first_snapshot is None or first_snapshot.get("avg_mastery") is None or mean_now is None \
         else mean_now - float(first_snapshot["avg_mastery"])
     days_out, topics_out = numbers.growth_series(
-        now=now, days=days, goals=goals, answers=answers, answered_epoch=attempts.answered_epoch.tolist(),
+        now=now, days=days, goals=goals, answers=answers, answer_days=answer_days,
         history=history, snapshots=context.snapshots, content=content)
 
     return InsightsResponse(
@@ -139,13 +141,14 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
         knowledge_gaps_as_of=max((parse_time(g.get("updated_at")) for g in context.gaps), default=None,
                                  key=lambda t: t.timestamp() if t else 0.0),
         confidence_calibration=_calibration(attempts),
-        study_patterns=_patterns(attempts, context.sessions, goals),
+        study_patterns=_patterns(attempts, answer_hours, context.sessions, goals),
         predicted_scores=numbers.predictor_scores_out(scores), readiness=readiness,
-        performance=numbers.performance_out(answers, mastery_gain=gain), speed=numbers.speed_out(answers),
+        performance=numbers.performance_out(answers, mastery_gain=gain, accuracy_by_session=by_session),
+        speed=numbers.speed_out(answers),
         accuracy_by_difficulty=numbers.bands_out(answers), levels=levels,
         series=GrowthSeries(days=days_out, topics=topics_out),
         peer_percentile=peer,
-        alerts=_alerts(attempts, now, readiness=readiness,
+        alerts=_alerts(attempts, now, session_accuracy=by_session, readiness=readiness,
                        previous_pass=numbers.previous_pass_probability(context.snapshots, goals,
                                                                         source=scope.source),
                        previous_percentile=_snapshot_percentile(first_snapshot, context.cohort),
@@ -181,8 +184,8 @@ def _calibration(attempts: Attempts) -> ConfidenceCalibration:
                        for lv in result.levels])
 
 
-def _patterns(attempts: Attempts, sessions: list[Row], goals: Goals) -> StudyPatterns:
-    hours = local_hours(epoch_s=attempts.answered_epoch, zone=goals.zone)
+def _patterns(attempts: Attempts, hours: list[int], sessions: list[Row], goals: Goals) -> StudyPatterns:
+    """``hours``: each answer's local hour in the learner's zone (series.local_hours)."""
     by_time = accuracy_by_time_of_day(local_hours=hours, correct=attempts.correct.tolist())
     durations = [(end - start).total_seconds() / 60.0 for s in sessions
                  if (start := parse_time(s.get("started_at"))) and (end := parse_time(s.get("ended_at")))]
@@ -229,15 +232,14 @@ def _snapshot_percentile(snapshot: Row | None, cohort: list[Row]) -> float | Non
                                        breakpoints=[float(row[k]) for k in BREAKPOINTS])
 
 
-def _alerts(attempts: Attempts, now: datetime, *, readiness: Readiness, previous_pass: float | None,
-            previous_percentile: float | None, current_percentile: float | None) -> list[Alert]:
-    by_session: dict[str, list[bool]] = defaultdict(list)
+def _alerts(attempts: Attempts, now: datetime, *, session_accuracy: list[float], readiness: Readiness,
+            previous_pass: float | None, previous_percentile: float | None,
+            current_percentile: float | None) -> list[Alert]:
+    """``session_accuracy``: numbers.session_accuracy of the same answers."""
     correct = attempts.correct.tolist()
-    for session_id, answer in zip(attempts.session_ids, correct, strict=True):
-        by_session[session_id].append(answer)
     half = len(correct) // 2
     found = [
-        alerts.performance_drop_alert(session_accuracy=[float(np.mean(v)) for v in by_session.values()], now=now),
+        alerts.performance_drop_alert(session_accuracy=session_accuracy, now=now),
         alerts.streak_break_alert(answers_correct=correct, now=now),
         alerts.milestone_alert(previous_accuracy=float(np.mean(correct[:half])),
                                current_accuracy=float(np.mean(correct[half:])), now=now) if half >= 5 else None,

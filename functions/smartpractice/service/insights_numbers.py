@@ -8,7 +8,7 @@ snapshots keep the mastery route (service/maintenance_mastery.py). Responses say
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -169,21 +169,31 @@ class AnswerColumns:
 
     @classmethod
     def from_columns(cls, columns: Row) -> AnswerColumns:
-        return cls(correct=np.array(columns.get("is_correct", []), dtype=bool),
-                   seconds=np.array([np.nan if v is None else max(float(v), 1.0)
-                                     for v in columns.get("time_spent_seconds", [])], dtype=np.float64),
+        # a missing time is NaN (numpy reads None as NaN in a float64 array), a recorded one at least 1 s
+        seconds = np.maximum(np.array(columns.get("time_spent_seconds", []), dtype=np.float64), 1.0)
+        return cls(correct=np.array(columns.get("is_correct", []), dtype=bool), seconds=seconds,
                    expected=np.array(columns.get("expected_time_seconds", []), dtype=np.float64),
-                   difficulty=tuple(str(d) for d in columns.get("difficulty_label", [])),
+                   difficulty=tuple(map(str, columns.get("difficulty_label", []))),
                    topic_ids=np.array(columns.get("topic_id", []), dtype=np.int64),
-                   session_ids=tuple(str(s) for s in columns.get("session_id", [])))
+                   session_ids=tuple(map(str, columns.get("session_id", []))))
 
 
-def performance_out(answers: AnswerColumns, *, mastery_gain: float | None) -> PerformanceScoreOut:
-    """Answers without a recorded time count at their expected time for speed (neither fast nor slow)."""
-    by_session: dict[str, list[int]] = {}  # answer indices per session, sessions in order of first answer
-    for i, sid in enumerate(answers.session_ids):
-        by_session.setdefault(sid, []).append(i)
-    accuracy_by_session = [float(answers.correct[indices].mean()) for indices in by_session.values()]
+def session_accuracy(*, session_ids: tuple[str, ...], correct: npt.NDArray[np.bool_]) -> list[float]:
+    """Each session's share of correct answers, sessions in order of first answer: per session the same
+    float64 sum / count np.mean takes (sums of 0/1 are exact), counted in one pass."""
+    codes: dict[str, int] = {}
+    index = np.array([codes.setdefault(s, len(codes)) for s in session_ids], dtype=np.int64)
+    if not codes:
+        return []
+    hits = np.bincount(index, weights=correct.astype(np.float64), minlength=len(codes))
+    accuracy: list[float] = (hits / np.bincount(index, minlength=len(codes))).tolist()
+    return accuracy
+
+
+def performance_out(answers: AnswerColumns, *, mastery_gain: float | None,
+                    accuracy_by_session: list[float]) -> PerformanceScoreOut:
+    """Answers without a recorded time count at their expected time for speed (neither fast nor slow).
+    ``accuracy_by_session``: session_accuracy of the same answers."""
     seconds = np.where(np.isnan(answers.seconds), answers.expected, answers.seconds)
     scores = performance.performance_scores(correct=answers.correct, seconds_taken=seconds,
                                             target_seconds=answers.expected, session_accuracy=accuracy_by_session,
@@ -225,13 +235,12 @@ def levels_out(*, answers: AnswerColumns, skill_ids: tuple[tuple[int, ...], ...]
         subjects=_levels([subject_of.get(t, 0) for t in topics], correct, subject_names))
 
 
-def growth_series(*, now: datetime, days: int, goals: Goals, answers: AnswerColumns, answered_epoch: list[float],
+def growth_series(*, now: datetime, days: int, goals: Goals, answers: AnswerColumns, answer_days: list[date],
                   history: HistoryView, snapshots: list[Row],
                   content: Content) -> tuple[list[DayPoint], list[TopicSeries]]:
-    zone = goals.zone
-    window = series.window_days(now=now, days=days, zone=zone)
-    counts = series.answers_per_day(days=window, answer_days=series.local_days(epoch_s=answered_epoch, zone=zone),
-                                    correct=answers.correct)
+    """``answer_days``: each answer's local day in the learner's zone (series.local_days)."""
+    window = series.window_days(now=now, days=days, zone=goals.zone)
+    counts = series.answers_per_day(days=window, answer_days=answer_days, correct=answers.correct)
     by_date = {str(s["date"]): s for s in snapshots}
     points = []
     for count in counts:

@@ -5,6 +5,10 @@
 -- (20261207150000): within (√3/144) · 0.05² ≈ 3.0e-5 of the exact per-question curve computed here.
 begin;
 
+-- The served weights are this test's own (rolled back with it), never a row another test's night left behind.
+insert into public.predictor_weights (fitted_at, n_answers, weights)
+  values (now() + interval '1 day', 1000, '{0.2, 0.8, 0.05, 0.3, 0.08, -0.15}');
+
 create temp table ids as select * from tests.create_active_learners();
 insert into public.learner_predictor_state (user_id, theta, answers, correct)
   values ((select id from ids where name = 'a'), 0.75, 30, 20)

@@ -132,6 +132,19 @@ def fit_weights(*, features: FloatArray, correct: npt.ArrayLike, floor: npt.Arra
     return Weights(values=tuple(float(v) for v in w))
 
 
+# A fit whose weight on z (ability − difficulty) is below this is not served: it would say that more ability
+# barely raises, or lowers, the chance of success. It happens when z carries little information, e.g. a young
+# bank whose questions were mostly answered once, so each answer's b without its own outcome is the prior
+# (a stack-test night of 735 answers fitted −0.09); the demo's first night fits ~0.6, the harness 0.53.
+MIN_Z_WEIGHT = 0.2
+
+
+def servable(weights: Weights) -> bool:
+    """Whether a night's fitted weights may replace the served ones (Weights are finite by construction):
+    success rising with ability by at least MIN_Z_WEIGHT per logit of z."""
+    return weights.values[1] >= MIN_Z_WEIGHT
+
+
 @dataclass(frozen=True, slots=True)
 class Replay:
     p_correct: FloatArray  # (n,) the prediction made before each answer

@@ -22,7 +22,8 @@ From the refits' one read of recent answers (whole histories of a random sample 
    AUC, log-loss and ECE of the fitted weights on those replayed rows is stored, with the seed map's line
    (seed_offset, seed_scale; not its skill shifts): until its first night, a question added after this one is
    served offset + scale · its label seed (private.served_cold_difficulty). Fewer than `predictor_min_answers`
-   answers: no new weights, and the latest stored line stays the one served.
+   answers, or weights that are not servable (predictor_fit.servable: the z weight below MIN_Z_WEIGHT, counted
+   as weights_rejected): no new weights, and the latest stored weights and line stay the ones served.
 The functions read the latest weights with the learner contexts (no cache to invalidate).
 """
 
@@ -72,7 +73,7 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
                             n_learners=attempts.n_learners, capped=attempts.capped), max_answers=MAX_ANSWERS)
     item = np.searchsorted(ids, log.question_id)
     counts = {"answers": log.size, "learners": int(np.unique(log.learner).size), "items_calibrated": 0,
-              "items_cold_start": 0, "weights_fitted": 0}
+              "items_cold_start": 0, "weights_fitted": 0, "weights_rejected": 0}
     if log.size == 0:
         return counts
 
@@ -104,6 +105,9 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     features = replayed.features
     y = log.correct[order].astype(np.float64)
     weights = predictor_fit.fit_weights(features=features, correct=y, floor=floors[item[order]])
+    if not predictor_fit.servable(weights):  # yesterday's weights and seed line stay the ones served
+        counts["weights_rejected"] = 1
+        return counts
     logit = features @ weights.as_array()
     p = floors[item[order]] + (1.0 - floors[item[order]]) / (1.0 + np.exp(-logit))
     auc = predictor_fit.auc(y, p)

@@ -74,7 +74,7 @@ def test_the_nightly_step_stores_recovered_weights_and_cold_starts_unanswered_qu
     [step] = response.steps
     assert step.status == "done"
     assert step.counts == {"answers": len(log), "learners": N_LEARNERS, "items_calibrated": N_ITEMS,
-                           "items_cold_start": 1, "weights_fitted": 1}
+                           "items_cold_start": 1, "weights_fitted": 1, "weights_rejected": 0}
     [row] = store.tables["predictor_weights"]
     assert row["n_answers"] == len(log)
     # The Rasch difficulties are estimates whose origin is the sample's mean ability, not the generating one:
@@ -142,3 +142,31 @@ def test_the_seed_map_is_fitted_on_label_seeds_whatever_the_elo_rows_say() -> No
     # the Rasch prior stays at the Elo seeds: two questions of one label with the same answers (4 × right[q] of
     # 40 correct) calibrate apart, each toward its own Elo seed
     assert b[1] > b[2] and b[3] > b[4] and b[5] > b[6], b
+
+
+def test_weights_are_servable_only_when_success_rises_with_ability() -> None:
+    plain = (0.1, 0.8, -0.1, 0.2, 0.0, -0.1)
+    assert predictor_fit.servable(predictor.Weights(plain))
+    assert predictor_fit.servable(predictor.Weights((0.1, predictor_fit.MIN_Z_WEIGHT, 0.0, 0.0, 0.0, 0.0)))
+    # the stack-test night that fitted −0.087 on 735 answers (its other weights as fitted)
+    assert not predictor_fit.servable(predictor.Weights((0.900, -0.087, -0.344, -0.797, 0.213, -1.169)))
+    assert not predictor_fit.servable(predictor.Weights((0.1, 0.19, 0.0, 0.0, 0.0, 0.0)))
+
+
+def test_a_night_whose_answers_say_nothing_of_ability_keeps_yesterdays_weights() -> None:
+    """300 learners answer 3 of 300 questions each, right or wrong by a coin fixed per answer, unrelated to who
+    answers: every question has about 3 answers, so its b without the answer is near its seed and z carries no
+    information: the fitted z weight is not servable, so no weights row is written."""
+    rng = np.random.default_rng(21)
+    start = DAY_END - timedelta(hours=3)
+    answers = [answer_row(user(1 + u), 1 + int(q), correct=bool(rng.random() < 0.6),
+                          at=start + timedelta(seconds=3 * u + k))
+               for u in range(300) for k, q in enumerate(rng.choice(300, size=3, replace=False))]
+    store = FakeServiceStore({
+        "session_questions": answers,
+        "question_skills": [{"question_id": 1 + q, "skill_id": 1 + q % 5} for q in range(300)],
+        "questions": [{"id": 1 + q, "question_type": "numeric", "options": None} for q in range(300)]})
+    [step] = run(store, steps=["predictor_fit"]).steps
+    assert step.status == "done"
+    assert (step.counts["answers"], step.counts["weights_fitted"], step.counts["weights_rejected"]) == (900, 0, 1)
+    assert "predictor_weights" not in store.tables

@@ -107,16 +107,18 @@ def _live_bank(pg: psycopg.Connection, n_learners: int) -> Iterator[dict[str, An
                           values (%s, %s, private.label_elo_base(%s))""", (question, skill, label))
             questions.append(question)
         calibrated, new = questions[:len(CALIBRATED)], questions[len(CALIBRATED):]
-        # answers as the harness data relates labels to b (b ≈ −0.63 + 0.55 · label seed), learners at θ ~ N(0, 1)
+        # answers as the harness data relates labels to b (b ≈ −0.63 + 0.55 · label seed), learners at θ ~ N(0, 1),
+        # each in an order of their own (all easy-first would tie difficulty to the answer counts, and the night's
+        # count weights would take up what z should: its z weight then is not servable, predictor_fit.servable)
         rng = np.random.default_rng(20251206)
         truth = np.array([-0.63 + 0.55 * DIFFICULTY_LABELS[label] for label in CALIBRATED])
         for i, user_id in enumerate(users[:n_learners]):
             learner = Learner(pg, user_id)
             session = learner.start()
             right = rng.random(truth.size) < 1.0 / (1.0 + np.exp(-(rng.normal() - truth)))
-            for j, question in enumerate(calibrated):
-                learner.answer(session, question, skill, correct=bool(right[j]), stability=3.0,
-                               at=DAY_START + timedelta(hours=9, minutes=i, seconds=j))
+            for position, j in enumerate(rng.permutation(truth.size)):
+                learner.answer(session, calibrated[j], skill, correct=bool(right[j]), stability=3.0,
+                               at=DAY_START + timedelta(hours=9, minutes=i, seconds=position))
         # last night's IRT: upsert_irt_params resets each calibrated question's Elo row to its b (one skill, a = 1,
         # c = 0: the Elo-row seed becomes b exactly), so the Elo rows no longer hold the labels
         irt = [{"question_id": q, "discrimination": 1.0, "difficulty": float(b), "guessing": 0.0}
@@ -214,7 +216,7 @@ def test_the_nightly_seed_map_is_fitted_on_labels_after_irt_moved_the_elo_rows(
                 (question,)) == pytest.approx(written[question] + 0.05, abs=1e-12)
 
 
-N_LEARNERS_WITH_WEIGHTS = 40  # 240 answers: the step fits weights and stores its seed line with them
+N_LEARNERS_WITH_WEIGHTS = 80  # 480 answers: the step fits servable weights (z weight 0.56) and stores its seed line
 
 
 @pytest.fixture()

@@ -40,7 +40,9 @@ def _function(path: Path, signature: str) -> str:
     return text[start:text.index("$$;", start) + 3]
 
 
-def _load_before(conn: psycopg.Connection[Any]) -> None:
+def load_before(conn: psycopg.Connection[Any]) -> None:
+    """insights_context and predictor_score_inputs as before issue 16 item 3, as pg_temp.*_before (the stack test
+    compares them too)."""
     inputs = _function(MIGRATIONS / "20261207160000_predictor_seed_line.sql", "private.predictor_score_inputs()")
     context = _function(MIGRATIONS / "20261207120000_insights_predictor_scores.sql",
                         "public.insights_context(p_since timestamptz, p_now timestamptz)")
@@ -80,7 +82,7 @@ def main() -> int:
         if not users:
             print("no answers in the database: nothing to measure (load the data with bench_endpoints.py --big --keep)")
             return 0
-        _load_before(conn)
+        load_before(conn)
         print(f"load average {os.getloadavg()}")
         for _ in range(args.blocks):
             with conn.transaction():

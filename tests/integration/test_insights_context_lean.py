@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,23 +23,10 @@ import pytest
 
 from tests.integration.conftest import Learner
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_insights_lean
+
 pytestmark = pytest.mark.stack
-MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase/migrations"
-
-
-def _function(path: Path, signature: str) -> str:
-    text = path.read_text()
-    start = text.index(f"create or replace function {signature}")
-    return text[start:text.index("$$;", start) + 3]
-
-
-def _load_previous(pg: psycopg.Connection) -> None:
-    inputs = _function(MIGRATIONS / "20261207160000_predictor_seed_line.sql", "private.predictor_score_inputs()")
-    context = _function(MIGRATIONS / "20261207120000_insights_predictor_scores.sql",
-                        "public.insights_context(p_since timestamptz, p_now timestamptz)")
-    pg.execute(inputs.replace("private.predictor_score_inputs()", "pg_temp.predictor_score_inputs_before()"))
-    pg.execute(context.replace("public.insights_context(", "pg_temp.insights_context_before(")
-               .replace("private.predictor_score_inputs()", "pg_temp.predictor_score_inputs_before()"))
 
 
 def _seed(pg: psycopg.Connection, user_id: uuid.UUID, now: datetime) -> None:
@@ -97,7 +85,7 @@ def test_insights_context_answers_what_the_previous_bodies_answered(
     learner = make_learner()
     now = datetime.now(UTC).replace(microsecond=0)
     _seed(pg, learner.user_id, now)
-    _load_previous(pg)
+    bench_insights_lean.load_before(pg)
     since = now - timedelta(days=30)
     with pg.transaction():
         _as_learner(pg, learner.user_id)

@@ -26,7 +26,7 @@ from smartpractice.learner.predictor import (
     predict_grid,
     update,
 )
-from smartpractice.learner.predictor_fit import calibrate_rasch, fit_weights, leave_one_out_shift
+from smartpractice.learner.predictor_fit import calibrate_rasch, fit_weights, leave_one_out_shift, replay
 from smartpractice_dev.simulation import SimulatedCohort, SimulatedQuestion
 
 WARM_LEARNERS, WARM_ANSWERS = 200, 40
@@ -122,24 +122,16 @@ def warm_start(questions: tuple[SimulatedQuestion, ...], *, n_skills: int, mean_
             item_ix.append(int(qid))
             correct.append(int(answer.is_correct))
             now += interval
-    rasch = calibrate_rasch(learner=np.asarray(learner_ix, dtype=np.int64), item=np.asarray(item_ix, dtype=np.int64),
-                            correct=correct, n_learners=WARM_LEARNERS, n_items=len(questions))
+    learner, item = np.asarray(learner_ix, dtype=np.int64), np.asarray(item_ix, dtype=np.int64)
+    rasch = calibrate_rasch(learner=learner, item=item, correct=correct, n_learners=WARM_LEARNERS,
+                            n_items=len(questions))
     state = PredictorState(rasch.difficulty.copy(), np.zeros(len(questions), dtype=np.int64), Weights())
     if not fit:
         return state
-    # Replay the warm-up answers through the online model, features taken before each answer, each from its
-    # question's b WITHOUT its own outcome (leave_one_out_shift), as the nightly job replays: the prediction and
-    # the step are made at b + shift, and the step joins the question's shared path.
-    shift = leave_one_out_shift(fit=rasch, learner=np.asarray(learner_ix, dtype=np.int64),
-                                item=np.asarray(item_ix, dtype=np.int64), correct=correct)
-    replay = state.copy()
-    rows, learners = [], [LearnerState() for _ in range(WARM_LEARNERS)]
-    for j, (i, qid, y) in enumerate(zip(learner_ix, item_ix, correct, strict=True)):
-        question = questions[qid]
-        replay.difficulty[qid] += shift[j]
-        rows.append(features(learner=learners[i].learner, skills=[learners[i].skill(s) for s in question.skills],
-                             item=replay.item(qid)))
-        replay.record(learners[i], question, bool(y))
-        replay.difficulty[qid] -= shift[j]
-    state.weights = fit_weights(features=np.asarray(rows), correct=correct)
+    # The nightly job's replay (predictor_fit.replay): features taken before each answer, each from its question's
+    # b WITHOUT its own outcome (leave_one_out_shift); the weights are fitted on them.
+    replayed = replay(learner=learner, item=item, skills=[questions[q].skills for q in item_ix], correct=correct,
+                      floor=0.0, difficulty=rasch.difficulty, weights=Weights(),
+                      start_shift=leave_one_out_shift(fit=rasch, learner=learner, item=item, correct=correct))
+    state.weights = fit_weights(features=replayed.features, correct=correct)
     return state

@@ -17,10 +17,14 @@ import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from smartpractice.config import get_settings
+from smartpractice.db.clients import ClientFactory
+from smartpractice.db.repository import ServiceStore
 from supalocal.gateway.app import create_gateway_app
 from supalocal.keys import anon_key, learner_jwt, service_role_key
 from supalocal.process import free_port
 from supalocal.settings import StackSettings
+
+IN_PROCESS_URL = "http://gateway.test"  # the base URL of an in-process gateway (WSGI transport)
 
 MAINTENANCE_TOKEN = "test-maintenance-token-0123456789abcdef"
 NIGHTLY_CLIENT_TIMEOUT_SECONDS = 1800.0
@@ -63,6 +67,20 @@ def took(settings: StackSettings, body: dict[str, object], token: str) -> None:
         conn.execute("""update session_questions set served_at = least(served_at, now() - make_interval(secs => %s))
                         where session_id = %s and question_id = %s and user_id = %s and answered_at is null""",
                      (float(claimed), session, question_id, owner))
+
+
+@pytest.fixture()
+def service_store(stack_settings: StackSettings) -> Iterator[ServiceStore]:
+    """The service-role store the nightly job uses, over an in-process gateway (no port)."""
+    app = create_gateway_app(stack_settings, listen=False)
+    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url=IN_PROCESS_URL)
+    try:
+        factory = ClientFactory(url=IN_PROCESS_URL, anon_key=anon_key(), service_role_key=service_role_key(),
+                                http=http)
+        yield ServiceStore(factory.for_service())
+    finally:
+        http.close()
+        app.close()
 
 
 @pytest.fixture(scope="session")

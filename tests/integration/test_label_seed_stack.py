@@ -20,28 +20,22 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import numpy as np
 import psycopg
 import pytest
 
 from smartpractice.api.models import MaintenanceRequest
-from smartpractice.db.clients import ClientFactory
 from smartpractice.db.repository import ServiceStore
 from smartpractice.learner import predictor_fit
 from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance import run_maintenance
 from smartpractice_dev.eval_io import DIFFICULTY_LABELS, label_seed
-from supalocal.gateway import create_gateway_app
-from supalocal.keys import anon_key, service_role_key
-from supalocal.settings import StackSettings
 from tests.integration.test_maintenance_stack import Learner
 
 pytestmark = pytest.mark.stack
 
 RUN_DATE = date(2025, 6, 4)  # no other test answers within its 180-day window
 DAY_START = datetime(2025, 6, 4, tzinfo=UTC)
-BASE_URL = "http://gateway.test"
 CALIBRATED = ("easy", "easy", "medium", "medium", "hard", "hard")
 NEW = ("hard", "easy")
 N_LEARNERS = 30  # 180 answers: fewer than the step's 200, so no weights row is written
@@ -51,18 +45,6 @@ def _one(pg: psycopg.Connection, sql: str, params: tuple[Any, ...] = ()) -> Any:
     row = pg.execute(sql, params).fetchone()
     assert row is not None
     return row[0]
-
-
-@pytest.fixture()
-def service_store(stack_settings: StackSettings) -> Iterator[ServiceStore]:
-    app = create_gateway_app(stack_settings, listen=False)
-    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE_URL)
-    try:
-        factory = ClientFactory(url=BASE_URL, anon_key=anon_key(), service_role_key=service_role_key(), http=http)
-        yield ServiceStore(factory.for_service())
-    finally:
-        http.close()
-        app.close()
 
 
 def test_the_harness_reads_labels_as_the_sql_does(pg: psycopg.Connection) -> None:

@@ -17,21 +17,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import numpy as np
 import psycopg
 import pytest
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
 from smartpractice.api.models import MaintenanceRequest
-from smartpractice.db.clients import ClientFactory
 from smartpractice.db.repository import ServiceStore
 from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance import run_maintenance
 from smartpractice.service.maintenance_io import MaintenanceConfig
-from supalocal.gateway import create_gateway_app
-from supalocal.keys import anon_key, service_role_key
-from supalocal.settings import StackSettings
 
 pytestmark = pytest.mark.stack
 
@@ -40,19 +35,6 @@ DAY_START = datetime(2025, 10, 15, tzinfo=UTC)
 DAY_END = DAY_START + timedelta(days=1)
 N_ACTIVE, N_IDLE, N_QUESTIONS, N_SKILLS = 60, 5, 12, 3
 IDLE_DAYS, IDLE_STABILITY = 12, 5.0
-BASE_URL = "http://gateway.test"
-
-
-@pytest.fixture()
-def service_store(stack_settings: StackSettings) -> Iterator[ServiceStore]:
-    app = create_gateway_app(stack_settings, listen=False)
-    http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url=BASE_URL)
-    try:
-        factory = ClientFactory(url=BASE_URL, anon_key=anon_key(), service_role_key=service_role_key(), http=http)
-        yield ServiceStore(factory.for_service())
-    finally:
-        http.close()
-        app.close()
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from smartpractice.learner import bkt, bkt_em, elo, predictor
 from smartpractice.learner.predictor_fit import (
+    RaschFit,
     auc,
     calibrate_rasch,
     cold_start_difficulties,
@@ -168,10 +169,10 @@ def seeds(log: AnswerLog) -> FloatArray | None:
     return None if log.item_difficulty is None else np.nan_to_num(log.item_difficulty, nan=0.0)
 
 
-def calibrate(log: AnswerLog, rows: npt.NDArray[np.int64], *, prior: FloatArray | None) -> FloatArray:
+def calibrate(log: AnswerLog, rows: npt.NDArray[np.int64], *, prior: FloatArray | None) -> RaschFit:
+    """The nightly Rasch calibration on the given answer rows, the prior centred on `prior` (0 if None)."""
     return calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
-                           n_learners=len(log.user_names), n_items=len(log.item_names),
-                           prior_difficulty=prior).difficulty
+                           n_learners=len(log.user_names), n_items=len(log.item_names), prior_difficulty=prior)
 
 
 def fit_production(log: AnswerLog, train: Mask, variant: Variant) -> tuple[FloatArray, predictor.Weights]:
@@ -181,8 +182,7 @@ def fit_production(log: AnswerLog, train: Mask, variant: Variant) -> tuple[Float
     difficulty = np.zeros(len(log.item_names))
     shift = np.zeros(rows.size)
     if variant.calibrated_items:
-        fit = calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
-                              n_learners=len(log.user_names), n_items=len(log.item_names), prior_difficulty=seeds(log))
+        fit = calibrate(log, rows, prior=seeds(log))
         difficulty = fit.difficulty
         shift = leave_one_out_shift(fit=fit, learner=log.user[rows], item=log.item[rows], correct=log.correct[rows])
     result = replay(learner=log.user[rows], item=log.item[rows], skills=[log.skills[r] for r in rows],
@@ -210,7 +210,7 @@ def cold_start_mapped(log: AnswerLog, train: Mask, seed: FloatArray, *, split_se
     out = np.empty(len(log.item_names))
     for new in (half, ~half):
         rows = np.flatnonzero(train & ~new[log.item])
-        calibrated = calibrate(log, rows, prior=seed)
+        calibrated = calibrate(log, rows, prior=seed).difficulty
         if line_only:
             mapping = fit_seed_map(skills=skills, difficulty=calibrated, calibrated=~new, seed=seed)
             out[new] = mapping.offset + mapping.scale * seed[new]

@@ -98,18 +98,18 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     # each answer replayed from its item's b WITHOUT its own outcome (predictor_fit.leave_one_out_shift): served
     # predictions never saw their own answer, and a replay from the b fitted on it inflated the z weight
     leave_out = predictor_fit.leave_one_out_shift(fit=rasch, learner=log.learner, item=item, correct=log.correct)
+    floor = floors[item[order]]
     replayed = predictor_fit.replay(learner=log.learner[order], item=item[order],
                                     skills=[skills[i] for i in item[order]], correct=log.correct[order],
-                                    floor=floors[item[order]], difficulty=served, weights=predictor.Weights(),
+                                    floor=floor, difficulty=served, weights=predictor.Weights(),
                                     start_shift=leave_out[order])
-    features = replayed.features
     y = log.correct[order].astype(np.float64)
-    weights = predictor_fit.fit_weights(features=features, correct=y, floor=floors[item[order]])
+    weights = predictor_fit.fit_weights(features=replayed.features, correct=y, floor=floor)
     if not predictor_fit.servable(weights):  # yesterday's weights and seed line stay the ones served
         counts["weights_rejected"] = 1
         return counts
-    logit = features @ weights.as_array()
-    p = floors[item[order]] + (1.0 - floors[item[order]]) / (1.0 + np.exp(-logit))
+    logit = replayed.features @ weights.as_array()
+    p = floor + (1.0 - floor) / (1.0 + np.exp(-logit))
     auc = predictor_fit.auc(y, p)
     ctx.store.call("insert_predictor_weights", {"p_row": {
         "fitted_at": ctx.now.isoformat(), "n_answers": int(y.size), "weights": list(weights.values),

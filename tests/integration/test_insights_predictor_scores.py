@@ -13,13 +13,17 @@ A learner answers 12 questions (6 per SAT section) through the functions, then t
 - complete_session's snapshot carries the same scores and pass probability (session_summary_context sends the
   same inputs);
 - another learner reads none of it (RLS): not the state rows, and their own context and insights carry no
-  predictor state, with the null-and-reason scores.
+  predictor state, with the null-and-reason scores;
+- the nightly daily snapshot (run_maintenance's snapshots step, snapshot_inputs → predictor_score_inputs_of)
+  carries the same section scores and total as insights, score_source "predictor", and insights' growth series
+  shows them on today's point; a learner cannot read another's predictor block through predictor_score_inputs_of.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -29,9 +33,13 @@ from psycopg.types.json import Jsonb
 from supabase import create_client
 from supabase.lib.client_options import SyncClientOptions
 
+from smartpractice.api.models import MaintenanceRequest
+from smartpractice.db.repository import ServiceStore
 from smartpractice.learner import predictor
 from smartpractice.learner import predictor_scores as ps
 from smartpractice.learner.exam_scores import assess_readiness
+from smartpractice.service.deps import MaintenanceDeps
+from smartpractice.service.maintenance import run_maintenance
 from supalocal.keys import anon_key
 from tests.integration.conftest import Learner, LiveStack
 
@@ -220,3 +228,54 @@ def test_short_evidence_in_a_section_is_null_with_the_reason(
     assert data["predicted_scores"]["ability_se"] is not None  # the state exists; the section evidence is short
     assert data["readiness"]["predicted_score"] is None and data["readiness"]["pass_probability"] is None
     assert data["readiness"]["reason"] == "the total needs a score in every section"
+
+
+def test_the_nightly_snapshot_scores_are_the_ones_insights_reports(
+        live_stack: LiveStack, pg: psycopg.Connection, make_learner: Callable[[], Learner],
+        fitted_weights: predictor.Weights, service_store: ServiceStore) -> None:
+    alice, eve = make_learner(), make_learner()
+    _answer(live_stack, pg, alice, per_section=6)
+    _seed_state(pg, alice.user_id)
+    insights = live_stack.call("insights", token=alice.token, json={"days": 30})
+    assert insights.status_code == 200, insights.text
+    scores = insights.json()["predicted_scores"]
+    assert all(s["score"] is not None for s in scores["sections"]) and scores["total"] is not None
+
+    now = datetime.now(UTC)
+    today = now.date()
+    # Today's snapshots step runs again whatever another test left (its maintenance_runs row would skip it).
+    pg.execute("delete from maintenance_runs where run_date = %s and step = 'snapshots'", (today,))
+    try:
+        run = run_maintenance(body=MaintenanceRequest(run_date=today, steps=["snapshots"]),
+                              deps=MaintenanceDeps(service=service_store, now=now))
+        assert [(s.step, s.status) for s in run.steps] == [("snapshots", "done")]
+    finally:
+        pg.execute("delete from maintenance_runs where run_date = %s and step = 'snapshots'", (today,))
+    row = pg.execute("""select predicted_section_scores, predicted_score, predicted_score_low, predicted_score_high,
+                               snapshot_data ->> 'score_source', (snapshot_data ->> 'cut_score')::float8
+                        from user_performance_snapshots
+                        where user_id = %s and snapshot_type = 'daily' and snapshot_date = %s""",
+                     (alice.user_id, today)).fetchone()
+    assert row is not None
+    assert row[0] == {s["section"]: {"score": s["score"], "low": s["low"], "high": s["high"]}
+                      for s in scores["sections"]}
+    assert (row[1], row[2], row[3]) == (scores["total"], scores["total_low"], scores["total_high"])
+    assert (row[4], row[5]) == ("predictor", 1200.0)
+
+    again = live_stack.call("insights", token=alice.token, json={"days": 30}).json()
+    [point] = [d for d in again["series"]["days"] if d["day"] == today.isoformat()]
+    assert point["section_scores"] == {s["section"]: s["score"] for s in scores["sections"]}
+    assert point["predicted_total"] == scores["total"]
+
+    # Eve asking for alice's block reads none of alice's rows (security invoker under RLS).
+    hers = _client(live_stack, eve).rpc("insights_context", {"p_since": "2000-01-01T00:00:00Z",
+                                                             "p_now": "2999-01-01T00:00:00Z"}).execute().data
+    assert hers["predictor_scores"]["learner"] is None
+    with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
+        conn.execute("select set_config('request.jwt.claims', %s, false)",
+                     (f'{{"sub": "{eve.user_id}", "role": "authenticated"}}',))
+        conn.execute("set role authenticated")
+        block = conn.execute("select private.predictor_score_inputs_of(%s)", (alice.user_id,)).fetchone()
+        assert block is not None
+        assert block[0]["learner"] is None and block[0]["information"] == 0
+        assert all(s["answers"] == 0 for s in block[0]["sections"])

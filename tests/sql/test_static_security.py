@@ -53,6 +53,10 @@ API_EXECUTABLE_FUNCTIONS = {
     "private.predictor_score_inputs()": "authenticated: the calling learner's own predictor state and the bank "
                                         "(security invoker, auth.uid()) inside insights_context and "
                                         "session_summary_context",
+    "private.predictor_score_inputs_of(uuid)":
+        "authenticated: predictor_score_inputs()'s body for a given learner (security invoker): called with "
+        "auth.uid() there; a learner passing another's id reads none of their rows (RLS on the state and answers; "
+        "tests/integration/test_insights_predictor_scores.py); the nightly snapshots (service role) read anyone's",
     "private.predictor_seed_difficulty(double precision[])":
         "authenticated: pure arithmetic (a question's seeded b from its Elo rows) inside question_bank and "
         "answer_context, which run as the learner",

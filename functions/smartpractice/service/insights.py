@@ -122,7 +122,7 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     # A skill is never both strongest and weakest: with few ranked skills each list takes half of them.
     per_list = min(HIGHLIGHTS, len(highlight) // 2)
     velocity = float(np.mean(velocities)) if velocities else None
-    scores = numbers.predictor_section_scores(read=context.predictor_scores, goals=goals)
+    scores = numbers.predictor_section_scores(read=context.predictor_scores, sections=goals.sections)
     scope = numbers.scoped_predictor(scores, goals)
     readiness = numbers.readiness_out(scope=scope, velocity=velocity, goals=goals, now=now, reason=None)
     peer = _peer(rows, context.cohort)

@@ -2,11 +2,13 @@
 score, speed, difficulty bands, levels and the daily growth series. Math in learner/; shaping here.
 
 The scores come from the production predictor (learner/predictor_scores.py, from the predictor_scores block of
-insights_context and session_summary_context), in insights and in complete_session's snapshot; the nightly
-snapshots keep the mastery route (service/maintenance_mastery.py). Responses say which (`score_source`)."""
+insights_context and session_summary_context), in insights, in complete_session's snapshot and, since
+20261207193000, in the nightly daily snapshots (service/maintenance_mastery.py, from snapshot_inputs' block):
+one route for every predicted score a learner sees. Responses say which (`score_source`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.db.contexts import PredictorScoresRead, SkillRow, TopicRow
-from smartpractice.learner import breakdown, exam_scores, performance, predictor, readiness, series
+from smartpractice.learner import breakdown, exam_scores, performance, predictor, predictor_fit, readiness, series
 from smartpractice.learner import predictor_scores as pscores
 from smartpractice.service.goals import Goals
 from smartpractice.service.insights_history import HistoryView
@@ -51,26 +53,28 @@ class Content:
 
 
 NO_PREDICTOR_STATE = "no predictor state yet: no graded answer has updated the predictor"
-NOT_INCREASING = "the predictor's weights do not increase with ability (z weight <= 0)"
+NOT_INCREASING = (f"the predictor's weights do not rise with ability (z weight below "
+                  f"{predictor_fit.MIN_Z_WEIGHT}, the least the nightly fit serves)")
 
 
-def predictor_section_scores(*, read: PredictorScoresRead, goals: Goals) -> pscores.PredictorScores:
-    """Section scores over the prepared sections from the predictor's section curves (null + reason without a
-    predictor state, with increasing-less weights, or below MIN_SECTION_ANSWERS answers in the section)."""
+def predictor_section_scores(*, read: PredictorScoresRead, sections: Sequence[str]) -> pscores.PredictorScores:
+    """Section scores over `sections` (the prepared ones, or the exam's for a nightly snapshot) from the predictor's
+    section curves (null + reason without a predictor state, with weights the nightly fit would not serve
+    (`predictor_fit.servable`), or below MIN_SECTION_ANSWERS answers in the section)."""
     weights = predictor.Weights(tuple(float(v) for v in read.weights)) if read.weights else predictor.Weights()
     offsets = np.asarray(read.offsets, dtype=np.float64)
     unavailable: str | None = None
     se: float | None = None
     if read.learner is None or read.learner.answers == 0 or offsets.size == 0:
         unavailable = NO_PREDICTOR_STATE
-    elif weights.values[1] <= 0.0:
+    elif not predictor_fit.servable(weights):
         unavailable = NOT_INCREASING
     else:
         se = pscores.ability_se(information=read.information)
     evidence = {s.section: pscores.SectionEvidence(
         questions=s.questions if s.curve is not None and len(s.curve) == offsets.size else 0, answers=s.answers,
         curve=np.asarray(s.curve or [], dtype=np.float64)) for s in read.sections}
-    return pscores.predict_scores(sections=goals.sections, evidence=evidence, offsets=offsets, se=se,
+    return pscores.predict_scores(sections=sections, evidence=evidence, offsets=offsets, se=se,
                                   unavailable=unavailable)
 
 
@@ -136,9 +140,11 @@ def readiness_out(*, scope: Scoped, velocity: float | None, goals: Goals, now: d
 def previous_pass_probability(snapshots: list[Row], goals: Goals, *, source: ScoreSource) -> float | None:
     """The pass probability of the window's first nightly snapshot against today's target (None without one).
 
-    Only a snapshot of the same route compares: the nightly snapshots are on the mastery route (they carry no
-    score_source), so against the predictor's pass probability there is none, and no exam_readiness alert fires
-    from a change of route alone."""
+    Only a snapshot of the same route compares: the nightly snapshots are on the predictor's route since
+    20261207193000 (score_source "predictor"); older ones carry no score_source (the mastery route), so against the
+    predictor's pass probability they are skipped, and no exam_readiness alert fires from a change of route alone.
+    The previous value is read off the stored interval (Normal, as `assess_readiness` does without a curve): the
+    snapshot keeps the scores and intervals, not the curve."""
     if source != "mastery":
         snapshots = [s for s in snapshots if s.get("score_source") == source]
     for snap in snapshots:

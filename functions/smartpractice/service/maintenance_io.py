@@ -49,7 +49,10 @@ class MaintenanceConfig:
     decay_users: int = 5_000  # learners per apply_decay call (one transaction of ~100,000 rows)
     aggregate_users: int = 2_000  # learners per refresh_aggregates_slice call (~2.3 s at 100k, full recompute)
     cohort_users: int = 10_000  # learners per cohort_bins_slice call (~1-2 s at 20 skills each: 200k rows)
-    snapshot_users: int = 2_000  # active learners per snapshot_inputs page (~20 mastery rows each, ~3 MB)
+    # Active learners per snapshot_inputs page: each carries its predictor block (predictor_score_inputs_of, ~5 ms
+    # of database time a learner over a 720-question bank, ~2x that on a loaded machine), so 200 keep a page near
+    # 1-2 s, inside the 8 s statement_timeout of hosted Supabase's API roles (2,000 timed out at 500 learners).
+    snapshot_users: int = 200
     bkt_window_days: int = 90
     bkt_min_observations: int = 200
     bkt_max_sequence_length: int = 200  # first N opportunities of a learner × skill in the window

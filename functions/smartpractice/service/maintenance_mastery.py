@@ -1,7 +1,8 @@
 """Maintenance steps over learners' mastery rows: decay and the daily snapshots.
 
 Both evaluate effective mastery "as of the end of run_date" (learner.memory: p_mastery × R(elapsed)),
-always from the undecayed BKT value, so the result does not depend on whether decay already ran.
+always from the undecayed BKT value, so the result does not depend on whether decay already ran. The
+snapshots' predicted scores are the production predictor's (`snapshot_row`), as insights reports them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from smartpractice.learner import exam_scores
+from smartpractice.db.contexts import PredictorScoresRead
+from smartpractice.learner import predictor_scores as pscores
 from smartpractice.learner.memory import effective_mastery_array, forgetting_curve
+from smartpractice.service import insights_numbers as numbers
 from smartpractice.service import scoring
-from smartpractice.service.maintenance_io import Row, StepContext, log_event, read_table
-from smartpractice.service.states import UNPRACTISED_MASTERY
+from smartpractice.service.maintenance_io import Row, StepContext, log_event
+
+# The default goal's total (goals.py: 600 a section, both sections), what a snapshot's pass probability is against.
+TOTAL_TARGET = scoring.CUT_SCORE * len(pscores.SAT_SECTIONS)
 
 
 def run_decay(ctx: StepContext) -> dict[str, int]:
@@ -45,74 +50,44 @@ def run_decay(ctx: StepContext) -> dict[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class ExamContent:
-    weights: dict[int, float]  # whole exam, per skill
-    section_weights: dict[str, dict[int, float]]  # per exam section
-
-
-def exam_content(*, skills: list[Row], topics: list[Row], subjects: list[Row]) -> ExamContent:
-    weights = scoring.skill_weights(skills=skills, topics=topics)
-    subject_of_topic = {int(t["id"]): int(t["subject_id"]) for t in topics}
-    section_of_subject = {int(s["id"]): str(s["exam_section"]) for s in subjects}
-    sections: dict[str, dict[int, float]] = {}
-    for skill in skills:
-        subject = subject_of_topic.get(int(skill["topic_id"]))
-        section = section_of_subject.get(subject) if subject is not None else None
-        if section is not None:
-            sections.setdefault(section, {})[int(skill["id"])] = weights[int(skill["id"])]
-    for section, section_weights in sections.items():
-        if sum(section_weights.values()) <= 0.0:  # a section without exam weights: skills count the same
-            sections[section] = dict.fromkeys(section_weights, 1.0)
-    return ExamContent(weights=weights, section_weights=sections)
-
-
-@dataclass(frozen=True, slots=True)
 class DayActivity:
     answered: int
     correct: int
 
 
-def snapshot_row(*, user_id: str, mastery: dict[int, float], content: ExamContent, day: DayActivity) -> Row:
-    """One write_daily_snapshots item (the SQL recounts the day's answers itself; ours go in snapshot_data)."""
+def snapshot_row(*, user_id: str, mastery: dict[int, float], predictor_block: Row | None, day: DayActivity) -> Row:
+    """One write_daily_snapshots item (the SQL recounts the day's answers itself; ours go in snapshot_data).
+
+    The predicted scores are the production predictor's, computed by insights' own code
+    (`insights_numbers.predictor_section_scores`) from the learner's predictor block (snapshot_inputs ->
+    private.predictor_score_inputs_of, the body insights_context reads): the growth series and readiness beside it
+    show one model's numbers. Every section of the bank is scored (the learner's goal is not the snapshot's
+    business; insights picks the prepared ones); a section without a score (under MIN_SECTION_ANSWERS answers, no
+    predictor state) is left out; the total (SAT 400–1600) and its pass probability against the default target
+    (600 a section) only when both sections are scored. `avg_mastery` stays BKT's mean effective mastery, its
+    own number.
+    """
+    read = PredictorScoresRead.model_validate(predictor_block or {})
+    sections = tuple(sorted({s.section for s in read.sections}))
     row: Row = {
         "user_id": user_id,
         "avg_mastery": (sum(mastery.values()) / len(mastery)) if mastery else None,
         "snapshot_data": {"questions_answered": day.answered, "correct_answers": day.correct,
-                          "cut_score": scoring.CUT_SCORE},
+                          "score_source": "predictor"},
+        "predicted_section_scores": {},
     }
-    if content.weights:
-        overall = scoring.predict_exam(mastery_by_skill=mastery, weights=content.weights)
-        row |= {"predicted_score": overall.score, "predicted_score_low": overall.low,
-                "predicted_score_high": overall.high}
-        row["snapshot_data"]["pass_probability"] = overall.pass_probability
-        row["predicted_section_scores"] = section_scores(mastery=mastery, content=content)
+    if not sections:
+        return row
+    scores = numbers.predictor_section_scores(read=read, sections=sections)
+    row["predicted_section_scores"] = {s.section: {"score": s.score, "low": s.lower, "high": s.upper}
+                                       for s in scores.sections if s.score is not None}
+    if scores.total is not None and scores.total_curve is not None:
+        target = TOTAL_TARGET
+        row |= {"predicted_score": scores.total, "predicted_score_low": scores.total_lower,
+                "predicted_score_high": scores.total_upper}
+        row["snapshot_data"] |= {"cut_score": target,
+                                 "pass_probability": pscores.pass_probability(curve=scores.total_curve, target=target)}
     return row
-
-
-def section_scores(*, mastery: dict[int, float], content: ExamContent) -> dict[str, dict[str, float | None]]:
-    """Per exam section, the score insights and complete_session give (exam_scores.predict_section_scores: a
-    skill never practised at its prior; a section without any answers has no score and is left out), so the
-    growth series drawn from these snapshots agrees with the readiness beside it."""
-    cells = [(section, skill, weight) for section, weights in sorted(content.section_weights.items())
-             for skill, weight in sorted(weights.items())]
-    if not cells:
-        return {}
-    scores = exam_scores.predict_section_scores(
-        section_of_skill=[section for section, _, _ in cells],
-        mastery=[min(1.0, max(0.0, mastery.get(skill, UNPRACTISED_MASTERY))) for _, skill, _ in cells],
-        practised=[skill in mastery for _, skill, _ in cells],
-        exam_weight=[weight for _, _, weight in cells], sections=sorted(content.section_weights))
-    return {s.section: {"score": s.score, "low": s.lower, "high": s.upper} for s in scores.sections
-            if s.score is not None}
-
-
-def _read_exam_content(ctx: StepContext) -> ExamContent:
-    page = ctx.config.read_page
-    return exam_content(
-        skills=read_table(ctx.store, "skills", "id,topic_id", order="id", page=page),
-        topics=read_table(ctx.store, "topics", "id,subject_id,exam_weight", order="id", page=page),
-        subjects=read_table(ctx.store, "subjects", "id,exam_section", order="id", page=page),
-    )
 
 
 def _mastery_at_day_end(ctx: StepContext, rows: list[list[Any]]) -> dict[int, float]:
@@ -131,11 +106,12 @@ def _mastery_at_day_end(ctx: StepContext, rows: list[list[Any]]) -> dict[int, fl
 def run_snapshots(ctx: StepContext) -> dict[str, int]:
     """One daily snapshot per learner active on run_date, `snapshot_users` learners per page.
 
-    The inputs come from snapshot_inputs (the day's counts and every mastery row, cursor in the POST
-    body); the predicted scores are computed here, where their definition lives (service.scoring). A
-    page is never taken as the last because it is short: the walk ends on an empty one.
+    The inputs come from snapshot_inputs (the day's counts, every mastery row and the learner's predictor block,
+    cursor in the POST body); the predicted scores are computed here by insights' code (`snapshot_row`). The
+    predictor state read is the one at run time: a run after midnight also sees the next day's first answers
+    (the mastery is evaluated as of the end of run_date). A page is never taken as the last because it is short:
+    the walk ends on an empty one.
     """
-    content = _read_exam_content(ctx)
     after, counts = ctx.resume(("learners_active", "answers", "correct_answers", "snapshots_written"))
     while True:
         page = ctx.store.call("snapshot_inputs", {"p_run_date": ctx.run_date_iso, "p_after_user": after,
@@ -143,8 +119,8 @@ def run_snapshots(ctx: StepContext) -> dict[str, int]:
         if not page:
             return counts
         rows = [snapshot_row(user_id=str(item["user_id"]), mastery=_mastery_at_day_end(ctx, item["mastery"]),
-                             content=content, day=DayActivity(answered=int(item["answered"]),
-                                                              correct=int(item["correct"])))
+                             predictor_block=item.get("predictor"),
+                             day=DayActivity(answered=int(item["answered"]), correct=int(item["correct"])))
                 for item in page]
         written = int(ctx.store.call("write_daily_snapshots", {"p_run_date": ctx.run_date_iso, "p_rows": rows}))
         counts["learners_active"] += len(page)

@@ -85,7 +85,7 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
     answers = context.answers
     mastery = {r.skill_id: r.effective_mastery for r in context.mastery}
     goals = goals_from_profile(context.profile)
-    scores = numbers.predictor_section_scores(read=context.predictor_scores, goals=goals)
+    scores = numbers.predictor_section_scores(read=context.predictor_scores, sections=goals.sections)
     scope = numbers.scoped_predictor(scores, goals)
     readiness = numbers.readiness_out(scope=scope, velocity=None, goals=goals, now=deps.now, reason=None)
     gained = _mastery_gained(answers)

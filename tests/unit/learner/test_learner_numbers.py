@@ -2,7 +2,7 @@
 
 Every number is finite and inside its documented range, and coherent with its neighbours: velocity within
 ±1/day and null until 3 days of history; ready ⇔ pass probability ≥ 0.5 ⇔ days to ready 0; days to ready
-at most the horizon; section scores combine into the total by the documented sum.
+at most the horizon.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from smartpractice.learner.breakdown import (
     levels_by_group,
     speed_vs_expected,
 )
-from smartpractice.learner.exam_scores import HORIZON_DAYS, assess_readiness, predict_section_scores
+from smartpractice.learner.exam_scores import HORIZON_DAYS, assess_readiness
 from smartpractice.learner.performance import MasteryLevel, performance_scores
 from smartpractice.learner.trends import SECONDS_PER_DAY, Trend, mastery_velocity
 
@@ -88,46 +88,6 @@ def test_readiness_never_contradicts_the_pass_probability(
     assert r.days_to_ready is None or 0 <= r.days_to_ready <= HORIZON_DAYS
     assert (r.days_to_ready is None) == (r.days_to_ready_reason is not None)
     assert r.on_track is None or r.on_track == (r.days_to_ready is not None and r.days_to_ready <= (days_left or 0))
-
-
-def test_sections_only_over_what_the_learner_prepares() -> None:
-    result = predict_section_scores(
-        section_of_skill=["math", "math", "reading_writing", "science"], mastery=[0.9, 0.9, 0.1, 0.1],
-        practised=[True, True, False, True], exam_weight=[1.0, 1.0, 1.0, 1.0], sections=["math"])
-    (math_score,) = result.sections
-    assert math_score.score == 740.0 and math_score.skills_practised == 2  # 200 + 600 · 0.9
-    assert result.total is None
-    assert result.total_reason == "the total needs every section; not prepared: reading_writing"
-    both = predict_section_scores(
-        section_of_skill=["math", "reading_writing"], mastery=[0.5, 0.5], practised=[True, False],
-        exam_weight=[1.0, 1.0], sections=["math", "reading_writing"])
-    assert both.sections[1].score is None and both.sections[1].reason == "no answers in this section yet"
-    assert both.total is None
-
-
-@settings(max_examples=200)
-@given(skills=st.lists(st.tuples(st.sampled_from(["math", "reading_writing", "science"]), st.floats(0.0, 1.0),
-                                 st.booleans(), st.floats(0.0, 1.0)), min_size=1, max_size=30),
-       sections=st.sampled_from([["math"], ["reading_writing"], ["math", "reading_writing"]]))
-def test_section_scores_are_in_range_and_sum_to_the_total(
-        skills: list[tuple[str, float, bool, float]], sections: list[str]) -> None:
-    result = predict_section_scores(section_of_skill=[s[0] for s in skills], mastery=[s[1] for s in skills],
-                                    practised=[s[2] for s in skills], exam_weight=[s[3] for s in skills],
-                                    sections=sections)
-    assert [s.section for s in result.sections] == sections
-    for s in result.sections:
-        assert (s.score is None) == (s.reason is not None) == (s.skills_practised == 0)
-        if s.score is not None:
-            assert s.lower is not None and s.upper is not None
-            assert 200.0 <= s.lower <= s.score <= s.upper <= 800.0
-    scored = [s.score for s in result.sections if s.score is not None]
-    if result.total is None:
-        assert result.total_reason is not None
-        assert len(sections) < 2 or len(scored) < 2
-    else:
-        assert result.total == sum(scored) and len(scored) == 2
-        assert result.total_lower is not None and result.total_upper is not None
-        assert 400.0 <= result.total_lower <= result.total <= result.total_upper <= 1600.0
 
 
 def test_speed_difficulty_and_levels_exact() -> None:

@@ -7,6 +7,7 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -15,15 +16,14 @@ from postgrest.exceptions import APIError
 
 from smartpractice.api.models import MaintenanceRequest, MaintenanceResponse
 from smartpractice.errors import InvalidError, UnavailableError
-from smartpractice.learner import bkt_em, exam_scores, irt
+from smartpractice.learner import bkt_em, irt
+from smartpractice.learner import predictor_scores as pscores
 from smartpractice.learner.bkt import BKTParams
 from smartpractice.learner.memory import forgetting_curve
-from smartpractice.service import scoring
 from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance import run_maintenance
 from smartpractice.service.maintenance_io import AttemptLog, MaintenanceConfig
 from smartpractice.service.maintenance_refits import SkillObservations, bkt_training_batches, skill_observations
-from smartpractice.service.states import UNPRACTISED_MASTERY
 from smartpractice_dev.simulation import simulate_bkt_sequences, simulate_irt_responses
 
 Row = dict[str, Any]
@@ -76,6 +76,7 @@ class FakeServiceStore:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.page_sizes: list[int] = []
         self.before_call: Callable[[str, dict[str, Any]], None] | None = None
+        self.predictor_blocks: dict[str, Row] = {}  # snapshot_inputs' 'predictor' per learner (none: null)
 
     def select_page(self, table: str, columns: str, *, order: str, offset: int, limit: int,
                     filters: Sequence[tuple[str, str, Any]] = ()) -> list[Row]:
@@ -141,7 +142,8 @@ class FakeServiceStore:
             page.append({"user_id": user_id, "answered": active[user_id][0], "correct": active[user_id][1],
                          "mastery": [[r["skill_id"], r["p_mastery"], r["stability"],
                                       None if r["last_review"] is None
-                                      else datetime.fromisoformat(r["last_review"]).timestamp()] for r in rows]})
+                                      else datetime.fromisoformat(r["last_review"]).timestamp()] for r in rows],
+                         "predictor": self.predictor_blocks.get(user_id)})
         return page
 
     def _attempt_log_page(self, p_from: str, p_to: str, p_after_user: str | None, p_max_rows: int) -> Row:
@@ -355,6 +357,18 @@ CONTENT: dict[str, list[Row]] = {
 }
 
 
+def _predictor_block(*, math_answers: int, reading_answers: int, information: float) -> Row:
+    """A predictor_score_inputs block: curves linear in Δ around T(θ) = 0.55 (math) and 0.70 (reading)."""
+    offsets = [float(d) for d in pscores.OFFSETS]
+    return {"learner": {"theta": 0.3, "answers": math_answers + reading_answers, "correct": 5},
+            "weights": [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], "offsets": offsets, "information": information,
+            "sections": [
+                {"section": "math", "questions": 40, "answers": math_answers,
+                 "curve": [min(0.99, max(0.01, 0.55 + 0.1 * d)) for d in offsets]},
+                {"section": "reading_writing", "questions": 40, "answers": reading_answers,
+                 "curve": [min(0.99, max(0.01, 0.70 + 0.1 * d)) for d in offsets]}]}
+
+
 def test_daily_snapshots_for_learners_active_that_day() -> None:
     answers = [
         answer_row(user(1), 7, correct=True, at=DAY_START + timedelta(hours=1)),
@@ -363,36 +377,44 @@ def test_daily_snapshots_for_learners_active_that_day() -> None:
         answer_row(user(1), 6, correct=True, at=DAY_START - timedelta(seconds=1)),  # the day before
         answer_row(user(2), 7, correct=False, at=DAY_START),
         answer_row(user(3), 7, correct=True, at=DAY_END),  # the next day: user 3 is not active
+        answer_row(user(4), 7, correct=True, at=DAY_START),
     ]
     mastery = [
         mastery_row(user(1), 1, p=0.8, effective=0.8, stability=10.0, last_review=DAY_END - timedelta(days=10)),
         mastery_row(user(1), 2, p=0.5),
         mastery_row(user(3), 1, p=0.9),
     ]
-    store = FakeServiceStore({**CONTENT, "session_questions": answers, "user_skill_mastery": mastery})
+    store = FakeServiceStore({"session_questions": answers, "user_skill_mastery": mastery})
+    store.predictor_blocks = {
+        user(1): _predictor_block(math_answers=6, reading_answers=2, information=3.0),  # reading: too few answers
+        user(4): _predictor_block(math_answers=6, reading_answers=9, information=3.0),
+    }
     response = run(store, steps=["snapshots"])
-    assert response.steps[0].counts == {"learners_active": 2, "answers": 4, "correct_answers": 2,
-                                        "snapshots_written": 2}
+    assert response.steps[0].counts == {"learners_active": 3, "answers": 5, "correct_answers": 3,
+                                        "snapshots_written": 3}
     [payload] = store.rpc_calls("write_daily_snapshots")
-    first, second = payload["p_rows"]
-    weights = {1: 0.25, 2: 0.25, 3: 1.0}  # topic weight split over its skills
-    expected = scoring.predict_exam(mastery_by_skill={1: 0.72, 2: 0.5}, weights=weights)
+    first, second, fourth = payload["p_rows"]
     assert first["user_id"] == user(1)
     assert first["avg_mastery"] == pytest.approx(0.61, abs=1e-12)  # decayed as of the end of the day
-    assert (first["predicted_score"], first["predicted_score_low"], first["predicted_score_high"]) == (
-        expected.score, expected.low, expected.high)
-    # the sections as insights scores them: math from its practised skills; reading (skill 3, never practised)
-    # has no answers, so no score, and is left out rather than drawn from the prior
-    [math_only, reading] = exam_scores.predict_section_scores(
-        section_of_skill=["math", "math", "reading"], mastery=[0.72, 0.5, UNPRACTISED_MASTERY],
-        practised=[True, True, False], exam_weight=[0.25, 0.25, 1.0], sections=["math", "reading"]).sections
-    assert reading.score is None and math_only.score is not None
-    assert first["predicted_section_scores"] == {"math": {"score": math_only.score, "low": math_only.lower,
-                                                          "high": math_only.upper}}
-    assert first["snapshot_data"] == {"questions_answered": 3, "correct_answers": 2, "cut_score": 600.0,
-                                      "pass_probability": expected.pass_probability}
+    # The predictor's route, as insights scores it: math T(θ) = 0.55 → 200 + 600 · 0.55 = 530; the interval is
+    # the curve's image of θ ± 1.645 SE, SE = 1/sqrt(1 + 3) = 0.5: T = 0.55 ± 0.0822 → 480.7…579.3, outward to 10.
+    # Reading has 2 answers (< 5): left out, so no total and no pass probability.
+    assert first["predicted_section_scores"] == {"math": {"score": 530.0, "low": 480.0, "high": 580.0}}
+    assert "predicted_score" not in first
+    assert first["snapshot_data"] == {"questions_answered": 3, "correct_answers": 2, "score_source": "predictor"}
+    # No predictor state: no scores (null with the reason insights gives), never the mastery route's.
     assert second["user_id"] == user(2) and second["avg_mastery"] is None
-    assert second["snapshot_data"]["questions_answered"] == 1
+    assert second["predicted_section_scores"] == {} and "predicted_score" not in second
+    assert second["snapshot_data"] == {"questions_answered": 1, "correct_answers": 0, "score_source": "predictor"}
+    # Both sections scored: the total is their sum (530 + 620) on the summed curve 1150 + 120 Δ, whose interval is
+    # 1150 ± 120 · 0.822 outward to 10; its pass probability against 1200 is P(θ_true ≥ θ + 50/120), SE 0.5.
+    assert fourth["predicted_section_scores"] == {"math": {"score": 530.0, "low": 480.0, "high": 580.0},
+                                                  "reading_writing": {"score": 620.0, "low": 570.0, "high": 670.0}}
+    assert (fourth["predicted_score"], fourth["predicted_score_low"], fourth["predicted_score_high"]) == (
+        1150.0, 1050.0, 1250.0)
+    assert fourth["snapshot_data"]["cut_score"] == 1200.0
+    assert fourth["snapshot_data"]["pass_probability"] == pytest.approx(
+        NormalDist().cdf(-(1200.0 - 1150.0) / 120.0 / 0.5), abs=1e-9)
 
 
 # --- orchestration ----------------------------------------------------------------------------------

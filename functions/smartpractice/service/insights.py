@@ -124,7 +124,8 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     velocity = float(np.mean(velocities)) if velocities else None
     scores = numbers.predictor_section_scores(read=context.predictor_scores, sections=goals.sections)
     scope = numbers.scoped_predictor(scores, goals)
-    readiness = numbers.readiness_out(scope=scope, velocity=velocity, goals=goals, now=now, reason=None)
+    points = numbers.score_points_per_day(snapshots=context.snapshots, scope=scope, goals=goals, now=now)
+    readiness = numbers.readiness_out(scope=scope, points_per_day=points, goals=goals, now=now, reason=None)
     peer = _peer(rows, context.cohort)
     first_snapshot = context.snapshots[0] if context.snapshots else None
     mean_now = float(np.mean(list(effective.values()))) if effective else None

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from smartpractice.db.contexts import PredictorScoresRead, SkillRow, TopicRow
-from smartpractice.learner import breakdown, exam_scores, performance, predictor, predictor_fit, readiness, series
+from smartpractice.learner import (
+    breakdown,
+    exam_scores,
+    performance,
+    predictor,
+    predictor_fit,
+    readiness,
+    series,
+    trends,
+)
 from smartpractice.learner import predictor_scores as pscores
 from smartpractice.service.goals import Goals
 from smartpractice.service.insights_history import HistoryView
@@ -112,16 +121,16 @@ def scoped_predictor(scores: pscores.PredictorScores, goals: Goals) -> Scoped:
                   scores.curves.get(section.section), section.reason)
 
 
-def readiness_out(*, scope: Scoped, velocity: float | None, goals: Goals, now: datetime,
+def readiness_out(*, scope: Scoped, points_per_day: float | None, goals: Goals, now: datetime,
                   reason: str | None) -> Readiness:
     """Readiness of the scoped score. Pass probability: the predictor route's Φ((θ − θ_cut)/SE) on the score's
-    curve, else Normal(score, sd from the interval); days to ready: the target gap over points_per_day =
-    mastery velocity (per day) × the scale span (no history of the predictor's score exists yet)."""
+    curve, else Normal(score, sd from the interval); days to ready: the target gap over `points_per_day`
+    (`score_points_per_day`: the score's own history, null until it has 3 days)."""
     days_left = goals.days_left(now)
     if scope.score is None or scope.low is None or scope.high is None:
         return Readiness(scope=scope.scope, target_score=scope.target, days_left=days_left,
                          reason=reason or scope.reason or "no predicted score yet", score_source=scope.source)
-    points = None if velocity is None else velocity * scope.span
+    points = points_per_day
     passing = None if scope.curve is None else pscores.pass_probability(curve=scope.curve, target=scope.target)
     result = exam_scores.assess_readiness(score=scope.score, lower=scope.low, upper=scope.high,
                                           target=scope.target, points_per_day=points, days_left=days_left,
@@ -135,6 +144,32 @@ def readiness_out(*, scope: Scoped, velocity: float | None, goals: Goals, now: d
         pass_probability=result.pass_probability, ready=result.ready, readiness_pct=pct, points_per_day=points,
         days_to_ready=result.days_to_ready, days_to_ready_reason=result.days_to_ready_reason, days_left=days_left,
         on_track=result.on_track, score_source=scope.source)
+
+
+def score_points_per_day(*, snapshots: list[Row], scope: Scoped, goals: Goals, now: datetime) -> float | None:
+    """The scoped score's projection in points per day: the least-squares slope over the window's nightly
+    snapshots of the same route (each at the end of its UTC day) and the current score (at `now`), by
+    `trends.mastery_velocity`'s rule on the score as a share of the scale span (null until 3 points spread over
+    3 days; within ±1 span a day), times the span. The total's points are the sum of both section scores of a
+    snapshot (a snapshot without both has none)."""
+    if scope.score is None:
+        return None
+    floor = exam_scores.SECTION_SCALE.minimum * (scope.span / SECTION_SPAN)
+    times, values = [], []
+    sections = goals.sections if scope.scope == "total" else (scope.scope,)
+    for snap in snapshots:
+        if snap.get("score_source") != scope.source:
+            continue
+        parts = [(snap.get("sections") or {}).get(name) for name in sections]
+        if any(not p or p.get("score") is None for p in parts):
+            continue
+        day_end = datetime.combine(date.fromisoformat(str(snap["date"])), time.min, tzinfo=UTC) + timedelta(days=1)
+        times.append(min(day_end, now).timestamp())
+        values.append((sum(float(p["score"]) for p in parts if p) - floor) / scope.span)
+    times.append(now.timestamp())
+    values.append((scope.score - floor) / scope.span)
+    velocity = trends.mastery_velocity(times_s=times, values=values, now=now)
+    return None if velocity.per_day is None else velocity.per_day * scope.span
 
 
 def previous_pass_probability(snapshots: list[Row], goals: Goals, *, source: ScoreSource) -> float | None:

@@ -304,8 +304,9 @@ class Readiness(ResponseModel):
     pass_probability: Probability | None = Field(default=None, description="P(true score ≥ target), 0–1.")
     ready: bool | None = None
     readiness_pct: Percent | None = Field(default=None, description="Way from the scale floor to the target.")
-    points_per_day: float | None = Field(default=None, description=(
-        "Projected gain, score points per day (velocity × the scale span); null until velocity exists."))
+    points_per_day: float | None = Field(default=None, ge=-1600.0, le=1600.0, description=(
+        "Projected gain of the scoped score, points per day: the least-squares slope over the nightly snapshots of "
+        "the same route and the current score; null until 3 points span 3 days; within ± the scale span a day."))
     days_to_ready: int | None = Field(default=None, ge=0, le=365, description=(
         "Days until the projection reaches the target; null (see reason) when it never does within 365."))
     days_to_ready_reason: str | None = None

@@ -87,7 +87,7 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
     goals = goals_from_profile(context.profile)
     scores = numbers.predictor_section_scores(read=context.predictor_scores, sections=goals.sections)
     scope = numbers.scoped_predictor(scores, goals)
-    readiness = numbers.readiness_out(scope=scope, velocity=None, goals=goals, now=deps.now, reason=None)
+    readiness = numbers.readiness_out(scope=scope, points_per_day=None, goals=goals, now=deps.now, reason=None)
     gained = _mastery_gained(answers)
     # predicted_score/low/high: the score readiness is about (the total, or the one prepared section).
     snapshot = {

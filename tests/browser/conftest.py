@@ -29,6 +29,7 @@ from supalocal.keys import anon_key, service_role_key
 from supalocal.process import free_port
 from supalocal.settings import REPO_ROOT, StackSettings
 from tests.browser.chromium import LAUNCH_ARGS, ensure_chromium
+from tests.integration.conftest import took
 
 MAINTENANCE_TOKEN = "browser-test-maintenance-token-0123456789"
 # Test artefacts (git-ignored): screenshots per viewport.
@@ -67,16 +68,19 @@ class WebStack:
         self.created.append(learner.user_id)
         return learner
 
-    def practise(self, learner: DemoLearner, *, questions: int) -> str:
-        """One completed session of `questions` answers through the functions (first option / "1" each time)."""
+    def practise(self, learner: DemoLearner, *, questions: int, section: str | None = None) -> str:
+        """One completed session of `questions` answers through the functions (first option / "1" each time),
+        from one exam section when `section` is given."""
         session = self.call("start_session", learner.token, {"target_questions": questions}).json()["session_id"]
+        ask = {"session_id": session} if section is None else {"session_id": session, "exam_section": section}
         for n in range(questions):
-            served = self.call("next_question", learner.token, {"session_id": session}).json()
+            served = self.call("next_question", learner.token, ask).json()
             question = served["question"]
             answer = question["options"][0]["label"] if question["question_type"] == "multiple_choice" else "1"
-            submitted = self.call("submit_answer", learner.token, {
-                "session_id": session, "question_id": question["id"], "user_answer": [answer],
-                "time_spent_seconds": 20 + n, "confidence_score": 3, "idempotency_key": str(uuid.uuid4())})
+            body = {"session_id": session, "question_id": question["id"], "user_answer": [answer],
+                    "time_spent_seconds": 20 + n, "confidence_score": 3, "idempotency_key": str(uuid.uuid4())}
+            took(self.settings, body, learner.token)  # answered as if it took that long: the answer is evidence
+            submitted = self.call("submit_answer", learner.token, body)
             assert submitted.status_code == 200, submitted.text
         assert self.call("complete_session", learner.token, {"session_id": session}).status_code == 200
         return str(session)

@@ -87,9 +87,10 @@ def answer_with_keyboard(page: Page, position: int) -> None:
 
 @pytest.fixture(scope="module")
 def history(web: WebStack) -> DemoLearner:
-    """A demo learner with a session of 6 answers and today's nightly steps: every chart has data."""
+    """A demo learner with a session of 6 math answers and today's nightly steps: every chart has data (the
+    snapshot's math score needs MIN_SECTION_ANSWERS = 5 answers in the section, as insights' does)."""
     learner = web.dev_learner()
-    web.practise(learner, questions=6)
+    web.practise(learner, questions=6, section="math")
     web.run_nightly_steps()
     return learner
 

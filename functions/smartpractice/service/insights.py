@@ -70,9 +70,9 @@ class Attempts:
     skill_ids: tuple[tuple[int, ...], ...]
 
     @classmethod
-    def from_columns(cls, columns: Row) -> Attempts:
-        return cls(session_ids=tuple(map(str, columns["session_id"])),
-                   correct=np.array(columns["is_correct"], dtype=bool),
+    def from_columns(cls, columns: Row, answers: numbers.AnswerColumns) -> Attempts:
+        """The columns `answers` (numbers.AnswerColumns, the same columns) has not already parsed."""
+        return cls(session_ids=answers.session_ids, correct=answers.correct,
                    confidence=np.array(columns["confidence_score"], dtype=np.int64),
                    answered_epoch=np.array(columns["answered_epoch"], dtype=np.float64),
                    skill_ids=tuple(tuple(map(int, ks)) for ks in columns["skill_ids"]))
@@ -91,8 +91,8 @@ def insights(*, user_id: UUID, body: InsightsRequest, deps: LearnerDeps) -> Insi
     content = numbers.Content(skills={s.id: s for s in context.skills}, topics={t.id: t for t in context.topics},
                               weights=scoring.skill_weights(skills=context.skills, topics=context.topics))
     effective = _effective_now(rows, now)
-    attempts = Attempts.from_columns(context.attempts)
     answers = numbers.AnswerColumns.from_columns(context.attempts)
+    attempts = Attempts.from_columns(context.attempts, answers)
     levels = numbers.levels_out(answers=answers, skill_ids=attempts.skill_ids, content=content)
     # each answer's local day (growth series) and hour (study patterns), each time converted once
     answer_days, answer_hours = local_days_and_hours(epoch_s=attempts.answered_epoch, zone=goals.zone)

@@ -21,6 +21,9 @@ Predictors (columns of the report):
   is the authored one on both sides, as the nightly job has it with question_bank's label_seed_difficulty);
   with --ablation also "seed through a stored line": the map's offset + scale alone, what serving a previous
   fit's line before the first night would give (not served: a proposal, see README).
+After the table: the production predictor's calibration by the question's number of skills and by a first answer
+on one of its skills (`calibration_slices`); with --ablation also the same for the 6 weights of before (without
+the skill count log m).
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ Chosen by evidence on the evaluation harness (dev/smartpractice_dev/eval_harness
 - m: the question's number of skills (log m = 0 for a one-skill question). Success on a multi-skill question
   needs every skill (conjunctive: P ≈ Π_k σ(θ_k − b_k)), which the mean over skills in z does not express:
   with the same z, a two-skill question is answered less often than a one-skill one. Without this term the
-  multi-skill questions were over-predicted and the one-skill ones under-predicted (harness 0.019-0.030 /
-  0.018-0.022, demo 0.03-0.045 / 0.027; README "Predictor", skill count); its fitted weight is negative.
+  multi-skill questions were over-predicted and the one-skill ones under-predicted (harness 0.005-0.030 /
+  0.018-0.022 on three splits, |gap| <= 0.014 with it; demo control group 0.025-0.045 / 0.004-0.027, the gap
+  between the two 0.00-0.02 with it; README "Predictor", "The skill count"); its fitted weight is negative.
 Each online step reads and writes only the question's skills: O(skills of the question).
 """
 

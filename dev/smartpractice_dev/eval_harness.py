@@ -21,6 +21,9 @@ Predictors (columns of the report):
   is the authored one on both sides, as the nightly job has it with question_bank's label_seed_difficulty);
   with --ablation also "seed through a stored line": the map's offset + scale alone, what serving a previous
   fit's line before the first night would give (not served: a proposal, see README).
+After the table: the production predictor's calibration by the question's number of skills and by a first answer
+on one of its skills (`calibration_slices`); with --ablation also the same for the 6 weights of before (without
+the skill count log m).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from smartpractice.learner.predictor_fit import (
     log_loss,
     replay,
 )
+from smartpractice_dev.demo.calibration_audit import first_on_skill
 from smartpractice_dev.eval_io import AnswerLog, read_answers, split_learners
 
 DEFAULT_DATA = Path("data/eval/synthetic.csv.gz")
@@ -230,15 +234,48 @@ def evaluate_variant(log: AnswerLog, train: Mask, variant: Variant, *, start: Fl
     return p
 
 
+@dataclass(frozen=True, slots=True)
+class SliceScores:
+    name: str
+    n: int
+    predicted: float  # mean predicted P
+    observed: float  # share correct
+    ece: float
+
+    @property
+    def gap(self) -> float:
+        """Observed − predicted: > 0 the predictor is too low on this slice."""
+        return self.observed - self.predicted
+
+
+def calibration_slices(log: AnswerLog, test: Mask, p: FloatArray) -> list[SliceScores]:
+    """The test answers' calibration by the question's number of skills (1, 2, 3+) and by whether one of its
+    skills is answered for the first time by the learner (the multi-skill and first-skill gaps of issue 15)."""
+    rows = np.flatnonzero(test)
+    y = log.correct[rows].astype(np.float64)
+    q = p[rows]
+    m = np.array([len(log.skills[r]) for r in rows.tolist()])
+    first = first_on_skill(learner=log.user[rows].tolist(), skills=[log.skills[r] for r in rows.tolist()])
+    out = []
+    for name, mask in (("one-skill questions", m == 1), ("two-skill questions", m == 2),
+                       ("3+-skill questions", m >= 3), ("first answer on one of its skills", first),
+                       ("all its skills answered before", ~first)):
+        if mask.any():
+            out.append(SliceScores(name, int(mask.sum()), float(q[mask].mean()), float(y[mask].mean()),
+                                   ece(y[mask], q[mask])))
+    return out
+
+
 ABLATION = (
     Variant("production (all components)"),
-    Variant("− counts (Platt on z only)", feature_mask=(True, True, False, False, False, False)),
-    Variant("− global counts", feature_mask=(True, True, True, True, False, False)),
+    Variant("− counts (Platt on z only)", feature_mask=(True, True, False, False, False, False, True)),
+    Variant("− global counts", feature_mask=(True, True, True, True, False, False, True)),
+    Variant("− skill count (log m)", feature_mask=(True,) * 6 + (False,)),
     Variant("− global ability θ (per-skill only)", config=replace(
         predictor.PredictorConfig(), ability=predictor.StepSchedule(1e-9, 1e-9, 0.0),
         deviation=predictor.StepSchedule(0.8, 0.08, 0.15))),
     Variant("− nightly item calibration (b from 0)", calibrated_items=False),
-    Variant("− calibration (raw σ(z), no weights)", feature_mask=(False, True, False, False, False, False)),
+    Variant("− calibration (raw σ(z), no weights)", feature_mask=(False, True, False, False, False, False, False)),
 )
 
 
@@ -265,7 +302,8 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
     production = Variant("production")
     echo("production weights (" + ", ".join(predictor.FEATURE_NAMES) + "): "
          + ", ".join(f"{w:.3f}" for w in fit_production(log, train, production)[1].values))
-    results.append(score("production predictor", y, evaluate_variant(log, train, production)[test]))
+    sliced = {"production": evaluate_variant(log, train, production)}
+    results.append(score("production predictor", y, sliced["production"][test]))
     n_items = len(log.item_names)
     results.append(score("cold start, no seed (b from 0)", y,
                          evaluate_variant(log, train, production, start=np.zeros(n_items))[test]))
@@ -279,10 +317,19 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
             results.append(score("cold start, seed through a stored line", y, evaluate_variant(
                 log, train, production,
                 start=cold_start_mapped(log, train, authored, split_seed=seed, line_only=True))[test]))
-        results += [score(v.name, y, evaluate_variant(log, train, v)[test]) for v in ABLATION[1:]]
+        for v in ABLATION[1:]:
+            p = evaluate_variant(log, train, v)
+            results.append(score(v.name, y, p[test]))
+            if v.feature_mask[-1:] == (False,) and all(v.feature_mask[:-1]):
+                sliced[v.name] = p
     echo(f"{'predictor':40s} {'AUC':>7s} {'logloss':>8s} {'ECE':>7s}")
     for s in results:
         echo(f"{s.name:40s} {s.auc:7.4f} {s.log_loss:8.4f} {s.ece:7.4f}")
+    for name, p in sliced.items():
+        echo(f"calibration slices, {name} (observed − predicted):")
+        for c in calibration_slices(log, test, p):
+            echo(f"  {c.name:36s} n {c.n:6d}  predicted {c.predicted:.3f}  observed {c.observed:.3f}  "
+                 f"gap {c.gap:+.3f}  ECE {c.ece:.4f}")
     echo(f"({time.perf_counter() - began:.1f} s)")
     return results
 

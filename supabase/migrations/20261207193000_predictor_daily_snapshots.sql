@@ -2,13 +2,14 @@
 -- demo all use it"). Until now the nightly wrote each active learner's section scores from BKT mastery while
 -- insights and complete_session report the predictor's: the growth series beside readiness mixed two models.
 -- 1. private.predictor_score_inputs_of(p_user_id): the body of private.predictor_score_inputs()
---    (20261207170300) for a given learner; predictor_score_inputs() now calls it with auth.uid(), so insights,
---    complete_session and the nightly read one definition. Security invoker: a learner calling it for another
---    learner's id reads nothing of theirs (RLS on the state and answers); only the nightly (service role) reads
---    any learner's.
+--    (20261207192000, with the skill-count weight) for a given learner; predictor_score_inputs() now calls it
+--    with auth.uid(), so insights, complete_session and the nightly read one definition. Security invoker: a
+--    learner calling it for another learner's id reads nothing of theirs (RLS on the state and answers); only
+--    the nightly (service role) reads any learner's.
 -- 2. snapshot_inputs (20261206200000) carries each active learner's predictor block ('predictor'), which the
 --    nightly turns into section scores with insights' own code (service/maintenance_mastery.py). It costs one
---    predictor_score_inputs evaluation per active learner (~5 ms for the busiest at 1M answers).
+--    predictor_score_inputs evaluation per active learner (~11.5 ms each on a loaded 2-core machine, a 720-question
+--    bank): the nightly asks for 200 learners a page.
 -- 3. insights_context (20261207170200) returns each daily snapshot's score_source, so readiness compares a
 --    pass probability only with a snapshot of the same route. Same body otherwise.
 
@@ -31,7 +32,7 @@ begin
   ),
   pweights as (
     select coalesce((select w.weights from public.predictor_weights w order by w.fitted_at desc, w.id desc limit 1),
-                    '{0, 1, 0, 0, 0, 0}'::float8[]) as w
+                    '{0, 1, 0, 0, 0, 0, 0}'::float8[]) as w
   ),
   answered as (
     select sq.question_id, count(*) as n
@@ -41,7 +42,7 @@ begin
     group by sq.question_id
   ),
   pw as (
-    select w.w[1] as w0, w.w[2] as wz, w.w[3] as ws, w.w[4] as wf,
+    select w.w[1] as w0, w.w[2] as wz, w.w[3] as ws, w.w[4] as wf, w.w[7] as wk,
            w.w[5] * ln((1 + st.correct)::float8) + w.w[6] * ln((1 + st.answers - st.correct)::float8) as wall,
            st.theta
     from pweights w cross join pstate st
@@ -76,13 +77,14 @@ begin
   ),
   question_state as (
     -- per question of the active bank or answered by the learner: its section, floor and logit without the
-    -- ability term, a = w0 + mean_k r_k − w_z b + w_5 log1p(S) + w_6 log1p(F) (null without a predictor state);
+    -- ability term, a = w0 + mean_k r_k − w_z b + w_5 log1p(S) + w_6 log1p(F) + w_7 ln(k), k its number of skills
+    -- (null without a predictor state);
     -- b the stored predictor difficulty or, before any, the served cold difficulty (the latest seed line on
     -- the label seed) or, before any line, the seed from the Elo rows
     select q.id, q.exam_section, q.is_active,
            case when q.question_type = 'multiple_choice' and jsonb_array_length(q.options) >= 2
                 then 1.0::float8 / jsonb_array_length(q.options) else 0.0::float8 end as floor,
-           (select pw.w0 + t.r_sum / t.k + pw.wall - pw.wz * coalesce(p.predictor_difficulty, l.cold_difficulty,
+           (select pw.w0 + t.r_sum / t.k + pw.wall + pw.wk * ln(t.k) - pw.wz * coalesce(p.predictor_difficulty, l.cold_difficulty,
                       case when t.log_p > -1e-9 then -6.0::float8
                            else least(6.0::float8, greatest(-6.0::float8, ln(1 - exp(t.log_p)) - t.log_p)) end)
             from pw) as a

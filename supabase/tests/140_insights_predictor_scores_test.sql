@@ -2,12 +2,13 @@
 -- (20261207120000_insights_predictor_scores.sql) is the caller's own: their θ and answers, per section of the
 -- active bank a curve over the offsets that rises with ability; session_summary_context sends the same block
 -- (20261207120100); another learner's call carries none of it. The curves are evaluated per logit bucket
--- (20261207150000): within (√3/144) · 0.05² ≈ 3.0e-5 of the exact per-question curve computed here.
+-- (20261207150000): within (√3/144) · 0.05² ≈ 3.0e-5 of the exact per-question curve computed here, whose
+-- logit includes the 7th weight on log(number of skills) (20261207192000).
 begin;
 
 -- The served weights are this test's own (rolled back with it), never a row another test's night left behind.
 insert into public.predictor_weights (fitted_at, n_answers, weights)
-  values (now() + interval '1 day', 1000, '{0.2, 0.8, 0.05, 0.3, 0.08, -0.15}');
+  values (now() + interval '1 day', 1000, '{0.2, 0.8, 0.05, 0.3, 0.08, -0.15, -0.4}');
 
 create temp table ids as select * from tests.create_active_learners();
 insert into public.learner_predictor_state (user_id, theta, answers, correct)
@@ -35,7 +36,7 @@ create temp table exact as
   ),
   w as (
     select coalesce((select pw.weights from public.predictor_weights pw order by pw.fitted_at desc, pw.id desc
-                     limit 1), '{0, 1, 0, 0, 0, 0}'::float8[]) as w
+                     limit 1), '{0, 1, 0, 0, 0, 0, 0}'::float8[]) as w
   ),
   question as (
     select q.id, q.exam_section,
@@ -45,7 +46,7 @@ create temp table exact as
                     private.served_cold_difficulty(q.difficulty_label, count(*)::integer),  -- the seed line, if any
                     private.predictor_seed_difficulty(array_agg(qs.elo_difficulty order by qs.skill_id))) as b,
            avg(coalesce(d.deviation, 0.0)) as dev, avg(ln(1.0 + coalesce(d.correct, 0))) as succ,
-           avg(ln(1.0 + coalesce(d.answers - d.correct, 0))) as fail
+           avg(ln(1.0 + coalesce(d.answers - d.correct, 0))) as fail, ln(count(*)::float8) as log_skills
     from public.questions q
     join public.question_skills qs on qs.question_id = q.id
     left join public.question_difficulty_params p on p.question_id = q.id
@@ -57,7 +58,8 @@ create temp table exact as
   select qn.exam_section as section, o.d,
          avg(qn.c + (1.0 - qn.c) / (1.0 + exp(-(w.w[1] + w.w[2] * (st.theta + o.d + qn.dev - qn.b) + w.w[3] * qn.succ
                                                  + w.w[4] * qn.fail + w.w[5] * ln(1.0 + st.correct)
-                                                 + w.w[6] * ln(1.0 + st.answers - st.correct))))) as p
+                                                 + w.w[6] * ln(1.0 + st.answers - st.correct)
+                                                 + w.w[7] * qn.log_skills)))) as p
   from question qn, st, w,
        unnest('{-6, -4, -3, -2.5, -2, -1.75, -1.5, -1.25, -1, -0.75, -0.5, -0.25, 0,
                 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4, 6}'::float8[]) o(d)

@@ -45,7 +45,7 @@ from tests.integration.conftest import Learner, LiveStack
 
 pytestmark = pytest.mark.stack
 
-WEIGHTS = (0.15, 0.8, -0.05, 0.3, 0.03, -0.06)
+WEIGHTS = (0.15, 0.8, -0.05, 0.3, 0.03, -0.06, -0.25)
 THETA = 0.35
 SECTIONS = ("math", "reading_writing")
 

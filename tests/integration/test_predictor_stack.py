@@ -26,7 +26,7 @@ from tests.integration.conftest import Learner, LiveStack
 
 pytestmark = pytest.mark.stack
 
-WEIGHTS = (0.12, 0.85, -0.04, 0.33, 0.02, -0.05)  # not the plain model, so every feature counts
+WEIGHTS = (0.12, 0.85, -0.04, 0.33, 0.02, -0.05, -0.3)  # not the plain model, so every feature counts
 
 
 @pytest.fixture()
@@ -143,7 +143,7 @@ def test_sql_bounds_and_evidence_are_the_python_constants(live_stack: LiveStack)
 def test_a_fit_stored_now_is_the_one_served(live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
     """The nightly row (fitted_at = now) is what the learner contexts hand out, not an older or seeded one."""
     learner = make_learner()
-    weights = [0.5, 0.7, 0.0, 0.1, -0.2, 0.3]
+    weights = [0.5, 0.7, 0.0, 0.1, -0.2, 0.3, -0.4]
     with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
         row = conn.execute("select public.insert_predictor_weights(%s)",
                            (Jsonb({"n_answers": 500, "weights": weights}),)).fetchone()

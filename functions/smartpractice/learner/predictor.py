@@ -6,7 +6,7 @@ steps, private.apply_predictor_update) and fitted nightly (service/maintenance_p
 Chosen by evidence on the evaluation harness (dev/smartpractice_dev/eval_harness.py, README "Predictor"):
 
     z      = θ + mean_k δ_k − b_q                                  (logits; the online "Elo" part)
-    x      = [1, z, mean_k log(1+s_k), mean_k log(1+f_k), log(1+S), log(1+F)]
+    x      = [1, z, mean_k log(1+s_k), mean_k log(1+f_k), log(1+S), log(1+F), log m]
     P      = c + (1 − c) · σ(w · x)                                 (c = guessing floor, 1/options)
 
 - θ: the learner's global ability; every answer moves it, so a learner's first answer in a new skill
@@ -18,6 +18,12 @@ Chosen by evidence on the evaluation harness (dev/smartpractice_dev/eval_harness
 - s_k, f_k: the learner's successes and failures on the question's skills; S, F: over all skills
   (PFA / Best-LR style counts). Their weights and the Platt-style weights on z are fitted nightly by
   `predictor_fit.fit_weights` (logistic regression with the floor, on replayed training answers).
+- m: the question's number of skills (log m = 0 for a one-skill question). Success on a multi-skill question
+  needs every skill (conjunctive: P ≈ Π_k σ(θ_k − b_k)), which the mean over skills in z does not express:
+  with the same z, a two-skill question is answered less often than a one-skill one. Without this term the
+  multi-skill questions were over-predicted and the one-skill ones under-predicted (harness 0.005-0.030 /
+  0.018-0.022 on three splits, |gap| <= 0.014 with it; demo control group 0.025-0.045 / 0.004-0.027, the gap
+  between the two 0.00-0.02 with it; README "Predictor", "The skill count"); its fitted weight is negative.
 Each online step reads and writes only the question's skills: O(skills of the question).
 """
 
@@ -33,8 +39,8 @@ import numpy.typing as npt
 from smartpractice.learner.arrays import row_sums
 from smartpractice.learner.irt import FloatArray
 
-N_FEATURES = 6
-FEATURE_NAMES = ("bias", "z", "skill_successes", "skill_failures", "successes", "failures")
+N_FEATURES = 7
+FEATURE_NAMES = ("bias", "z", "skill_successes", "skill_failures", "successes", "failures", "log_skills")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,7 @@ class PredictorConfig:
 class Weights:
     """Calibration weights over FEATURE_NAMES; the default is the plain logistic model σ(z)."""
 
-    values: tuple[float, ...] = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+    values: tuple[float, ...] = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
         if len(self.values) != N_FEATURES or not all(math.isfinite(v) for v in self.values):
@@ -138,7 +144,8 @@ def features(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], item: 
     z = learner.theta + sum(s.deviation for s in skills) / m - item.difficulty
     successes = sum(math.log1p(s.correct) for s in skills) / m
     failures = sum(math.log1p(s.answers - s.correct) for s in skills) / m
-    return (1.0, z, successes, failures, math.log1p(learner.correct), math.log1p(learner.answers - learner.correct))
+    return (1.0, z, successes, failures, math.log1p(learner.correct), math.log1p(learner.answers - learner.correct),
+            math.log(m))
 
 
 def predict(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], item: ItemDifficulty,
@@ -192,7 +199,8 @@ def logit_grid(*, theta: float, learner_answers: int, learner_correct: int, devi
     z = theta + mean(deviations) - difficulties
     logit: FloatArray = (w[0] + w[1] * z + w[2] * mean(np.log1p(skill_correct))
                          + w[3] * mean(np.log1p(skill_answers - skill_correct))
-                         + w[4] * math.log1p(learner_correct) + w[5] * math.log1p(learner_answers - learner_correct))
+                         + w[4] * math.log1p(learner_correct) + w[5] * math.log1p(learner_answers - learner_correct)
+                         + w[6] * np.log(m))
     return logit
 
 
@@ -210,7 +218,7 @@ def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, de
 def skill_logits(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], difficulties: FloatArray,
                  weights: Weights) -> FloatArray:
     """Per skill k, the calibrated logit w · x of success on a question of k alone at difficulty b_k: ability,
-    deviation AND practice counts, as `features` builds them for a one-skill question. Selection reads it as
+    deviation AND practice counts, as `features` builds them for a one-skill question (log m = 0). Selection reads it as
     the predictor's estimate of each skill (service/candidates.skill_weakness)."""
     return skill_logits_of(learner=learner, deviations=np.array([s.deviation for s in skills], dtype=np.float64),
                            answers=np.array([s.answers for s in skills], dtype=np.float64),

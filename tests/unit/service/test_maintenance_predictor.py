@@ -10,7 +10,7 @@ import pytest
 from smartpractice.learner import predictor, predictor_fit
 from tests.unit.service.test_maintenance import DAY_END, FakeServiceStore, answer_row, run, user
 
-TRUE_WEIGHTS = predictor.Weights((0.3, 0.8, -0.15, 0.25, 0.05, -0.1))
+TRUE_WEIGHTS = predictor.Weights((0.3, 0.8, -0.15, 0.25, 0.05, -0.1, -0.3))
 N_LEARNERS, N_ANSWERS, N_ITEMS, N_SKILLS = 1500, 16, 60, 6
 
 
@@ -78,23 +78,24 @@ def test_the_nightly_step_stores_recovered_weights_and_cold_starts_unanswered_qu
     [row] = store.tables["predictor_weights"]
     assert row["n_answers"] == len(log)
     # The Rasch difficulties are estimates whose origin is the sample's mean ability, not the generating one:
-    # the bias and the overall counts absorb that shift (seed 16: bias −0.07 for 0.3). The weight on z and on
-    # the skills' counts are recovered: within 0.05 and 0.1.
+    # the bias and the overall counts absorb that shift (seed 16: bias −0.02 for 0.3). The weight on z, on the
+    # skills' counts and on log(number of skills) are recovered: within 0.05, 0.1 and 0.05 (−0.272 for −0.3).
     error = np.abs(np.array(row["weights"]) - TRUE_WEIGHTS.as_array())
-    assert error[1] < 0.05 and error[2:4].max() < 0.1, f"fitted {row['weights']}, errors {error.round(3).tolist()}"
+    assert error[1] < 0.05 and error[2:4].max() < 0.1 and error[6] < 0.05, \
+        f"fitted {row['weights']}, errors {error.round(3).tolist()}"
     assert 0.0 <= row["ece"] < 0.03 and 0.6 < row["auc"] < 1.0 and row["log_loss"] > 0.0
     # cold start: the label seed through the calibrated questions' seed map (predictor_fit.fit_seed_map). Their
-    # label seeds are all 0, so scale 1 and offset the mean calibrated b (−0.804); the true b are drawn alike for
-    # every skill, so the skill means (skill 1: −0.586) differ no more than their noise: τ² = 0, no skill shift.
+    # label seeds are all 0, so scale 1 and offset the mean calibrated b (−0.612); the true b are drawn alike for
+    # every skill, so the skill means (skill 1: −0.208) differ no more than their noise: τ² = 0, no skill shift.
     b = {int(r["question_id"]): float(r["predictor_difficulty"]) for r in store.tables["question_difficulty_params"]}
     calibrated_ids = [1 + q for q in range(N_ITEMS)]
     mapping = predictor_fit.fit_seed_map(skills=[_skills(q - 1) for q in calibrated_ids],
                                          difficulty=np.array([b[q] for q in calibrated_ids]),
                                          calibrated=np.ones(N_ITEMS, dtype=bool), seed=np.zeros(N_ITEMS))
-    assert (mapping.offset, mapping.scale) == pytest.approx((-0.8036, 1.0), abs=1e-4)
+    assert (mapping.offset, mapping.scale) == pytest.approx((-0.6122, 1.0), abs=1e-4)
     assert set(mapping.skill_shift.values()) == {0.0}
     assert b[100] == pytest.approx(0.5 + float(np.mean([b[q] for q in calibrated_ids])), abs=1e-12)
-    assert b[100] == pytest.approx(-0.3036, abs=1e-4)
+    assert b[100] == pytest.approx(-0.1122, abs=1e-4)
 
 
 def test_too_few_answers_keep_the_weights() -> None:
@@ -145,12 +146,12 @@ def test_the_seed_map_is_fitted_on_label_seeds_whatever_the_elo_rows_say() -> No
 
 
 def test_weights_are_servable_only_when_success_rises_with_ability() -> None:
-    plain = (0.1, 0.8, -0.1, 0.2, 0.0, -0.1)
+    plain = (0.1, 0.8, -0.1, 0.2, 0.0, -0.1, -0.3)
     assert predictor_fit.servable(predictor.Weights(plain))
-    assert predictor_fit.servable(predictor.Weights((0.1, predictor_fit.MIN_Z_WEIGHT, 0.0, 0.0, 0.0, 0.0)))
+    assert predictor_fit.servable(predictor.Weights((0.1, predictor_fit.MIN_Z_WEIGHT, 0.0, 0.0, 0.0, 0.0, 0.0)))
     # the stack-test night that fitted −0.087 on 735 answers (its other weights as fitted)
-    assert not predictor_fit.servable(predictor.Weights((0.900, -0.087, -0.344, -0.797, 0.213, -1.169)))
-    assert not predictor_fit.servable(predictor.Weights((0.1, 0.19, 0.0, 0.0, 0.0, 0.0)))
+    assert not predictor_fit.servable(predictor.Weights((0.900, -0.087, -0.344, -0.797, 0.213, -1.169, 0.0)))
+    assert not predictor_fit.servable(predictor.Weights((0.1, 0.19, 0.0, 0.0, 0.0, 0.0, 0.0)))
 
 
 def test_a_night_whose_answers_say_nothing_of_ability_keeps_yesterdays_weights() -> None:

@@ -104,14 +104,15 @@ def main() -> None:
               + ", ".join(f"{v:.3f}" for v in warm_predictor(seed).weights.values))
     baseline = [o.questions.mean() for o in results["random"]]
     print(f"\n{'policy':<46}{'mean q→mastery':>15}{'÷ random (mean ± half-range)':>30}{'per seed ÷ random':>20}"
-          f"{'reached':>8}{'success':>8}{'s':>6}")
+          f"{'reached':>8}{'success':>8}{'per seed':>20}{'s':>6}")
     for name, outcomes in results.items():
         means = [o.questions.mean() for o in outcomes]
         ratios = [m / b for m, b in zip(means, baseline, strict=True)]
         reached = np.mean([o.reached.mean() for o in outcomes])
-        success = np.mean([o.success_rate for o in outcomes])
+        success = [o.success_rate for o in outcomes]
         print(f"{name:<46}{np.mean(means):>15.1f}{_spread(ratios):>30}{' / '.join(f'{r:.2f}' for r in ratios):>20}"
-              f"{reached:>8.0%}{success:>8.2f}{sum(o.seconds for o in outcomes):>6.0f}")
+              f"{reached:>8.0%}{np.mean(success):>8.2f}{' / '.join(f'{r:.2f}' for r in success):>20}"
+              f"{sum(o.seconds for o in outcomes):>6.0f}")
     print(f"\nbank: {bank_shapes(args.seeds)}")
     for label, counts in SERVED.items():
         total = sum(v for k, v in counts.items() if k.startswith("decided"))

@@ -142,11 +142,19 @@ def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy
         pool = _pool(step)
         views = skill_views(mastery_rows=list(step.learner.rows.values()), now=step.now)
         candidates = builder(step, pool, views)
-        choice = select_next_question(candidates=candidates, rng=step.rng, policy=policy,
-                                      session=SessionSuccess(len(step.exclude), step.session_correct))
+        session = SessionSuccess(len(step.exclude), step.session_correct)
+        chosen = policy or SelectionPolicy()
+        ungated = np.random.Generator(np.random.PCG64())
+        ungated.bit_generator.state = step.rng.bit_generator.state  # the same draws, for the gate's tally
+        choice = select_next_question(candidates=candidates, rng=step.rng, policy=chosen, session=session)
+        decided = choice.reason.dominant_component
+        if chosen.band_gate_share < 1.0 and select_next_question(
+                candidates=candidates, rng=ungated, session=session,
+                policy=dataclasses.replace(chosen, band_gate_share=1.0)).index != choice.index:
+            decided = "the band's gate"  # without the gate, the same draws chose another candidate
         skills = pool.skills_of(choice.index)
         CALIBRATION[label].append((choice.reason.predicted_p, False))  # the answer fills in the outcome
-        SERVED[label][f"decided by {choice.reason.dominant_component}"] += 1
+        SERVED[label][f"decided by {decided}"] += 1
         SERVED[label][f"{len(skills)}-skill question"] += 1
         for skill in skills:
             SERVED[label][f"skill {skill}"] += 1

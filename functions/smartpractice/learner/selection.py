@@ -28,7 +28,7 @@ coverage), band 20, due review 15, prerequisites 10, recency 10, exposure 5.
 
 The weighted band term alone did not hold the served success in the band (0.43 in the bench):
 of ~300 independent draws some hard candidates' draws land in it whatever the weights. Two rules
-(learner/band.py) hold it: the session controller shifts the pick's band by the session's
+(learner/band.py) hold it: the session controller shifts the pick's band by 2 × the session's
 shortfall so far (an easier question after misses), and the gate keeps only the quarter of the
 eligible candidates (at least 10) whose MEAN P is nearest the pick's band; the weighted score,
 band term on the Thompson draw included, then chooses among them. In the bench that serves 0.61

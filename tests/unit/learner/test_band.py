@@ -94,7 +94,7 @@ def test_the_session_controller_aims_easier_after_misses_and_says_so() -> None:
     assert picks[0].reason.why_now.endswith(
         " This session is below your band so far (0 of 5 right), so it aims at an easier question (90%–100%).")
     assert (picks[0].reason.band_low, picks[0].reason.band_high) == (0.6, 0.7)  # the learner's band is reported
-    on_track = SessionSuccess(answered=5, correct=3)  # rate (3 + 1.3) / 7 = 0.614: shift +0.071
+    on_track = SessionSuccess(answered=6, correct=4)  # rate (4 + 1.3) / 8 = 0.6625: shift −0.025
     assert sum(easy[select_next_question(candidates=candidates, rng=np.random.default_rng(s),
                                          session=on_track).index] for s in range(100)) == 0
     assert not any(easy[select_next_question(candidates=candidates, rng=np.random.default_rng(s)).index]

@@ -20,10 +20,11 @@ The selection inputs come from what the service would know — never from the tr
 
 Practice runs in sessions of 20 answers, whose success so far the band's session controller reads.
 
-Measured (60 learners per run; seeds 101/202/303; with the band's gate and session controller, 2026-12-07): mean
-questions to mastery ours / random = 0.816 / 0.887 / 0.895; realised success rate 0.68 / 0.68 / 0.68 under our
-selection versus 0.54 / 0.52 / 0.52 under random selection (before the gate and controller: 0.855 / 0.852 /
-0.839 at 0.62 / 0.61 / 0.60).
+Measured (60 learners per run; seeds 101/202/303; with the band's gate 0.25 and session gain 2, 2026-12-07):
+mean questions to mastery ours / random = 0.816 / 0.887 / 0.895; realised success rate 0.68 / 0.68 / 0.68 under
+our selection versus 0.54 / 0.52 / 0.52 under random selection (gate 0.15, gain 4: 0.858 / 0.911 / 0.914 at
+0.68 / 0.67 / 0.68; before the gate and controller: 0.855 / 0.852 / 0.839 at 0.62 / 0.61 / 0.60). In this world the
+estimator already served near the band, so the rules mostly cost speed here.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from selection_world import (  # benchmarks/, next to this script
 )
 
 from smartpractice.learner.predictor import Weights
-from smartpractice.learner.selection import probability_below, question_weakness
+from smartpractice.learner.weakness import probability_below, question_weakness
 from smartpractice.service.candidates import SkillView
 
 MASTERY_THETA = 1.0
@@ -72,3 +72,29 @@ EXPERIMENTS: dict[str, Policy] = {
         product_candidates(st, po, vi), true_not_mastered(st, po, vi))),
     "reference: oracle (true θ, no Thompson)": oracle,
 }
+
+
+def band_variant(*, gate: float = 1.0, gain: float = 0.0, concentration: float = 2.0, falloff: float = 0.30,
+                 **weight_changes: float) -> Policy:
+    """The product's candidates under a band rule (default: neither rule, the product before them): a gate to the
+    share `gate` of the candidates whose mean P is nearest the pick's band, a session controller shifting the
+    pick's band by `gain` × (band mid − session rate), the Beta prior concentration of the band's draw, the
+    falloff and weight changes."""
+    import dataclasses
+
+    from smartpractice.learner.selection import SelectionPolicy, SelectionWeights
+    return ours(predictor_candidates(), SelectionPolicy(
+        band_gate_share=gate, session_gain=gain, prior_concentration=concentration, band_falloff=falloff,
+        weights=dataclasses.replace(SelectionWeights(), **weight_changes)))
+
+
+BAND = 0.25, 2.0  # the product's gate share and session gain (SelectionPolicy's defaults)
+EXPERIMENTS.update({
+    "band: before (no gate, no controller)": band_variant(gate=1.0, gain=0.0),
+    "band: controller only (gain 2)": band_variant(gate=1.0, gain=2.0),
+    **{f"band: gate {g:.2f}, no controller": band_variant(gate=g, gain=0.0) for g in (0.05, 0.15, 0.25)},
+    **{f"band: gate {g:.2f}, gain {k}": band_variant(gate=g, gain=k)
+       for g in (0.05, 0.15, 0.25, 0.40, 0.55) for k in (1.0, 2.0, 4.0) if (g, k) != BAND},
+    **{f"band: Beta concentration 200, band {b} falloff {f}": band_variant(concentration=200.0, falloff=f, band=b)
+       for b, f in ((0.2, 0.3), (0.4, 0.1), (0.2, 1.0), (0.6, 1.0))},
+})

@@ -18,15 +18,16 @@ from seed_heuristic import seed_heuristic_choice
 from selection_predictor import LearnerState, PredictorState, warm_start  # benchmarks/, next to this script
 
 from smartpractice.learner import knowledge
+from smartpractice.learner.band import SessionSuccess
 from smartpractice.learner.elo import rating_from_logit
 from smartpractice.learner.predictor import Weights
 from smartpractice.learner.selection import (
     SelectionCandidates,
     SelectionPolicy,
     SelectionWeights,
-    question_weakness,
     select_next_question,
 )
+from smartpractice.learner.weakness import question_weakness
 from smartpractice.service import states
 from smartpractice.service.candidates import SkillView, build_candidates, skill_views
 from smartpractice.service.question_bank import PoolFilter, QuestionBank
@@ -111,6 +112,7 @@ class Step:
     true_theta: np.ndarray  # the simulator's abilities: read ONLY by the oracle reference
     predictor: PredictorState  # the production predictor's shared difficulties and weights
     state: LearnerState  # ... and this learner's θ, δ_k and counts
+    session_correct: int = 0  # correct answers in the current session (len(exclude) answered)
 
 
 Policy = Callable[[Step], int]
@@ -140,10 +142,19 @@ def ours(builder: CandidateBuilder = product_candidates, policy: SelectionPolicy
         pool = _pool(step)
         views = skill_views(mastery_rows=list(step.learner.rows.values()), now=step.now)
         candidates = builder(step, pool, views)
-        choice = select_next_question(candidates=candidates, rng=step.rng, policy=policy)
+        session = SessionSuccess(len(step.exclude), step.session_correct)
+        chosen = policy or SelectionPolicy()
+        ungated = np.random.Generator(np.random.PCG64())
+        ungated.bit_generator.state = step.rng.bit_generator.state  # the same draws, for the gate's tally
+        choice = select_next_question(candidates=candidates, rng=step.rng, policy=chosen, session=session)
+        decided = choice.reason.dominant_component
+        if chosen.band_gate_share < 1.0 and select_next_question(
+                candidates=candidates, rng=ungated, session=session,
+                policy=dataclasses.replace(chosen, band_gate_share=1.0)).index != choice.index:
+            decided = "the band's gate"  # without the gate, the same draws chose another candidate
         skills = pool.skills_of(choice.index)
         CALIBRATION[label].append((choice.reason.predicted_p, False))  # the answer fills in the outcome
-        SERVED[label][f"decided by {choice.reason.dominant_component}"] += 1
+        SERVED[label][f"decided by {decided}"] += 1
         SERVED[label][f"{len(skills)}-skill question"] += 1
         for skill in skills:
             SERVED[label][f"skill {skill}"] += 1
@@ -202,15 +213,15 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
     for i in range(n_learners):
         learner = Learner({}, {}, np.zeros((N_QUESTIONS, MAX_SKILLS)), np.zeros((N_QUESTIONS, MAX_SKILLS)))
         state = LearnerState()
-        now, session = START, list[int]()
+        now, session, session_correct = START, list[int](), 0
         while counts[i] < cap:
             if bool(np.all(cohort.ability(learner=i, now=now) >= MASTERY_THETA)):
                 reached[i] = True
                 break
             if len(session) == SESSION_QUESTIONS:
-                session = []
+                session, session_correct = [], 0
             qid = policy(Step(learner, bank, session, now, choice_rng, cohort.ability(learner=i, now=now),
-                              predictor, state))
+                              predictor, state, session_correct))
             answer = cohort.answer(learner=i, question=questions[qid], now=now, rng=world_rng)
             record(learner, bank, questions[qid], answer, now)
             predictor.record(state, questions[qid], answer.is_correct)
@@ -218,6 +229,7 @@ def practise(policy: Policy, *, seed: int, n_learners: int, cap: int) -> Outcome
             if served:  # the pick `ours` just logged gets its outcome
                 served[-1] = (served[-1][0], answer.is_correct)
             session.append(qid)
+            session_correct += int(answer.is_correct)
             correct += int(answer.is_correct)
             counts[i] += 1
             now += ANSWER_INTERVAL

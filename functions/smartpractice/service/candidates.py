@@ -35,12 +35,8 @@ from smartpractice.learner import predictor
 from smartpractice.learner.arrays import row_max, row_min, row_sums
 from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.learner.irt import FloatArray
-from smartpractice.learner.selection import (
-    SelectionCandidates,
-    practice_adjusted,
-    probability_below,
-    question_weakness,
-)
+from smartpractice.learner.selection import SelectionCandidates
+from smartpractice.learner.weakness import practice_adjusted, probability_below, question_weakness
 from smartpractice.service.states import INITIAL_RATING, UNPRACTISED_MASTERY, parse_time, retrievability_at
 
 Row = dict[str, Any]

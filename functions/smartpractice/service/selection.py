@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
+from smartpractice.learner.band import SessionSuccess
 from smartpractice.learner.selection import COMPONENTS, SelectionPolicy, select_next_question, select_uniformly
 from smartpractice.service import predictor_state
 from smartpractice.service.candidates import build_candidates, skill_views
@@ -62,7 +63,8 @@ def next_question(*, user_id: UUID, body: NextQuestionRequest, deps: LearnerDeps
         choice = select_uniformly(candidates=candidates, rng=deps.rng, policy=policy)
     else:
         choice = select_next_question(candidates=candidates, rng=deps.rng, policy=policy,
-                                      pick=exposure_picker(deps=deps, bank=bank, pool=pool))
+                                      pick=exposure_picker(deps=deps, bank=bank, pool=pool),
+                                      session=SessionSuccess(answered=len(answered), correct=context.correct))
     # The skill the choice is "about": the weakest of the question's skills.
     skill_ids = pool.skills_of(choice.index)
     focus = min(skill_ids, key=lambda s: views[s].mastery if s in views else UNPRACTISED_MASTERY)

@@ -9,19 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from smartpractice.learner.band import band_score
 from smartpractice.learner.selection import (
     COMPONENTS,
     SelectionCandidates,
     SelectionPolicy,
     SelectionWeights,
-    band_score,
     component_scores,
-    practice_adjusted,
-    probability_below,
-    question_weakness,
     select_next_question,
     select_uniformly,
 )
+from smartpractice.learner.weakness import practice_adjusted, probability_below, question_weakness
 
 
 def _candidates(n: int, **overrides: Any) -> SelectionCandidates:

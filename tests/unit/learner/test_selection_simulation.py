@@ -18,9 +18,13 @@ The selection inputs come from what the service would know — never from the tr
   (the most skills a question has) — the amount of unmastered-skill practice the question delivers;
 * recency and exposure: this learner's own history of each question.
 
-Measured (60 learners per run; seeds 101/202/303): mean questions to mastery ours / random =
-0.855 / 0.852 / 0.839; realised success rate 0.62 / 0.61 / 0.60 under our selection versus
-0.54 / 0.52 / 0.52 under random selection.
+Practice runs in sessions of 20 answers, whose success so far the band's session controller reads.
+
+Measured (60 learners per run; seeds 101/202/303; with the band's gate 0.25 and session gain 2, 2026-12-07):
+mean questions to mastery ours / random = 0.816 / 0.887 / 0.895; realised success rate 0.68 / 0.68 / 0.68 under
+our selection versus 0.54 / 0.52 / 0.52 under random selection (gate 0.15, gain 4: 0.858 / 0.911 / 0.914 at
+0.68 / 0.67 / 0.68; before the gate and controller: 0.855 / 0.852 / 0.839 at 0.62 / 0.61 / 0.60). In this world the
+estimator already served near the band, so the rules mostly cost speed here.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from smartpractice.learner.selection import SelectionCandidates, select_next_question
+from smartpractice.learner.band import SessionSuccess
+from smartpractice.learner.selection import SelectionCandidates, SelectionPolicy, select_next_question
 from smartpractice_dev.simulation import (
     LearnerDynamics,
     SimulatedCohort,
@@ -73,7 +78,9 @@ class Outcome:
     success_rate: float
 
 
-Chooser = Callable[[LearnerEstimate, np.ndarray, datetime, np.random.Generator], int]
+Chooser = Callable[[LearnerEstimate, np.ndarray, datetime, np.random.Generator, SessionSuccess], int]
+SESSION_QUESTIONS = 20  # answers per practice session (the band's session controller reads the session so far)
+NO_GATE = SelectionPolicy(band_gate_share=1.0)  # the default policy without the band's gate
 Picks = list[tuple[str, int]]  # per pick: dominant component, skills of the question
 
 
@@ -129,7 +136,8 @@ def _thompson_chooser(bank: Bank, picks: Picks | None = None) -> Chooser:
     normal = NormalDist()
 
     def choose(
-        estimate: LearnerEstimate, predicted: np.ndarray, now: datetime, rng: np.random.Generator
+        estimate: LearnerEstimate, predicted: np.ndarray, now: datetime, rng: np.random.Generator,
+        session: SessionSuccess,
     ) -> int:
         z = (DYNAMICS.mastery_theta - estimate.theta) * np.sqrt(1.0 + 0.2 * estimate.answers)
         not_mastered = np.array([normal.cdf(float(value)) for value in z])
@@ -143,16 +151,20 @@ def _thompson_chooser(bank: Bank, picks: Picks | None = None) -> Chooser:
             seconds_since_seen=now.timestamp() - estimate.last_seen_s,
             exposure_count=estimate.exposure,
         )
-        choice = select_next_question(candidates=candidates, rng=rng)
+        ungated = np.random.Generator(np.random.PCG64())
+        ungated.bit_generator.state = rng.bit_generator.state  # the same Thompson draws, without the gate
+        choice = select_next_question(candidates=candidates, rng=rng, session=session)
         if picks is not None:
-            picks.append((choice.reason.dominant_component, int(bank.has_skill[choice.index].sum())))
+            without = select_next_question(candidates=candidates, rng=ungated, session=session, policy=NO_GATE)
+            decided = "gate" if without.index != choice.index else choice.reason.dominant_component
+            picks.append((decided, int(bank.has_skill[choice.index].sum())))
         return choice.index
 
     return choose
 
 
 def _random_chooser(estimate: LearnerEstimate, predicted: np.ndarray, now: datetime,
-                    rng: np.random.Generator) -> int:
+                    rng: np.random.Generator, session: SessionSuccess) -> int:
     return int(rng.integers(N_QUESTIONS))
 
 
@@ -169,13 +181,16 @@ def _practise(*, choose: Chooser, seed: int, n_learners: int = N_LEARNERS) -> Ou
     for learner in range(n_learners):
         estimate = LearnerEstimate(np.full(N_SKILLS, COHORT_MEAN_THETA), np.zeros(N_SKILLS),
                                    np.full(N_QUESTIONS, -np.inf), np.zeros(N_QUESTIONS))
-        now = START
+        now, session = START, SessionSuccess(answered=0, correct=0)
         while counts[learner] < MAX_QUESTIONS and not all(
             cohort.true_mastery(learner=learner, skill=skill, now=now) for skill in range(N_SKILLS)
         ):
             predicted, _ = _predicted_p(estimate, bank)
-            question = choose(estimate, predicted, now, rng)
+            if session.answered == SESSION_QUESTIONS:
+                session = SessionSuccess(answered=0, correct=0)
+            question = choose(estimate, predicted, now, rng, session)
             answer = cohort.answer(learner=learner, question=questions[question], now=now, rng=rng)
+            session = SessionSuccess(answered=session.answered + 1, correct=session.correct + int(answer.is_correct))
             estimate = _updated(estimate, bank, question, answer.is_correct, now)
             correct_total += int(answer.is_correct)
             counts[learner] += 1
@@ -194,7 +209,7 @@ def test_thompson_selection_hits_the_band_and_beats_random_to_mastery() -> None:
     # Random selection lands further from the band centre than ours does.
     assert abs(ours.success_rate - 0.65) < abs(uniform.success_rate - 0.65)
     assert np.all(ours.questions_to_mastery < MAX_QUESTIONS)
-    # Same learners, same bank: at least 10 % fewer questions to reach true mastery (measured 0.855).
+    # Same learners, same bank: at least 10 % fewer questions to reach true mastery (measured 0.816).
     assert ratio <= 0.90, ratio
 
 
@@ -207,17 +222,21 @@ def test_no_component_swamps_and_served_success_stays_near_the_band() -> None:
     skills_served = np.zeros(N_SKILLS)
     chooser = _thompson_chooser(bank, picks)
 
-    def counting(estimate: LearnerEstimate, predicted: np.ndarray, now: datetime, rng: np.random.Generator) -> int:
-        index = chooser(estimate, predicted, now, rng)
+    def counting(estimate: LearnerEstimate, predicted: np.ndarray, now: datetime, rng: np.random.Generator,
+                 session: SessionSuccess) -> int:
+        index = chooser(estimate, predicted, now, rng, session)
         skills_served[bank.has_skill[index]] += 1
         return index
 
     ours = _practise(choose=counting, seed=seed, n_learners=20)
     decided = Counter(component for component, _ in picks)
-    assert len(picks) == 1189 and decided == {"band": 1022, "weakness": 167}
-    # No component decides more than 90 % of the picks; the second one still decides over 10 %.
-    assert max(decided.values()) / len(picks) <= 0.90 and min(decided.values()) / len(picks) >= 0.10
-    # Every skill is practised: each is in at least 40 % of the (two-skill) picks.
-    assert np.all(skills_served / len(picks) >= 0.40), skills_served / len(picks)
-    assert Counter(n for _, n in picks) == {2: 1189}  # two-skill questions teach two skills at once
-    assert 0.60 <= ours.success_rate <= 0.62, ours.success_rate  # inside the 0.60–0.70 band (measured 0.606)
+    # "gate": the band's gate changed the pick (the same draws without it chose another candidate); else the
+    # dominant component among the gated candidates.
+    assert len(picks) == 1330 and decided == {"gate": 927, "weakness": 397, "band": 6}
+    # Neither the band (its gate) nor weakness decides more than 90 % of the picks; the second over 10 %.
+    shares = sorted(v / len(picks) for v in decided.values())
+    assert shares[-1] <= 0.90 and shares[-2] >= 0.10
+    # Every skill is practised: each is in over a third of the (two-skill) picks.
+    assert np.all(skills_served / len(picks) >= 0.35), skills_served / len(picks)
+    assert Counter(n for _, n in picks) == {2: 1321, 1: 9}  # two-skill questions teach two skills at once
+    assert 0.67 <= ours.success_rate <= 0.69, ours.success_rate  # inside the 0.60–0.70 band (measured 0.678)

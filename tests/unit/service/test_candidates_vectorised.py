@@ -15,12 +15,8 @@ import pytest
 from smartpractice.learner import predictor
 from smartpractice.learner.elo import probability_not_mastered
 from smartpractice.learner.irt import FloatArray
-from smartpractice.learner.selection import (
-    SelectionCandidates,
-    practice_adjusted,
-    probability_below,
-    question_weakness,
-)
+from smartpractice.learner.selection import SelectionCandidates
+from smartpractice.learner.weakness import practice_adjusted, probability_below, question_weakness
 from smartpractice.service.candidates import (
     PRACTICE_GAIN_CAP_LOGITS,
     PRACTICE_GAIN_LOGITS,

@@ -40,7 +40,9 @@ rules (learner/band.py: the gate to the quarter of candidates whose MEAN P is ne
 session controller, gain 2, shifting that band by the session's shortfall) hold it: OURS 0.803 ± 0.082
 (0.72 / 0.89 / 0.80) at served success 0.61 (0.61 / 0.61 / 0.61); the TRUE not-mastered reference with the
 rules 0.688 ± 0.054 (0.64 / 0.75 / 0.68) at 0.62. The frontier (--experiments --only "band:") is in the
-README ("The success band"): holding the band costs ~0.1× random here. "decided by the band's gate" counts the
+README ("The success band"): holding the band costs ~0.1× random here. With the predictor's skill-count weight
+(17:50): OURS 0.815 ± 0.074 (0.74 / 0.89 / 0.81) at 0.63; the TRUE reference 0.714 ± 0.053 at 0.63.
+"decided by the band's gate" counts the
 picks where the same draws without the gate chose another candidate.
 
     .venv/bin/python benchmarks/bench_selection_efficiency.py [--seeds 101 202 303] [--learners 60] [--quick]

@@ -48,6 +48,8 @@ from bigdata_sql import (  # the statements, kept apart so this module stays rea
     MASTERY_ONLY_ROWS,
     MASTERY_ONLY_USERS,
     MASTERY_TOP_UP,
+    PREDICTOR_LEARNERS,
+    PREDICTOR_SKILLS,
 )
 
 from smartpractice.learner.memory import forgetting_curve
@@ -159,7 +161,8 @@ def populate_day(dsn: str, *, day: date, learners: int, skills: int, attempts: i
     """A real day's data: `learners` with `attempts` answers over ~90 days before `day`, `active_today` of them
     answering `answers_today` questions each on `day` (from 01:00 UTC to 23:00, or to 45 minutes ago when
     `day` is today), every learner with `skills` mastery rows, stored mastery decayed as of `day` 00:00 (last
-    night's run). `day` is today (from 02:00 UTC) or an earlier day. Emails end in `suffix`."""
+    night's run), and a predictor state (θ, and δ with counts per mastery row's skill). `day` is today (from
+    02:00 UTC) or an earlier day. Emails end in `suffix`."""
     if not 1 <= active_today <= learners or attempts < learners or answers_today < 1:
         raise ValueError("need 1 <= active_today <= learners, attempts >= learners, answers_today >= 1")
     day_start = _day_start(day)
@@ -170,7 +173,9 @@ def populate_day(dsn: str, *, day: date, learners: int, skills: int, attempts: i
                            "today_every": learners // active_today, "today_answers": answers_today,
                            "day_start": day_start, "suffix": suffix},
                      extra_steps=[("user_skill_mastery (skills met before the window)", MASTERY_TOP_UP, True),
-                                  ("(analyze again)", "analyze public.user_skill_mastery", False)],
+                                  ("(analyze again)", "analyze public.user_skill_mastery", False),
+                                  ("learner_predictor_state", PREDICTOR_LEARNERS, True),
+                                  ("learner_skill_predictor_state", PREDICTOR_SKILLS, True)],
                      verbose=verbose)
 
 

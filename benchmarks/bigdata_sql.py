@@ -404,3 +404,18 @@ select user_id, skill_id, p_mastery, p_mastery, 1200 + 400 / ln(10) * ln(accurac
        last_review + make_interval(secs => stability * 86400), n, least(n - correct, greatest(n - 1, 0)), n, correct,
        0.0, false, last_review, n, last_review - interval '30 days', last_review
 from counted"""
+
+# The production predictor's state (learner_predictor_state, learner_skill_predictor_state), as record_answer
+# leaves it: θ and each practised skill's δ drawn around 0, counts from the learner's mastery rows. The nightly
+# snapshots read it (snapshot_inputs → predictor_score_inputs_of): without it their cost would be understated.
+PREDICTOR_LEARNERS = """
+insert into public.learner_predictor_state (user_id, theta, answers, correct)
+select m.user_id, least(3.0, greatest(-3.0, 0.9 * GAUSS())), sum(m.total_attempts), sum(m.correct_attempts)
+from public.user_skill_mastery m join bench_learner l on l.user_id = m.user_id
+group by m.user_id
+"""
+PREDICTOR_SKILLS = """
+insert into public.learner_skill_predictor_state (user_id, skill_id, deviation, answers, correct)
+select m.user_id, m.skill_id, least(2.0, greatest(-2.0, 0.4 * GAUSS())), m.total_attempts, m.correct_attempts
+from public.user_skill_mastery m join bench_learner l on l.user_id = m.user_id
+"""

@@ -126,6 +126,7 @@ def insights_lines(insights: Mapping[str, Any], *, learner: int, group: str, tru
     readiness = insights.get("readiness") or {}
     lines = [f"Sample learner #{learner} ({GROUP_NAMES[group]}) — insights:"]
     days = readiness.get("days_to_ready")
+    days_text = str(days) if days is not None else f"n/a ({readiness.get('days_to_ready_reason') or 'no reason given'})"
     if readiness.get("predicted_score") is None and readiness.get("reason"):
         lines.append(f"  readiness ({readiness.get('scope')}): no predicted score: {readiness['reason']}")
     else:
@@ -133,7 +134,7 @@ def insights_lines(insights: Mapping[str, Any], *, learner: int, group: str, tru
                      f"[{_num(readiness.get('low'), '.0f')}, {_num(readiness.get('high'), '.0f')}], pass probability "
                      f"{_pct(readiness.get('pass_probability'))}, "
                      f"readiness {_num(readiness.get('readiness_pct'), '.0f')} %, "
-                     f"days to ready {days if days is not None else 'n/a (not trending to ready)'}")
+                     f"days to ready {days_text}")
     scores = insights.get("predicted_scores") or {}
     for section in scores.get("sections") or []:
         shown = (f"{section['score']:.0f} [{section['low']:.0f}, {section['high']:.0f}]"

@@ -179,9 +179,9 @@ class PredictedScores(ResponseModel):
     total_reason: str | None = None
     interval_level: Probability = Field(description="Coverage of every interval, 0.90.")
     score_source: ScoreSource | None = Field(default=None, description=(
-        "'predictor': expected proportion correct under the production predictor (insights, complete_session); "
-        "'mastery': the exam-weighted mastery route (the nightly snapshots' route); null in snapshots stored "
-        "before."))
+        "'predictor': expected proportion correct under the production predictor (insights, complete_session, "
+        "the nightly snapshots); 'mastery': the exam-weighted mastery route of snapshots stored before; null in "
+        "older ones."))
     ability_se: float | None = Field(default=None, gt=0.0, le=1.0, description=(
         "Predictor route: the standard error of the ability θ in logits, 1/sqrt(1 + Fisher information of the "
         "learner's answered questions); null without a predictor state."))

@@ -62,7 +62,8 @@ def test_duration_and_mastery_wording() -> None:
 def test_insights_lines_show_readiness_gaps_with_truth_and_percentile() -> None:
     insights = {
         "readiness": {"predicted_score": 452.0, "low": 390.0, "high": 510.0, "pass_probability": 0.031,
-                      "readiness_pct": 61.0, "days_to_ready": None},
+                      "readiness_pct": 61.0, "days_to_ready": None,
+                      "days_to_ready_reason": "no projection yet: needs 3 days of history"},
         "knowledge_gaps": [{"skill_id": 4, "skill_name": "Exponent rules", "severity": "high", "priority": 6.14,
                             "recommendation": "Practise it."}],
         "mastery": [{"skill_id": 4, "trend": "improving"}, {"skill_id": 7, "trend": "stable"}],
@@ -76,7 +77,7 @@ def test_insights_lines_show_readiness_gaps_with_truth_and_percentile() -> None:
     assert lines == [
         "Sample learner #17 (adaptive) — insights:",
         "  readiness: predicted score 452 [390, 510], pass probability 3.1 %, readiness 61 %, "
-        "days to ready n/a (not trending to ready)",
+        "days to ready n/a (no projection yet: needs 3 days of history)",
         "  gap: Exponent rules — high, priority 6.1 (true θ -0.42): Practise it.",
         "  trends over 2 practised skills: 1 improving, 1 stable, 0 declining "
         "(on the backend's clock the whole run took minutes)",

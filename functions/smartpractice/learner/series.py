@@ -14,19 +14,18 @@ import numpy as np
 import numpy.typing as npt
 
 
+def _local_times(epoch_s: npt.ArrayLike, zone: ZoneInfo) -> list[datetime]:
+    return [datetime.fromtimestamp(t, tz=zone) for t in np.asarray(epoch_s, dtype=np.float64).tolist()]
+
+
 def local_days(*, epoch_s: npt.ArrayLike, zone: ZoneInfo) -> list[date]:
     """Local calendar day of each POSIX time (seconds) in ``zone``."""
-    return [datetime.fromtimestamp(t, tz=zone).date() for t in np.asarray(epoch_s, dtype=np.float64).tolist()]
-
-
-def local_hours(*, epoch_s: npt.ArrayLike, zone: ZoneInfo) -> list[int]:
-    """Local hour of day (0–23) of each POSIX time (seconds) in ``zone``."""
-    return [datetime.fromtimestamp(t, tz=zone).hour for t in np.asarray(epoch_s, dtype=np.float64).tolist()]
+    return [s.date() for s in _local_times(epoch_s, zone)]
 
 
 def local_days_and_hours(*, epoch_s: npt.ArrayLike, zone: ZoneInfo) -> tuple[list[date], list[int]]:
-    """``local_days`` and ``local_hours`` of the same times, each time converted once."""
-    stamps = [datetime.fromtimestamp(t, tz=zone) for t in np.asarray(epoch_s, dtype=np.float64).tolist()]
+    """``local_days`` and the local hour of day (0–23) of the same times, each time converted once."""
+    stamps = _local_times(epoch_s, zone)
     return [s.date() for s in stamps], [s.hour for s in stamps]
 
 

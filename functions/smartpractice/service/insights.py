@@ -186,7 +186,7 @@ def _calibration(attempts: Attempts) -> ConfidenceCalibration:
 
 
 def _patterns(attempts: Attempts, hours: list[int], sessions: list[Row], goals: Goals) -> StudyPatterns:
-    """``hours``: each answer's local hour in the learner's zone (series.local_hours)."""
+    """``hours``: each answer's local hour in the learner's zone (series.local_days_and_hours)."""
     by_time = accuracy_by_time_of_day(local_hours=hours, correct=attempts.correct.tolist())
     durations = [(end - start).total_seconds() / 60.0 for s in sessions
                  if (start := parse_time(s.get("started_at"))) and (end := parse_time(s.get("ended_at")))]

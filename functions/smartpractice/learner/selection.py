@@ -256,7 +256,8 @@ def _main_reason(dominant: str, index: int, candidates: SelectionCandidates, sam
 
 def _selection(*, index: int, candidates: SelectionCandidates, policy: SelectionPolicy, sampled: FloatArray,
                scores: FloatArray, eligible: npt.NDArray[np.bool_], dominant: str | None = None,
-               why: str | None = None, session: SessionSuccess | None = None) -> Selection:
+               why: str | None = None, session: SessionSuccess | None = None,
+               pick_band: tuple[float, float] | None = None) -> Selection:
     weights = policy.weights.as_array()
     chosen = scores[:, index]
     if dominant is None:
@@ -264,7 +265,7 @@ def _selection(*, index: int, candidates: SelectionCandidates, policy: Selection
         dominant = COMPONENTS[int(np.argmax(advantage))] if np.any(advantage > 0.0) \
             else COMPONENTS[int(np.argmax(weights * chosen))]
         why = _why_now(dominant=dominant, index=index, candidates=candidates, sampled=float(sampled[index]),
-                       policy=policy) + _session_clause(session=session, policy=policy)
+                       policy=policy) + _session_clause(session=session, policy=policy, pick_band=pick_band)
     reason = SelectionReason(
         sampled_p=float(sampled[index]),
         predicted_p=float(candidates.predicted_p[index]),
@@ -281,12 +282,13 @@ def _selection(*, index: int, candidates: SelectionCandidates, policy: Selection
     return Selection(index=index, question_id=question_id, reason=reason)
 
 
-def _session_clause(*, session: SessionSuccess | None, policy: SelectionPolicy) -> str:
-    """' ' + a sentence on the session controller's shift of the band, when it moved it by at least 1 point."""
-    low, high = session_band(low=policy.band_low, high=policy.band_high, session=session, gain=policy.session_gain,
-                             prior=policy.session_prior)
-    if session is None or abs(low - policy.band_low) < 0.005:
+def _session_clause(*, session: SessionSuccess | None, policy: SelectionPolicy,
+                    pick_band: tuple[float, float] | None) -> str:
+    """' ' + a sentence on the session controller's shift of the band (`pick_band`, from `session_band`), when it
+    moved it by at least 1 point."""
+    if session is None or pick_band is None or abs(pick_band[0] - policy.band_low) < 0.005:
         return ""
+    low, high = pick_band
     side, aim = ("below", "an easier") if low > policy.band_low else ("above", "a harder")
     return (f" This session is {side} your band so far ({session.correct} of {session.answered} right), "
             f"so it aims at {aim} question ({low:.0%}–{high:.0%}).")
@@ -343,7 +345,7 @@ def select_next_question(
         tied = np.flatnonzero(eligible_totals >= eligible_totals.max() - _TIE_TOLERANCE)
         index = int(tied[rng.integers(tied.size)]) if tied.size > 1 else int(tied[0])
     return _selection(index=index, candidates=candidates, policy=chosen_policy, sampled=sampled, scores=scores,
-                      eligible=eligible, session=session)
+                      eligible=eligible, session=session, pick_band=(low, high))
 
 
 def select_uniformly(

@@ -130,10 +130,9 @@ def readiness_out(*, scope: Scoped, points_per_day: float | None, goals: Goals, 
     if scope.score is None or scope.low is None or scope.high is None:
         return Readiness(scope=scope.scope, target_score=scope.target, days_left=days_left,
                          reason=reason or scope.reason or "no predicted score yet", score_source=scope.source)
-    points = points_per_day
     passing = None if scope.curve is None else pscores.pass_probability(curve=scope.curve, target=scope.target)
     result = exam_scores.assess_readiness(score=scope.score, lower=scope.low, upper=scope.high,
-                                          target=scope.target, points_per_day=points, days_left=days_left,
+                                          target=scope.target, points_per_day=points_per_day, days_left=days_left,
                                           pass_probability=passing)
     floor = exam_scores.SECTION_SCALE.minimum * (scope.span / SECTION_SPAN)
     pct = readiness.readiness_percent(
@@ -141,31 +140,37 @@ def readiness_out(*, scope: Scoped, points_per_day: float | None, goals: Goals, 
         scale=readiness.ScoreScale(minimum=floor, maximum=floor + scope.span)) if scope.target > floor else 100.0
     return Readiness(
         scope=scope.scope, target_score=scope.target, predicted_score=scope.score, low=scope.low, high=scope.high,
-        pass_probability=result.pass_probability, ready=result.ready, readiness_pct=pct, points_per_day=points,
+        pass_probability=result.pass_probability, ready=result.ready, readiness_pct=pct, points_per_day=points_per_day,
         days_to_ready=result.days_to_ready, days_to_ready_reason=result.days_to_ready_reason, days_left=days_left,
         on_track=result.on_track, score_source=scope.source)
+
+
+def _snapshot_parts(snapshot: Row, sections: Sequence[str]) -> list[Row] | None:
+    """A nightly snapshot's stored {score, low, high} for each of `sections`, or None when one has no score."""
+    stored = snapshot.get("sections") or {}
+    parts = [stored.get(name) for name in sections]
+    if not parts or any(not p or p.get("score") is None for p in parts):
+        return None
+    return [p for p in parts if p]
 
 
 def score_points_per_day(*, snapshots: list[Row], scope: Scoped, goals: Goals, now: datetime) -> float | None:
     """The scoped score's projection in points per day: the least-squares slope over the window's nightly
     snapshots of the same route (each at the end of its UTC day) and the current score (at `now`), by
     `trends.mastery_velocity`'s rule on the score as a share of the scale span (null until 3 points spread over
-    3 days; within ±1 span a day), times the span. The total's points are the sum of both section scores of a
-    snapshot (a snapshot without both has none)."""
+    3 days; within ±1 span a day), times the span. The scope's sections are the goal's (`scoped_predictor`: the
+    total exactly when both are prepared); a snapshot without a score in each of them has no point."""
     if scope.score is None:
         return None
     floor = exam_scores.SECTION_SCALE.minimum * (scope.span / SECTION_SPAN)
     times, values = [], []
-    sections = goals.sections if scope.scope == "total" else (scope.scope,)
     for snap in snapshots:
-        if snap.get("score_source") != scope.source:
-            continue
-        parts = [(snap.get("sections") or {}).get(name) for name in sections]
-        if any(not p or p.get("score") is None for p in parts):
+        parts = _snapshot_parts(snap, goals.sections) if snap.get("score_source") == scope.source else None
+        if parts is None:
             continue
         day_end = datetime.combine(date.fromisoformat(str(snap["date"])), time.min, tzinfo=UTC) + timedelta(days=1)
         times.append(min(day_end, now).timestamp())
-        values.append((sum(float(p["score"]) for p in parts if p) - floor) / scope.span)
+        values.append((sum(float(p["score"]) for p in parts) - floor) / scope.span)
     times.append(now.timestamp())
     values.append((scope.score - floor) / scope.span)
     velocity = trends.mastery_velocity(times_s=times, values=values, now=now)
@@ -183,13 +188,12 @@ def previous_pass_probability(snapshots: list[Row], goals: Goals, *, source: Sco
     if source != "mastery":
         snapshots = [s for s in snapshots if s.get("score_source") == source]
     for snap in snapshots:
-        sections = snap.get("sections") or {}
-        parts = [sections.get(s) for s in goals.sections]
-        if not parts or any(p is None for p in parts):
+        parts = _snapshot_parts(snap, goals.sections)
+        if parts is None:
             continue
-        score = sum(float(p["score"]) for p in parts if p)
-        low = sum(float(p["low"]) for p in parts if p)
-        high = sum(float(p["high"]) for p in parts if p)
+        score = sum(float(p["score"]) for p in parts)
+        low = sum(float(p["low"]) for p in parts)
+        high = sum(float(p["high"]) for p in parts)
         target = float(goals.total_target if goals.total_target is not None
                        else goals.section_targets[goals.sections[0]])
         return exam_scores.assess_readiness(score=score, lower=min(low, score), upper=max(high, score),

@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import psycopg
 
-from smartpractice.service.scoring import CUT_SCORE
+from smartpractice.service.goals import DEFAULT_SECTION_TARGET
 from smartpractice_dev.demo import plots, report, store
 from smartpractice_dev.demo.client import FunctionsClient
 from smartpractice_dev.demo.config import DemoConfig, parse_config
@@ -141,7 +141,7 @@ def write_plots(run: CohortRun, world: World, analysis: Analysis, *, mastery_the
         plots.heatmap_plot(run, world, mastery_theta=mastery_theta, path=output / "mastery_heatmap.png"),
         plots.calibration_plot(analysis.calibration, path=output / "calibration.png"),
         plots.predicted_score_plot(
-            run.sessions, cut_score=CUT_SCORE, path=output / "predicted_score.png",
+            run.sessions, cut_score=float(DEFAULT_SECTION_TARGET), path=output / "predicted_score.png",
             learners={i: f"learner #{i} ({run.groups[i]}, final true mean θ {final_theta[i]:+.2f})" for i in shown}),
     ]
 
@@ -172,7 +172,7 @@ def run_demo(config: DemoConfig, *, settings: StackSettings | None = None, out: 
         # A learner practising one SAT section prepares that section (readiness is about its score).
         section = config.subject if config.subject in store.TARGET_COLUMNS else None
         if section is not None:
-            store.prepare_section(conn, users, section=section, target=int(CUT_SCORE))
+            store.prepare_section(conn, users, section=section, target=DEFAULT_SECTION_TARGET)
         tokens = [learner_jwt(u, secret=settings.jwt_secret, ttl_seconds=TOKEN_TTL_SECONDS) for u in users]
         today = datetime.now(UTC).date()
         first_date = today

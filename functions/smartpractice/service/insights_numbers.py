@@ -87,6 +87,12 @@ def predictor_section_scores(*, read: PredictorScoresRead, sections: Sequence[st
                                   unavailable=unavailable)
 
 
+def stored_section_scores(scores: pscores.PredictorScores) -> dict[str, dict[str, float | None]]:
+    """The scored sections as a snapshot stores them (`predicted_section_scores`): {section: {score, low, high}}."""
+    return {s.section: {"score": s.score, "low": s.lower, "high": s.upper} for s in scores.sections
+            if s.score is not None}
+
+
 def predictor_scores_out(scores: pscores.PredictorScores) -> PredictedScores:
     return PredictedScores(
         sections=[SectionScoreOut(section=s.section, score=s.score, low=s.lower, high=s.upper, reason=s.reason,

@@ -16,11 +16,12 @@ from smartpractice.db.contexts import PredictorScoresRead
 from smartpractice.learner import predictor_scores as pscores
 from smartpractice.learner.memory import effective_mastery_array, forgetting_curve
 from smartpractice.service import insights_numbers as numbers
-from smartpractice.service import scoring
+from smartpractice.service.goals import DEFAULT_SECTION_TARGET
 from smartpractice.service.maintenance_io import Row, StepContext, log_event
 
-# The default goal's total (goals.py: 600 a section, both sections), what a snapshot's pass probability is against.
-TOTAL_TARGET = scoring.CUT_SCORE * len(pscores.SAT_SECTIONS)
+# The default goal's total (goals.py: both sections at their default target), what a snapshot's pass probability
+# is against.
+TOTAL_TARGET = float(DEFAULT_SECTION_TARGET * len(pscores.SAT_SECTIONS))
 
 
 def run_decay(ctx: StepContext) -> dict[str, int]:
@@ -79,14 +80,12 @@ def snapshot_row(*, user_id: str, mastery: dict[int, float], predictor_block: Ro
     if not sections:
         return row
     scores = numbers.predictor_section_scores(read=read, sections=sections)
-    row["predicted_section_scores"] = {s.section: {"score": s.score, "low": s.lower, "high": s.upper}
-                                       for s in scores.sections if s.score is not None}
+    row["predicted_section_scores"] = numbers.stored_section_scores(scores)
     if scores.total is not None and scores.total_curve is not None:
-        target = TOTAL_TARGET
         row |= {"predicted_score": scores.total, "predicted_score_low": scores.total_lower,
                 "predicted_score_high": scores.total_upper}
-        row["snapshot_data"] |= {"cut_score": target,
-                                 "pass_probability": pscores.pass_probability(curve=scores.total_curve, target=target)}
+        row["snapshot_data"] |= {"cut_score": TOTAL_TARGET, "pass_probability": pscores.pass_probability(
+            curve=scores.total_curve, target=TOTAL_TARGET)}
     return row
 
 

@@ -1,4 +1,4 @@
-"""The exam's content weights and the default cut score.
+"""The exam's content weights.
 
 Every skill counts with its topic's exam weight split evenly across the topic's skills (insights' weighted
 mastery). The predicted scores themselves are the production predictor's (learner/predictor_scores.py).
@@ -10,8 +10,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 from smartpractice.db.contexts import SkillRow, TopicRow
-
-CUT_SCORE = 600.0  # a section's default target (service/goals.py)
 
 
 def skill_weights(*, skills: Sequence[SkillRow], topics: Sequence[TopicRow]) -> dict[int, float]:

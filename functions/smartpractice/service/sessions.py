@@ -95,8 +95,7 @@ def complete_session(*, user_id: UUID, body: CompleteSessionRequest, deps: Learn
         "predicted_score": scope.score,
         "predicted_score_low": scope.low,
         "predicted_score_high": scope.high,
-        "predicted_section_scores": {s.section: {"score": s.score, "low": s.lower, "high": s.upper}
-                                     for s in scores.sections if s.score is not None},
+        "predicted_section_scores": numbers.stored_section_scores(scores),
         "mastery_gained": gained,
         "total_interactions": len(answers),
         "snapshot_data": {

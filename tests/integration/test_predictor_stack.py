@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from smartpractice.learner import predictor
-from smartpractice.learner.evidence import MIN_SECONDS, evidence_weight
+from smartpractice.learner.evidence import MIN_SECONDS, evidence_weight, replayed_evidence
 from smartpractice.service import question_bank
+from supalocal.keys import service_role_key
 from tests.integration.conftest import Learner, LiveStack
 
 pytestmark = pytest.mark.stack
@@ -158,3 +161,59 @@ def test_a_fit_stored_now_is_the_one_served(live_stack: LiveStack, make_learner:
             assert context is not None and context[0]["predictor"]["weights"] == weights
         finally:
             conn.execute("delete from predictor_weights where id = %s", (row[0],))
+
+
+def test_the_nightly_read_weighs_each_answer_as_its_online_step_was_weighed(
+        live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
+    """attempt_log_page's served_seconds, through evidence.replayed_evidence, give every answer the weight its
+    online step had: the answers it weighs above 0 are exactly the ones the database counted (a full-time one,
+    a fast one at a third, an instant one and a repeat from another session at 0)."""
+    learner = make_learner()  # claims 0 s: the served_at set below is what the server measures
+    started_at = datetime.now(UTC) - timedelta(seconds=1)
+    first = live_stack.call("start_session", token=learner.token, json={"mode": "adaptive"}).json()["session_id"]
+    answered: list[int] = []
+    with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
+        for seconds in (30.0, 0.0, 0.0):
+            served = live_stack.call("next_question", token=learner.token, json={"session_id": first})
+            assert served.status_code == 200, served.text
+            question_id = int(served.json()["question"]["id"])
+            kind = conn.execute("select question_type from questions where id = %s", (question_id,)).fetchone()
+            assert kind is not None
+            # fast: a third of the way from half the type's minimum to the minimum (w = 1/3)
+            took = MIN_SECONDS.get(kind[0], 6.0) * (0.5 + 1.0 / 6.0) if len(answered) == 1 else seconds
+            conn.execute("update session_questions set served_at = now() - make_interval(secs => %s) "
+                         "where session_id = %s and question_id = %s", (took, uuid.UUID(first), question_id))
+            reply = live_stack.call("submit_answer", token=learner.token, json={
+                "session_id": first, "question_id": question_id, "idempotency_key": str(uuid.uuid4()),
+                "user_answer": ["definitely-wrong"], "confidence_score": 3, "time_spent_seconds": 0.0})
+            assert reply.status_code == 200, reply.text
+            answered.append(question_id)
+        done = live_stack.call("complete_session", token=learner.token, json={"session_id": first})
+        assert done.status_code == 200, done.text
+        # a repeat: the first question served again in a new session (within 7 days), answered after 30 s
+        second = live_stack.call("start_session", token=learner.token, json={"mode": "adaptive"}).json()["session_id"]
+        conn.execute("insert into session_questions (session_id, user_id, question_id, position, served_at) "
+                     "values (%s, %s, %s, 1, now() - interval '30 seconds')",
+                     (uuid.UUID(second), learner.user_id, answered[0]))
+        reply = live_stack.call("submit_answer", token=learner.token, json={
+            "session_id": second, "question_id": answered[0], "idempotency_key": str(uuid.uuid4()),
+            "user_answer": ["definitely-wrong"], "confidence_score": 3, "time_spent_seconds": 0.0})
+        assert reply.status_code == 200, reply.text
+        counted = conn.execute("select answers from learner_predictor_state where user_id = %s",
+                               (learner.user_id,)).fetchone()
+        types: dict[int, str] = dict(conn.execute("select id, question_type from questions where id = any(%s)",
+                                  (answered,)).fetchall())
+
+    service = service_role_key(live_stack.settings.jwt_secret)
+    page = live_stack.http.post(f"{live_stack.url}/rest/v1/rpc/attempt_log_page", json={
+        "p_from": started_at.isoformat(), "p_to": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()},
+        headers={"apikey": service, "Authorization": f"Bearer {service}"}).json()
+    mine = [i for i, index in enumerate(page["learner"]) if page["user_ids"][index] == str(learner.user_id)]
+    assert [page["question_id"][i] for i in mine] == [*answered, answered[0]]
+    weights = replayed_evidence(
+        learner=np.zeros(len(mine)), question_id=np.array([page["question_id"][i] for i in mine]),
+        answered_epoch=np.array([page["answered_epoch"][i] for i in mine]),
+        served_seconds=np.array([page["served_seconds"][i] for i in mine]),
+        min_seconds=np.array([MIN_SECONDS.get(types[page["question_id"][i]], 6.0) for i in mine]))
+    assert weights.tolist() == pytest.approx([1.0, 1.0 / 3.0, 0.0, 0.0], abs=0.02)  # a request's latency
+    assert counted is not None and counted[0] == int((weights > 0.0).sum()) == 2

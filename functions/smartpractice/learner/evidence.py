@@ -19,11 +19,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+import numpy.typing as npt
+
+from smartpractice.learner.irt import FloatArray
 from smartpractice.learner.knowledge import SkillChange
 
 # Plausible minimum seconds to read and answer, per question type (the bank's types; others get the default).
 MIN_SECONDS: dict[str, float] = {"multiple_choice": 6.0, "numeric": 10.0}
 DEFAULT_MIN_SECONDS = 6.0
+# An answer to a question the learner answered within this many seconds before (in another session: a session
+# never serves a question twice) is a repeat: graded, stored, no evidence (private.answered_recently).
+REPEAT_WINDOW_SECONDS = 7 * 86_400.0
 
 
 def evidence_weight(*, server_seconds: float | None, question_type: str) -> float:
@@ -32,6 +39,41 @@ def evidence_weight(*, server_seconds: float | None, question_type: str) -> floa
         return 0.0
     half = MIN_SECONDS.get(question_type, DEFAULT_MIN_SECONDS) / 2.0
     return min(1.0, max(0.0, (server_seconds - half) / half))
+
+
+def replayed_evidence(*, learner: npt.ArrayLike, question_id: npt.ArrayLike, answered_epoch: npt.ArrayLike,
+                      served_seconds: npt.ArrayLike, min_seconds: npt.ArrayLike) -> FloatArray:
+    """Per stored answer, the evidence weight its online step had: 0 for a repeat, else `evidence_weight`.
+
+    For the nightly replay of the answers (predictor_fit.replay), which must move the state where serving moved
+    it (record_answer: private.apply_predictor_update). A repeat is an answer to a question the same learner
+    answered less than REPEAT_WINDOW_SECONDS before; only the answers given are looked at, so an earlier answer
+    outside them (before a read window) is not seen.
+
+    Args:
+        learner, question_id: Per answer, the learner (any integer id) and the question.
+        answered_epoch: Per answer, when it was given (seconds).
+        served_seconds: Per answer, the server's seconds from serving to answering (NaN: unknown → weight 0).
+        min_seconds: Per answer, its question type's plausible minimum (MIN_SECONDS), broadcast.
+
+    Returns:
+        Float array of weights in [0, 1], one per answer, in the input order.
+    """
+    who = np.asarray(learner)
+    question = np.asarray(question_id)
+    at = np.asarray(answered_epoch, dtype=np.float64)
+    seconds = np.asarray(served_seconds, dtype=np.float64)
+    if not who.shape == question.shape == at.shape == seconds.shape or who.ndim != 1:
+        raise ValueError("learner, question_id, answered_epoch and served_seconds need one entry per answer")
+    half = np.broadcast_to(np.asarray(min_seconds, dtype=np.float64), at.shape) / 2.0
+    weight = np.clip((np.nan_to_num(seconds, nan=-np.inf) - half) / half, 0.0, 1.0)
+    order = np.lexsort((at, question, who))
+    same_pair = (who[order][1:] == who[order][:-1]) & (question[order][1:] == question[order][:-1])
+    recent = at[order][1:] - at[order][:-1] < REPEAT_WINDOW_SECONDS
+    repeat = np.zeros(at.size, dtype=bool)
+    repeat[order[1:]] = same_pair & recent
+    result: FloatArray = np.where(repeat, 0.0, weight)
+    return result
 
 
 def credited_seconds(*, claimed: float | None, server_seconds: float | None) -> float | None:

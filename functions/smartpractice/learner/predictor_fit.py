@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -154,14 +154,18 @@ class Replay:
 
 def replay(*, learner: IntArray, item: IntArray, skills: Sequence[Sequence[int]], correct: npt.ArrayLike,
            floor: npt.ArrayLike, difficulty: FloatArray, weights: Weights,
-           config: PredictorConfig | None = None, start_shift: npt.ArrayLike | None = None) -> Replay:
+           config: PredictorConfig | None = None, start_shift: npt.ArrayLike | None = None,
+           evidence: npt.ArrayLike | None = None) -> Replay:
     """The online predictor over answers given in time order (per learner; learners may interleave).
 
     Every learner starts from the prior state (θ = 0, δ = 0, no counts); item difficulties start at
     `difficulty` and take their bounded online steps as in production (one per learner and item: only a
     learner's first answer to a question moves it, as record_answer allows). `start_shift` (one per answer,
     e.g. `leave_one_out_shift`) is added to the item's difficulty for that answer alone: its prediction and its
-    step are made there, and the step joins the item's shared path.
+    step are made there, and the step joins the item's shared path. `evidence` (one weight in [0, 1] per answer,
+    default 1) scales each answer's steps as record_answer does (private.apply_predictor_update): every answer
+    is predicted, but one of weight 0 (a repeat, a too-fast answer) moves nothing, counts included, and the item
+    moves only on the learner's first answer to it, if that answer carries evidence.
     """
     y = np.asarray(correct, dtype=np.int64)
     floors = np.broadcast_to(np.asarray(floor, dtype=np.float64), y.shape)
@@ -169,8 +173,11 @@ def replay(*, learner: IntArray, item: IntArray, skills: Sequence[Sequence[int]]
         raise ValueError("learner, item, skills, correct and floor need one entry per answer")
     start = np.asarray(difficulty, dtype=np.float64)
     shift = np.zeros(y.size) if start_shift is None else np.asarray(start_shift, dtype=np.float64)
-    if shift.shape != y.shape:
-        raise ValueError("start_shift needs one entry per answer")
+    weight = np.ones(y.size) if evidence is None else np.asarray(evidence, dtype=np.float64)
+    if shift.shape != y.shape or weight.shape != y.shape:
+        raise ValueError("start_shift and evidence need one entry per answer")
+    if not np.all((weight >= 0.0) & (weight <= 1.0)):
+        raise ValueError("evidence weights must lie in [0, 1]")
     moved = np.zeros(start.size)  # every answer's online steps so far, per item
     counts = np.zeros(start.size, dtype=np.int64)
     learners: dict[int, LearnerGlobal] = {}
@@ -180,16 +187,22 @@ def replay(*, learner: IntArray, item: IntArray, skills: Sequence[Sequence[int]]
     x = np.empty((y.size, N_FEATURES))
     for r in range(y.size):
         u, q, k = int(learner[r]), int(item[r]), skills[r]
-        step = update(learner=learners.get(u, LearnerGlobal()),
-                      skills=[deviations.get((u, s), SkillDeviation()) for s in k],
+        before = learners.get(u, LearnerGlobal())
+        before_skills = [deviations.get((u, s), SkillDeviation()) for s in k]
+        step = update(learner=before, skills=before_skills,
                       item=ItemDifficulty(float(start[q] + moved[q] + shift[r]), int(counts[q])),
                       is_correct=bool(y[r]), weights=weights, floor=float(floors[r]), config=config)
         p[r], x[r] = step.prediction.p_correct, step.prediction.features
-        learners[u] = step.learner
-        deviations.update(((u, s), d) for s, d in zip(k, step.skills, strict=True))
-        if (u, q) not in answered:
-            answered.add((u, q))
-            moved[q] += step.item_delta
+        w = float(weight[r])
+        first = (u, q) not in answered
+        answered.add((u, q))
+        if w == 0.0:
+            continue
+        learners[u] = replace(step.learner, theta=before.theta + w * (step.learner.theta - before.theta))
+        deviations.update(((u, s), replace(after, deviation=prior.deviation + w * (after.deviation - prior.deviation)))
+                          for s, prior, after in zip(k, before_skills, step.skills, strict=True))
+        if first:
+            moved[q] += w * step.item_delta
             counts[q] += 1
     return Replay(p_correct=p, features=x, difficulty=start + moved)
 

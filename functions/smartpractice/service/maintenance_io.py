@@ -187,6 +187,15 @@ class AttemptLog:
     answered_epoch: NDArray[np.float64]  # seconds since 1970 (ordering within a learner)
     n_learners: int
     capped: bool  # the read stopped at max_attempt_rows
+    # Seconds from serving to answering (the server's): the evidence weight of the answer's online step
+    # (learner/evidence.py). None: not read.
+    served_seconds: NDArray[np.float64] | None = None
+
+    def subset(self, keep: NDArray[np.bool_], *, n_learners: int) -> AttemptLog:
+        """The answers where `keep` is True (same learner indices)."""
+        return AttemptLog(learner=self.learner[keep], question_id=self.question_id[keep], correct=self.correct[keep],
+                          answered_epoch=self.answered_epoch[keep], n_learners=n_learners, capped=self.capped,
+                          served_seconds=None if self.served_seconds is None else self.served_seconds[keep])
 
     @property
     def size(self) -> int:
@@ -205,9 +214,7 @@ def read_attempts(ctx: StepContext, *, since: datetime, step: str) -> AttemptLog
     keep = log_.answered_epoch >= since.timestamp()
     if keep.all():
         return log_
-    return AttemptLog(learner=log_.learner[keep], question_id=log_.question_id[keep], correct=log_.correct[keep],
-                      answered_epoch=log_.answered_epoch[keep], n_learners=int(np.unique(log_.learner[keep]).size),
-                      capped=log_.capped)
+    return log_.subset(keep, n_learners=int(np.unique(log_.learner[keep]).size))
 
 
 def refit_window_start(ctx: StepContext) -> datetime:
@@ -222,7 +229,7 @@ def _read_attempt_log(ctx: StepContext, *, since: datetime, step: str) -> Attemp
     """
     config = ctx.config
     learners: dict[str, int] = {}
-    columns: list[list[NDArray[Any]]] = [[], [], [], []]
+    columns: list[list[NDArray[Any]]] = [[], [], [], [], []]
     total, next_log, after, exhausted = 0, config.progress_every_rows, None, False
     while not exhausted and total < config.max_attempt_rows:
         page = ctx.store.call("attempt_log_page", {
@@ -236,6 +243,7 @@ def _read_attempt_log(ctx: StepContext, *, since: datetime, step: str) -> Attemp
         columns[1].append(np.asarray(page["question_id"], dtype=np.int64))
         columns[2].append(np.asarray(page["correct"], dtype=np.int8))
         columns[3].append(np.asarray(page["answered_epoch"], dtype=np.float64))
+        columns[4].append(np.asarray(page["served_seconds"], dtype=np.float64))
         total += len(page["question_id"])
         after = str(page["last_user_id"])
         if total >= next_log:
@@ -247,7 +255,7 @@ def _read_attempt_log(ctx: StepContext, *, since: datetime, step: str) -> Attemp
     return AttemptLog(
         learner=_joined(columns[0], np.int64), question_id=_joined(columns[1], np.int64),
         correct=_joined(columns[2], np.int8), answered_epoch=_joined(columns[3], np.float64),
-        n_learners=len(learners), capped=capped,
+        n_learners=len(learners), capped=capped, served_seconds=_joined(columns[4], np.float64),
     )
 
 

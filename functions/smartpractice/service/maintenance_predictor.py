@@ -17,7 +17,11 @@ From the refits' one read of recent answers (whole histories of a random sample 
 2. the answers are replayed in time order through the online predictor from those difficulties, each predicted
    before it is used and each from its item's b WITHOUT its own outcome (predictor_fit.leave_one_out_shift:
    served answers are never predicted from a b fitted on themselves; replaying from the b of 1. leaked each
-   outcome into its own z and inflated the z weight, most on a young bank), and the weights are fitted on those
+   outcome into its own z and inflated the z weight, most on a young bank) and each moving the state by the
+   evidence weight its online step had (evidence.replayed_evidence from attempt_log_page's served_seconds: 0 for
+   a repeat or a too-fast answer, which move nothing when served, so the counts and abilities replayed are the
+   ones served), and the weights
+   are fitted on those
    features with each question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the
    AUC, log-loss and ECE of the fitted weights on those replayed rows is stored, with the seed map's line
    (seed_offset, seed_scale; not its skill shifts): until its first night, a question added after this one is
@@ -29,11 +33,13 @@ The functions read the latest weights with the learner contexts (no cache to inv
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
+from numpy.typing import NDArray
 
-from smartpractice.learner import predictor, predictor_fit
+from smartpractice.learner import evidence, predictor, predictor_fit
 from smartpractice.service.maintenance_io import AttemptLog, Row, StepContext, read_attempts, read_table
 
 MIN_ANSWERS = 200  # fewer answers than this leave yesterday's weights in place
@@ -46,10 +52,17 @@ def sample(attempts: AttemptLog, *, max_answers: int) -> AttemptLog:
         return attempts
     per_learner = np.bincount(attempts.learner, minlength=attempts.n_learners)
     n_learners = max(1, int(np.searchsorted(np.cumsum(per_learner), max_answers, side="right")))
-    keep = attempts.learner < n_learners
-    return AttemptLog(learner=attempts.learner[keep], question_id=attempts.question_id[keep],
-                      correct=attempts.correct[keep], answered_epoch=attempts.answered_epoch[keep],
-                      n_learners=n_learners, capped=True)
+    return replace(attempts.subset(attempts.learner < n_learners, n_learners=n_learners), capped=True)
+
+
+def _served_evidence(log: AttemptLog, n_options: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Each answer's online evidence weight (all 1 when the read carries no serving times)."""
+    if log.served_seconds is None:
+        return np.ones(log.size)
+    min_seconds = np.where(n_options > 0, evidence.MIN_SECONDS["multiple_choice"], evidence.MIN_SECONDS["numeric"])
+    return evidence.replayed_evidence(learner=log.learner, question_id=log.question_id,
+                                      answered_epoch=log.answered_epoch, served_seconds=log.served_seconds,
+                                      min_seconds=min_seconds)
 
 
 def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
@@ -60,7 +73,8 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     skills = [tuple(int(s) for s in k) for k in bank["skill_ids"]]
     seed = np.asarray(bank["seed_difficulty"], dtype=np.float64)  # from the Elo rows (never the stored b)
     label_seed = np.asarray(bank["label_seed_difficulty"], dtype=np.float64)  # from the difficulty labels
-    floors = np.array([predictor.guessing_floor(int(n)) for n in bank["n_options"]], dtype=np.float64)
+    n_options = np.asarray(bank["n_options"], dtype=np.int64)  # 0: numeric
+    floors = np.array([predictor.guessing_floor(int(n)) for n in n_options], dtype=np.float64)
     stored = {int(r["question_id"]) for r in read_table(
         ctx.store, "question_difficulty_params", "question_id,predictor_difficulty", order="question_id",
         page=ctx.config.read_page) if r.get("predictor_difficulty") is not None}
@@ -68,9 +82,7 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     # answers to active questions, in time order (stable: a learner's answers keep their order)
     at = np.clip(np.searchsorted(ids, attempts.question_id), 0, max(ids.size - 1, 0))
     active = (ids[at] == attempts.question_id) if ids.size else np.zeros(attempts.size, dtype=bool)
-    log = sample(AttemptLog(learner=attempts.learner[active], question_id=attempts.question_id[active],
-                            correct=attempts.correct[active], answered_epoch=attempts.answered_epoch[active],
-                            n_learners=attempts.n_learners, capped=attempts.capped), max_answers=MAX_ANSWERS)
+    log = sample(attempts.subset(active, n_learners=attempts.n_learners), max_answers=MAX_ANSWERS)
     item = np.searchsorted(ids, log.question_id)
     counts = {"answers": log.size, "learners": int(np.unique(log.learner).size), "items_calibrated": 0,
               "items_cold_start": 0, "weights_fitted": 0, "weights_rejected": 0}
@@ -99,10 +111,11 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     # predictions never saw their own answer, and a replay from the b fitted on it inflated the z weight
     leave_out = predictor_fit.leave_one_out_shift(fit=rasch, learner=log.learner, item=item, correct=log.correct)
     floor = floors[item[order]]
+    weight = _served_evidence(log, n_options[item])
     replayed = predictor_fit.replay(learner=log.learner[order], item=item[order],
                                     skills=[skills[i] for i in item[order]], correct=log.correct[order],
                                     floor=floor, difficulty=served, weights=predictor.Weights(),
-                                    start_shift=leave_out[order])
+                                    start_shift=leave_out[order], evidence=weight[order])
     y = log.correct[order].astype(np.float64)
     weights = predictor_fit.fit_weights(features=replayed.features, correct=y, floor=floor)
     if not predictor_fit.servable(weights):  # yesterday's weights and seed line stay the ones served

@@ -160,7 +160,16 @@ class FakeServiceStore:
         return {"user_ids": ids, "learner": [ids.index(a["user_id"]) for a in kept],
                 "question_id": [a["question_id"] for a in kept], "correct": [int(a["is_correct"]) for a in kept],
                 "answered_epoch": [datetime.fromisoformat(a["answered_at"]).timestamp() for a in kept],
+                "served_seconds": [self._served_seconds(a) for a in kept],
                 "last_user_id": ids[-1] if ids else None, "exhausted": exhausted}
+
+    @staticmethod
+    def _served_seconds(answer: Row) -> float:
+        # answered_at − served_at, as private.refit_answers; rows written without served_at took a minute
+        if answer.get("served_at") is None:
+            return 60.0
+        served = datetime.fromisoformat(answer["served_at"])
+        return (datetime.fromisoformat(answer["answered_at"]) - served).total_seconds()
 
     def _apply_decay(self, p_as_of: str, p_decay: float, p_factor: float, p_tolerance: float,
                      p_after_user: str | None, p_max_users: int) -> Row:

@@ -1,7 +1,10 @@
 """Nightly step `predictor_fit`: the served predictor's difficulties b and calibration weights.
 
 From the refits' one read of recent answers (whole histories of a random sample of learners, at most
-`predictor_max_answers` of them):
+`predictor_max_answers` of them); only answers that carried evidence when served (evidence.replayed_evidence > 0:
+not a repeat within 7 days, not faster than half the type's plausible minimum) calibrate b and fit the weights,
+as only they moved the online state: one account's scripted answers move no shared value at night either
+(`answers_without_evidence` counts the others, which are still replayed: serving predicted them):
 1. a sparse Rasch calibration (predictor_fit.calibrate_rasch) gives b for every question answered in the
    window, with a prior centred on the question's seed from its current Elo rows (`seed_difficulty`: its
    difficulty label as created, then last night's IRT and record_answer's Elo steps), so a question with few
@@ -85,13 +88,19 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     log = sample(attempts.subset(active, n_learners=attempts.n_learners), max_answers=MAX_ANSWERS)
     item = np.searchsorted(ids, log.question_id)
     counts = {"answers": log.size, "learners": int(np.unique(log.learner).size), "items_calibrated": 0,
-              "items_cold_start": 0, "weights_fitted": 0, "weights_rejected": 0}
+              "items_cold_start": 0, "weights_fitted": 0, "weights_rejected": 0, "answers_without_evidence": 0}
     if log.size == 0:
         return counts
 
-    rasch = predictor_fit.calibrate_rasch(learner=log.learner, item=item, correct=log.correct,
-                                          n_learners=log.n_learners, n_items=ids.size, prior_difficulty=seed)
-    calibrated = np.bincount(item, minlength=ids.size) > 0
+    # Only answers that carried evidence when served calibrate b and fit the weights: a repeat or a too-fast
+    # answer (a harvested key, a script) moved nothing online, and one account's thousands of them must not move
+    # the shared difficulties or weights at night either. They are still replayed: serving predicted them.
+    weight = _served_evidence(log, n_options[item])
+    evidence = weight > 0.0
+    rasch = predictor_fit.calibrate_rasch(learner=log.learner[evidence], item=item[evidence],
+                                          correct=log.correct[evidence], n_learners=log.n_learners,
+                                          n_items=ids.size, prior_difficulty=seed)
+    calibrated = np.bincount(item[evidence], minlength=ids.size) > 0
     fitted = np.where(calibrated, rasch.difficulty, seed)
     mapping = predictor_fit.fit_seed_map(skills=skills, difficulty=fitted, calibrated=calibrated, seed=label_seed)
     difficulty = predictor_fit.cold_start_difficulties(skills=skills, difficulty=fitted, calibrated=calibrated,
@@ -103,25 +112,29 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
         ctx.store.call("set_predictor_difficulties", {"p_rows": rows})
     counts["items_calibrated"], counts["items_cold_start"] = int(calibrated.sum()), int(cold.sum())
 
-    if log.size < MIN_ANSWERS:
+    counts["answers_without_evidence"] = int(log.size - evidence.sum())
+    if evidence.sum() < MIN_ANSWERS:
         return counts
     order = np.argsort(log.answered_epoch, kind="stable")
     served = np.where(write, difficulty, np.asarray(bank["predictor_difficulty"], dtype=np.float64))
     # each answer replayed from its item's b WITHOUT its own outcome (predictor_fit.leave_one_out_shift): served
     # predictions never saw their own answer, and a replay from the b fitted on it inflated the z weight
-    leave_out = predictor_fit.leave_one_out_shift(fit=rasch, learner=log.learner, item=item, correct=log.correct)
+    leave_out = np.zeros(log.size)  # an answer outside the calibration did not move its b
+    leave_out[evidence] = predictor_fit.leave_one_out_shift(fit=rasch, learner=log.learner[evidence],
+                                                            item=item[evidence], correct=log.correct[evidence])
     floor = floors[item[order]]
-    weight = _served_evidence(log, n_options[item])
     replayed = predictor_fit.replay(learner=log.learner[order], item=item[order],
                                     skills=[skills[i] for i in item[order]], correct=log.correct[order],
                                     floor=floor, difficulty=served, weights=predictor.Weights(),
                                     start_shift=leave_out[order], evidence=weight[order])
-    y = log.correct[order].astype(np.float64)
-    weights = predictor_fit.fit_weights(features=replayed.features, correct=y, floor=floor)
+    fitted_rows = evidence[order]
+    y = log.correct[order][fitted_rows].astype(np.float64)
+    floor = floor[fitted_rows]
+    weights = predictor_fit.fit_weights(features=replayed.features[fitted_rows], correct=y, floor=floor)
     if not predictor_fit.servable(weights):  # yesterday's weights and seed line stay the ones served
         counts["weights_rejected"] = 1
         return counts
-    logit = replayed.features @ weights.as_array()
+    logit = replayed.features[fitted_rows] @ weights.as_array()
     p = floor + (1.0 - floor) / (1.0 + np.exp(-logit))
     auc = predictor_fit.auc(y, p)
     ctx.store.call("insert_predictor_weights", {"p_row": {

@@ -24,6 +24,8 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from smartpractice.learner import evidence
+
 Row = dict[str, Any]
 Filter = tuple[str, str, Any]
 
@@ -200,6 +202,19 @@ class AttemptLog:
     @property
     def size(self) -> int:
         return int(self.learner.size)
+
+
+def served_evidence(log: AttemptLog, *, question_types: Mapping[int, str]) -> NDArray[np.float64]:
+    """Each answer's evidence weight when served (evidence.replayed_evidence; all 1 when the read carries no
+    serving times): the refits learn only from answers that moved the online state (weight > 0)."""
+    if log.served_seconds is None:
+        return np.ones(log.size)
+    ids, inverse = np.unique(log.question_id, return_inverse=True)
+    minimum = np.array([evidence.MIN_SECONDS.get(question_types.get(int(q), ""), evidence.DEFAULT_MIN_SECONDS)
+                        for q in ids], dtype=np.float64)
+    return evidence.replayed_evidence(learner=log.learner, question_id=log.question_id,
+                                      answered_epoch=log.answered_epoch, served_seconds=log.served_seconds,
+                                      min_seconds=minimum[inverse] if ids.size else np.empty(0))
 
 
 def read_attempts(ctx: StepContext, *, since: datetime, step: str) -> AttemptLog:

@@ -40,10 +40,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
-from numpy.typing import NDArray
 
-from smartpractice.learner import evidence, predictor, predictor_fit
-from smartpractice.service.maintenance_io import AttemptLog, Row, StepContext, read_attempts, read_table
+from smartpractice.learner import predictor, predictor_fit
+from smartpractice.service.maintenance_io import (
+    AttemptLog,
+    Row,
+    StepContext,
+    read_attempts,
+    read_table,
+    served_evidence,
+)
 
 MIN_ANSWERS = 200  # fewer answers than this leave yesterday's weights in place
 MAX_ANSWERS = 200_000  # the replay is a Python loop: ~10 µs per answer
@@ -56,16 +62,6 @@ def sample(attempts: AttemptLog, *, max_answers: int) -> AttemptLog:
     per_learner = np.bincount(attempts.learner, minlength=attempts.n_learners)
     n_learners = max(1, int(np.searchsorted(np.cumsum(per_learner), max_answers, side="right")))
     return replace(attempts.subset(attempts.learner < n_learners, n_learners=n_learners), capped=True)
-
-
-def _served_evidence(log: AttemptLog, n_options: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Each answer's online evidence weight (all 1 when the read carries no serving times)."""
-    if log.served_seconds is None:
-        return np.ones(log.size)
-    min_seconds = np.where(n_options > 0, evidence.MIN_SECONDS["multiple_choice"], evidence.MIN_SECONDS["numeric"])
-    return evidence.replayed_evidence(learner=log.learner, question_id=log.question_id,
-                                      answered_epoch=log.answered_epoch, served_seconds=log.served_seconds,
-                                      min_seconds=min_seconds)
 
 
 def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
@@ -95,7 +91,8 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     # Only answers that carried evidence when served calibrate b and fit the weights: a repeat or a too-fast
     # answer (a harvested key, a script) moved nothing online, and one account's thousands of them must not move
     # the shared difficulties or weights at night either. They are still replayed: serving predicted them.
-    weight = _served_evidence(log, n_options[item])
+    weight = served_evidence(log, question_types={int(q): "multiple_choice" if n > 0 else "numeric"
+                                                  for q, n in zip(ids, n_options, strict=True)})
     evidence = weight > 0.0
     rasch = predictor_fit.calibrate_rasch(learner=log.learner[evidence], item=item[evidence],
                                           correct=log.correct[evidence], n_learners=log.n_learners,

@@ -159,7 +159,7 @@ def _question_types(ctx: StepContext) -> dict[int, str]:
 
 def _with_evidence(attempts: AttemptLog, question_types: dict[int, str]) -> AttemptLog:
     """The answers that carried evidence when served (learner indices unchanged)."""
-    keep = served_evidence(attempts, question_types=question_types) > 0.0
+    keep = served_evidence(attempts, question_types=question_types).weight > 0.0
     return attempts if keep.all() else attempts.subset(keep, n_learners=attempts.n_learners)
 
 
@@ -223,7 +223,8 @@ def run_irt_calibration(ctx: StepContext) -> dict[str, int]:
     read = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.irt_window_days), step="irt_calibration")
     questions = {int(q["id"]): q for q in read_table(ctx.store, "questions", "id,question_type,exam_section,options",
                                                      order="id", page=config.read_page)}
-    carried = served_evidence(read, question_types={q: str(row["question_type"]) for q, row in questions.items()}) > 0
+    carried = served_evidence(read, question_types={q: str(row["question_type"]) for q, row in questions.items()}
+                              ).weight > 0.0
     responses = first_responses(read, carried=carried)
     previous = {int(r["question_id"]): (float(r["discrimination"]), float(r["difficulty"]))
                 for r in read_table(ctx.store, "question_difficulty_params",

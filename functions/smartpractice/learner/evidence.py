@@ -41,14 +41,37 @@ def evidence_weight(*, server_seconds: float | None, question_type: str) -> floa
     return min(1.0, max(0.0, (server_seconds - half) / half))
 
 
+def time_weights(*, served_seconds: npt.ArrayLike, min_seconds: npt.ArrayLike) -> FloatArray:
+    """`evidence_weight` element-wise: served_seconds (NaN: unknown → 0) against each answer's type minimum."""
+    seconds = np.asarray(served_seconds, dtype=np.float64)
+    half = np.broadcast_to(np.asarray(min_seconds, dtype=np.float64), seconds.shape) / 2.0
+    result: FloatArray = np.clip((np.nan_to_num(seconds, nan=-np.inf) - half) / half, 0.0, 1.0)
+    return result
+
+
+def repeat_answers(*, learner: npt.ArrayLike, question_id: npt.ArrayLike,
+                   answered_epoch: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Per answer, whether the same learner answered the same question less than REPEAT_WINDOW_SECONDS before
+    (among the answers given: one before them, e.g. before a read window, is not seen)."""
+    who, question = np.asarray(learner), np.asarray(question_id)
+    at = np.asarray(answered_epoch, dtype=np.float64)
+    if not who.shape == question.shape == at.shape or who.ndim != 1:
+        raise ValueError("learner, question_id and answered_epoch need one entry per answer")
+    order = np.lexsort((at, question, who))
+    same_pair = (who[order][1:] == who[order][:-1]) & (question[order][1:] == question[order][:-1])
+    recent = at[order][1:] - at[order][:-1] < REPEAT_WINDOW_SECONDS
+    repeat = np.zeros(at.size, dtype=bool)
+    repeat[order[1:]] = same_pair & recent
+    return repeat
+
+
 def replayed_evidence(*, learner: npt.ArrayLike, question_id: npt.ArrayLike, answered_epoch: npt.ArrayLike,
                       served_seconds: npt.ArrayLike, min_seconds: npt.ArrayLike) -> FloatArray:
-    """Per stored answer, the evidence weight its online step had: 0 for a repeat, else `evidence_weight`.
+    """Per stored answer, the evidence weight its online step had: 0 for a repeat (`repeat_answers`), else
+    `evidence_weight` of its server time (`time_weights`).
 
     For the nightly replay of the answers (predictor_fit.replay), which must move the state where serving moved
-    it (record_answer: private.apply_predictor_update). A repeat is an answer to a question the same learner
-    answered less than REPEAT_WINDOW_SECONDS before; only the answers given are looked at, so an earlier answer
-    outside them (before a read window) is not seen.
+    it (record_answer: private.apply_predictor_update).
 
     Args:
         learner, question_id: Per answer, the learner (any integer id) and the question.
@@ -59,20 +82,11 @@ def replayed_evidence(*, learner: npt.ArrayLike, question_id: npt.ArrayLike, ans
     Returns:
         Float array of weights in [0, 1], one per answer, in the input order.
     """
-    who = np.asarray(learner)
-    question = np.asarray(question_id)
-    at = np.asarray(answered_epoch, dtype=np.float64)
-    seconds = np.asarray(served_seconds, dtype=np.float64)
-    if not who.shape == question.shape == at.shape == seconds.shape or who.ndim != 1:
+    weight = time_weights(served_seconds=served_seconds, min_seconds=min_seconds)
+    if weight.shape != np.shape(learner):
         raise ValueError("learner, question_id, answered_epoch and served_seconds need one entry per answer")
-    half = np.broadcast_to(np.asarray(min_seconds, dtype=np.float64), at.shape) / 2.0
-    weight = np.clip((np.nan_to_num(seconds, nan=-np.inf) - half) / half, 0.0, 1.0)
-    order = np.lexsort((at, question, who))
-    same_pair = (who[order][1:] == who[order][:-1]) & (question[order][1:] == question[order][:-1])
-    recent = at[order][1:] - at[order][:-1] < REPEAT_WINDOW_SECONDS
-    repeat = np.zeros(at.size, dtype=bool)
-    repeat[order[1:]] = same_pair & recent
-    result: FloatArray = np.where(repeat, 0.0, weight)
+    result: FloatArray = np.where(repeat_answers(learner=learner, question_id=question_id,
+                                                 answered_epoch=answered_epoch), 0.0, weight)
     return result
 
 

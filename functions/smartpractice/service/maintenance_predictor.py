@@ -1,10 +1,10 @@
 """Nightly step `predictor_fit`: the served predictor's difficulties b and calibration weights.
 
 From the refits' one read of recent answers (whole histories of a random sample of learners, at most
-`predictor_max_answers` of them); only answers that carried evidence when served (evidence.replayed_evidence > 0:
-not a repeat within 7 days, not faster than half the type's plausible minimum) calibrate b and fit the weights,
-as only they moved the online state: one account's scripted answers move no shared value at night either
-(`answers_without_evidence` counts the others, which are still replayed: serving predicted them):
+`predictor_max_answers` of them); only answers that carried evidence when served (maintenance_io.served_evidence:
+not a repeat within 7 days, not faster than half the type's plausible minimum) calibrate b, and the too-fast ones
+fit no weight either, as they moved nothing online: one account's scripted answers move no shared value at night
+(`answers_without_evidence` counts the answers outside the calibration; all are replayed, serving predicted them):
 1. a sparse Rasch calibration (predictor_fit.calibrate_rasch) gives b for every question answered in the
    window, with a prior centred on the question's seed from its current Elo rows (`seed_difficulty`: its
    difficulty label as created, then last night's IRT and record_answer's Elo steps), so a question with few
@@ -40,10 +40,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
-from numpy.typing import NDArray
 
-from smartpractice.learner import evidence, predictor, predictor_fit
-from smartpractice.service.maintenance_io import AttemptLog, Row, StepContext, read_attempts, read_table
+from smartpractice.learner import predictor, predictor_fit
+from smartpractice.service.maintenance_io import (
+    AttemptLog,
+    Row,
+    StepContext,
+    read_attempts,
+    read_table,
+    served_evidence,
+)
 
 MIN_ANSWERS = 200  # fewer answers than this leave yesterday's weights in place
 MAX_ANSWERS = 200_000  # the replay is a Python loop: ~10 µs per answer
@@ -56,16 +62,6 @@ def sample(attempts: AttemptLog, *, max_answers: int) -> AttemptLog:
     per_learner = np.bincount(attempts.learner, minlength=attempts.n_learners)
     n_learners = max(1, int(np.searchsorted(np.cumsum(per_learner), max_answers, side="right")))
     return replace(attempts.subset(attempts.learner < n_learners, n_learners=n_learners), capped=True)
-
-
-def _served_evidence(log: AttemptLog, n_options: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Each answer's online evidence weight (all 1 when the read carries no serving times)."""
-    if log.served_seconds is None:
-        return np.ones(log.size)
-    min_seconds = np.where(n_options > 0, evidence.MIN_SECONDS["multiple_choice"], evidence.MIN_SECONDS["numeric"])
-    return evidence.replayed_evidence(learner=log.learner, question_id=log.question_id,
-                                      answered_epoch=log.answered_epoch, served_seconds=log.served_seconds,
-                                      min_seconds=min_seconds)
 
 
 def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
@@ -92,10 +88,14 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     if log.size == 0:
         return counts
 
-    # Only answers that carried evidence when served calibrate b and fit the weights: a repeat or a too-fast
-    # answer (a harvested key, a script) moved nothing online, and one account's thousands of them must not move
-    # the shared difficulties or weights at night either. They are still replayed: serving predicted them.
-    weight = _served_evidence(log, n_options[item])
+    # b is a question's difficulty at first sight: only answers that carried evidence when served calibrate it
+    # (not a repeat, which moved nothing online, nor a too-fast answer). The weights are fitted on every answer but
+    # the too-fast ones: serving predicts repeats too, while one account's thousands of scripted instant answers
+    # (harvested keys) moved nothing online and must not move a shared value at night either. Every answer is
+    # replayed (serving predicted it), moving the state by the weight its online step had.
+    served_weight = served_evidence(log, question_types={int(q): "multiple_choice" if n > 0 else "numeric"
+                                                         for q, n in zip(ids, n_options, strict=True)})
+    weight = served_weight.weight
     evidence = weight > 0.0
     rasch = predictor_fit.calibrate_rasch(learner=log.learner[evidence], item=item[evidence],
                                           correct=log.correct[evidence], n_learners=log.n_learners,
@@ -113,9 +113,10 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     counts["items_calibrated"], counts["items_cold_start"] = int(calibrated.sum()), int(cold.sum())
 
     counts["answers_without_evidence"] = int(log.size - evidence.sum())
-    if evidence.sum() < MIN_ANSWERS:
-        return counts
     order = np.argsort(log.answered_epoch, kind="stable")
+    fitted_rows = ~served_weight.too_fast[order]
+    if fitted_rows.sum() < MIN_ANSWERS:
+        return counts
     served = np.where(write, difficulty, np.asarray(bank["predictor_difficulty"], dtype=np.float64))
     # each answer replayed from its item's b WITHOUT its own outcome (predictor_fit.leave_one_out_shift): served
     # predictions never saw their own answer, and a replay from the b fitted on it inflated the z weight
@@ -127,7 +128,6 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
                                     skills=[skills[i] for i in item[order]], correct=log.correct[order],
                                     floor=floor, difficulty=served, weights=predictor.Weights(),
                                     start_shift=leave_out[order], evidence=weight[order])
-    fitted_rows = evidence[order]
     y = log.correct[order][fitted_rows].astype(np.float64)
     floor = floor[fitted_rows]
     weights = predictor_fit.fit_weights(features=replayed.features[fitted_rows], correct=y, floor=floor)

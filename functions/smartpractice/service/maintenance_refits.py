@@ -10,6 +10,10 @@ Skills are independent in EM, so they are fitted in groups sized to a budget of 
 IRT: each learner's first attempt at a question in the window (later attempts are practice effects),
 items with at least `irt_min_responses` such answers, calibrated per exam section (one ability per
 section); the guessing floor is fixed at 1/k for k-option multiple choice (3PL), 0 otherwise (2PL).
+
+Both learn only from answers that carried evidence when served (maintenance_io.served_evidence > 0): a repeat
+within 7 days or an answer faster than half its type's plausible minimum moved no mastery and no difficulty
+online, and one account's scripted answers must not move the shared BKT parameters or difficulties at night.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ from numpy.typing import NDArray
 
 from smartpractice.learner import bkt_em, irt
 from smartpractice.learner.bkt import BKTParams
-from smartpractice.service.maintenance_io import AttemptLog, Row, StepContext, log_event, read_attempts, read_table
+from smartpractice.service.maintenance_io import (
+    AttemptLog,
+    Row,
+    StepContext,
+    log_event,
+    read_attempts,
+    read_table,
+    served_evidence,
+)
 
 IntArray = NDArray[np.int64]
 IRT_COLD_TOLERANCE = 1e-4  # logits, as irt.calibrate_items by default
@@ -109,9 +121,10 @@ def _previous_fits(ctx: StepContext) -> dict[int, BKTParams]:
 
 def run_bkt_refit(ctx: StepContext) -> dict[str, int]:
     config = ctx.config
-    attempts = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.bkt_window_days), step="bkt_refit")
+    read = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.bkt_window_days), step="bkt_refit")
     question_skills = read_table(ctx.store, "question_skills", "question_id,skill_id", order="question_id,skill_id",
                                  page=config.read_page)
+    attempts = _with_evidence(read, _question_types(ctx))
     obs = skill_observations(attempts=attempts, question_skills=question_skills,
                              max_length=config.bkt_max_sequence_length)
     rng = np.random.default_rng(ctx.run_date.toordinal())  # EM restarts: reproducible per run date
@@ -134,9 +147,20 @@ def run_bkt_refit(ctx: StepContext) -> dict[str, int]:
                   sequences=data.n_sequences, answers=data.n_cells, longest=int(data.batch_sizes.size),
                   cells_walked=result.cells_walked)
     written = int(ctx.store.call("upsert_bkt_params", {"p_rows": rows})) if rows else 0
-    return {"attempts_read": attempts.size, "learners": attempts.n_learners, "skills_fitted": written,
+    return {"attempts_read": read.size, "learners": attempts.n_learners, "skills_fitted": written,
             "skills_converged": converged, "observations": sum(int(r["n_obs"]) for r in rows),
-            "read_capped": int(attempts.capped)}
+            "read_capped": int(read.capped), "answers_without_evidence": read.size - attempts.size}
+
+
+def _question_types(ctx: StepContext) -> dict[int, str]:
+    return {int(q["id"]): str(q["question_type"]) for q in read_table(
+        ctx.store, "questions", "id,question_type", order="id", page=ctx.config.read_page)}
+
+
+def _with_evidence(attempts: AttemptLog, question_types: dict[int, str]) -> AttemptLog:
+    """The answers that carried evidence when served (learner indices unchanged)."""
+    keep = served_evidence(attempts, question_types=question_types).weight > 0.0
+    return attempts if keep.all() else attempts.subset(keep, n_learners=attempts.n_learners)
 
 
 # --- IRT --------------------------------------------------------------------------------------------
@@ -149,11 +173,15 @@ class FirstResponses:
     correct: NDArray[np.int8]
 
 
-def first_responses(attempts: AttemptLog) -> FirstResponses:
+def first_responses(attempts: AttemptLog, *, carried: NDArray[np.bool_] | None = None) -> FirstResponses:
+    """Each learner's first answer to each question, kept only where `carried` (per answer) is True: a first
+    answer without evidence is left out, not replaced by a later one (a practice effect)."""
     order = np.lexsort((attempts.answered_epoch, attempts.question_id, attempts.learner))
     learner, question = attempts.learner[order], attempts.question_id[order]
     first = np.ones(learner.size, dtype=np.bool_)
     first[1:] = (learner[1:] != learner[:-1]) | (question[1:] != question[:-1])
+    if carried is not None:
+        first &= carried[order]
     return FirstResponses(learner[first], question[first], attempts.correct[order][first])
 
 
@@ -192,11 +220,12 @@ def _warm_items(previous: dict[int, tuple[float, float]], block: IntArray) -> ir
 
 def run_irt_calibration(ctx: StepContext) -> dict[str, int]:
     config = ctx.config
-    attempts = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.irt_window_days),
-                             step="irt_calibration")
+    read = read_attempts(ctx, since=ctx.day_end - timedelta(days=config.irt_window_days), step="irt_calibration")
     questions = {int(q["id"]): q for q in read_table(ctx.store, "questions", "id,question_type,exam_section,options",
                                                      order="id", page=config.read_page)}
-    responses = first_responses(attempts)
+    carried = served_evidence(read, question_types={q: str(row["question_type"]) for q, row in questions.items()}
+                              ).weight > 0.0
+    responses = first_responses(read, carried=carried)
     previous = {int(r["question_id"]): (float(r["discrimination"]), float(r["difficulty"]))
                 for r in read_table(ctx.store, "question_difficulty_params",
                                     "question_id,discrimination,difficulty,calibrated_at", order="question_id",
@@ -230,6 +259,7 @@ def run_irt_calibration(ctx: StepContext) -> dict[str, int]:
                   learners=int(block_learners.size), iterations=calibration.iterations,
                   converged=calibration.converged)
     written = int(ctx.store.call("upsert_irt_params", {"p_rows": rows})) if rows else 0
-    return {"attempts_read": attempts.size, "responses": used, "learners": len(learners),
-            "items_calibrated": written, "items_converged": converged, "read_capped": int(attempts.capped)}
+    return {"attempts_read": read.size, "responses": used, "learners": len(learners),
+            "items_calibrated": written, "items_converged": converged, "read_capped": int(read.capped),
+            "answers_without_evidence": int((~carried).sum())}
 

@@ -542,7 +542,8 @@ def test_bkt_refit_fits_exactly_the_sequences_of_the_window() -> None:
         assert abs(row[name] - getattr(TRUE_BKT, name)) <= 0.08, name  # recovery from 2400 answers
     assert (row["skill_id"], row["n_obs"], row["fitted_at"]) == (1, 2400, NOW.isoformat())
     assert response.steps[0].counts == {"attempts_read": 2400, "learners": 300, "skills_fitted": 1,
-                                        "skills_converged": 1, "observations": 2400, "read_capped": 0}
+                                        "skills_converged": 1, "observations": 2400, "read_capped": 0,
+                                       "answers_without_evidence": 0}
 
 
 def test_bkt_refit_attributes_each_skill_of_a_question_and_needs_enough_observations() -> None:
@@ -605,9 +606,9 @@ def test_refits_without_answers_write_nothing() -> None:
     response = run(store, steps=["bkt_refit", "irt_calibration"])
     assert [s.counts for s in response.steps] == [
         {"attempts_read": 0, "learners": 0, "skills_fitted": 0, "skills_converged": 0, "observations": 0,
-         "read_capped": 0},
+         "read_capped": 0, "answers_without_evidence": 0},
         {"attempts_read": 0, "responses": 0, "learners": 0, "items_calibrated": 0, "items_converged": 0,
-         "read_capped": 0}]
+         "read_capped": 0, "answers_without_evidence": 0}]
     assert [name for name, _ in store.calls] == [  # one read of the answers serves both refits
         "begin_maintenance_step", "attempt_log_page", "finish_maintenance_step",
         "begin_maintenance_step", "finish_maintenance_step"]
@@ -616,7 +617,7 @@ def test_refits_without_answers_write_nothing() -> None:
 # --- IRT calibration --------------------------------------------------------------------------------
 
 
-def test_irt_calibration_uses_first_attempts_and_fixes_guessing_for_multiple_choice() -> None:
+def test_irt_calibration_uses_first_attempts_with_evidence_and_fixes_guessing_for_multiple_choice() -> None:
     rng = np.random.default_rng(11)
     n_learners = 600
     a = np.array([1.0, 1.5, 0.8, 1.2, 1.0, 2.0])
@@ -629,6 +630,9 @@ def test_irt_calibration_uses_first_attempts_and_fixes_guessing_for_multiple_cho
     # Retries later the same day (always right) and an item seen by too few learners are ignored.
     answers += [answer_row(user(i + 1), 1, correct=True, at=DAY_START + timedelta(hours=5)) for i in range(100)]
     answers += [answer_row(user(i + 1), 7, correct=True, at=DAY_START) for i in range(40)]
+    # A script answering every item right, a second after serving (a harvested key): no evidence, left out.
+    answers += [{**answer_row(user(9999), j + 1, correct=True, at=DAY_START + timedelta(minutes=j)),
+                 "served_at": iso(DAY_START + timedelta(minutes=j, seconds=-1))} for j in range(6)]
     options = [{"key": k, "text": k} for k in "ABCD"]
     questions = [{"id": q, "question_type": "multiple_choice" if q <= 3 else "numeric", "exam_section": "math",
                   "options": options if q <= 3 else None} for q in range(1, 8)]
@@ -642,8 +646,9 @@ def test_irt_calibration_uses_first_attempts_and_fixes_guessing_for_multiple_cho
     np.testing.assert_allclose([r["difficulty"] for r in rows], direct.items.difficulty, atol=1e-6)
     np.testing.assert_allclose([r["discrimination"] for r in rows], direct.items.discrimination, atol=1e-6)
     assert np.abs(np.array([r["difficulty"] for r in rows]) - b).max() < 0.45
-    assert response.steps[0].counts == {"attempts_read": 3740, "responses": 3600, "learners": 600,
-                                        "items_calibrated": 6, "items_converged": 6, "read_capped": 0}
+    assert response.steps[0].counts == {"attempts_read": 3746, "responses": 3600, "learners": 600,
+                                        "items_calibrated": 6, "items_converged": 6, "read_capped": 0,
+                                        "answers_without_evidence": 106}  # the retries and the script
 
 
 def test_irt_blocks_follow_sections_and_the_cell_budget() -> None:

@@ -31,9 +31,10 @@ of ~300 independent draws some hard candidates' draws land in it whatever the we
 (learner/band.py) hold it: the session controller shifts the pick's band by 2 × the session's
 shortfall so far (an easier question after misses), and the gate keeps only the quarter of the
 eligible candidates (at least 10) whose MEAN P is nearest the pick's band; the weighted score,
-band term on the Thompson draw included, then chooses among them. In the bench that serves 0.61-0.63
-at 0.80-0.82× random's questions to mastery (0.69× at 0.43 without them): in that simulator errors
-teach more and learning ignores difficulty, so the band costs speed (README "Selection").
+band term on the Thompson draw included, then chooses among them. In the bench that serves 0.61-0.64
+at 0.76-0.82× random's questions to mastery (0.762× at 0.64 with the weakness bar of 2026-12-07
+19:50; 0.69× at 0.43 without the rules): in that simulator errors teach more and learning ignores
+difficulty, so the band costs speed (README "Selection").
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ calibrate_rasch gives b_q, fit_weights the weights on its replay (printed per se
 
 OURS (predictor) = QuestionBank.pool → skill_views with SkillView.predictor_logit = the predictor's w · x for
 skill k alone at b = mean b_q of k's questions → build_candidates (weakness = Σ_k P(logit_k + relative-practice
-shift < 1.5) / 2, candidates.skill_weakness with selection.practice_adjusted) → predicted_p from
+shift < 0.75) / 2, candidates.skill_weakness with selection.practice_adjusted) → predicted_p from
 predictor.predict_grid, evidence = mean answers on the skills → select_next_question, default SelectionPolicy.
 RANDOM = uniform over the same pool. HEURISTIC = seed 003 `calculate_thompson_score` (seed_heuristic.py).
 (The "Elo product, before" row of earlier runs is gone: build_candidates now always predicts with the
@@ -41,7 +41,11 @@ session controller, gain 2, shifting that band by the session's shortfall) hold 
 (0.72 / 0.89 / 0.80) at served success 0.61 (0.61 / 0.61 / 0.61); the TRUE not-mastered reference with the
 rules 0.688 ± 0.054 (0.64 / 0.75 / 0.68) at 0.62. The frontier (--experiments --only "band:") is in the
 README ("The success band"): holding the band costs ~0.1× random here. With the predictor's skill-count weight
-(17:50): OURS 0.815 ± 0.074 (0.74 / 0.89 / 0.81) at 0.63; the TRUE reference 0.714 ± 0.053 at 0.63.
+(17:50): OURS 0.815 ± 0.074 (0.74 / 0.89 / 0.81) at 0.63; the TRUE reference 0.714 ± 0.053 at 0.63. With the
+weakness bar at 0.75 logit instead of 1.5 (19:50; at 1.5 every practised skill read P(below) ≈ 0.97-0.99, so
+weakness no longer told skills apart): OURS 0.762 ± 0.041 (0.72 / 0.81 / 0.75) at 0.64 (0.63 / 0.64 / 0.63);
+seeds 404 / 505 / 606: 0.793 → 0.752. With the weakness weight 0.8 instead of 0.4 (20:05): OURS 0.738 ± 0.040
+(0.70 / 0.78 / 0.73) at 0.63 (0.62 / 0.62 / 0.63); held-out seeds 0.735.
 "decided by the band's gate" counts the
 picks where the same draws without the gate chose another candidate.
 

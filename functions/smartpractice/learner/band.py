@@ -18,7 +18,8 @@ The band is about the served success RATE, a mean over the session. Two rules ho
 Measured there (3 seeds × 60 learners, README "Selection"): without either rule 0.693× random's
 questions to true mastery at served success 0.43; with the gate at a quarter of the pool and
 gain 2 (SelectionPolicy's defaults), 0.803× at 0.61 (0.61 on each seed); with the predictor's skill-count
-weight (2026-12-07 17:50) 0.815× at 0.63. In that simulator learning
+weight (2026-12-07 17:50) 0.815× at 0.63; with the weakness bar at 0.75 logit (candidates.PREDICTOR_MASTERY_LOGIT,
+19:50) 0.762× at 0.64; with the weakness weight 0.8 (20:05) 0.738× at 0.63. In that simulator learning
 ignores difficulty and errors teach more, so the band costs speed: the README gives the frontier.
 """
 

@@ -23,17 +23,20 @@ and adding the raw sampled p (as the seed does) rewards easy questions against t
 desirable-difficulty target; here the band is scored *on* the Thompson draw. Measured in
 closed-loop simulation (benchmarks/bench_selection_efficiency.py), band 40 / weakness 20
 needed 15 % MORE questions to mastery than random selection: the band favours easy
-single-skill questions over practising weak skills. The defaults are weakness 40 (skill
-coverage), band 20, due review 15, prerequisites 10, recency 10, exposure 5.
+single-skill questions over practising weak skills. The defaults are weakness 80 (skill
+coverage), band 20, due review 15, prerequisites 10, recency 10, exposure 5 (normalised: weakness 57 %).
+Weakness 40 → 80 (2026-12-07 20:05, with the gate holding the band): the bench 0.762× → 0.738× random's
+questions at served success 0.64 → 0.62-0.63 (held-out seeds 404 / 505 / 606: 0.752× → 0.735×); 120: 0.740×.
 
 The weighted band term alone did not hold the served success in the band (0.43 in the bench):
 of ~300 independent draws some hard candidates' draws land in it whatever the weights. Two rules
 (learner/band.py) hold it: the session controller shifts the pick's band by 2 × the session's
 shortfall so far (an easier question after misses), and the gate keeps only the quarter of the
 eligible candidates (at least 10) whose MEAN P is nearest the pick's band; the weighted score,
-band term on the Thompson draw included, then chooses among them. In the bench that serves 0.61-0.63
-at 0.80-0.82× random's questions to mastery (0.69× at 0.43 without them): in that simulator errors
-teach more and learning ignores difficulty, so the band costs speed (README "Selection").
+band term on the Thompson draw included, then chooses among them. In the bench that serves 0.61-0.64
+at 0.76-0.82× random's questions to mastery (0.762× at 0.64 with the weakness bar of 2026-12-07
+19:50; 0.69× at 0.43 without the rules): in that simulator errors teach more and learning ignores
+difficulty, so the band costs speed (README "Selection").
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ _TIE_TOLERANCE = 1e-12
 @dataclass(frozen=True, slots=True)
 class SelectionWeights:
     band: float = 0.20
-    weakness: float = 0.40
+    weakness: float = 0.80
     due: float = 0.15
     prerequisite: float = 0.10
     recency: float = 0.10

@@ -53,9 +53,11 @@ class SkillView:
     predictor_logit: float | None = None
 
 
-# Mastery bar for `predictor_logit`, in its logits (σ(1.5) ≈ 0.82 on a typical question of the skill): chosen
-# in benchmarks/bench_selection_efficiency.py among 0, 0.5, 1, 1.5, 2 (questions to true mastery).
-PREDICTOR_MASTERY_LOGIT = 1.5
+# Mastery bar for `predictor_logit`, in its logits (σ(0.75) ≈ 0.68 on a typical question of the skill, the top of
+# the default success band): chosen in benchmarks/bench_selection_efficiency.py among 0.5, 0.75, 1, 1.25, 1.5
+# (questions to true mastery; README "Selection"). At 1.5 (until 2026-12-07 19:50) every skill of a learner read
+# P(below) ≈ 0.97-0.99 once practised, so weakness no longer told skills apart: 0.815× random at 0.75's 0.762×.
+PREDICTOR_MASTERY_LOGIT = 0.75
 # The learning curve's share in the weakness estimate (selection.practice_adjusted): 0.2 logit per answer above
 # or below the learner's mean over the pool's practised skills, at most 1 logit either way. Chosen in
 # benchmarks/bench_selection_efficiency.py (README "Selection"); 0 turns it off.

@@ -61,9 +61,9 @@ def test_component_scores_and_total_pinned() -> None:
     # recency 1 − 2^(−86400/86400) = 0.5; exposure 1 − 5/10 = 0.5
     np.testing.assert_allclose(scores[:, 0], [5 / 6, 0.4, 0.2, 1.0, 0.5, 0.5], atol=1e-12)
     weights = SelectionWeights().as_array()
-    # 0.2·0.8333 + 0.4·0.4 + 0.15·0.2 + 0.1·1.0 + 0.1·0.5 + 0.05·0.5 = 0.531667
-    assert float(weights @ scores[:, 0]) == pytest.approx(0.5316666667, abs=1e-9)
-    assert weights.tolist() == [0.2, 0.4, 0.15, 0.1, 0.1, 0.05]
+    # (0.2·0.8333 + 0.8·0.4 + 0.15·0.2 + 0.1·1.0 + 0.1·0.5 + 0.05·0.5) / 1.4 = 0.691667 / 1.4 = 0.494048
+    assert float(weights @ scores[:, 0]) == pytest.approx(0.4940476190, abs=1e-9)
+    np.testing.assert_allclose(weights, np.array([0.2, 0.8, 0.15, 0.1, 0.1, 0.05]) / 1.4, rtol=1e-12)
 
 
 def test_weights_are_normalised() -> None:

@@ -23,7 +23,8 @@ Practice runs in sessions of 20 answers, whose success so far the band's session
 Measured (60 learners per run; seeds 101/202/303; with the band's gate 0.25 and session gain 2, 2026-12-07):
 mean questions to mastery ours / random = 0.816 / 0.887 / 0.895; realised success rate 0.68 / 0.68 / 0.68 under
 our selection versus 0.54 / 0.52 / 0.52 under random selection (gate 0.15, gain 4: 0.858 / 0.911 / 0.914 at
-0.68 / 0.67 / 0.68; before the gate and controller: 0.855 / 0.852 / 0.839 at 0.62 / 0.61 / 0.60). In this world the
+0.68 / 0.67 / 0.68; before the gate and controller: 0.855 / 0.852 / 0.839 at 0.62 / 0.61 / 0.60). With the
+weakness weight 0.8 (2026-12-07 20:05): 0.824 / 0.906 / 0.858 at 0.68 / 0.68 / 0.67. In this world the
 estimator already served near the band, so the rules mostly cost speed here.
 """
 
@@ -232,11 +233,11 @@ def test_no_component_swamps_and_served_success_stays_near_the_band() -> None:
     decided = Counter(component for component, _ in picks)
     # "gate": the band's gate changed the pick (the same draws without it chose another candidate); else the
     # dominant component among the gated candidates.
-    assert len(picks) == 1330 and decided == {"gate": 927, "weakness": 397, "band": 6}
+    assert len(picks) == 1338 and decided == {"gate": 972, "weakness": 366}
     # Neither the band (its gate) nor weakness decides more than 90 % of the picks; the second over 10 %.
     shares = sorted(v / len(picks) for v in decided.values())
     assert shares[-1] <= 0.90 and shares[-2] >= 0.10
     # Every skill is practised: each is in over a third of the (two-skill) picks.
     assert np.all(skills_served / len(picks) >= 0.35), skills_served / len(picks)
-    assert Counter(n for _, n in picks) == {2: 1321, 1: 9}  # two-skill questions teach two skills at once
-    assert 0.67 <= ours.success_rate <= 0.69, ours.success_rate  # inside the 0.60–0.70 band (measured 0.678)
+    assert Counter(n for _, n in picks) == {2: 1338}  # two-skill questions teach two skills at once
+    assert 0.67 <= ours.success_rate <= 0.69, ours.success_rate  # inside the 0.60–0.70 band (measured 0.679)

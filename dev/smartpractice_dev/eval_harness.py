@@ -174,9 +174,12 @@ def seeds(log: AnswerLog) -> FloatArray | None:
 
 
 def calibrate(log: AnswerLog, rows: npt.NDArray[np.int64], *, prior: FloatArray | None) -> RaschFit:
-    """The nightly Rasch calibration on the given answer rows, the prior centred on `prior` (0 if None)."""
+    """The nightly Rasch calibration on the given answer rows, the prior centred on `prior` (0 if None) + the
+    mean shift of the item's skills (calibrate_rasch's hierarchical prior, as the nightly job fits it); an item
+    without answers in `rows` gets exactly that prior mean."""
     return calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
-                           n_learners=len(log.user_names), n_items=len(log.item_names), prior_difficulty=prior)
+                           n_learners=len(log.user_names), n_items=len(log.item_names), prior_difficulty=prior,
+                           skills=item_skills(log))
 
 
 def fit_production(log: AnswerLog, train: Mask, variant: Variant) -> tuple[FloatArray, predictor.Weights]:

@@ -295,7 +295,7 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
          f"{log.skipped_rows} rows skipped, {log.merged_rows} per-skill rows merged into their answer")
     authored = seeds(log)
     if log.item_difficulty is None:
-        echo("no item_difficulty column: Rasch prior at 0, the seeded cold-start rows are skipped")
+        echo("no item_difficulty column: Rasch prior at 0 + the skills' shift, seeded cold-start rows are skipped")
     else:
         echo(f"item_difficulty (authored seed): {int(np.isfinite(log.item_difficulty).sum())} of "
              f"{len(log.item_names)} items, {log.difficulty_conflicts} conflicting rows (first value kept)")

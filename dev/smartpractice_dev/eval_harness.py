@@ -11,8 +11,9 @@ Predictors (columns of the report):
 - BKT: the project's BKT, EM-fitted per skill on training (bkt_em.fit_bkt), conjunctive over skills;
 - production: smartpractice.learner.predictor, as the nightly job fits it (service/maintenance_predictor.py):
   Rasch difficulties with the prior centred on each question's authored seed (the data's item_difficulty
-  column; 0 without it), then weights on features replayed by predictor_fit.replay (b moves only on a learner's
-  first answer to the question, as record_answer allows);
+  column; 0 without it) + its skills' shift (calibrate_rasch's `skills`), then weights on features
+  replayed by predictor_fit.replay (b moves only on a learner's first answer to the question, as record_answer
+  allows);
 - cold start: the same weights ("a previous fit"), new learners (θ from 0, learned online), and a question bank
   none of whose answers were calibrated: b from 0 (no seed); from the authored seed, as served before the first
   night (private.predictor_seed_difficulty); from the seed through the nightly cold start

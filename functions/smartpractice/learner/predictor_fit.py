@@ -1,9 +1,10 @@
 """Nightly fits for `predictor`: item difficulties (sparse Rasch/IRT) and the calibration weights (pure).
 
 - `calibrate_rasch`: joint maximum a posteriori Rasch fit, P = σ(θ_u − b_q), on long-format answers with
-  Gaussian priors (θ ~ N(0, σ_θ²), b ~ N(0, σ_b²)), by alternating Newton steps (sparse: one pass over
-  the answers per step via bincount). Its b is the starting point of the online difficulties; per-skill means
-  of b seed questions never answered yet (a new bank starts from its skills, not from 0).
+  Gaussian priors (θ ~ N(0, σ_θ²), b ~ N(seed + its skills' mean shift γ, σ_b²), γ_k ~ N(0, τ²) with τ² by
+  empirical Bayes), by alternating Newton steps (sparse: one pass over the answers per step via bincount).
+  Its b is the starting point of the online difficulties; per-skill means of b seed questions never answered
+  yet (a new bank starts from its skills, not from 0).
 - `fit_weights`: logistic regression with a fixed guessing floor, P = c + (1 − c) σ(w · x), by Fisher
   scoring with a small ridge, on features replayed from training answers (predicted before each answer).
 - `replay`: the online predictor over answers in time order (each predicted before it is used);

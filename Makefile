@@ -5,12 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help setup lock demo eval test test-slow deploy-check lint lint-db stack-up stack-down stack-reset stack-keys gateway bench bench-db openapi clean
+.PHONY: help setup lock demo eval eval-real test test-slow deploy-check lint lint-db stack-up stack-down stack-reset stack-keys gateway bench bench-db openapi clean
 
 help:
 	@echo "make demo   - run the demo on the local stack"
 	@echo "make test   - set up everything (apt, venv, cluster, migrations) and run all tests"
 	@echo "make eval   - predictor AUC / log-loss / ECE vs baselines (EVAL_ARGS=\"PATH --ablation\")"
+	@echo "make eval-real - the same with --ablation on ASSISTments 2009 (fetched once; EVAL_REAL_ARGS=\"--seed 1\")"
 	@echo "make deploy-check | stack-up | stack-down | stack-reset | stack-keys | gateway | bench | lint | lint-db | lock"
 
 # Python environment; the Debian packages are installed by `python -m supalocal up` when missing.
@@ -84,6 +85,14 @@ demo: stack-up
 # The prediction harness (README "Predictor"): EVAL_ARGS, e.g. "path/to/log.tsv --ablation" (see --help).
 eval: setup
 	$(PY) -m smartpractice_dev.eval_harness $(EVAL_ARGS)
+
+# The harness on a real log (README "Predictor", "Real data"): ASSISTments 2009-2010 skill builder, downloaded from
+# PyPI's pyBKT 1.2 sdist and converted by smartpractice_dev.real_data into data/real/ (gitignored; the network is
+# needed once, the data are not redistributed). EVAL_REAL_ARGS, e.g. "--seed 1". Not part of `make test`.
+REAL_LOG := data/real/assist2009.csv
+eval-real: setup
+	$(PY) -m smartpractice_dev.real_data
+	$(PY) -m smartpractice_dev.eval_harness $(REAL_LOG) --ablation $(EVAL_REAL_ARGS)
 
 # The deploy unit as Cloud Functions builds it (a venv from functions/requirements.txt alone, a copy of
 # functions/), each entry point under functions-framework, one learner's session and the scheduler's call.

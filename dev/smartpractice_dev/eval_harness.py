@@ -11,8 +11,9 @@ Predictors (columns of the report):
 - BKT: the project's BKT, EM-fitted per skill on training (bkt_em.fit_bkt), conjunctive over skills;
 - production: smartpractice.learner.predictor, as the nightly job fits it (service/maintenance_predictor.py):
   Rasch difficulties with the prior centred on each question's authored seed (the data's item_difficulty
-  column; 0 without it), then weights on features replayed by predictor_fit.replay (b moves only on a learner's
-  first answer to the question, as record_answer allows);
+  column; 0 without it) + its skills' shift (calibrate_rasch's `skills`), then weights on features
+  replayed by predictor_fit.replay (b moves only on a learner's first answer to the question, as record_answer
+  allows);
 - cold start: the same weights ("a previous fit"), new learners (θ from 0, learned online), and a question bank
   none of whose answers were calibrated: b from 0 (no seed); from the authored seed, as served before the first
   night (private.predictor_seed_difficulty); from the seed through the nightly cold start
@@ -174,9 +175,12 @@ def seeds(log: AnswerLog) -> FloatArray | None:
 
 
 def calibrate(log: AnswerLog, rows: npt.NDArray[np.int64], *, prior: FloatArray | None) -> RaschFit:
-    """The nightly Rasch calibration on the given answer rows, the prior centred on `prior` (0 if None)."""
+    """The nightly Rasch calibration on the given answer rows, the prior centred on `prior` (0 if None) + the
+    mean shift of the item's skills (calibrate_rasch's hierarchical prior, as the nightly job fits it); an item
+    without answers in `rows` gets exactly that prior mean."""
     return calibrate_rasch(learner=log.user[rows], item=log.item[rows], correct=log.correct[rows],
-                           n_learners=len(log.user_names), n_items=len(log.item_names), prior_difficulty=prior)
+                           n_learners=len(log.user_names), n_items=len(log.item_names), prior_difficulty=prior,
+                           skills=item_skills(log))
 
 
 def fit_production(log: AnswerLog, train: Mask, variant: Variant) -> tuple[FloatArray, predictor.Weights]:
@@ -292,7 +296,7 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
          f"{log.skipped_rows} rows skipped, {log.merged_rows} per-skill rows merged into their answer")
     authored = seeds(log)
     if log.item_difficulty is None:
-        echo("no item_difficulty column: Rasch prior at 0, the seeded cold-start rows are skipped")
+        echo("no item_difficulty column: Rasch prior at 0 + the skills' shift, seeded cold-start rows are skipped")
     else:
         echo(f"item_difficulty (authored seed): {int(np.isfinite(log.item_difficulty).sum())} of "
              f"{len(log.item_names)} items, {log.difficulty_conflicts} conflicting rows (first value kept)")

@@ -1,9 +1,10 @@
 """Nightly fits for `predictor`: item difficulties (sparse Rasch/IRT) and the calibration weights (pure).
 
 - `calibrate_rasch`: joint maximum a posteriori Rasch fit, P = σ(θ_u − b_q), on long-format answers with
-  Gaussian priors (θ ~ N(0, σ_θ²), b ~ N(0, σ_b²)), by alternating Newton steps (sparse: one pass over
-  the answers per step via bincount). Its b is the starting point of the online difficulties; per-skill means
-  of b seed questions never answered yet (a new bank starts from its skills, not from 0).
+  Gaussian priors (θ ~ N(0, σ_θ²), b ~ N(seed + its skills' mean shift γ, σ_b²), γ_k ~ N(0, τ²) with τ² by
+  empirical Bayes), by alternating Newton steps (sparse: one pass over the answers per step via bincount).
+  Its b is the starting point of the online difficulties; per-skill means of b seed questions never answered
+  yet (a new bank starts from its skills, not from 0).
 - `fit_weights`: logistic regression with a fixed guessing floor, P = c + (1 − c) σ(w · x), by Fisher
   scoring with a small ridge, on features replayed from training answers (predicted before each answer).
 - `replay`: the online predictor over answers in time order (each predicted before it is used);
@@ -51,7 +52,8 @@ def _sigmoid(x: FloatArray) -> FloatArray:
 
 def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike, n_learners: int, n_items: int,
                     sd_theta: float = 1.0, sd_difficulty: float = 1.5, max_iter: int = 50,
-                    tol: float = 1e-4, prior_difficulty: FloatArray | None = None) -> RaschFit:
+                    tol: float = 1e-4, prior_difficulty: FloatArray | None = None,
+                    skills: Sequence[Sequence[int]] | None = None, sd_skill: float | None = None) -> RaschFit:
     """Joint MAP Rasch fit; indices are 0-based, one entry per answer.
 
     Args:
@@ -62,6 +64,12 @@ def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike
         max_iter, tol: Stop after max_iter rounds or when no parameter moves more than tol.
         prior_difficulty: Prior mean of each item's b (default 0), e.g. a seed from difficulty labels: an item
             with few answers stays near it.
+        skills: Each item's skills (optional): then the prior mean is the seed + the mean over the item's skills
+            of a per-skill shift γ_k ~ N(0, sd_skill²), fitted jointly (hierarchical shrinkage: an item with few
+            answers, or none, sits near its skills' level above or below their seeds instead of at the seed).
+        sd_skill: τ; None (default): empirical Bayes, τ² = the variance of the skills' mean b − seed beyond their
+            sampling noise in a fit without the shifts (`skill_variance`); τ² = 0 gives that fit unchanged (skills
+            that do not differ beyond noise add nothing, so a night of noise gains no spurious z signal).
 
     Returns:
         RaschFit with θ per learner and b per item, in logits.
@@ -77,10 +85,60 @@ def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike
     mu = np.zeros(n_items) if prior_difficulty is None else np.asarray(prior_difficulty, dtype=np.float64)
     if mu.shape != (n_items,):
         raise ValueError("prior_difficulty needs one entry per item")
+    flat = _rasch_map(learner=learner, item=item, y=y, n_learners=n_learners, mu=mu, shift=None,
+                      sd_theta=sd_theta, sd_difficulty=sd_difficulty, max_iter=max_iter, tol=tol)
+    if skills is None:
+        return flat
+    if len(skills) != n_items:
+        raise ValueError("skills needs one entry per item")
+    answered = np.bincount(item, minlength=n_items) > 0
+    if sd_skill is None:
+        residual = flat.difficulty - mu
+        _, _, tau2 = skill_variance({s: [float(residual[q]) for q in qs] for s, qs in _items_by_skill(
+            skills, answered).items()})
+    else:
+        tau2 = sd_skill**2
+    if tau2 <= 0.0:
+        return flat
+    shift = _SkillShift.of(skills=skills, n_items=n_items, sd_difficulty=sd_difficulty, tau2=tau2, answered=answered)
+    return _rasch_map(learner=learner, item=item, y=y, n_learners=n_learners, mu=mu, shift=shift, sd_theta=sd_theta,
+                      sd_difficulty=sd_difficulty, max_iter=max_iter, tol=tol)
+
+
+def _items_by_skill(skills: Sequence[Sequence[int]], keep: npt.NDArray[np.bool_]) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = {}
+    for q in np.flatnonzero(keep).tolist():
+        for s in skills[q]:
+            out.setdefault(s, []).append(q)
+    return out
+
+
+def skill_variance(by_skill: dict[int, list[float]]) -> tuple[dict[int, float], float, float]:
+    """Per skill the mean of its values, the pooled within-skill variance σ², and τ², the variance of the skill
+    means beyond their sampling noise (method of moments, ≥ 0; 0 with fewer than 2 skills)."""
+    means = {s: float(np.mean(v)) for s, v in by_skill.items()}
+    pairs = sum(len(v) for v in by_skill.values())
+    within = sum(float(np.sum((np.asarray(v) - means[s]) ** 2)) for s, v in by_skill.items()) / max(
+        pairs - len(by_skill), 1)
+    tau2 = 0.0
+    if len(means) >= 2:
+        noise = float(np.mean([within / len(v) for v in by_skill.values()]))
+        tau2 = max(0.0, float(np.var(list(means.values()), ddof=1)) - noise)
+    return means, within, tau2
+
+
+def _rasch_map(*, learner: IntArray, item: IntArray, y: FloatArray, n_learners: int, mu: FloatArray,
+               shift: _SkillShift | None, sd_theta: float, sd_difficulty: float, max_iter: int,
+               tol: float) -> RaschFit:
+    """calibrate_rasch's alternating Newton steps, the prior mean `mu` (+ the skills' shifts, refitted each round)."""
+    n_items = mu.size
+    seed = mu.copy()
     theta = np.zeros(n_learners)
     b = mu.copy()
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        if shift is not None:
+            mu = seed + shift.prior_offset(b - seed)
         p = _sigmoid(theta[learner] - b[item])
         w = p * (1.0 - p)
         step_t = (np.bincount(learner, y - p, n_learners) - theta / sd_theta**2) / (
@@ -94,6 +152,42 @@ def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike
         if max(float(np.abs(step_t).max(initial=0.0)), float(np.abs(step_b).max(initial=0.0))) < tol:
             break
     return RaschFit(theta=theta, difficulty=b, iterations=iterations)
+
+
+@dataclass(frozen=True, slots=True)
+class _SkillShift:
+    """The per-skill shifts γ of `calibrate_rasch`'s hierarchical prior: item q's prior mean is its seed +
+    (Mγ)_q, M_qk = 1/m_q for its m_q skills. Given b, γ maximises −Σ_q (r_q − (Mγ)_q)² / 2σ_b² − Σ_k γ_k² / 2τ²
+    over the answered items (r = b − seed; an unanswered item's b equals its prior mean at the joint optimum,
+    so it adds nothing there): a ridge solve with the skills × skills matrix MᵀM / σ_b² + I / τ²."""
+
+    item: IntArray  # (pairs,) item of each (item, skill) pair
+    skill: IntArray  # (pairs,) its skill
+    weight: FloatArray  # (pairs,) 1 / m_q
+    answered_weight: FloatArray  # (pairs,) 1 / m_q on answered items, 0 elsewhere
+    system: FloatArray  # (n_skills, n_skills)
+    variance: float  # σ_b²
+
+    @staticmethod
+    def of(*, skills: Sequence[Sequence[int]], n_items: int, sd_difficulty: float, tau2: float,
+           answered: npt.NDArray[np.bool_]) -> _SkillShift:
+        item = np.array([q for q, k in enumerate(skills) for _ in k], dtype=np.int64)
+        ids, skill = np.unique(np.array([s for k in skills for s in k], dtype=np.int64), return_inverse=True)
+        weight = np.array([1.0 / len(k) for k in skills for _ in k], dtype=np.float64)
+        on = np.where(answered[item], weight, 0.0)
+        system = np.eye(ids.size) / tau2  # + MᵀM / σ_b², item by item over its pairs of skills
+        starts = np.concatenate([[0], np.cumsum([len(k) for k in skills])]).astype(np.int64)
+        for q in np.flatnonzero(answered[:n_items]).tolist():
+            own = skill[starts[q]:starts[q + 1]]
+            if own.size:
+                system[np.ix_(own, own)] += 1.0 / (own.size**2 * sd_difficulty**2)
+        return _SkillShift(item, skill.astype(np.int64), weight, on, system, sd_difficulty**2)
+
+    def prior_offset(self, residual: FloatArray) -> FloatArray:
+        """(Mγ) per item for the γ that best explains the answered items' b − seed."""
+        rhs = np.bincount(self.skill, self.answered_weight * residual[self.item], self.system.shape[0]) / self.variance
+        gamma = np.linalg.solve(self.system, rhs)
+        return np.bincount(self.item, self.weight * gamma[self.skill], residual.size).astype(np.float64)
 
 
 def fit_weights(*, features: FloatArray, correct: npt.ArrayLike, floor: npt.ArrayLike | float = 0.0,
@@ -272,14 +366,7 @@ def fit_seed_map(*, skills: Sequence[Sequence[int]], difficulty: FloatArray, cal
     for q, r in zip(known.tolist(), residual.tolist(), strict=True):
         for s in skills[q]:
             by_skill.setdefault(s, []).append(r)
-    means = {s: float(np.mean(v)) for s, v in by_skill.items()}
-    pairs = sum(len(v) for v in by_skill.values())
-    within = sum(float(np.sum((np.asarray(v) - means[s]) ** 2)) for s, v in by_skill.items()) / max(
-        pairs - len(by_skill), 1)
-    tau2 = 0.0
-    if len(means) >= 2:
-        noise = float(np.mean([within / len(v) for v in by_skill.values()]))
-        tau2 = max(0.0, float(np.var(list(means.values()), ddof=1)) - noise)
+    means, within, tau2 = skill_variance(by_skill)
     shift = {s: (means[s] * len(v) * tau2 / (len(v) * tau2 + within) if tau2 > 0.0 else 0.0)
              for s, v in by_skill.items()}
     return SeedMap(offset=offset, scale=scale, skill_shift=shift)

@@ -102,6 +102,10 @@ class Learner:
                   "answered_at": at.isoformat()}
         self.pg.execute("select public.serve_question(%s::uuid, %s::uuid, %s, '{}'::jsonb)",
                         (self.user_id, session, question))  # record_answer accepts served questions only
+        # served 40 s before the answer (its claimed time), as a learner on that day: the nightly refits learn only
+        # from answers whose server time carries evidence (maintenance_io.served_evidence)
+        self.pg.execute("update session_questions set served_at = %s where session_id = %s and question_id = %s",
+                        (at - timedelta(seconds=40), uuid.UUID(session), question))
         status = _one(self.pg, "select public.record_answer(%s::uuid, %s::jsonb, %s::jsonb, '[]'::jsonb, '{}'::jsonb)"
                                " ->> 'status'", (self.user_id, json.dumps(answer), json.dumps([item])))
         assert status == "created"

@@ -42,6 +42,7 @@ from smartpractice.service.deps import MaintenanceDeps
 from smartpractice.service.maintenance import run_maintenance
 from supalocal.keys import anon_key
 from tests.integration.conftest import Learner, LiveStack
+from tests.integration.test_predictor_stack import FLOORS, served_floor
 
 pytestmark = pytest.mark.stack
 
@@ -54,7 +55,8 @@ SECTIONS = ("math", "reading_writing")
 def fitted_weights(live_stack: LiveStack) -> Iterator[predictor.Weights]:
     with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
         row = conn.execute("select public.insert_predictor_weights(%s::jsonb)", (
-            Jsonb({"fitted_at": "2999-01-01T00:00:00Z", "n_answers": 1000, "weights": list(WEIGHTS)}),)).fetchone()
+            Jsonb({"fitted_at": "2999-01-01T00:00:00Z", "n_answers": 1000, "weights": list(WEIGHTS),
+                   **FLOORS}),)).fetchone()
         assert row is not None
         try:
             yield predictor.Weights(WEIGHTS)
@@ -123,7 +125,7 @@ def _bank(pg: psycopg.Connection, user_id: uuid.UUID, where: str, args: tuple[An
     return {"deviations": grid(0), "skill_answers": grid(1), "skill_correct": grid(2),
             "present": np.array([[k < len(r[3]) for k in range(width)] for r in rows]),
             "difficulties": np.array([float(r[1]) for r in rows]),
-            "floors": np.array([predictor.guessing_floor(r[2]) for r in rows])}
+            "floors": np.array([served_floor(r[2]) for r in rows])}
 
 
 def test_insights_scores_are_the_pure_predictor_curve_on_the_stored_state(

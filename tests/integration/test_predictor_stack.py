@@ -30,6 +30,13 @@ from tests.integration.conftest import Learner, LiveStack
 pytestmark = pytest.mark.stack
 
 WEIGHTS = (0.12, 0.85, -0.04, 0.33, 0.02, -0.05, -0.3)  # not the plain model, so every feature counts
+# the night's fitted guessing floors (20261207210000), not 1/options and 0: every reader serves them
+FLOORS = {"floor_multiple_choice": 0.17, "floor_open": 0.06}
+
+
+def served_floor(n_options: int | None) -> float:
+    """The floor a question is served with FLOORS stored (private.served_guessing_floor)."""
+    return FLOORS["floor_multiple_choice"] if n_options is not None and n_options >= 2 else FLOORS["floor_open"]
 
 
 @pytest.fixture()
@@ -38,7 +45,7 @@ def fitted_weights(live_stack: LiveStack) -> Iterator[predictor.Weights]:
     with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
         row = conn.execute("select public.insert_predictor_weights(%s::jsonb)", (
             Jsonb({"fitted_at": "2999-01-01T00:00:00Z", "n_answers": 1000,
-                                      "weights": list(WEIGHTS)}),)).fetchone()
+                                      "weights": list(WEIGHTS), **FLOORS}),)).fetchone()
         assert row is not None
         try:
             yield predictor.Weights(WEIGHTS)
@@ -71,7 +78,7 @@ def stored(conn: psycopg.Connection[Any], user_id: uuid.UUID, question_id: int) 
                    for _, d, a, c in skills],
         "skill_ids": [int(s) for s, *_ in skills],
         "item": predictor.ItemDifficulty(float(item[0]), int(item[1])),
-        "floor": predictor.guessing_floor(item[2]),
+        "floor": served_floor(item[2]),
     }
 
 
@@ -120,6 +127,47 @@ def test_served_predictions_and_stored_steps_are_the_pure_predictors(
             assert after["item"].answers == before["item"].answers + 1
             checked += 1
     assert checked == 8
+
+
+def test_every_reader_serves_the_latest_rows_floors(live_stack: LiveStack, pg: psycopg.Connection,
+                                                   make_learner: Callable[[], Learner],
+                                                   fitted_weights: predictor.Weights) -> None:
+    """question_bank (next_question), answer_context (submit_answer) and the score inputs' function read the
+    latest weights row's floors per format; a newer row without floors serves the defaults 1/options and 0."""
+    learner = make_learner()
+    ids = pg.execute(
+        "select (select min(id) from questions where is_active and question_type = 'multiple_choice'), "
+        "(select min(id) from questions where is_active and question_type <> 'multiple_choice')").fetchone()
+    assert ids is not None and None not in ids
+    mc, numeric = int(ids[0]), int(ids[1])
+
+    def served() -> tuple[dict[int, float], dict[int, float]]:
+        bank = pg.execute("select public.question_bank()").fetchone()
+        assert bank is not None
+        floors = dict(zip(bank[0]["id"], bank[0]["guessing_floor"], strict=True))
+        with pg.transaction():
+            pg.execute("select set_config('request.jwt.claims', %s, true)",
+                       (json.dumps({"sub": str(learner.user_id), "role": "authenticated"}),))
+            pg.execute("set local role authenticated")
+            context = {q: pg.execute("select public.answer_context(gen_random_uuid(), %s, 'floor-test')", (q,))
+                       .fetchone()[0]["predictor"]["item"]["guessing_floor"] for q in (mc, numeric)}  # type: ignore[index]
+        return {q: floors[q] for q in (mc, numeric)}, context
+
+    options = pg.execute("select jsonb_array_length(options) from questions where id = %s", (mc,)).fetchone()
+    assert options is not None and options[0] >= 2
+    assert served() == ({mc: 0.17, numeric: 0.06},) * 2
+    assert pg.execute("select private.served_guessing_floor(4), private.served_guessing_floor(0)").fetchone() == (
+        0.17, 0.06)
+    newer = pg.execute("select public.insert_predictor_weights(%s::jsonb)", (
+        Jsonb({"fitted_at": "2999-01-02T00:00:00Z", "n_answers": 1000, "weights": list(WEIGHTS)}),)).fetchone()
+    assert newer is not None
+    try:
+        assert served() == ({mc: 1.0 / options[0], numeric: 0.0},) * 2
+    finally:
+        pg.execute("delete from predictor_weights where id = %s", (newer[0],))
+    with pytest.raises(psycopg.errors.CheckViolation, match="predictor_weights_floors_check"):
+        pg.execute("select public.insert_predictor_weights(%s::jsonb)", (Jsonb(
+            {"n_answers": 1, "weights": list(WEIGHTS), "floor_open": 0.5}),))
 
 
 def test_sql_bounds_and_evidence_are_the_python_constants(live_stack: LiveStack) -> None:

@@ -69,6 +69,10 @@ API_EXECUTABLE_FUNCTIONS = {
         "authenticated: the latest seed line (predictor_weights, readable by the learner) on a label seed, what a "
         "question without a stored b is served, inside question_bank, answer_context and predictor_score_inputs "
         "(security invoker, run as the learner)",
+    "private.served_guessing_floor(integer)":
+        "authenticated: the latest weights row's fitted guessing floor of a format (predictor_weights, readable by "
+        "the learner), the floor a question is served, inside question_bank, answer_context and "
+        "predictor_score_inputs (security invoker, run as the learner)",
 }
 # Supabase's own auth schema (the local bootstrap stands in for it): no API role holds any privilege there.
 PLATFORM_SCHEMAS = ("auth",)

@@ -76,11 +76,13 @@ class PredictorSkill(_Result):
 
 
 class PredictorItem(_Result):
-    """The question's difficulty b (logits: stored, or seeded from its Elo rows), its online answers, options."""
+    """The question's difficulty b (logits: stored, or seeded from its Elo rows), its online answers, options and
+    served guessing floor (private.served_guessing_floor; None from a database before it: 1/options)."""
 
     difficulty: float = 0.0
     answers: int = 0
     n_options: int | None = None
+    guessing_floor: float | None = None
 
 
 class PredictorRead(_Result):

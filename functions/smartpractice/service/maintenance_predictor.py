@@ -27,7 +27,10 @@ fit no weight either, as they moved nothing online: one account's scripted answe
    a repeat or a too-fast answer, which move nothing when served, so the counts and abilities replayed are the
    ones served), and the weights
    are fitted on those
-   features with each question's guessing floor (predictor_fit.fit_weights); a row with the sample size and the
+   features together with one guessing floor per answer format (predictor_floors.fit_weights_and_floors: multiple
+   choice and open answers, each with a Gaussian prior σ = 0.05 at its default, the mean 1/options of its answers
+   or 0; the floor is stored with the weights and served to every question of the format,
+   private.served_guessing_floor); a row with the sample size and the
    AUC, log-loss and ECE of the fitted weights on those replayed rows is stored, with the seed map's line
    (seed_offset, seed_scale; not its skill shifts): until its first night, a question added after this one is
    served offset + scale · its label seed (private.served_cold_difficulty). Fewer than `predictor_min_answers`
@@ -43,7 +46,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from smartpractice.learner import predictor, predictor_fit
+from smartpractice.learner import predictor, predictor_fit, predictor_floors
 from smartpractice.service.maintenance_io import (
     AttemptLog,
     Row,
@@ -132,16 +135,26 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
                                     start_shift=leave_out[order], evidence=weight[order])
     y = log.correct[order][fitted_rows].astype(np.float64)
     floor = floor[fitted_rows]
-    weights = predictor_fit.fit_weights(features=replayed.features[fitted_rows], correct=y, floor=floor)
-    if not predictor_fit.servable(weights):  # yesterday's weights and seed line stay the ones served
+    # one guessing floor per format with the weights, each with a prior at its default (predictor_floors)
+    group = np.array([predictor_floors.format_group(int(n)) for n in n_options], dtype=np.int64)[item[order]]
+    group = group[fitted_rows]
+    centre = [float(floor[group == g].mean()) if np.any(group == g) else 0.0
+              for g in (predictor_floors.MULTIPLE_CHOICE, predictor_floors.OPEN)]
+    fit = predictor_floors.fit_weights_and_floors(features=replayed.features[fitted_rows], correct=y, group=group,
+                                                  centre=centre)
+    weights = fit.weights
+    if not predictor_fit.servable(weights):  # yesterday's weights, seed line and floors stay the ones served
         counts["weights_rejected"] = 1
         return counts
+    floor = np.array([c if c is not None else 0.0 for c in fit.floors])[group]
     logit = replayed.features[fitted_rows] @ weights.as_array()
     p = floor + (1.0 - floor) / (1.0 + np.exp(-logit))
     auc = predictor_fit.auc(y, p)
     ctx.store.call("insert_predictor_weights", {"p_row": {
         "fitted_at": ctx.now.isoformat(), "n_answers": int(y.size), "weights": list(weights.values),
         "auc": None if np.isnan(auc) else auc, "log_loss": predictor_fit.log_loss(y, p),
-        "ece": predictor_fit.ece(y, p), "seed_offset": mapping.offset, "seed_scale": mapping.scale}})
+        "ece": predictor_fit.ece(y, p), "seed_offset": mapping.offset, "seed_scale": mapping.scale,
+        "floor_multiple_choice": fit.floors[predictor_floors.MULTIPLE_CHOICE],
+        "floor_open": fit.floors[predictor_floors.OPEN]}})
     counts["weights_fitted"] = 1
     return counts

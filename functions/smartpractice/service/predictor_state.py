@@ -40,11 +40,13 @@ def served_state(read: PredictorRead) -> LearnerPredictor:
 
 
 def item_of(read: PredictorRead) -> tuple[predictor.ItemDifficulty, float]:
-    """The question's difficulty and its guessing floor (1/options)."""
+    """The question's difficulty and its served guessing floor (the nightly floor of its format, stored with the
+    latest weights; 1/options, 0 for an open answer, when none is stored)."""
     item = read.item
     if item is None:
         return predictor.ItemDifficulty(), 0.0
-    return predictor.ItemDifficulty(item.difficulty, item.answers), predictor.guessing_floor(item.n_options)
+    floor = predictor.guessing_floor(item.n_options) if item.guessing_floor is None else item.guessing_floor
+    return predictor.ItemDifficulty(item.difficulty, item.answers), floor
 
 
 def update_payload(*, before: predictor.LearnerGlobal, before_skills: Sequence[predictor.SkillDeviation],

@@ -69,7 +69,7 @@ class QuestionBank:
     difficulties: FloatArray  # (n, k), NaN where padded
     times_seen: FloatArray
     item_difficulty: FloatArray | None = None  # predictor b (logits): stored, or seeded from the Elo rows
-    floors: FloatArray | None = None  # guessing floor 1/options (0: open answer); None: all 0
+    floors: FloatArray | None = None  # served guessing floor (the night's per format, else 1/options); None: all 0
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, Sequence[Any]]) -> QuestionBank:
@@ -88,8 +88,9 @@ class QuestionBank:
             skill_ids=skill_ids, difficulties=difficulties,
             times_seen=np.array(columns["times_seen"], dtype=np.float64),
             item_difficulty=np.array(columns.get("predictor_difficulty", [0.0] * len(skills)), dtype=np.float64),
-            floors=np.array([guessing_floor(int(n)) for n in columns.get("n_options", [0] * len(skills))],
-                            dtype=np.float64),
+            floors=np.array(columns["guessing_floor"], dtype=np.float64) if "guessing_floor" in columns
+            else np.array([guessing_floor(int(n)) for n in columns.get("n_options", [0] * len(skills))],
+                          dtype=np.float64),
         )
 
     def pool(self, *, where: PoolFilter, exclude: Sequence[int], seen_ids: Sequence[int],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
@@ -109,3 +110,13 @@ def test_empty_pool() -> None:
     empty = QuestionBank.from_columns({"id": [], "topic_id": [], "subject_id": [], "exam_section": [],
                                        "skill_ids": [], "difficulties": [], "times_seen": []})
     assert len(empty.pool(where=PoolFilter(), exclude=[], seen_ids=[1], seen_epochs=[1.0])) == 0
+
+
+def test_the_bank_serves_the_stored_floors_when_the_database_sends_them() -> None:
+    columns: dict[str, list[Any]] = {
+               "id": [10, 11], "topic_id": [1, 1], "subject_id": [1, 1], "exam_section": ["math"] * 2,
+               "skill_ids": [[1], [2]], "difficulties": [[1200.0], [1200.0]], "times_seen": [0, 0],
+               "predictor_difficulty": [0.0, 0.0], "n_options": [4, 0]}
+    np.testing.assert_array_equal(QuestionBank.from_columns(columns).floors, [0.25, 0.0])
+    served = QuestionBank.from_columns({**columns, "guessing_floor": [0.17, 0.06]}).floors
+    np.testing.assert_array_equal(served, [0.17, 0.06])

@@ -55,3 +55,11 @@ def test_partial_evidence_scales_and_none_sends_nothing() -> None:
 def test_no_stored_weights_serve_the_plain_model() -> None:
     assert predictor_state.weights_of(PredictorRead()) == predictor.Weights()
     assert predictor_state.served_state(PredictorRead()).learner == predictor.LearnerGlobal()
+
+
+def test_the_served_floor_is_the_stored_one_when_the_database_sends_it() -> None:
+    read = READ.model_copy(update={"item": READ.item.model_copy(update={"guessing_floor": 0.13})}) \
+        if READ.item is not None else READ
+    assert predictor_state.item_of(read)[1] == 0.13  # the night's floor of its format, not 1/4
+    open_item = PredictorRead.model_validate({"item": {"difficulty": 0.0, "answers": 0, "n_options": None}})
+    assert predictor_state.item_of(open_item)[1] == 0.0  # no stored floor: the default (open answer)

@@ -221,10 +221,12 @@ def served_evidence(log: AttemptLog, *, question_types: Mapping[int, str]) -> Se
     ids, inverse = np.unique(log.question_id, return_inverse=True)
     minimum = np.array([evidence.MIN_SECONDS.get(question_types.get(int(q), ""), evidence.DEFAULT_MIN_SECONDS)
                         for q in ids], dtype=np.float64)
-    timed = evidence.time_weights(served_seconds=log.served_seconds, min_seconds=minimum[inverse])
-    repeat = evidence.repeat_answers(learner=log.learner, question_id=log.question_id,
-                                     answered_epoch=log.answered_epoch)
-    return ServedEvidence(weight=np.where(repeat, 0.0, timed), too_fast=timed == 0.0)
+    # the weight is evidence.replayed_evidence's (the one definition the unit and stack tests pin)
+    weight = evidence.replayed_evidence(learner=log.learner, question_id=log.question_id,
+                                        answered_epoch=log.answered_epoch, served_seconds=log.served_seconds,
+                                        min_seconds=minimum[inverse])
+    too_fast = evidence.time_weights(served_seconds=log.served_seconds, min_seconds=minimum[inverse]) == 0.0
+    return ServedEvidence(weight=weight, too_fast=too_fast)
 
 
 def read_attempts(ctx: StepContext, *, since: datetime, step: str) -> AttemptLog:

@@ -46,6 +46,9 @@ weakness bar at 0.75 logit instead of 1.5 (19:50; at 1.5 every practised skill r
 weakness no longer told skills apart): OURS 0.762 ± 0.041 (0.72 / 0.81 / 0.75) at 0.64 (0.63 / 0.64 / 0.63);
 seeds 404 / 505 / 606: 0.793 → 0.752. With the weakness weight 0.8 instead of 0.4 (20:05): OURS 0.738 ± 0.040
 (0.70 / 0.78 / 0.73) at 0.63 (0.62 / 0.62 / 0.63); held-out seeds 0.735.
+The information limit (22:30, selection_bayes.py, in --experiments): the same rules fed the best possible
+estimate from the answers (a posterior under the simulator's own response and learning model, true b) reach
+0.735-0.740; fed the TRUE graded need (remaining practice), 0.625 (README "The information limit").
 "decided by the band's gate" counts the
 picks where the same draws without the gate chose another candidate.
 
@@ -114,14 +117,14 @@ def main() -> None:
         print(f"seed {seed}: nightly weights (fitted on the previous cohort) "
               + ", ".join(f"{v:.3f}" for v in warm_predictor(seed).weights.values))
     baseline = [o.questions.mean() for o in results["random"]]
-    print(f"\n{'policy':<46}{'mean q→mastery':>15}{'÷ random (mean ± half-range)':>30}{'per seed ÷ random':>20}"
+    print(f"\n{'policy':<58}{'mean q→mastery':>15}{'÷ random (mean ± half-range)':>30}{'per seed ÷ random':>20}"
           f"{'reached':>8}{'success':>8}{'per seed':>20}{'s':>6}")
     for name, outcomes in results.items():
         means = [o.questions.mean() for o in outcomes]
         ratios = [m / b for m, b in zip(means, baseline, strict=True)]
         reached = np.mean([o.reached.mean() for o in outcomes])
         success = [o.success_rate for o in outcomes]
-        print(f"{name:<46}{np.mean(means):>15.1f}{_spread(ratios):>30}{' / '.join(f'{r:.2f}' for r in ratios):>20}"
+        print(f"{name:<58}{np.mean(means):>15.1f}{_spread(ratios):>30}{' / '.join(f'{r:.2f}' for r in ratios):>20}"
               f"{reached:>8.0%}{np.mean(success):>8.2f}{' / '.join(f'{r:.2f}' for r in success):>20}"
               f"{sum(o.seconds for o in outcomes):>6.0f}")
     print(f"\nbank: {bank_shapes(args.seeds)}")

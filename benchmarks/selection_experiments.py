@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from selection_bayes import BayesNeed, true_need  # benchmarks/, next to this script
 from selection_world import (  # benchmarks/, next to this script
     N_SKILLS,
     Policy,
@@ -71,6 +72,11 @@ EXPERIMENTS: dict[str, Policy] = {
     "reference: Elo p, TRUE not-mastered": ours(lambda st, po, vi: _with_weakness(
         product_candidates(st, po, vi), true_not_mastered(st, po, vi))),
     "reference: oracle (true θ, no Thompson)": oracle,
+    # What estimation can buy (selection_bayes.py): the TRUE graded need, and the best estimate of it from the
+    # answers (a posterior under the simulator's own model and the true b), each with the product's rules.
+    "reference: TRUE graded need": ours(predictor_candidates(true_need)),
+    "reference: Bayes posterior, own model, E[graded need]": ours(predictor_candidates(BayesNeed())),
+    "reference: Bayes posterior, own model, P(below the bar)": ours(predictor_candidates(BayesNeed(binary=True))),
 }
 
 

@@ -46,7 +46,7 @@ weakness bar at 0.75 logit instead of 1.5 (19:50; at 1.5 every practised skill r
 weakness no longer told skills apart): OURS 0.762 ± 0.041 (0.72 / 0.81 / 0.75) at 0.64 (0.63 / 0.64 / 0.63);
 seeds 404 / 505 / 606: 0.793 → 0.752. With the weakness weight 0.8 instead of 0.4 (20:05): OURS 0.738 ± 0.040
 (0.70 / 0.78 / 0.73) at 0.63 (0.62 / 0.62 / 0.63); held-out seeds 0.735.
-The information limit (22:30, selection_bayes.py, in --experiments): the same rules fed the best possible
+The information limit (22:10, selection_bayes.py, in --experiments): the same rules fed the best possible
 estimate from the answers (a posterior under the simulator's own response and learning model, true b) reach
 0.735-0.740; fed the TRUE graded need (remaining practice), 0.625 (README "The information limit").
 "decided by the band's gate" counts the

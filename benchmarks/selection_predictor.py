@@ -96,7 +96,8 @@ class PredictorState:
 
     def skill_logit(self, state: LearnerState, n_skills: int, skill_ids: np.ndarray) -> tuple[FloatArray, FloatArray]:
         """(calibrated logit of success on a typical question of skill k alone, answers on k) per skill: the
-        predictor's full w · x (ability, deviation AND the practice counts) at b = the mean b_q of k's questions."""
+        predictor's full w · x (ability, deviation, the practice counts AND the new-skill term while k has no answers)
+        at b = the mean b_q of k's questions."""
         logits, answers = np.zeros(n_skills), np.zeros(n_skills)
         w = self.weights.as_array()
         for k in range(n_skills):

@@ -153,6 +153,7 @@ class Variant:
     config: predictor.PredictorConfig = field(default_factory=predictor.PredictorConfig)
     calibrated_items: bool = True  # start from the nightly Rasch difficulties (else every b at 0)
     feature_mask: tuple[bool, ...] = (True,) * predictor.N_FEATURES
+    sliced: bool = False  # the ablation also reports its calibration slices (the gap the feature closes)
 
 
 def production_replay(log: AnswerLog, mask: Mask, *, difficulty: FloatArray, weights: predictor.Weights,
@@ -272,14 +273,15 @@ def calibration_slices(log: AnswerLog, test: Mask, p: FloatArray) -> list[SliceS
 
 ABLATION = (
     Variant("production (all components)"),
-    Variant("− counts (Platt on z only)", feature_mask=(True, True, False, False, False, False, True)),
-    Variant("− global counts", feature_mask=(True, True, True, True, False, False, True)),
-    Variant("− skill count (log m)", feature_mask=(True,) * 6 + (False,)),
+    Variant("− counts (Platt on z only)", feature_mask=(True, True, False, False, False, False, True, True)),
+    Variant("− global counts", feature_mask=(True, True, True, True, False, False, True, True)),
+    Variant("− skill count (log m)", feature_mask=(True,) * 6 + (False, True), sliced=True),
+    Variant("− new skill", feature_mask=(True,) * 7 + (False,), sliced=True),
     Variant("− global ability θ (per-skill only)", config=replace(
         predictor.PredictorConfig(), ability=predictor.StepSchedule(1e-9, 1e-9, 0.0),
         deviation=predictor.StepSchedule(0.8, 0.08, 0.15))),
     Variant("− nightly item calibration (b from 0)", calibrated_items=False),
-    Variant("− calibration (raw σ(z), no weights)", feature_mask=(False, True, False, False, False, False, False)),
+    Variant("− calibration (raw σ(z), no weights)", feature_mask=(False, True) + (False,) * 6),
 )
 
 
@@ -324,7 +326,7 @@ def run(path: Path, *, test_fraction: float, seed: int, ablation: bool,
         for v in ABLATION[1:]:
             p = evaluate_variant(log, train, v)
             results.append(score(v.name, y, p[test]))
-            if v.feature_mask[-1:] == (False,) and all(v.feature_mask[:-1]):
+            if v.sliced:
                 sliced[v.name] = p
     echo(f"{'predictor':40s} {'AUC':>7s} {'logloss':>8s} {'ECE':>7s}")
     for s in results:

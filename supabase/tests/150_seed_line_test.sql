@@ -1,7 +1,8 @@
 -- Actors: a learner (authenticated), the service role and anon, on the nightly seed line
 -- (20261207160000_predictor_seed_line.sql): a question without a stored b is served the latest stored line on
 -- its label seed (private.served_cold_difficulty), the Elo-row seed while no line exists; a question with a
--- stored b is served that b, line or not. Also the weights' length (20261207192000): 7, older rows padded with 0.
+-- stored b is served that b, line or not. Also the weights' length (20261207192000, 20261207220000): 8, older
+-- rows padded with 0.
 begin;
 
 -- No line yet, whatever rows earlier tests left (rolled back at the end).
@@ -45,26 +46,27 @@ select is(round(pg_temp.bank('predictor_difficulty', 'cold')::numeric, 12), roun
 -- the service role stores a night's line with its weights (an older line first: the latest one is served)
 select tests.authenticate_as_service_role();
 select isnt(public.insert_predictor_weights(
-              '{"fitted_at": "2998-01-01T00:00:00Z", "n_answers": 500, "weights": [0, 1, 0, 0, 0, 0, 0],
+              '{"fitted_at": "2998-01-01T00:00:00Z", "n_answers": 500, "weights": [0, 1, 0, 0, 0, 0, 0, 0],
                 "seed_offset": 2.0, "seed_scale": 0.1}'::jsonb), null, 'service role: stores a line with weights');
 select isnt(public.insert_predictor_weights(
-              '{"fitted_at": "2999-01-01T00:00:00Z", "n_answers": 500, "weights": [0, 1, 0, 0, 0, 0, 0],
+              '{"fitted_at": "2999-01-01T00:00:00Z", "n_answers": 500, "weights": [0, 1, 0, 0, 0, 0, 0, 0],
                 "seed_offset": -0.63, "seed_scale": 0.55}'::jsonb), null, 'service role: stores a later line');
 select isnt(public.insert_predictor_weights(
-              '{"fitted_at": "2999-01-02T00:00:00Z", "n_answers": 500, "weights": [0, 1, 0, 0, 0, 0, 0]}'::jsonb),
+              '{"fitted_at": "2999-01-02T00:00:00Z", "n_answers": 500, "weights": [0, 1, 0, 0, 0, 0, 0, 0]}'::jsonb),
             null, 'service role: a later weights row without a line does not hide the latest line');
 select throws_ok($$select public.insert_predictor_weights(
-                   '{"n_answers": 1, "weights": [0, 1, 0, 0, 0, 0, 0], "seed_offset": 1.0}'::jsonb)$$, '23514', null,
+                   '{"n_answers": 1, "weights": [0, 1, 0, 0, 0, 0, 0, 0], "seed_offset": 1.0}'::jsonb)$$, '23514', null,
                  'service role: half a line is refused');
 select is(round(pg_temp.bank('predictor_difficulty', 'cold')::numeric, 12), round(-0.63 + 0.55 * 1.1513, 12),
           'service role: the bank serves the cold question the latest line on its label seed (to 1e-4)');
--- 7 weights since 20261207192000 (the 7th on log of the question's number of skills): the rows stored before got
--- a 7th weight 0 (the same predictions), and a 6-long vector is refused
+-- 8 weights since 20261207220000 (the 7th on log of the question's number of skills, 20261207192000; the 8th on a
+-- skill new to the learner): the rows stored before got a 7th and an 8th weight 0 (the same predictions), and a
+-- 7-long vector is refused
 select is((select w.weights from public.predictor_weights w where w.fitted_at = '2000-01-01T00:00:00Z'
-           and w.n_answers = 0 order by w.id limit 1), '{0, 1, 0, 0, 0, 0, 0}'::float8[],
-          'service role: the plain-model row stored before has a 7th weight 0');
-select throws_ok($$select public.insert_predictor_weights('{"n_answers": 1, "weights": [0, 1, 0, 0, 0, 0]}'::jsonb)$$,
-                 '23514', null, 'service role: 6 weights are refused');
+           and w.n_answers = 0 order by w.id limit 1), '{0, 1, 0, 0, 0, 0, 0, 0}'::float8[],
+          'service role: the plain-model row stored before has a 7th and an 8th weight 0');
+select throws_ok($$select public.insert_predictor_weights('{"n_answers": 1, "weights": [0, 1, 0, 0, 0, 0, 0]}'::jsonb)$$,
+                 '23514', null, 'service role: 7 weights are refused');
 
 -- the learner, after the night
 reset role;

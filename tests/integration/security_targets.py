@@ -277,7 +277,7 @@ _ATTACK_ROWS: dict[str, Any] = {
     "upsert_irt_params": lambda c: {"p_rows": [{"question_id": c.b_served_question, "discrimination": 9.0,
                                                 "difficulty": -9.0}]},
     "set_predictor_difficulties": lambda c: {"p_rows": [{"question_id": c.b_served_question, "difficulty": -6.0}]},
-    "insert_predictor_weights": lambda c: {"p_row": {"n_answers": 1, "weights": [0, 0, 0, 0, 0, 0, 9]}},
+    "insert_predictor_weights": lambda c: {"p_row": {"n_answers": 1, "weights": [0, 0, 0, 0, 0, 0, 0, 9]}},
     "write_daily_snapshots": lambda c: {"p_rows": [{"user_id": str(c.b), "avg_mastery": 1.0}]},
 }
 

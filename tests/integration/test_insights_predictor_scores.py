@@ -5,7 +5,8 @@ A learner answers 12 questions (6 per SAT section) through the functions, then t
 - insights_context (the official supabase client, RLS) sends per section a curve within CURVE_TOLERANCE
   (≈ 3.0e-5, the bound of its logit buckets, 20261207150000) of the exact per-question curve T(θ + Δ) that the
   pure `predictor_scores.section_curve` gives on the stored state and bank read back as postgres, and the Fisher
-  information of the learner's answered questions that `ability_information` gives, to 1e-9;
+  information of the learner's answered questions that `ability_information` gives, to 1e-9 (one of them has a
+  skill new to the learner, so the SQL logits carry the 8th feature's weight, 20261207220000);
 - the insights function reports each section's expected_proportion = T̃(θ) of the sent curve (1e-9, within
   CURVE_TOLERANCE of the exact one), the score, interval, total and readiness the pure pipeline gives on the sent
   curves, and the section scores the exact curves give except within 600 · CURVE_TOLERANCE of a rounding
@@ -46,7 +47,7 @@ from tests.integration.test_predictor_stack import FLOORS, served_floor
 
 pytestmark = pytest.mark.stack
 
-WEIGHTS = (0.15, 0.8, -0.05, 0.3, 0.03, -0.06, -0.25)
+WEIGHTS = (0.15, 0.8, -0.05, 0.3, 0.03, -0.06, -0.25, -0.45)
 THETA = 0.35
 SECTIONS = ("math", "reading_writing")
 
@@ -134,6 +135,14 @@ def test_insights_scores_are_the_pure_predictor_curve_on_the_stored_state(
     alice, bob = make_learner(), make_learner()
     session_id = _answer(live_stack, pg, alice, per_section=6)
     _seed_state(pg, alice.user_id)
+    # one skill of her first answered question new to her (no state row): the 8th feature's SQL path is exercised
+    # on the answered questions whose logits the information sums
+    new_skill = pg.execute("select qs.skill_id from session_questions sq join question_skills qs "
+                           "on qs.question_id = sq.question_id where sq.user_id = %s and sq.is_correct is not null "
+                           "order by sq.answered_at, qs.skill_id limit 1", (alice.user_id,)).fetchone()
+    assert new_skill is not None
+    pg.execute("delete from learner_skill_predictor_state where user_id = %s and skill_id = %s",
+               (alice.user_id, new_skill[0]))
     state = pg.execute("select theta, answers, correct from learner_predictor_state where user_id = %s",
                        (alice.user_id,)).fetchone()
     assert state is not None and state[0] == THETA
@@ -162,6 +171,15 @@ def test_insights_scores_are_the_pure_predictor_curve_on_the_stored_state(
                                   weights=fitted_weights, **{k: v for k, v in answered.items() if k != "floors"})
     information = ps.ability_information(logits=logits, floors=answered["floors"], slope=WEIGHTS[1])
     assert abs(block["information"] - information) <= 1e-9
+    # ... with the new-skill term: some answered questions have a new skill, and without its weight the
+    # information would differ
+    new = np.any(answered["present"] & (answered["skill_answers"] == 0), axis=1)
+    assert new.any()
+    without = predictor.Weights((*WEIGHTS[:7], 0.0))
+    plain = ps.ability_information(logits=predictor.logit_grid(
+        theta=theta, learner_answers=answers, learner_correct=correct, weights=without,
+        **{k: v for k, v in answered.items() if k != "floors"}), floors=answered["floors"], slope=WEIGHTS[1])
+    assert abs(plain - information) > 1e-6
 
     insights = live_stack.call("insights", token=alice.token, json={"days": 30})
     assert insights.status_code == 200, insights.text

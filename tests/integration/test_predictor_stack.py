@@ -29,7 +29,7 @@ from tests.integration.conftest import Learner, LiveStack
 
 pytestmark = pytest.mark.stack
 
-WEIGHTS = (0.12, 0.85, -0.04, 0.33, 0.02, -0.05, -0.3)  # not the plain model, so every feature counts
+WEIGHTS = (0.12, 0.85, -0.04, 0.33, 0.02, -0.05, -0.3, -0.45)  # not the plain model, so every feature counts
 # the night's fitted guessing floors (20261207210000), not 1/options and 0: every reader serves them
 FLOORS = {"floor_multiple_choice": 0.17, "floor_open": 0.06}
 
@@ -88,7 +88,7 @@ def test_served_predictions_and_stored_steps_are_the_pure_predictors(
     started = live_stack.call("start_session", token=learner.token, json={"mode": "adaptive"})
     assert started.status_code == 201, started.text
     session_id = started.json()["session_id"]
-    checked = 0
+    checked = new_skill = 0
     with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
         for i in range(8):
             # Each function instance keeps the bank (with b) for a minute; every learner's first answer moves
@@ -102,6 +102,7 @@ def test_served_predictions_and_stored_steps_are_the_pure_predictors(
             expected = predictor.predict(learner=before["learner"], skills=before["skills"], item=before["item"],
                                          weights=fitted_weights, floor=before["floor"])
             assert abs(body["reason"]["predicted_p_correct"] - expected.p_correct) <= 1e-12, (i, expected)
+            new_skill += int(expected.features[7])  # one of its skills has no answers in the state yet
 
             key = conn.execute("select correct_answer from question_answer_keys where question_id = %s",
                                (question_id,)).fetchone()
@@ -126,7 +127,7 @@ def test_served_predictions_and_stored_steps_are_the_pure_predictors(
             assert abs(after["item"].difficulty - (before["item"].difficulty + step.item_delta)) <= 1e-12
             assert after["item"].answers == before["item"].answers + 1
             checked += 1
-    assert checked == 8
+    assert checked == 8 and new_skill >= 1  # at least the first question: every skill is new to a new learner
 
 
 def test_every_reader_serves_the_latest_rows_floors(live_stack: LiveStack, pg: psycopg.Connection,
@@ -194,7 +195,7 @@ def test_sql_bounds_and_evidence_are_the_python_constants(live_stack: LiveStack)
 def test_a_fit_stored_now_is_the_one_served(live_stack: LiveStack, make_learner: Callable[[], Learner]) -> None:
     """The nightly row (fitted_at = now) is what the learner contexts hand out, not an older or seeded one."""
     learner = make_learner()
-    weights = [0.5, 0.7, 0.0, 0.1, -0.2, 0.3, -0.4]
+    weights = [0.5, 0.7, 0.0, 0.1, -0.2, 0.3, -0.4, -0.5]
     with psycopg.connect(live_stack.settings.dsn(), autocommit=True) as conn:
         row = conn.execute("select public.insert_predictor_weights(%s)",
                            (Jsonb({"n_answers": 500, "weights": weights}),)).fetchone()

@@ -6,7 +6,7 @@ steps, private.apply_predictor_update) and fitted nightly (service/maintenance_p
 Chosen by evidence on the evaluation harness (dev/smartpractice_dev/eval_harness.py, README "Predictor"):
 
     z      = θ + mean_k δ_k − b_q                                  (logits; the online "Elo" part)
-    x      = [1, z, mean_k log(1+s_k), mean_k log(1+f_k), log(1+S), log(1+F), log m]
+    x      = [1, z, mean_k log(1+s_k), mean_k log(1+f_k), log(1+S), log(1+F), log m, new]
     P      = c + (1 − c) · σ(w · x)                                 (c = guessing floor, 1/options)
 
 - θ: the learner's global ability; every answer moves it, so a learner's first answer in a new skill
@@ -24,6 +24,12 @@ Chosen by evidence on the evaluation harness (dev/smartpractice_dev/eval_harness
   multi-skill questions were over-predicted and the one-skill ones under-predicted (harness 0.005-0.030 /
   0.018-0.022 on three splits, |gap| <= 0.014 with it; demo control group 0.025-0.045 / 0.004-0.027, the gap
   between the two 0.00-0.02 with it; README "Predictor", "The skill count"); its fitted weight is negative.
+- new: 1 if the learner has no answer in the state of at least one of the question's skills (answers = 0:
+  never answered, or only answers without evidence), else 0. θ carries the practised skills' level into a
+  skill not yet learnt, and a skill without answers has δ = 0 and zero counts, which the log(1 + count) terms
+  cannot tell from one answer: on real data (ASSISTments) the first answer on a skill was over-predicted by
+  5-7 points without it (−0.014 to +0.006 with it, AUC +0.0025 to +0.0034). Chosen over the share of new
+  skills by evidence (README "The new skill"); its fitted weight is about −0.48 there.
 Each online step reads and writes only the question's skills: O(skills of the question).
 """
 
@@ -39,8 +45,9 @@ import numpy.typing as npt
 from smartpractice.learner.arrays import row_sums
 from smartpractice.learner.irt import FloatArray
 
-N_FEATURES = 7
-FEATURE_NAMES = ("bias", "z", "skill_successes", "skill_failures", "successes", "failures", "log_skills")
+N_FEATURES = 8
+FEATURE_NAMES = ("bias", "z", "skill_successes", "skill_failures", "successes", "failures", "log_skills",
+                 "new_skill")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +81,7 @@ class PredictorConfig:
 class Weights:
     """Calibration weights over FEATURE_NAMES; the default is the plain logistic model σ(z)."""
 
-    values: tuple[float, ...] = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    values: tuple[float, ...] = (0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
         if len(self.values) != N_FEATURES or not all(math.isfinite(v) for v in self.values):
@@ -144,8 +151,9 @@ def features(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], item: 
     z = learner.theta + sum(s.deviation for s in skills) / m - item.difficulty
     successes = sum(math.log1p(s.correct) for s in skills) / m
     failures = sum(math.log1p(s.answers - s.correct) for s in skills) / m
+    new = 1.0 if any(s.answers <= 0 for s in skills) else 0.0
     return (1.0, z, successes, failures, math.log1p(learner.correct), math.log1p(learner.answers - learner.correct),
-            math.log(m))
+            math.log(m), new)
 
 
 def predict(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], item: ItemDifficulty,
@@ -200,7 +208,7 @@ def logit_grid(*, theta: float, learner_answers: int, learner_correct: int, devi
     logit: FloatArray = (w[0] + w[1] * z + w[2] * mean(np.log1p(skill_correct))
                          + w[3] * mean(np.log1p(skill_answers - skill_correct))
                          + w[4] * math.log1p(learner_correct) + w[5] * math.log1p(learner_answers - learner_correct)
-                         + w[6] * np.log(m))
+                         + w[6] * np.log(m) + w[7] * np.any(present & (skill_answers <= 0), axis=1))
     return logit
 
 
@@ -218,8 +226,9 @@ def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, de
 def skill_logits(*, learner: LearnerGlobal, skills: Sequence[SkillDeviation], difficulties: FloatArray,
                  weights: Weights) -> FloatArray:
     """Per skill k, the calibrated logit w · x of success on a question of k alone at difficulty b_k: ability,
-    deviation AND practice counts, as `features` builds them for a one-skill question (log m = 0). Selection reads it as
-    the predictor's estimate of each skill (service/candidates.skill_weakness)."""
+    deviation AND practice counts, as `features` builds them for a one-skill question (log m = 0; new = 1 for a
+    skill without answers). Selection reads it as the predictor's estimate of each skill
+    (service/candidates.skill_weakness)."""
     return skill_logits_of(learner=learner, deviations=np.array([s.deviation for s in skills], dtype=np.float64),
                            answers=np.array([s.answers for s in skills], dtype=np.float64),
                            correct=np.array([s.correct for s in skills], dtype=np.float64),
@@ -235,5 +244,5 @@ def skill_logits_of(*, learner: LearnerGlobal, deviations: FloatArray, answers: 
     w = weights.as_array()
     logits: FloatArray = (w[0] + w[1] * (learner.theta + deviations - b) + w[2] * np.log1p(correct)
                           + w[3] * np.log1p(answers - correct) + w[4] * math.log1p(learner.correct)
-                          + w[5] * math.log1p(learner.answers - learner.correct))
+                          + w[5] * math.log1p(learner.answers - learner.correct) + w[7] * (answers <= 0))
     return logits

@@ -27,11 +27,11 @@ def test_default_weights_predict_the_plain_logistic_of_z() -> None:
     assert prediction.z == pytest.approx(z, abs=1e-12)
     assert prediction.p_correct == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-12)
     assert prediction.features[2:] == pytest.approx(
-        (math.log(2) / 2, math.log(2) / 2, math.log(4), math.log(2), math.log(2)), abs=1e-12)
+        (math.log(2) / 2, math.log(2) / 2, math.log(4), math.log(2), math.log(2), 1.0), abs=1e-12)
 
 
 def test_the_floor_lifts_every_prediction() -> None:
-    weights = predictor.Weights((-20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+    weights = predictor.Weights((-20.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0))
     p = predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=weights, floor=0.25).p_correct
     assert p == pytest.approx(0.25, abs=1e-8)
 
@@ -55,24 +55,25 @@ def test_a_new_question_moves_at_most_the_bounded_step() -> None:
 
 
 def test_grid_prediction_equals_the_scalar_one() -> None:
-    weights = predictor.Weights((0.3, 0.9, 0.1, -0.2, 0.05, -0.05, -0.4))
+    weights = predictor.Weights((0.3, 0.9, 0.1, -0.2, 0.05, -0.05, -0.4, -0.45))
     third = predictor.SkillDeviation(deviation=-0.5, answers=3, correct=0)
     scalar = [predictor.predict(learner=LEARNER, skills=k, item=ITEM, weights=weights, floor=0.2).p_correct
-              for k in (SKILLS[:1], SKILLS, (*SKILLS, third))]
+              for k in (SKILLS[:1], SKILLS, (*SKILLS, third), (SKILLS[0], third))]
+    # the last row's padding (present False) carries 0 answers: it is no skill, so not a new one
     grid = predictor.predict_grid(
         theta=0.5, learner_answers=4, learner_correct=3, deviations=np.array([[0.2, 9.0, 9.0], [0.2, 0.0, 9.0],
-                                                                             [0.2, 0.0, -0.5]]),
-        skill_answers=np.array([[2.0, 9.0, 9.0], [2.0, 0.0, 9.0], [2.0, 0.0, 3.0]]),
-        skill_correct=np.array([[1.0, 9.0, 9.0], [1.0, 0.0, 9.0], [1.0, 0.0, 0.0]]),
-        present=np.array([[True, False, False], [True, True, False], [True, True, True]]),
-        difficulties=np.full(3, -0.3), floors=np.full(3, 0.2), weights=weights)
+                                                                             [0.2, 0.0, -0.5], [0.2, -0.5, 0.0]]),
+        skill_answers=np.array([[2.0, 9.0, 9.0], [2.0, 0.0, 9.0], [2.0, 0.0, 3.0], [2.0, 3.0, 0.0]]),
+        skill_correct=np.array([[1.0, 9.0, 9.0], [1.0, 0.0, 9.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]),
+        present=np.array([[True, False, False], [True, True, False], [True, True, True], [True, True, False]]),
+        difficulties=np.full(4, -0.3), floors=np.full(4, 0.2), weights=weights)
     assert grid.tolist() == pytest.approx(scalar, abs=1e-12)
 
 
 def test_the_skill_count_feature_is_log_m_and_nothing_for_one_skill() -> None:
     # the 7th feature, log m over the question's m skills: 0 for one skill (a one-skill question's P is what it was
     # with 6 weights), log 2 and log 3 else; with only its weight (−0.5) and the bias, P = σ(−0.5 log m)
-    only = predictor.Weights((0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.5))
+    only = predictor.Weights((0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -0.5, 0.0))
     third = predictor.SkillDeviation()
     p = [predictor.predict(learner=LEARNER, skills=k, item=ITEM, weights=only).p_correct
          for k in (SKILLS[:1], SKILLS, (*SKILLS, third))]
@@ -83,12 +84,38 @@ def test_the_skill_count_feature_is_log_m_and_nothing_for_one_skill() -> None:
     assert logits.tolist() == [0.0, 0.0]
 
 
+
+def test_the_new_skill_feature_is_one_if_a_skill_has_no_answers_in_the_state() -> None:
+    # the 8th feature: 1 if at least one of the question's skills has 0 answers in the learner's state (SKILLS[1]
+    # is the prior), else 0, whatever the other skills' counts; the learner's global counts do not enter it
+    practised = predictor.SkillDeviation(deviation=-0.5, answers=3, correct=0)
+    new = [predictor.features(learner=LEARNER, skills=k, item=ITEM)[7]
+           for k in (SKILLS[:1], SKILLS[1:], SKILLS, (SKILLS[0], practised))]
+    assert new == [0.0, 1.0, 1.0, 0.0]
+    # a pinned prediction: w · x with the 8 weights on SKILLS (one skill new), x by hand
+    weights = predictor.Weights((0.3, 0.9, 0.1, -0.2, 0.05, -0.05, -0.4, -0.45))
+    x = (1.0, 0.5 + 0.1 + 0.3, math.log(2) / 2, math.log(2) / 2, math.log(4), math.log(2), math.log(2), 1.0)
+    logit = sum(w * v for w, v in zip(weights.values, x, strict=True))
+    assert logit == pytest.approx(0.382741, abs=1e-6)
+    p = predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=weights, floor=0.25).p_correct
+    assert p == pytest.approx(0.25 + 0.75 / (1.0 + math.exp(-logit)), abs=1e-12)
+    assert p == pytest.approx(0.695901, abs=1e-6)
+    # its weight alone: P = σ(−0.45) with a new skill, 0.5 without
+    only = predictor.Weights((0.0,) * 7 + (-0.45,))
+    assert predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=only).p_correct == pytest.approx(
+        1.0 / (1.0 + math.exp(0.45)), abs=1e-12)
+    assert predictor.predict(learner=LEARNER, skills=SKILLS[:1], item=ITEM, weights=only).p_correct == 0.5
+    # the per-skill logits selection reads (a question of that skill alone): the weight on a skill without answers
+    logits = predictor.skill_logits(learner=LEARNER, skills=SKILLS, difficulties=np.zeros(2), weights=only)
+    assert logits.tolist() == [0.0, -0.45]
+
+
 def test_bad_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one skill"):
         predictor.predict(learner=LEARNER, skills=(), item=ITEM, weights=predictor.Weights())
     with pytest.raises(ValueError, match="floor"):
         predictor.predict(learner=LEARNER, skills=SKILLS, item=ITEM, weights=predictor.Weights(), floor=1.0)
-    with pytest.raises(ValueError, match="7 finite"):
+    with pytest.raises(ValueError, match="8 finite"):
         predictor.Weights((1.0, 2.0))
     with pytest.raises(ValueError, match="k_min"):
         predictor.StepSchedule(k_max=0.1, k_min=0.2, decay=0.0)
@@ -113,8 +140,9 @@ def test_weight_fit_recovers_known_weights_with_a_floor() -> None:
     rng = np.random.default_rng(11)
     n = 40_000
     x = np.column_stack([np.ones(n), rng.normal(0, 1.2, n), rng.exponential(1.0, n), rng.exponential(1.0, n),
-                         rng.exponential(2.0, n), rng.exponential(1.5, n), np.log(rng.integers(1, 4, n))])
-    true = np.array([0.4, 1.3, 0.3, -0.4, 0.1, -0.15, -0.35])
+                         rng.exponential(2.0, n), rng.exponential(1.5, n), np.log(rng.integers(1, 4, n)),
+                         (rng.random(n) < 0.2).astype(np.float64)])
+    true = np.array([0.4, 1.3, 0.3, -0.4, 0.1, -0.15, -0.35, -0.5])
     p = 0.25 + 0.75 / (1 + np.exp(-(x @ true)))
     y = (rng.random(n) < p).astype(np.int8)
     fitted = fit_weights(features=x, correct=y, floor=0.25, ridge=1e-6).as_array()

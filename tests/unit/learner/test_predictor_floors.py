@@ -13,14 +13,15 @@ from smartpractice.learner.predictor_floors import (
     format_group,
 )
 
-TRUE_WEIGHTS = np.array([0.4, 1.3, 0.3, -0.4, 0.1, -0.15, -0.35])
+TRUE_WEIGHTS = np.array([0.4, 1.3, 0.3, -0.4, 0.1, -0.15, -0.35, -0.5])
 
 
 def _log(n: int, *, floors: tuple[float, float], seed: int = 11) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n answers, 35 % open, P = c_g + (1 − c_g) σ(w · x) with the true weights and the format's floor c_g."""
     rng = np.random.default_rng(seed)
     x = np.column_stack([np.ones(n), rng.normal(0, 1.2, n), rng.exponential(1.0, n), rng.exponential(1.0, n),
-                         rng.exponential(2.0, n), rng.exponential(1.5, n), np.log(rng.integers(1, 4, n))])
+                         rng.exponential(2.0, n), rng.exponential(1.5, n), np.log(rng.integers(1, 4, n)),
+                         (rng.random(n) < 0.2).astype(np.float64)])
     group = np.where(rng.random(n) < 0.35, OPEN, MULTIPLE_CHOICE)
     c = np.asarray(floors)[group]
     y = (rng.random(n) < c + (1 - c) / (1 + np.exp(-(x @ TRUE_WEIGHTS)))).astype(np.int8)
@@ -32,8 +33,8 @@ def test_a_large_log_recovers_the_floors_and_the_weights() -> None:
     x, y, group = _log(40_000, floors=(0.15, 0.10))
     fit = fit_weights_and_floors(features=x, correct=y, group=group, centre=[0.25, 0.0])
     mc, open_ = fit.floors
-    assert mc == pytest.approx(0.1385, abs=0.002)
-    assert open_ == pytest.approx(0.0898, abs=0.002)
+    assert mc == pytest.approx(0.1448, abs=0.002)
+    assert open_ == pytest.approx(0.0941, abs=0.002)
     assert np.abs(fit.weights.as_array() - TRUE_WEIGHTS).max() < 0.06
     assert fit.rounds < 30
 
@@ -42,8 +43,8 @@ def test_the_prior_holds_a_young_log_near_the_defaults() -> None:
     # 300 answers: the floors move toward the truth but stay nearer their defaults than on 40 000
     x, y, group = _log(300, floors=(0.15, 0.10))
     mc, open_ = fit_weights_and_floors(features=x, correct=y, group=group, centre=[0.25, 0.0]).floors
-    assert mc == pytest.approx(0.2157, abs=0.002)
-    assert open_ == pytest.approx(0.0197, abs=0.002)
+    assert mc == pytest.approx(0.1666, abs=0.002)
+    assert open_ == pytest.approx(0.0636, abs=0.002)
 
 
 def test_default_floors_are_kept_when_the_answers_agree_with_them() -> None:

@@ -13,7 +13,8 @@ LEARNER = np.array([0, 0, 0], dtype=np.int64)
 ITEM = np.array([0, 1, 1], dtype=np.int64)
 CORRECT = np.array([1, 0, 1], dtype=np.int64)
 COMMON = {"learner": LEARNER, "item": ITEM, "skills": [(1,), (1,), (1,)], "correct": CORRECT, "floor": 0.0,
-          "difficulty": np.array([0.2, -0.4]), "weights": predictor.Weights((0.1, 0.9, 0.2, -0.3, 0.05, -0.1, 0.0))}
+          "difficulty": np.array([0.2, -0.4]),
+          "weights": predictor.Weights((0.1, 0.9, 0.2, -0.3, 0.05, -0.1, 0.0, -0.45))}
 
 
 def test_a_zero_evidence_answer_is_predicted_but_moves_nothing() -> None:
@@ -21,8 +22,10 @@ def test_a_zero_evidence_answer_is_predicted_but_moves_nothing() -> None:
     skipped = replay(**COMMON, evidence=np.array([0.0, 1.0, 1.0]))  # type: ignore[arg-type]
     # every answer is predicted (the fit's rows), from the same state for the first
     assert skipped.p_correct[0] == pytest.approx(full.p_correct[0], abs=1e-15)
-    # answer 1 sees the prior state: no θ, δ or counts from answer 0 (features: z = 0 − b, counts all 0)
-    assert skipped.features[1].tolist() == pytest.approx([1.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0], abs=1e-15)
+    # answer 1 sees the prior state: no θ, δ or counts from answer 0 (features: z = 0 − b, counts all 0, so its
+    # skill is still new to the learner)
+    assert skipped.features[1].tolist() == pytest.approx([1.0, 0.4, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], abs=1e-15)
+    assert full.features[1][7] == 0.0 and full.features[0][7] == skipped.features[0][7] == 1.0
     assert full.features[1][2] == pytest.approx(np.log(2.0), abs=1e-15)  # one success counted when served
     # item 0 keeps its b: its only answer carried no evidence
     assert skipped.difficulty[0] == pytest.approx(0.2, abs=1e-15)

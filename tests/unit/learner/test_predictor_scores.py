@@ -68,7 +68,7 @@ def states(draw: st.DrawFn) -> State:
         a = draw(st.integers(0, 60))
         skills[k] = predictor.SkillDeviation(draw(st.floats(-2.0, 2.0)), a, draw(st.integers(0, a)))
     weights = predictor.Weights((draw(st.floats(-1.0, 1.0)), draw(st.floats(0.2, 1.5)),
-                                 *(draw(st.floats(-0.5, 0.5)) for _ in range(5))))
+                                 *(draw(st.floats(-0.5, 0.5)) for _ in range(6))))
     return State(learner, skills, weights)
 
 
@@ -157,7 +157,7 @@ def _large_bank(rng: np.random.Generator, n: int) -> tuple[Bank, State]:
     skill_state = {k: predictor.SkillDeviation(float(rng.normal(0.0, 0.4)), int(a), int(rng.integers(0, a + 1)))
                    for k, a in enumerate(rng.integers(0, 40, size=30))}
     learner = predictor.LearnerGlobal(float(rng.normal(0.0, 1.0)), 200, 130)
-    weights = predictor.Weights((0.15, float(rng.uniform(0.6, 1.4)), -0.05, 0.3, 0.03, -0.06, -0.3))
+    weights = predictor.Weights((0.15, float(rng.uniform(0.6, 1.4)), -0.05, 0.3, 0.03, -0.06, -0.3, -0.45))
     return Bank(skills, b, floors), State(learner, skill_state, weights)
 
 

@@ -144,7 +144,7 @@ def _state(rng: np.random.Generator, n_skills: int) -> LearnerPredictor:
     return LearnerPredictor(
         learner=predictor.LearnerGlobal(theta=float(rng.normal(0.0, 1.0)), answers=answers,
                                         correct=int(rng.integers(0, answers + 1))),
-        skills=skills, weights=predictor.Weights(tuple(float(v) for v in rng.normal(0.0, 0.5, 7))))
+        skills=skills, weights=predictor.Weights(tuple(float(v) for v in rng.normal(0.0, 0.5, 8))))
 
 
 def _assert_same(a: SelectionCandidates, b: SelectionCandidates) -> None:

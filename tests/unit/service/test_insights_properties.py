@@ -60,10 +60,11 @@ def _predictor_block(state: tuple[float, float, int, int] | None) -> dict[str, A
             offsets=OFFSETS, theta=state[0], learner_answers=20, learner_correct=12,
             deviations=np.zeros((b.size, 1)), skill_answers=np.zeros((b.size, 1)),
             skill_correct=np.zeros((b.size, 1)), present=np.ones((b.size, 1), dtype=bool), difficulties=b,
-            floors=np.full(b.size, 0.25), weights=predictor.Weights((0.1, 0.9, 0.0, 0.2, 0.0, 0.0, -0.3))).tolist()
+            floors=np.full(b.size, 0.25),
+            weights=predictor.Weights((0.1, 0.9, 0.0, 0.2, 0.0, 0.0, -0.3, -0.2))).tolist()
         sections.append({"section": name, "questions": int(b.size), "answers": answers, "curve": curve})
     return {"learner": None if state is None else {"theta": state[0], "answers": 20, "correct": 12},
-            "weights": [0.1, 0.9, 0.0, 0.2, 0.0, 0.0, -0.3], "offsets": OFFSETS.tolist(),
+            "weights": [0.1, 0.9, 0.0, 0.2, 0.0, 0.0, -0.3, -0.2], "offsets": OFFSETS.tolist(),
             "information": 0.0 if state is None else state[1], "sections": sections}
 
 

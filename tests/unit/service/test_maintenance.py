@@ -370,7 +370,7 @@ def _predictor_block(*, math_answers: int, reading_answers: int, information: fl
     """A predictor_score_inputs block: curves linear in Δ around T(θ) = 0.55 (math) and 0.70 (reading)."""
     offsets = [float(d) for d in pscores.OFFSETS]
     return {"learner": {"theta": 0.3, "answers": math_answers + reading_answers, "correct": 5},
-            "weights": [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], "offsets": offsets, "information": information,
+            "weights": [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], "offsets": offsets, "information": information,
             "sections": [
                 {"section": "math", "questions": 40, "answers": math_answers,
                  "curve": [min(0.99, max(0.01, 0.55 + 0.1 * d)) for d in offsets]},

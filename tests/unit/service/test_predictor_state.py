@@ -12,7 +12,7 @@ READ = PredictorRead.model_validate({
     "learner": {"theta": 0.3, "answers": 4, "correct": 3},
     "skills": [{"skill_id": 7, "deviation": -0.2, "answers": 2, "correct": 1}],
     "item": {"difficulty": 0.5, "answers": 9, "n_options": 4},
-    "weights": [0.1, 0.9, 0.0, 0.2, 0.0, -0.1, -0.2]})
+    "weights": [0.1, 0.9, 0.0, 0.2, 0.0, -0.1, -0.2, -0.4]})
 
 
 def _step() -> tuple[predictor.LearnerGlobal, list[predictor.SkillDeviation], predictor.PredictorUpdate]:

@@ -39,16 +39,14 @@ import numpy as np
 import numpy.typing as npt
 
 from smartpractice.learner import bkt, bkt_em, elo, predictor
+from smartpractice.learner.prediction_metrics import auc, ece, log_loss
 from smartpractice.learner.predictor_fit import (
     RaschFit,
-    auc,
     calibrate_rasch,
     cold_start_difficulties,
-    ece,
     fit_seed_map,
     fit_weights,
     leave_one_out_shift,
-    log_loss,
     replay,
 )
 from smartpractice_dev.demo.calibration_audit import first_on_skill

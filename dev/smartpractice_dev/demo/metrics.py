@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from smartpractice.learner.predictor_fit import auc, log_loss
+from smartpractice.learner.prediction_metrics import auc, log_loss
 from smartpractice_dev.simulation import spearman_correlation
 
 FloatMatrix = NDArray[np.float64]

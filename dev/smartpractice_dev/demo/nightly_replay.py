@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from smartpractice.learner import predictor, predictor_fit
+from smartpractice.learner import prediction_metrics, predictor, predictor_fit
 from smartpractice.learner.irt import FloatArray
 from smartpractice_dev.demo.calibration_audit import Events, read_events
 
@@ -78,7 +78,7 @@ def fit(features: FloatArray, y: FloatArray, *, option_floor: FloatArray,
         for b in FLOOR_GRID:
             floor = np.where(choice, a, b)
             weights = predictor_fit.fit_weights(features=features, correct=y, floor=floor)
-            loss = predictor_fit.log_loss(y, served(features, weights, floor))
+            loss = prediction_metrics.log_loss(y, served(features, weights, floor))
             if best is None or loss < best[0]:
                 best = (loss, weights, (a, b))
     assert best is not None
@@ -112,8 +112,8 @@ def table(events: Events, p: FloatArray, *, choice: npt.NDArray[np.bool_]) -> li
             if k.any():
                 lines.append(f"  {group:<9} {name:<24} n {int(k.sum()):>5}  true−P "
                              f"{float(np.mean(events.true_p[k] - p[k])):+.3f}  ECE vs true "
-                             f"{predictor_fit.ece(events.true_p[k], p[k]):.3f}  ECE "
-                             f"{predictor_fit.ece(events.correct[k], p[k]):.3f}")
+                             f"{prediction_metrics.ece(events.true_p[k], p[k]):.3f}  ECE "
+                             f"{prediction_metrics.ece(events.correct[k], p[k]):.3f}")
     return lines
 
 

@@ -46,7 +46,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from smartpractice.learner import predictor, predictor_fit, predictor_floors
+from smartpractice.learner import prediction_metrics, predictor, predictor_fit, predictor_floors
 from smartpractice.service.maintenance_io import (
     AttemptLog,
     Row,
@@ -149,11 +149,11 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
     floor = np.array([c if c is not None else 0.0 for c in fit.floors])[group]
     logit = replayed.features[fitted_rows] @ weights.as_array()
     p = floor + (1.0 - floor) / (1.0 + np.exp(-logit))
-    auc = predictor_fit.auc(y, p)
+    auc = prediction_metrics.auc(y, p)
     ctx.store.call("insert_predictor_weights", {"p_row": {
         "fitted_at": ctx.now.isoformat(), "n_answers": int(y.size), "weights": list(weights.values),
-        "auc": None if np.isnan(auc) else auc, "log_loss": predictor_fit.log_loss(y, p),
-        "ece": predictor_fit.ece(y, p), "seed_offset": mapping.offset, "seed_scale": mapping.scale,
+        "auc": None if np.isnan(auc) else auc, "log_loss": prediction_metrics.log_loss(y, p),
+        "ece": prediction_metrics.ece(y, p), "seed_offset": mapping.offset, "seed_scale": mapping.scale,
         "floor_multiple_choice": fit.floors[predictor_floors.MULTIPLE_CHOICE],
         "floor_open": fit.floors[predictor_floors.OPEN]}})
     counts["weights_fitted"] = 1

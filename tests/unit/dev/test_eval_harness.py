@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smartpractice.learner.predictor_fit import auc, ece, log_loss
+from smartpractice.learner.prediction_metrics import auc, ece, log_loss
 from smartpractice_dev.eval_harness import Variant, calibration_slices, cold_start_mapped, evaluate_variant, run, seeds
 from smartpractice_dev.eval_io import label_seed, parse_difficulty, read_answers, split_learners, split_skills
 

@@ -100,7 +100,9 @@ def slice_of(events: Events, mask: BoolArray, name: str) -> Slice:
                  ece_against(predicted=p, outcome=y), ece_against(predicted=p, outcome=t))
 
 
-def slices(events: Events, *, within: BoolArray, first_skill: BoolArray) -> list[Slice]:
+def slices(events: Events, *, within: BoolArray, first_skill: BoolArray | None) -> list[Slice]:
+    """The calibration slices of one group; the first-answer-on-a-skill pair only when `first_skill` is known
+    (main's --skills: events.csv does not carry the questions' skills)."""
     out = [slice_of(events, within, "all")]
     edges = np.linspace(0.0, 1.0, 11)
     for lo, hi in pairwise(edges.tolist()):
@@ -114,8 +116,9 @@ def slices(events: Events, *, within: BoolArray, first_skill: BoolArray) -> list
     for lo, hi in ((0, 1), (1, 5), (5, 10), (10, 20), (20, 10_000)):
         out.append(slice_of(events, within & (events.answer_index >= lo) & (events.answer_index < hi),
                             f"answers so far {lo}-{hi - 1}" if hi < 10_000 else f"answers so far {lo}+"))
-    out.append(slice_of(events, within & first_skill, "first answer on one of its skills"))
-    out.append(slice_of(events, within & ~first_skill, "all its skills answered before"))
+    if first_skill is not None:
+        out.append(slice_of(events, within & first_skill, "first answer on one of its skills"))
+        out.append(slice_of(events, within & ~first_skill, "all its skills answered before"))
     out.append(slice_of(events, within & (events.n_skills == 1), "one-skill questions"))
     out.append(slice_of(events, within & (events.n_skills > 1), "multi-skill questions"))
     return out
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                  for r in csv.DictReader(args.skills.open(encoding="utf-8"))}
         first = first_on_skill(learner=events.learner.tolist(), skills=[skill_table[q] for q in question])
     else:
-        first = np.zeros(events.learner.size, dtype=bool)
+        first = None
     rng = np.random.default_rng(args.seed)
     for group in sorted(set(events.group.tolist())):
         within = events.group == group

@@ -92,9 +92,7 @@ def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike
         raise ValueError("skills needs one entry per item")
     answered = np.bincount(item, minlength=n_items) > 0
     if sd_skill is None:
-        residual = flat.difficulty - mu
-        _, _, tau2 = skill_variance({s: [float(residual[q]) for q in qs] for s, qs in _items_by_skill(
-            skills, answered).items()})
+        _, _, tau2 = skill_variance(_values_by_skill(skills, flat.difficulty - mu, keep=answered))
     else:
         tau2 = sd_skill**2
     if tau2 <= 0.0:
@@ -104,11 +102,14 @@ def calibrate_rasch(*, learner: IntArray, item: IntArray, correct: npt.ArrayLike
                       sd_difficulty=sd_difficulty, max_iter=max_iter, tol=tol)
 
 
-def _items_by_skill(skills: Sequence[Sequence[int]], keep: npt.NDArray[np.bool_]) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
+def _values_by_skill(skills: Sequence[Sequence[int]], values: FloatArray,
+                     *, keep: npt.NDArray[np.bool_]) -> dict[int, list[float]]:
+    """Per skill, `values[q]` of the kept questions q that practise it, in question order (`skill_variance`'s
+    input)."""
+    out: dict[int, list[float]] = {}
     for q in np.flatnonzero(keep).tolist():
         for s in skills[q]:
-            out.setdefault(s, []).append(q)
+            out.setdefault(s, []).append(float(values[q]))
     return out
 
 
@@ -360,11 +361,7 @@ def fit_seed_map(*, skills: Sequence[Sequence[int]], difficulty: FloatArray, cal
     scale = max(0.0, float(np.mean((x - x.mean()) * (b - b.mean()))) / spread) if known.size >= 2 and spread > 1e-12 \
         else 1.0
     offset = float(b.mean() - scale * x.mean())
-    residual = b - (offset + scale * x)
-    by_skill: dict[int, list[float]] = {}
-    for q, r in zip(known.tolist(), residual.tolist(), strict=True):
-        for s in skills[q]:
-            by_skill.setdefault(s, []).append(r)
+    by_skill = _values_by_skill(skills, difficulty - (offset + scale * seed), keep=calibrated)
     means, within, tau2 = skill_variance(by_skill)
     shift = {s: (means[s] * len(v) * tau2 / (len(v) * tau2 + within) if tau2 > 0.0 else 0.0)
              for s, v in by_skill.items()}

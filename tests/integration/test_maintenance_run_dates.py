@@ -3,6 +3,11 @@
 MaintenanceRequest accepts run dates 2000-01-01..2999-12-31 (outside: 400), and the service refuses a day after
 today (UTC) with 400 naming run_date before any SQL runs, so 2999-12-31 never reaches SQL. Only past dates do,
 down to the lower edge: those run the retention and partition SQL (timestamp range edges).
+
+Dates relative to today are computed when the request is sent, never at import: a run that crosses midnight UTC
+made an import-time "tomorrow" the server's today (CI, 2026-12-08). The future date is two days ahead so that a
+midnight between computing it and the server's check cannot make it today; the exact boundary (today runs,
+tomorrow is refused) is pinned with an injected clock in tests/unit/service/test_maintenance.py.
 """
 
 from __future__ import annotations
@@ -20,10 +25,17 @@ from tests.integration.conftest import MAINTENANCE_TOKEN, LiveStack
 
 pytestmark = pytest.mark.stack
 
-_TODAY = datetime.now(UTC).date()
 OUT_OF_RANGE_DATES = ("0001-01-01", "1969-12-31", "9999-12-31")
-FUTURE_DATES = ("2999-12-31", (_TODAY + timedelta(days=1)).isoformat())
-PAST_EDGES = ("2000-01-01", _TODAY.isoformat())
+FUTURE_DATES = ("2999-12-31", "today+2")
+PAST_EDGES = ("2000-01-01", "today")
+
+
+def _resolve(run_date: str) -> str:
+    """A literal ISO date, or "today" / "today+N" resolved against the UTC clock now."""
+    if not run_date.startswith("today"):
+        return run_date
+    days = int(run_date.removeprefix("today") or "0")
+    return (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
 
 
 def _partitions(conn: psycopg.Connection) -> set[str]:
@@ -64,6 +76,7 @@ def _cleanup(run_date: str, pg: psycopg.Connection, created: set[str]) -> None:
 def test_maintenance_refuses_out_of_range_and_future_run_dates_before_sql(
         run_date: str, live_stack: LiveStack, pg: psycopg.Connection) -> None:
     """Outside the accepted range or after today: 400 naming run_date; no step recorded, no partition made."""
+    run_date = _resolve(run_date)
     response, created = _maintain(run_date, live_stack, pg)
     try:
         assert response.status_code == 400, response.text
@@ -79,6 +92,7 @@ def test_maintenance_refuses_out_of_range_and_future_run_dates_before_sql(
 def test_maintenance_on_past_edge_run_dates_runs_the_sql(run_date: str, live_stack: LiveStack,
                                                          pg: psycopg.Connection) -> None:
     """The earliest accepted date and today reach the retention/partition SQL (timestamp range edges): 200."""
+    run_date = _resolve(run_date)  # a midnight after this leaves it in the past, which runs the same way
     response, created = _maintain(run_date, live_stack, pg)
     try:
         assert response.status_code == 200, response.text

@@ -8,10 +8,9 @@ network, many at a time) — see the launch options in conftest.py.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
+
+from supalocal import apt
 
 CHROMIUM = Path("/usr/bin/chromium")
 APT_PACKAGES = ("chromium", "fonts-liberation")
@@ -26,15 +25,8 @@ class ChromiumMissingError(RuntimeError):
 
 def ensure_chromium() -> Path:
     """The path of Debian's Chromium, installing the packages first if needed (needs root, as on CI)."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise ChromiumMissingError(f"Chromium is missing; run as root: apt-get install {' '.join(APT_PACKAGES)}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *APT_PACKAGES]):
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            raise ChromiumMissingError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    if not CHROMIUM.exists():
-        raise ChromiumMissingError(f"apt-get installed {' '.join(APT_PACKAGES)} but {CHROMIUM} is missing")
+    try:
+        apt.install_missing(APT_PACKAGES, present=CHROMIUM.exists, what=str(CHROMIUM))
+    except apt.AptError as exc:
+        raise ChromiumMissingError(str(exc)) from exc
     return CHROMIUM

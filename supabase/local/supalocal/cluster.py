@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from supalocal import supabase_cli
+from supalocal import apt, supabase_cli
 from supalocal.settings import PG_BIN, SUPABASE_DIR, StackSettings
 
 # plpgsql_check is what `supabase db lint` runs; pg_stat_statements ships with postgresql-15 itself; the server
@@ -54,13 +54,10 @@ def packages_present() -> bool:
 
 def ensure_packages() -> None:
     """Install the Debian packages if missing (needs root, as on CI)."""
-    if packages_present():
-        return
-    if not _is_root():
-        raise ClusterError(f"missing PostgreSQL packages; run as root: apt-get install {' '.join(APT_PACKAGES)}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run(["apt-get", "update", "-qq"], env=env)
-    _run(["apt-get", "install", "-y", "-qq", *APT_PACKAGES], env=env)
+    try:
+        apt.install_missing(APT_PACKAGES, present=packages_present, what="PostgreSQL packages")
+    except apt.AptError as exc:
+        raise ClusterError(str(exc)) from exc
 
 
 def build_safeupdate(settings: StackSettings) -> Path:

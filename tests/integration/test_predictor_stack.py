@@ -263,6 +263,6 @@ def test_the_nightly_read_weighs_each_answer_as_its_online_step_was_weighed(
         learner=np.zeros(len(mine)), question_id=np.array([page["question_id"][i] for i in mine]),
         answered_epoch=np.array([page["answered_epoch"][i] for i in mine]),
         served_seconds=np.array([page["served_seconds"][i] for i in mine]),
-        min_seconds=np.array([MIN_SECONDS.get(types[page["question_id"][i]], 6.0) for i in mine]))
+        min_seconds=np.array([MIN_SECONDS.get(types[page["question_id"][i]], 6.0) for i in mine])).weight
     assert weights.tolist() == pytest.approx([1.0, 1.0 / 3.0, 0.0, 0.0], abs=0.02)  # a request's latency
     assert counted is not None and counted[0] == int((weights > 0.0).sum()) == 2

@@ -17,7 +17,7 @@ rating is max(claimed, server).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -65,13 +65,23 @@ def repeat_answers(*, learner: npt.ArrayLike, question_id: npt.ArrayLike,
     return repeat
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayedEvidence:
+    """Per stored answer: the evidence weight its online step had (0 for a repeat or a too-fast answer), and
+    whether it was too fast (time weight 0: under half its type's plausible minimum, or no server time)."""
+
+    weight: FloatArray
+    too_fast: npt.NDArray[np.bool_]
+
+
 def replayed_evidence(*, learner: npt.ArrayLike, question_id: npt.ArrayLike, answered_epoch: npt.ArrayLike,
-                      served_seconds: npt.ArrayLike, min_seconds: npt.ArrayLike) -> FloatArray:
+                      served_seconds: npt.ArrayLike, min_seconds: npt.ArrayLike) -> ReplayedEvidence:
     """Per stored answer, the evidence weight its online step had: 0 for a repeat (`repeat_answers`), else
-    `evidence_weight` of its server time (`time_weights`).
+    `evidence_weight` of its server time (`time_weights`); and which answers were too fast.
 
     For the nightly replay of the answers (predictor_fit.replay), which must move the state where serving moved
-    it (record_answer: private.apply_predictor_update).
+    it (record_answer: private.apply_predictor_update), and for the refits, which learn only from answers with
+    evidence (the predictor's weights from all but the too-fast ones).
 
     Args:
         learner, question_id: Per answer, the learner (any integer id) and the question.
@@ -80,14 +90,14 @@ def replayed_evidence(*, learner: npt.ArrayLike, question_id: npt.ArrayLike, ans
         min_seconds: Per answer, its question type's plausible minimum (MIN_SECONDS), broadcast.
 
     Returns:
-        Float array of weights in [0, 1], one per answer, in the input order.
+        Weights in [0, 1] and the too-fast flags, one per answer each, in the input order.
     """
-    weight = time_weights(served_seconds=served_seconds, min_seconds=min_seconds)
-    if weight.shape != np.shape(learner):
+    time_weight = time_weights(served_seconds=served_seconds, min_seconds=min_seconds)
+    if time_weight.shape != np.shape(learner):
         raise ValueError("learner, question_id, answered_epoch and served_seconds need one entry per answer")
-    result: FloatArray = np.where(repeat_answers(learner=learner, question_id=question_id,
-                                                 answered_epoch=answered_epoch), 0.0, weight)
-    return result
+    weight: FloatArray = np.where(repeat_answers(learner=learner, question_id=question_id,
+                                                 answered_epoch=answered_epoch), 0.0, time_weight)
+    return ReplayedEvidence(weight=weight, too_fast=time_weight == 0.0)
 
 
 def credited_seconds(*, claimed: float | None, server_seconds: float | None) -> float | None:

@@ -204,29 +204,17 @@ class AttemptLog:
         return int(self.learner.size)
 
 
-@dataclass(frozen=True, slots=True)
-class ServedEvidence:
-    """Per answer of a log: the weight its online step had (0 for a repeat or a too-fast answer) and whether it
-    was too fast (under half its type's plausible minimum: a script, a harvested key)."""
-
-    weight: NDArray[np.float64]
-    too_fast: NDArray[np.bool_]
-
-
-def served_evidence(log: AttemptLog, *, question_types: Mapping[int, str]) -> ServedEvidence:
-    """Each answer's evidence when served (learner/evidence.py; weight 1 and none too fast when the read carries
-    no serving times): the refits learn only from answers that moved the online state."""
+def served_evidence(log: AttemptLog, *, question_types: Mapping[int, str]) -> evidence.ReplayedEvidence:
+    """Each answer's evidence when served (evidence.replayed_evidence; weight 1 and none too fast when the read
+    carries no serving times): the refits learn only from answers that moved the online state."""
     if log.served_seconds is None:
-        return ServedEvidence(weight=np.ones(log.size), too_fast=np.zeros(log.size, dtype=bool))
+        return evidence.ReplayedEvidence(weight=np.ones(log.size), too_fast=np.zeros(log.size, dtype=bool))
     ids, inverse = np.unique(log.question_id, return_inverse=True)
     minimum = np.array([evidence.MIN_SECONDS.get(question_types.get(int(q), ""), evidence.DEFAULT_MIN_SECONDS)
                         for q in ids], dtype=np.float64)
-    # the weight is evidence.replayed_evidence's (the one definition the unit and stack tests pin)
-    weight = evidence.replayed_evidence(learner=log.learner, question_id=log.question_id,
-                                        answered_epoch=log.answered_epoch, served_seconds=log.served_seconds,
-                                        min_seconds=minimum[inverse])
-    too_fast = evidence.time_weights(served_seconds=log.served_seconds, min_seconds=minimum[inverse]) == 0.0
-    return ServedEvidence(weight=weight, too_fast=too_fast)
+    return evidence.replayed_evidence(learner=log.learner, question_id=log.question_id,
+                                      answered_epoch=log.answered_epoch, served_seconds=log.served_seconds,
+                                      min_seconds=minimum[inverse])
 
 
 def read_attempts(ctx: StepContext, *, since: datetime, step: str) -> AttemptLog:

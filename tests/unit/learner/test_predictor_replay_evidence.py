@@ -60,11 +60,12 @@ DAY = 86_400.0
 def test_replayed_evidence_zeroes_repeats_within_seven_days_and_weighs_fast_answers() -> None:
     # learner 0: q1 at day 0, q1 again at day 6.9 (repeat), q1 at day 14 (6.9 + 7.1: not a repeat);
     # learner 1: q1 at day 1 (another learner: not a repeat), q2 answered in 4 s of a 6 s minimum (w = 1/3)
-    weights = replayed_evidence(
+    replayed = replayed_evidence(
         learner=np.array([0, 1, 0, 1, 0]), question_id=np.array([1, 1, 1, 2, 1]),
         answered_epoch=np.array([0.0, DAY, 6.9 * DAY, 2 * DAY, 14 * DAY]),
         served_seconds=np.array([30.0, 30.0, 30.0, 4.0, 2.9]), min_seconds=np.array([6.0, 6.0, 6.0, 6.0, 6.0]))
-    assert weights.tolist() == pytest.approx([1.0, 1.0, 0.0, 1.0 / 3.0, 0.0], abs=1e-15)
+    assert replayed.weight.tolist() == pytest.approx([1.0, 1.0, 0.0, 1.0 / 3.0, 0.0], abs=1e-15)
+    assert replayed.too_fast.tolist() == [False, False, False, False, True]  # the repeat is not too fast
 
 
 def test_replayed_evidence_matches_the_online_weight_for_every_type_and_unknown_time() -> None:
@@ -72,7 +73,7 @@ def test_replayed_evidence_matches_the_online_weight_for_every_type_and_unknown_
     for question_type, minimum in MIN_SECONDS.items():
         weights = replayed_evidence(learner=np.arange(seconds.size), question_id=np.zeros(seconds.size),
                                     answered_epoch=np.zeros(seconds.size), served_seconds=seconds,
-                                    min_seconds=minimum)
+                                    min_seconds=minimum).weight
         expected = [evidence_weight(server_seconds=None if np.isnan(t) else float(t), question_type=question_type)
                     for t in seconds]
         assert weights.tolist() == pytest.approx(expected, abs=1e-15)

@@ -62,8 +62,7 @@ def replayed_features(*, events: Events, item: npt.NDArray[np.int64], skills: li
 
 
 def served(features: FloatArray, weights: predictor.Weights, floor: FloatArray) -> FloatArray:
-    p: FloatArray = floor + (1.0 - floor) / (1.0 + np.exp(-(features @ weights.as_array())))
-    return p
+    return predictor.floored_probability(logit=features @ weights.as_array(), floor=floor)
 
 
 def fit(features: FloatArray, y: FloatArray, *, option_floor: FloatArray,

@@ -219,7 +219,13 @@ def predict_grid(*, theta: float, learner_answers: int, learner_correct: int, de
     logit = logit_grid(theta=theta, learner_answers=learner_answers, learner_correct=learner_correct,
                        deviations=deviations, skill_answers=skill_answers, skill_correct=skill_correct,
                        present=present, difficulties=difficulties, weights=weights)
-    p: FloatArray = floors + (1.0 - floors) / (1.0 + np.exp(-logit))
+    return floored_probability(logit=logit, floor=floors)
+
+
+def floored_probability(*, logit: npt.ArrayLike, floor: npt.ArrayLike) -> FloatArray:
+    """P = c + (1 − c) · σ(w · x) element-wise, from calibrated logits w · x and guessing floors c."""
+    c = np.asarray(floor, dtype=np.float64)
+    p: FloatArray = c + (1.0 - c) / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64)))
     return p
 
 

@@ -148,7 +148,7 @@ def run_predictor_fit(ctx: StepContext) -> dict[str, int]:
         return counts
     floor = np.array([c if c is not None else 0.0 for c in fit.floors])[group]
     logit = replayed.features[fitted_rows] @ weights.as_array()
-    p = floor + (1.0 - floor) / (1.0 + np.exp(-logit))
+    p = predictor.floored_probability(logit=logit, floor=floor)
     auc = prediction_metrics.auc(y, p)
     ctx.store.call("insert_predictor_weights", {"p_row": {
         "fitted_at": ctx.now.isoformat(), "n_answers": int(y.size), "weights": list(weights.values),
